@@ -1,0 +1,37 @@
+//! What a provider can do, so that clients can discover it instead of guessing.
+
+use serde::{Deserialize, Serialize};
+
+/// One operation a connector may support.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// Lists products for the unified catalogue.
+    Catalogue,
+    /// Sells new eSIMs with a bundle.
+    EsimOrders,
+    /// Applies a bundle to an existing eSIM.
+    TopUps,
+    /// Reports remaining data per bundle.
+    Usage,
+    /// Revokes a bundle, possibly with a refund.
+    Revoke,
+    /// Lists orders upstream so lost outcomes can be recovered.
+    OrderLookup,
+    /// Sends SMS to an eSIM.
+    Sms,
+    /// Reports an eSIM's last network location.
+    Location,
+}

@@ -1,0 +1,53 @@
+//! Validation errors of domain values, each with a stable machine-readable code.
+
+/// Why a value could not become a domain type.
+///
+/// Every variant carries a stable `code()` that the API exposes to clients so
+/// they can branch on it without parsing messages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("ICCID must contain only digits")]
+    IccidNotDigits,
+    #[error("ICCID must be 19 or 20 digits long, got {0}")]
+    IccidLength(usize),
+    #[error("ICCID must start with the telecom prefix 89")]
+    IccidPrefix,
+    #[error("ICCID check digit (Luhn) is wrong")]
+    IccidChecksum,
+    #[error("'{0}' is not an ISO 3166-1 alpha-2 country code")]
+    UnknownCountry(String),
+    #[error("'{0}' is not an ISO 4217 currency code")]
+    UnknownCurrency(String),
+    #[error("amount '{0}' has more precision than simgate stores (6 decimal places)")]
+    AmountPrecision(String),
+    #[error("amount '{0}' is out of range")]
+    AmountRange(String),
+    #[error("activation code is not of the form LPA:1$<SM-DP+>$<matching id>: {0}")]
+    InvalidActivationCode(String),
+    #[error("'{0}' is not a known provider")]
+    UnknownProvider(String),
+    #[error("'{0}' is not a product id of the form <provider>:<sku>")]
+    InvalidProductId(String),
+    #[error("order cannot move from {from} to {to}")]
+    InvalidTransition {
+        from: crate::OrderStatus,
+        to: crate::OrderStatus,
+    },
+}
+
+impl DomainError {
+    /// The stable code clients see in problem responses.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::IccidNotDigits | Self::IccidLength(_) | Self::IccidPrefix => "invalid_iccid",
+            Self::IccidChecksum => "invalid_iccid_checksum",
+            Self::UnknownCountry(_) => "invalid_country",
+            Self::UnknownCurrency(_) => "invalid_currency",
+            Self::AmountPrecision(_) | Self::AmountRange(_) => "invalid_amount",
+            Self::InvalidActivationCode(_) => "invalid_activation_code",
+            Self::UnknownProvider(_) => "unknown_provider",
+            Self::InvalidProductId(_) => "invalid_product_id",
+            Self::InvalidTransition { .. } => "invalid_order_transition",
+        }
+    }
+}

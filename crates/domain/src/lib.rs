@@ -1,0 +1,26 @@
+//! The pure domain of simgate: the vocabulary every provider is mapped into.
+//!
+//! Nothing here performs I/O. Connectors translate provider wire formats into
+//! these types, the store persists them, and the API serialises them. Keeping
+//! the rules (validation, state transitions, install-code formats) here means
+//! they are checked the same way whichever provider or layer touches them.
+
+pub mod capability;
+pub mod country;
+pub mod error;
+pub mod esim;
+pub mod iccid;
+pub mod lpa;
+pub mod money;
+pub mod order;
+pub mod product;
+
+pub use capability::Capability;
+pub use country::CountryCode;
+pub use error::DomainError;
+pub use esim::{BundleState, BundleUsage, InstallDetails};
+pub use iccid::Iccid;
+pub use lpa::ActivationCode;
+pub use money::{Currency, Money};
+pub use order::{OrderId, OrderKind, OrderStatus};
+pub use product::{DataAllowance, Product, ProductId, ProviderId};
