@@ -1,0 +1,86 @@
+//! The one interface every provider implements.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use simgate_domain::{
+    BundleUsage, Capability, Iccid, InstallDetails, Money, OrderKind, OrderStatus, Product,
+    ProviderId,
+};
+
+use crate::ConnectorError;
+
+/// Progress of a catalogue download, reported page by page so a CLI can show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogueProgress {
+    /// Products received so far.
+    pub fetched: usize,
+    /// Products the provider says it has, once known.
+    pub total: Option<usize>,
+}
+
+/// An order as simgate asks a provider to place it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceOrder {
+    /// The provider's SKU of the product.
+    pub sku: String,
+    pub quantity: u32,
+    pub kind: OrderKind,
+}
+
+/// An order as the provider reports it, after placing or when listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedOrder {
+    /// The provider's reference for the order.
+    pub reference: String,
+    pub sku: String,
+    pub quantity: u32,
+    /// The provider's status mapped into the unified state machine.
+    pub status: OrderStatus,
+    /// The provider's status as it sent it, kept for diagnosis.
+    pub provider_status: String,
+    /// eSIMs delivered by the order (new ones, or the topped-up one).
+    pub esims: Vec<InstallDetails>,
+    pub total: Option<Money>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// A provider, as the rest of simgate sees it.
+///
+/// Only the operations that exist across providers live here; each defaults
+/// to [`ConnectorError::Unsupported`] so that a provider implements what it
+/// has and declares it in [`Connector::capabilities`].
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// Which provider this is.
+    fn provider(&self) -> ProviderId;
+
+    /// What this provider can do.
+    fn capabilities(&self) -> &'static [Capability];
+
+    /// Downloads the whole catalogue, all pages.
+    async fn fetch_catalogue(
+        &self,
+        _progress: &(dyn Fn(CatalogueProgress) + Send + Sync),
+    ) -> Result<Vec<Product>, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::Catalogue))
+    }
+
+    /// Places an order (new eSIMs or a top-up).
+    async fn place_order(&self, _order: &PlaceOrder) -> Result<PlacedOrder, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::EsimOrders))
+    }
+
+    /// Orders the provider created since a moment, to recover the outcome of
+    /// a call whose answer was lost.
+    async fn orders_since(
+        &self,
+        _since: DateTime<Utc>,
+    ) -> Result<Vec<PlacedOrder>, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::OrderLookup))
+    }
+
+    /// Data usage of every bundle on an eSIM.
+    async fn usage(&self, _iccid: &Iccid) -> Result<Vec<BundleUsage>, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::Usage))
+    }
+}

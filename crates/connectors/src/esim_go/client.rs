@@ -1,0 +1,549 @@
+//! HTTP client for eSIM Go v2.4: every operation of the reference, with
+//! `X-API-Key` auth, a timeout on every call and bounded `Retry-After` retries.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::Method;
+use reqwest::header::ACCEPT;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use simgate_domain::{BundleUsage, Capability, Currency, Iccid, OrderKind, Product, ProviderId};
+
+use super::transform;
+use super::types::*;
+use crate::http::{self, RawResponse, RetryPolicy};
+use crate::{CatalogueProgress, Connector, ConnectorError, PlaceOrder, PlacedOrder};
+
+/// The production base URL.
+pub const PRODUCTION_URL: &str = "https://api.esim-go.com/v2.4";
+
+/// Catalogue page size simgate asks for (the sandbox serves up to 1,000).
+const CATALOGUE_PAGE_SIZE: u32 = 1000;
+/// Order list page size used when recovering lost outcomes.
+const ORDER_PAGE_SIZE: u32 = 100;
+/// Upper bound on pages read in one walk, so a misbehaving upstream cannot loop us.
+const MAX_PAGES: u32 = 1000;
+
+/// How to reach eSIM Go.
+#[derive(Debug, Clone)]
+pub struct EsimGoConfig {
+    /// Base URL including the version, e.g. [`PRODUCTION_URL`].
+    pub base_url: String,
+    /// The organisation's API key; sent as `X-API-Key`, never logged.
+    pub api_key: SecretString,
+    /// Timeout of every call.
+    pub timeout: Duration,
+    /// Retries of 429/503 answers.
+    pub retry: RetryPolicy,
+}
+
+/// The eSIM Go connector.
+pub struct EsimGoClient {
+    config: EsimGoConfig,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for EsimGoClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EsimGoClient")
+            .field("base_url", &self.config.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `DELETE .../bundles/{name}` should do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeMode {
+    /// Only report the options (`type=validate`).
+    Validate,
+    /// Execute the revoke (`type=transaction`).
+    Transaction,
+}
+
+impl RevokeMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Validate => "validate",
+            Self::Transaction => "transaction",
+        }
+    }
+}
+
+impl EsimGoClient {
+    /// A client for the given configuration.
+    pub fn new(config: EsimGoConfig) -> Self {
+        let http = http::build_client(config.timeout);
+        Self { config, http }
+    }
+
+    fn url(&self, segments: &[&str]) -> Result<reqwest::Url, ConnectorError> {
+        let mut url = reqwest::Url::parse(&self.config.base_url)
+            .map_err(|e| ConnectorError::Connect(format!("bad eSIM Go base URL: {e}")))?;
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|_| ConnectorError::Connect("eSIM Go base URL cannot be a base".into()))?;
+            path.pop_if_empty();
+            for segment in segments {
+                path.push(segment);
+            }
+        }
+        Ok(url)
+    }
+
+    async fn send<Q: Serialize + ?Sized, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &Q,
+        body: Option<&B>,
+        accept: &str,
+    ) -> Result<RawResponse, ConnectorError> {
+        let url = self.url(segments)?;
+        let raw = http::execute(self.config.retry, || {
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header("X-API-Key", self.config.api_key.expose_secret())
+                .header(ACCEPT, accept)
+                .query(query);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            request
+        })
+        .await?;
+        if raw.status.is_success() {
+            return Ok(raw);
+        }
+        let message = serde_json::from_slice::<ErrorBody>(&raw.body)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| {
+                String::from_utf8_lossy(&raw.body)
+                    .chars()
+                    .take(200)
+                    .collect()
+            });
+        tracing::warn!(provider = "esim-go", status = %raw.status, %message, "eSIM Go refused a call");
+        if raw.status.as_u16() == 401 {
+            return Err(ConnectorError::Unauthorized { status: 401 });
+        }
+        Err(http::error_for_status(&raw, message))
+    }
+
+    async fn json<T: DeserializeOwned, Q: Serialize + ?Sized, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &Q,
+        body: Option<&B>,
+    ) -> Result<T, ConnectorError> {
+        let raw = self
+            .send(method, segments, query, body, "application/json")
+            .await?;
+        serde_json::from_slice(&raw.body).map_err(|e| {
+            ConnectorError::InvalidResponse(format!("eSIM Go {}: {e}", segments.join("/")))
+        })
+    }
+
+    async fn get<T: DeserializeOwned, Q: Serialize + ?Sized>(
+        &self,
+        segments: &[&str],
+        query: &Q,
+    ) -> Result<T, ConnectorError> {
+        self.json(Method::GET, segments, query, None::<&()>).await
+    }
+
+    /// `GET /catalogue`: one page of bundles.
+    pub async fn catalogue_page(
+        &self,
+        query: &CatalogueQuery,
+    ) -> Result<CataloguePage, ConnectorError> {
+        self.get(&["catalogue"], query).await
+    }
+
+    /// `GET /catalogue/bundle/{name}` (names are case-sensitive).
+    pub async fn bundle(&self, name: &str) -> Result<Bundle, ConnectorError> {
+        self.get(&["catalogue", "bundle", name], &()).await
+    }
+
+    /// `GET /networks` by ISO codes, or every country with `return_all`.
+    pub async fn networks(
+        &self,
+        isos: &[&str],
+        return_all: bool,
+    ) -> Result<NetworksResponse, ConnectorError> {
+        let isos = isos.join(",");
+        let mut query = vec![("returnAll", return_all.to_string())];
+        if !isos.is_empty() {
+            query.push(("isos", isos));
+        }
+        self.get(&["networks"], &query).await
+    }
+
+    /// `POST /orders`: validate (dry run) or buy.
+    pub async fn create_order(
+        &self,
+        order: &OrderRequest,
+    ) -> Result<OrderResponse, ConnectorError> {
+        self.json(Method::POST, &["orders"], &(), Some(order)).await
+    }
+
+    /// `GET /orders`: one page of orders, optionally created in a window.
+    pub async fn orders(
+        &self,
+        page: u32,
+        limit: u32,
+        created_from: Option<DateTime<Utc>>,
+    ) -> Result<Vec<OrderResponse>, ConnectorError> {
+        let mut query = vec![
+            ("includeIccids", "true".to_owned()),
+            ("page", page.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(from) = created_from {
+            query.push((
+                "createdAt",
+                format!("gte:{}", from.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            ));
+        }
+        let list: OrderList = self.get(&["orders"], &query).await?;
+        Ok(list.into_orders())
+    }
+
+    /// `GET /orders/{reference}`.
+    pub async fn order(&self, reference: &str) -> Result<OrderResponse, ConnectorError> {
+        self.get(&["orders", reference], &()).await
+    }
+
+    /// `GET /inventory`: bundles bought but not yet applied.
+    pub async fn inventory(&self) -> Result<Inventory, ConnectorError> {
+        self.get(&["inventory"], &()).await
+    }
+
+    /// `POST /inventory/refund`: returns unused inventory to the balance.
+    pub async fn refund_inventory(
+        &self,
+        refund: &InventoryRefund,
+    ) -> Result<MessageResponse, ConnectorError> {
+        self.json(Method::POST, &["inventory", "refund"], &(), Some(refund))
+            .await
+    }
+
+    /// `GET /esims`: one page of the organisation's eSIMs.
+    pub async fn esims(&self, page: u32, per_page: u32) -> Result<EsimList, ConnectorError> {
+        self.get(&["esims"], &[("page", page), ("perPage", per_page)])
+            .await
+    }
+
+    /// `GET /esims/{iccid}`.
+    pub async fn esim(&self, iccid: &Iccid) -> Result<EsimDetails, ConnectorError> {
+        self.get(
+            &["esims", iccid.as_str()],
+            &[("additionalFields", "appleInstallUrl")],
+        )
+        .await
+    }
+
+    /// `PUT /esims`: sets the customer reference of an eSIM.
+    pub async fn update_esim(
+        &self,
+        update: &UpdateEsim,
+    ) -> Result<MessageResponse, ConnectorError> {
+        self.json(Method::PUT, &["esims"], &(), Some(update)).await
+    }
+
+    /// `POST /esims/apply`: applies inventory bundles to an eSIM (or new ones).
+    pub async fn apply_bundle(&self, apply: &ApplyBundle) -> Result<ApplyResponse, ConnectorError> {
+        self.json(Method::POST, &["esims", "apply"], &(), Some(apply))
+            .await
+    }
+
+    /// `GET /esims/{iccid}/bundles`: bundles and remaining data (bytes).
+    pub async fn esim_bundles(
+        &self,
+        iccid: &Iccid,
+        include_used: bool,
+    ) -> Result<EsimBundles, ConnectorError> {
+        let query = [
+            ("includeUsed", include_used.to_string()),
+            ("limit", "200".into()),
+        ];
+        self.get(&["esims", iccid.as_str(), "bundles"], &query)
+            .await
+    }
+
+    /// `GET /esims/{iccid}/bundles/{name}`.
+    pub async fn bundle_status(
+        &self,
+        iccid: &Iccid,
+        name: &str,
+    ) -> Result<BundleStatus, ConnectorError> {
+        self.get(&["esims", iccid.as_str(), "bundles", name], &())
+            .await
+    }
+
+    /// `DELETE /esims/{iccid}/bundles/{name}`: revokes the latest assignment.
+    pub async fn revoke_bundle(
+        &self,
+        iccid: &Iccid,
+        name: &str,
+        mode: RevokeMode,
+        refund_to_balance: bool,
+    ) -> Result<StatusResponse, ConnectorError> {
+        let query = [
+            ("type", mode.as_str().to_owned()),
+            ("refundToBalance", refund_to_balance.to_string()),
+        ];
+        self.json(
+            Method::DELETE,
+            &["esims", iccid.as_str(), "bundles", name],
+            &query,
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `DELETE /esims/{iccid}/bundles/{name}/assignments/{id}`.
+    pub async fn revoke_assignment(
+        &self,
+        iccid: &Iccid,
+        name: &str,
+        assignment_id: &str,
+        mode: RevokeMode,
+    ) -> Result<StatusResponse, ConnectorError> {
+        let segments = [
+            "esims",
+            iccid.as_str(),
+            "bundles",
+            name,
+            "assignments",
+            assignment_id,
+        ];
+        self.json(
+            Method::DELETE,
+            &segments,
+            &[("type", mode.as_str())],
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `GET /esims/{iccid}/history`.
+    pub async fn history(&self, iccid: &Iccid) -> Result<Vec<HistoryEntry>, ConnectorError> {
+        self.get(&["esims", iccid.as_str(), "history"], &()).await
+    }
+
+    /// `GET /esims/{iccid}/location`.
+    pub async fn location(&self, iccid: &Iccid) -> Result<Location, ConnectorError> {
+        self.get(&["esims", iccid.as_str(), "location"], &()).await
+    }
+
+    /// `GET /esims/{iccid}/refresh`: a cancel-location; disconnects the user.
+    pub async fn refresh(&self, iccid: &Iccid) -> Result<MessageResponse, ConnectorError> {
+        self.get(&["esims", iccid.as_str(), "refresh"], &()).await
+    }
+
+    /// `GET /esims/{iccid}/compatible/{bundle}`.
+    pub async fn compatible(
+        &self,
+        iccid: &Iccid,
+        bundle: &str,
+    ) -> Result<Compatibility, ConnectorError> {
+        self.get(&["esims", iccid.as_str(), "compatible", bundle], &())
+            .await
+    }
+
+    /// `POST /esims/{iccid}/sms`; the message must be 1–160 characters.
+    pub async fn send_sms(
+        &self,
+        iccid: &Iccid,
+        message: &str,
+    ) -> Result<MessageResponse, ConnectorError> {
+        let length = message.chars().count();
+        if !(1..=160).contains(&length) {
+            return Err(ConnectorError::Rejected {
+                status: 400,
+                message: format!("SMS must be 1 to 160 characters, got {length}"),
+            });
+        }
+        let body = SmsRequest {
+            message: message.to_owned(),
+            from: "eSIM".to_owned(),
+        };
+        self.json(
+            Method::POST,
+            &["esims", iccid.as_str(), "sms"],
+            &(),
+            Some(&body),
+        )
+        .await
+    }
+
+    /// `GET /esims/assignments` as JSON: install details of an order.
+    pub async fn install_details(
+        &self,
+        reference: &str,
+    ) -> Result<Vec<InstallAssignment>, ConnectorError> {
+        self.get(&["esims", "assignments"], &[("reference", reference)])
+            .await
+    }
+
+    /// `GET /esims/assignments` as CSV (the provider's default format).
+    pub async fn install_details_csv(&self, reference: &str) -> Result<String, ConnectorError> {
+        let raw = self
+            .send(
+                Method::GET,
+                &["esims", "assignments"],
+                &[("reference", reference)],
+                None::<&()>,
+                "text/csv",
+            )
+            .await?;
+        String::from_utf8(raw.body).map_err(|e| ConnectorError::InvalidResponse(e.to_string()))
+    }
+
+    /// `GET /organisation`, including the balance and its currency.
+    pub async fn organisation(&self) -> Result<OrganisationResponse, ConnectorError> {
+        self.get(&["organisation"], &()).await
+    }
+
+    /// `POST /organisation/balance?amount=`: tops up the prepaid balance.
+    pub async fn top_up_balance(&self, amount: u64) -> Result<MessageResponse, ConnectorError> {
+        self.json(
+            Method::POST,
+            &["organisation", "balance"],
+            &[("amount", amount)],
+            None::<&()>,
+        )
+        .await
+    }
+
+    /// `GET /organisation/groups`: bundle groups available to the organisation.
+    pub async fn groups(&self) -> Result<BundleGroups, ConnectorError> {
+        self.get(&["organisation", "groups"], &()).await
+    }
+
+    /// The currency catalogue prices are in: the organisation's.
+    async fn currency(&self) -> Result<Currency, ConnectorError> {
+        let organisations = self.organisation().await?;
+        let code = organisations
+            .organisations
+            .first()
+            .map(|o| o.currency.clone())
+            .ok_or_else(|| ConnectorError::InvalidResponse("no organisation".into()))?;
+        Currency::parse(&code).map_err(|e| ConnectorError::InvalidResponse(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl Connector for EsimGoClient {
+    fn provider(&self) -> ProviderId {
+        ProviderId::EsimGo
+    }
+
+    fn capabilities(&self) -> &'static [Capability] {
+        &[
+            Capability::Catalogue,
+            Capability::EsimOrders,
+            Capability::TopUps,
+            Capability::Usage,
+            Capability::Revoke,
+            Capability::OrderLookup,
+            Capability::Sms,
+            Capability::Location,
+        ]
+    }
+
+    async fn fetch_catalogue(
+        &self,
+        progress: &(dyn Fn(CatalogueProgress) + Send + Sync),
+    ) -> Result<Vec<Product>, ConnectorError> {
+        let currency = self.currency().await?;
+        let mut products = Vec::new();
+        let mut fetched = 0;
+        for page in 1..=MAX_PAGES {
+            let query = CatalogueQuery {
+                page: Some(page),
+                per_page: Some(CATALOGUE_PAGE_SIZE),
+                ..CatalogueQuery::default()
+            };
+            let batch = self.catalogue_page(&query).await?;
+            fetched += batch.bundles.len();
+            for bundle in &batch.bundles {
+                match transform::product_from_bundle(bundle, currency) {
+                    Ok(product) => products.push(product),
+                    Err(reason) => {
+                        tracing::warn!(provider = "esim-go", %reason, "skipped a bundle")
+                    }
+                }
+            }
+            progress(CatalogueProgress {
+                fetched,
+                total: Some(batch.rows as usize),
+            });
+            if batch.bundles.is_empty() || page >= batch.page_count {
+                break;
+            }
+        }
+        Ok(products)
+    }
+
+    async fn place_order(&self, order: &PlaceOrder) -> Result<PlacedOrder, ConnectorError> {
+        let iccids = match &order.kind {
+            OrderKind::NewEsim => Vec::new(),
+            OrderKind::TopUp { iccid } => vec![iccid.as_str().to_owned()],
+        };
+        let request = OrderRequest {
+            kind: "transaction".to_owned(),
+            assign: true,
+            order: vec![OrderItemRequest {
+                kind: "bundle".to_owned(),
+                item: order.sku.clone(),
+                quantity: order.quantity,
+                iccids,
+                allow_reassign: false,
+            }],
+        };
+        let response = self.create_order(&request).await?;
+        let mut placed = transform::placed_order(&response)?;
+        if placed.esims.is_empty() && !response.order_reference.is_empty() {
+            // Large orders are processed asynchronously: details come from the assignments.
+            let assignments = self.install_details(&response.order_reference).await?;
+            placed.esims = assignments
+                .iter()
+                .map(|a| {
+                    transform::install_details(&OrderEsim {
+                        iccid: a.iccid.clone(),
+                        matching_id: a.matching_id.clone(),
+                        smdp_address: a.smdp_address.clone(),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(placed)
+    }
+
+    async fn orders_since(&self, since: DateTime<Utc>) -> Result<Vec<PlacedOrder>, ConnectorError> {
+        let mut placed = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let orders = self.orders(page, ORDER_PAGE_SIZE, Some(since)).await?;
+            let count = orders.len();
+            for order in &orders {
+                placed.push(transform::placed_order(order)?);
+            }
+            if count < ORDER_PAGE_SIZE as usize {
+                break;
+            }
+        }
+        Ok(placed)
+    }
+
+    async fn usage(&self, iccid: &Iccid) -> Result<Vec<BundleUsage>, ConnectorError> {
+        let bundles = self.esim_bundles(iccid, true).await?;
+        Ok(transform::usage(&bundles))
+    }
+}

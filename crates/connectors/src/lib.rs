@@ -1,0 +1,23 @@
+//! Connectors: one module per upstream provider, each speaking that
+//! provider's real wire format and auth, plus a faithful simulator of it.
+//!
+//! A provider module has the same four files:
+//! - `types.rs` — the provider's wire types, exactly as it sends them;
+//! - `transform.rs` — mapping between those and `simgate_domain`;
+//! - `client.rs` — HTTP calls, auth, timeouts and retries;
+//! - `sandbox.rs` — a stateful simulator of the provider's API.
+//!
+//! Everything above this crate talks to a provider only through the
+//! [`Connector`] trait; provider-specific extras are inherent methods of the
+//! provider's client.
+
+pub mod connector;
+pub mod error;
+pub mod esim_go;
+pub mod http;
+pub mod registry;
+pub mod simulator;
+
+pub use connector::{CatalogueProgress, Connector, PlaceOrder, PlacedOrder};
+pub use error::ConnectorError;
+pub use registry::ConnectorRegistry;
