@@ -1,0 +1,401 @@
+//! Orders: written down before any upstream call, then moved through the
+//! state machine with compare-and-set updates so that two workers (or a
+//! worker and a restarted process) can never both submit the same order.
+
+use chrono::{DateTime, Utc};
+use simgate_domain::{
+    ActivationCode, Currency, Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus,
+    ProductId, ProviderId,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{
+    EsimRecord, NewOrder, OrderFailure, OrderRecord, Store, StoreError, from_millis, millis,
+};
+
+/// The result of writing an order down.
+#[derive(Debug)]
+pub enum InsertOutcome {
+    /// A new order was written.
+    Created(OrderRecord),
+    /// The tenant already used this idempotency key; here is that order.
+    Existing(OrderRecord),
+}
+
+const ORDER_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, provider, product_id, sku, kind, \
+    target_iccid, quantity, unit_price_micros, currency, status, upstream_ref, provider_status, \
+    error_code, error_message, retryable, attempts, submitted_at, created_at, updated_at";
+
+impl Store {
+    /// Writes a new order in `pending`, or returns the tenant's existing order
+    /// with the same idempotency key.
+    pub async fn insert_order(&self, order: &NewOrder) -> Result<InsertOutcome, StoreError> {
+        if let Some(key) = &order.idempotency_key
+            && let Some(existing) = self.order_by_idempotency_key(&order.tenant_id, key).await?
+        {
+            return Ok(InsertOutcome::Existing(existing));
+        }
+        let id = OrderId(format!("ord_{}", uuid::Uuid::now_v7().simple()));
+        let now = millis(Utc::now());
+        let (kind, target) = match &order.kind {
+            OrderKind::NewEsim => ("new_esim", None),
+            OrderKind::TopUp { iccid } => ("top_up", Some(iccid.as_str().to_owned())),
+        };
+        let micros = order.unit_price.to_micros().map_err(StoreError::corrupt)?;
+        let inserted = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO orders ({ORDER_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, NULL, NULL, NULL, 0, 0, NULL, $13, $13)"
+        )))
+        .bind(id.0.clone())
+        .bind(order.tenant_id.clone())
+        .bind(order.idempotency_key.clone())
+        .bind(order.request_hash.clone())
+        .bind(order.product_id.provider.as_str())
+        .bind(order.product_id.to_string())
+        .bind(order.product_id.sku.clone())
+        .bind(kind)
+        .bind(target)
+        .bind(i64::from(order.quantity))
+        .bind(micros)
+        .bind(order.unit_price.currency.code())
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            // Lost a race with a concurrent request carrying the same key.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                if let Some(key) = &order.idempotency_key
+                    && let Some(existing) =
+                        self.order_by_idempotency_key(&order.tenant_id, key).await?
+                {
+                    return Ok(InsertOutcome::Existing(existing));
+                }
+                return Err(StoreError::Database(sqlx::Error::Database(e)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let created = self
+            .order_by_id(&id)
+            .await?
+            .ok_or_else(|| StoreError::corrupt("order vanished after insert"))?;
+        Ok(InsertOutcome::Created(created))
+    }
+
+    async fn order_by_idempotency_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = $1 AND idempotency_key = $2"
+        )))
+        .bind(tenant_id.to_owned())
+        .bind(key.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        self.hydrate(row).await
+    }
+
+    /// An order by id, whoever owns it (for jobs).
+    pub async fn order_by_id(&self, id: &OrderId) -> Result<Option<OrderRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"
+        )))
+        .bind(id.0.clone())
+        .fetch_optional(&self.pool)
+        .await?;
+        self.hydrate(row).await
+    }
+
+    /// A tenant's order; another tenant's order is simply not found.
+    pub async fn order_for_tenant(
+        &self,
+        tenant_id: &str,
+        id: &OrderId,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        Ok(self
+            .order_by_id(id)
+            .await?
+            .filter(|o| o.tenant_id == tenant_id))
+    }
+
+    /// Claims an order for an upstream call: `pending → submitted`, only if it
+    /// is still pending. Returns false when someone else claimed it first.
+    pub async fn claim_for_submission(
+        &self,
+        id: &OrderId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orders SET status = 'submitted', submitted_at = $2, attempts = attempts + 1, \
+             updated_at = $2, error_code = NULL, error_message = NULL, retryable = 0 \
+             WHERE id = $1 AND status = 'pending'",
+        )
+        .bind(id.0.clone())
+        .bind(millis(at))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Puts a `submitted` order whose call certainly bought nothing back to
+    /// `pending`, or a retryable `failed` one, so it can be submitted again.
+    pub async fn reopen_order(&self, id: &OrderId) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orders SET status = 'pending', updated_at = $2 \
+             WHERE id = $1 AND upstream_ref IS NULL AND (status = 'submitted' OR (status = 'failed' AND retryable = 1))",
+        )
+        .bind(id.0.clone())
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the provider's answer: the upstream reference, status and any
+    /// delivered eSIMs, in one transaction. Refuses to link one upstream
+    /// order to two local orders (the unique index guarantees it).
+    pub async fn record_upstream_order(
+        &self,
+        id: &OrderId,
+        upstream_ref: &str,
+        provider_status: &str,
+        status: OrderStatus,
+        esims: &[InstallDetails],
+    ) -> Result<OrderRecord, StoreError> {
+        let order = self
+            .order_by_id(id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(id.0.clone()))?;
+        order
+            .status
+            .transition(status)
+            .map_err(|e| StoreError::Conflict(format!("{id}: {e}")))?;
+        let now = millis(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE orders SET status = $2, upstream_ref = $3, provider_status = $4, updated_at = $5 \
+             WHERE id = $1 AND status = $6",
+        )
+        .bind(id.0.clone())
+        .bind(status.as_str())
+        .bind(upstream_ref.to_owned())
+        .bind(provider_status.to_owned())
+        .bind(now)
+        .bind(order.status.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Conflict(id.0.clone()));
+        }
+        for esim in esims {
+            let code = &esim.activation;
+            sqlx::query(
+                "INSERT INTO esims (iccid, tenant_id, provider, order_id, smdp_address, matching_id, smdp_oid, \
+                 confirmation_code_required, confirmation_code, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (iccid) DO UPDATE SET smdp_address = excluded.smdp_address, \
+                 matching_id = excluded.matching_id, smdp_oid = excluded.smdp_oid, \
+                 confirmation_code_required = excluded.confirmation_code_required, \
+                 confirmation_code = excluded.confirmation_code",
+            )
+            .bind(esim.iccid.as_str().to_owned())
+            .bind(order.tenant_id.clone())
+            .bind(order.provider().as_str())
+            .bind(id.0.clone())
+            .bind(code.smdp_address.clone())
+            .bind(code.matching_id.clone())
+            .bind(code.smdp_oid.clone())
+            .bind(i64::from(code.confirmation_code_required))
+            .bind(esim.confirmation_code.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO order_esims (order_id, iccid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(id.0.clone())
+            .bind(esim.iccid.as_str().to_owned())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.order_by_id(id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(id.0.clone()))
+    }
+
+    /// Marks an order failed, if it is still pending or submitted.
+    pub async fn fail_order(
+        &self,
+        id: &OrderId,
+        failure: &OrderFailure,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orders SET status = 'failed', error_code = $2, error_message = $3, retryable = $4, updated_at = $5 \
+             WHERE id = $1 AND status IN ('pending', 'submitted')",
+        )
+        .bind(id.0.clone())
+        .bind(failure.code.clone())
+        .bind(failure.message.clone())
+        .bind(i64::from(failure.retryable))
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Orders whose upstream outcome must be found out: submitted without an
+    /// answer before `submitted_before`, or pending (never sent) before
+    /// `created_before`. Oldest first.
+    pub async fn orders_to_reconcile(
+        &self,
+        submitted_before: DateTime<Utc>,
+        created_before: DateTime<Utc>,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE \
+             (status = 'submitted' AND upstream_ref IS NULL AND submitted_at < $1) \
+             OR (status = 'pending' AND created_at < $2) \
+             ORDER BY created_at ASC LIMIT 100"
+        )))
+        .bind(millis(submitted_before))
+        .bind(millis(created_before))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut orders = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(order) = self.hydrate(Some(row)).await? {
+                orders.push(order);
+            }
+        }
+        Ok(orders)
+    }
+
+    /// Whether an upstream order reference is already linked to a local order.
+    pub async fn upstream_ref_taken(
+        &self,
+        provider: ProviderId,
+        upstream_ref: &str,
+    ) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 AS one FROM orders WHERE provider = $1 AND upstream_ref = $2")
+                .bind(provider.as_str())
+                .bind(upstream_ref.to_owned())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+
+    /// A tenant's eSIM with its install details.
+    pub async fn esim_for_tenant(
+        &self,
+        tenant_id: &str,
+        iccid: &Iccid,
+    ) -> Result<Option<EsimRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT iccid, tenant_id, provider, order_id, smdp_address, matching_id, smdp_oid, \
+             confirmation_code_required, confirmation_code, created_at FROM esims WHERE iccid = $1 AND tenant_id = $2",
+        )
+        .bind(iccid.as_str().to_owned())
+        .bind(tenant_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(esim_from_row).transpose()
+    }
+
+    async fn hydrate(&self, row: Option<AnyRow>) -> Result<Option<OrderRecord>, StoreError> {
+        let Some(row) = row else { return Ok(None) };
+        let mut order = order_from_row(&row)?;
+        let links = sqlx::query("SELECT iccid FROM order_esims WHERE order_id = $1 ORDER BY iccid")
+            .bind(order.id.0.clone())
+            .fetch_all(&self.pool)
+            .await?;
+        order.iccids = links
+            .iter()
+            .map(|r| {
+                let iccid: String = r.try_get("iccid")?;
+                Iccid::parse(&iccid).map_err(StoreError::corrupt)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Some(order))
+    }
+}
+
+fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
+    let product_id: String = row.try_get("product_id")?;
+    let kind: String = row.try_get("kind")?;
+    let kind = match kind.as_str() {
+        "new_esim" => OrderKind::NewEsim,
+        "top_up" => {
+            let iccid: Option<String> = row.try_get("target_iccid")?;
+            let iccid = iccid.ok_or_else(|| StoreError::corrupt("top-up without ICCID"))?;
+            OrderKind::TopUp {
+                iccid: Iccid::parse(&iccid).map_err(StoreError::corrupt)?,
+            }
+        }
+        other => return Err(StoreError::corrupt(format!("order kind {other}"))),
+    };
+    let currency: String = row.try_get("currency")?;
+    let status: String = row.try_get("status")?;
+    let error_code: Option<String> = row.try_get("error_code")?;
+    let failure = error_code
+        .map(|code| -> Result<OrderFailure, StoreError> {
+            Ok(OrderFailure {
+                code,
+                message: row
+                    .try_get::<Option<String>, _>("error_message")?
+                    .unwrap_or_default(),
+                retryable: row.try_get::<i64, _>("retryable")? == 1,
+            })
+        })
+        .transpose()?;
+    Ok(OrderRecord {
+        id: OrderId(row.try_get("id")?),
+        tenant_id: row.try_get("tenant_id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_hash: row.try_get("request_hash")?,
+        product_id: ProductId::parse(&product_id).map_err(StoreError::corrupt)?,
+        kind,
+        quantity: row.try_get::<i64, _>("quantity")? as u32,
+        unit_price: Money::from_micros(
+            row.try_get("unit_price_micros")?,
+            Currency::parse(&currency).map_err(StoreError::corrupt)?,
+        ),
+        status: status.parse().map_err(StoreError::corrupt)?,
+        upstream_ref: row.try_get("upstream_ref")?,
+        provider_status: row.try_get("provider_status")?,
+        failure,
+        attempts: row.try_get::<i64, _>("attempts")? as u32,
+        submitted_at: row
+            .try_get::<Option<i64>, _>("submitted_at")?
+            .map(from_millis),
+        created_at: from_millis(row.try_get("created_at")?),
+        updated_at: from_millis(row.try_get("updated_at")?),
+        iccids: Vec::new(),
+    })
+}
+
+fn esim_from_row(row: &AnyRow) -> Result<EsimRecord, StoreError> {
+    let iccid: String = row.try_get("iccid")?;
+    let provider: String = row.try_get("provider")?;
+    Ok(EsimRecord {
+        tenant_id: row.try_get("tenant_id")?,
+        provider: provider.parse().map_err(StoreError::corrupt)?,
+        order_id: OrderId(row.try_get("order_id")?),
+        install: InstallDetails {
+            iccid: Iccid::parse(&iccid).map_err(StoreError::corrupt)?,
+            activation: ActivationCode {
+                smdp_address: row.try_get("smdp_address")?,
+                matching_id: row.try_get("matching_id")?,
+                smdp_oid: row.try_get("smdp_oid")?,
+                confirmation_code_required: row.try_get::<i64, _>("confirmation_code_required")?
+                    == 1,
+            },
+            confirmation_code: row.try_get("confirmation_code")?,
+        },
+        created_at: from_millis(row.try_get("created_at")?),
+    })
+}
