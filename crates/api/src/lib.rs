@@ -1,0 +1,146 @@
+//! simgate's unified HTTP API (v1).
+//!
+//! Handlers stay thin: they parse and validate input into domain types, call
+//! a use case of `simgate_service`, and shape the answer. Every error leaves
+//! through [`problem::ApiError`] as an RFC 9457 problem with a stable code.
+
+pub mod auth;
+pub mod extract;
+pub mod problem;
+pub mod routes;
+pub mod views;
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use simgate_service::Services;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_scalar::{Scalar, Servable};
+
+use crate::problem::ApiError;
+
+/// Largest request body accepted; every v1 body is a small JSON object.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// State over the given services, with the process-wide metrics recorder.
+    pub fn new(services: Services) -> Self {
+        Self {
+            services,
+            metrics: metrics_handle(),
+        }
+    }
+}
+
+/// The process-wide Prometheus recorder, installed on first use (a process
+/// may serve several apps, as tests do, but has one recorder).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "simgate", description = "One API over many eSIM providers."),
+    tags(
+        (name = "providers", description = "Configured providers and their capabilities"),
+        (name = "products", description = "The unified catalogue"),
+        (name = "orders", description = "Durable, idempotent orders"),
+        (name = "esims", description = "Install details, QR codes, usage and top-ups"),
+        (name = "system", description = "Health")
+    ),
+    components(schemas(problem::Problem))
+)]
+struct ApiDoc;
+
+/// The v1 routes and the OpenAPI document describing them.
+pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::providers::list_providers))
+        .routes(routes!(routes::products::list_products))
+        .routes(routes!(routes::products::get_product))
+        .routes(routes!(routes::orders::create_order))
+        .routes(routes!(routes::orders::get_order))
+        .routes(routes!(routes::esims::get_esim))
+        .routes(routes!(routes::esims::qr_png))
+        .routes(routes!(routes::esims::qr_svg))
+        .routes(routes!(routes::esims::usage))
+        .routes(routes!(routes::esims::create_topup))
+        .routes(routes!(routes::system::healthz))
+        .split_for_parts()
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = api_routes();
+    let openapi_json = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
+    api.route("/metrics", get(routes::system::metrics))
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    openapi_json,
+                )
+            }),
+        )
+        .merge(Scalar::with_url("/docs", openapi))
+        .fallback(routes::system::not_found)
+        .method_not_allowed_fallback(routes::system::method_not_allowed)
+        .layer(middleware::from_fn(record_metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "simgate failed to handle the request; it has been logged",
+            )
+            .into_response()
+        }))
+        .with_state(state)
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let took: Duration = started.elapsed();
+    metrics::counter!("simgate_http_requests_total", "method" => method.clone(), "path" => path.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("simgate_http_request_duration_seconds", "method" => method, "path" => path)
+        .record(took.as_secs_f64());
+    response
+}

@@ -1,0 +1,186 @@
+//! RFC 9457 problem responses: the one shape every error of the API takes,
+//! each with a stable `code` clients can branch on.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use simgate_connectors::ConnectorError;
+use simgate_domain::DomainError;
+use simgate_service::ServiceError;
+use simgate_store::{OrderRecord, StoreError};
+
+/// The body of every error answer (`application/problem+json`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `urn:simgate:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short human summary of the problem type.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened this time.
+    pub detail: String,
+    /// Stable machine-readable code.
+    pub code: String,
+    /// The order concerned, when a failure happened while placing one; it
+    /// is kept and will be completed or failed by simgate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// The status that order was left in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_status: Option<String>,
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    order: Option<(String, String)>,
+    retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    /// An error with a status, a stable code and a detail.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            order: None,
+            retry_after: None,
+        }
+    }
+
+    /// 400 with a code.
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// 404 with a code.
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+
+    fn with_order(mut self, order: Option<&OrderRecord>) -> Self {
+        self.order = order.map(|o| (o.id.to_string(), o.status.to_string()));
+        self
+    }
+
+    fn internal(error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%error, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "simgate failed to handle the request; it has been logged",
+        )
+    }
+
+    /// The stable code, for tests and logs.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        Self::bad_request(error.code(), error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Self::internal(&error)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        use StatusCode as S;
+        let detail = error.to_string();
+        match error {
+            ServiceError::Invalid(e) => e.into(),
+            ServiceError::UnknownProduct(_) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "unknown_product", detail)
+            }
+            ServiceError::InvalidQuantity { .. } => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_quantity", detail)
+            }
+            ServiceError::EsimNotFound(_) => Self::not_found("esim_not_found", detail),
+            ServiceError::OrderNotFound(_) => Self::not_found("order_not_found", detail),
+            ServiceError::IdempotencyConflict => {
+                Self::new(S::CONFLICT, "idempotency_key_reused", detail)
+            }
+            ServiceError::ProviderNotConfigured(_) => {
+                Self::new(S::SERVICE_UNAVAILABLE, "provider_not_configured", detail)
+            }
+            ServiceError::ProviderMismatch { .. } => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "provider_mismatch", detail)
+            }
+            ServiceError::Upstream { order, source } => {
+                upstream(&source).with_order(order.as_deref())
+            }
+            ServiceError::Store(e) => Self::internal(&e),
+        }
+    }
+}
+
+/// Maps a provider failure: never a 500, and never blamed on the client.
+fn upstream(error: &ConnectorError) -> ApiError {
+    use StatusCode as S;
+    let detail = format!("upstream provider: {error}");
+    let (status, code) = match error {
+        ConnectorError::Timeout => (S::GATEWAY_TIMEOUT, "upstream_timeout"),
+        ConnectorError::Unavailable { .. } => (S::SERVICE_UNAVAILABLE, "upstream_unavailable"),
+        ConnectorError::RateLimited { .. } => (S::SERVICE_UNAVAILABLE, "upstream_rate_limited"),
+        ConnectorError::Connect(_) => (S::BAD_GATEWAY, "upstream_unreachable"),
+        ConnectorError::ServerError { .. } => (S::BAD_GATEWAY, "upstream_error"),
+        ConnectorError::InvalidResponse(_) => (S::BAD_GATEWAY, "upstream_invalid_response"),
+        ConnectorError::Rejected { .. } | ConnectorError::NotFound(_) => {
+            (S::BAD_GATEWAY, "upstream_rejected")
+        }
+        ConnectorError::Unauthorized { .. } => (S::BAD_GATEWAY, "upstream_auth_failed"),
+        ConnectorError::Unsupported(_) => (S::NOT_IMPLEMENTED, "unsupported_by_provider"),
+    };
+    let mut api = ApiError::new(status, code, detail);
+    api.retry_after = error.retry_after().or(match status {
+        S::SERVICE_UNAVAILABLE => Some(Duration::from_secs(1)),
+        _ => None,
+    });
+    api
+}
+
+fn title(status: StatusCode) -> String {
+    status.canonical_reason().unwrap_or("Error").to_owned()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: format!("urn:simgate:problem:{}", self.code),
+            title: title(self.status),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            code: self.code.to_owned(),
+            order_id: self.order.as_ref().map(|(id, _)| id.clone()),
+            order_status: self.order.map(|(_, status)| status),
+        };
+        let mut response = (self.status, Json(problem)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(wait) = self.retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,140 @@
+//! `/v1/esims/{iccid}`: install details, QR codes, usage and top-ups.
+
+use std::io::Cursor;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use image::{ImageFormat, Luma};
+use qrcode::QrCode;
+use qrcode::render::svg;
+use simgate_domain::{Iccid, OrderKind, ProductId};
+use simgate_service::OrderRequest;
+
+use crate::AppState;
+use crate::auth::AuthTenant;
+use crate::extract::ApiJson;
+use crate::problem::{ApiError, Problem};
+use crate::routes::idempotency_key;
+use crate::routes::orders::respond;
+use crate::views::{CreateTopUp, EsimView, OrderView, UsageView};
+
+/// Smallest QR side in pixels: comfortably scannable from a screen.
+const QR_MIN_PIXELS: u32 = 320;
+
+fn parse_iccid(raw: &str) -> Result<Iccid, ApiError> {
+    Ok(Iccid::parse(raw)?)
+}
+
+/// Install details of one of the tenant's eSIMs.
+#[utoipa::path(get, path = "/v1/esims/{iccid}", tag = "esims", params(("iccid" = String, Path)),
+    responses((status = 200, body = EsimView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_esim(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(iccid): Path<String>,
+) -> Result<Json<EsimView>, ApiError> {
+    let esim = state
+        .services
+        .esim(&tenant.id, &parse_iccid(&iccid)?)
+        .await?;
+    Ok(Json(esim.into()))
+}
+
+fn qr_code(activation_code: &str) -> Result<QrCode, ApiError> {
+    QrCode::new(activation_code.as_bytes()).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "qr_failed",
+            e.to_string(),
+        )
+    })
+}
+
+/// The activation code as a PNG QR code.
+#[utoipa::path(get, path = "/v1/esims/{iccid}/qr.png", tag = "esims", params(("iccid" = String, Path)),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem)))]
+pub async fn qr_png(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(iccid): Path<String>,
+) -> Result<Response, ApiError> {
+    let esim = state
+        .services
+        .esim(&tenant.id, &parse_iccid(&iccid)?)
+        .await?;
+    let image = qr_code(&esim.install.activation.to_string())?
+        .render::<Luma<u8>>()
+        .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
+        .build();
+    let mut png = Cursor::new(Vec::new());
+    image.write_to(&mut png, ImageFormat::Png).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "qr_failed",
+            e.to_string(),
+        )
+    })?;
+    Ok(([(header::CONTENT_TYPE, "image/png")], png.into_inner()).into_response())
+}
+
+/// The activation code as an SVG QR code.
+#[utoipa::path(get, path = "/v1/esims/{iccid}/qr.svg", tag = "esims", params(("iccid" = String, Path)),
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
+pub async fn qr_svg(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(iccid): Path<String>,
+) -> Result<Response, ApiError> {
+    let esim = state
+        .services
+        .esim(&tenant.id, &parse_iccid(&iccid)?)
+        .await?;
+    let image = qr_code(&esim.install.activation.to_string())?
+        .render::<svg::Color>()
+        .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
+        .build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], image).into_response())
+}
+
+/// Live data usage of every bundle on the eSIM, from its provider.
+#[utoipa::path(get, path = "/v1/esims/{iccid}/usage", tag = "esims", params(("iccid" = String, Path)),
+    responses((status = 200, body = UsageView), (status = 404, body = Problem), (status = 502, body = Problem)))]
+pub async fn usage(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(iccid): Path<String>,
+) -> Result<Json<UsageView>, ApiError> {
+    let iccid = parse_iccid(&iccid)?;
+    let bundles = state.services.usage(&tenant.id, &iccid).await?;
+    Ok(Json(UsageView {
+        iccid: iccid.to_string(),
+        bundles: bundles.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Applies another product to the eSIM; an order like any other, with the
+/// same `Idempotency-Key` rules.
+#[utoipa::path(post, path = "/v1/esims/{iccid}/topups", tag = "esims", request_body = CreateTopUp,
+    params(("iccid" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = OrderView), (status = 200, body = OrderView),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_topup(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(iccid): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<CreateTopUp>,
+) -> Result<Response, ApiError> {
+    let request = OrderRequest {
+        tenant_id: tenant.id,
+        product_id: ProductId::parse(&body.product_id)?,
+        quantity: 1,
+        kind: OrderKind::TopUp {
+            iccid: parse_iccid(&iccid)?,
+        },
+        idempotency_key: idempotency_key(&headers)?,
+    };
+    respond(state.services.place_order(request).await?)
+}

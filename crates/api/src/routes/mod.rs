@@ -1,0 +1,30 @@
+//! The `/v1` handlers, one module per resource.
+
+pub mod esims;
+pub mod orders;
+pub mod products;
+pub mod providers;
+pub mod system;
+
+use axum::http::HeaderMap;
+
+use crate::problem::ApiError;
+
+/// Reads an optional `Idempotency-Key`: 1–255 visible ASCII characters.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}

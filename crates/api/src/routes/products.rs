@@ -1,0 +1,127 @@
+//! `GET /v1/products`: the unified catalogue, served from the local store.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use simgate_domain::{CountryCode, Currency, ProductId, ProviderId, money};
+use simgate_store::{ProductFilter, ProductSort};
+use utoipa::IntoParams;
+
+use crate::AppState;
+use crate::auth::AuthTenant;
+use crate::extract::ApiQuery;
+use crate::problem::{ApiError, Problem};
+use crate::views::{ProductPage, ProductView};
+
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 500;
+
+/// Catalogue filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProductQuery {
+    /// ISO 3166-1 alpha-2 country where the product must work.
+    country: Option<String>,
+    /// Only products with at least this much data (unlimited always qualifies).
+    min_data_mb: Option<u64>,
+    /// Highest price, as a decimal (in `currency` when given).
+    max_price: Option<String>,
+    /// ISO 4217 currency of the price.
+    currency: Option<String>,
+    /// Only this provider's products.
+    provider: Option<String>,
+    /// `price` (default), `-price`, `data` (most first) or `validity` (longest first).
+    sort: Option<String>,
+    /// Page size, 1–500 (default 50).
+    limit: Option<u32>,
+    /// Products to skip.
+    offset: Option<u32>,
+}
+
+/// Searches the catalogue.
+#[utoipa::path(get, path = "/v1/products", tag = "products", params(ProductQuery),
+    responses((status = 200, body = ProductPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn list_products(
+    State(state): State<AppState>,
+    _tenant: AuthTenant,
+    ApiQuery(query): ApiQuery<ProductQuery>,
+) -> Result<Json<ProductPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    let currency = query.currency.as_deref().map(Currency::parse).transpose()?;
+    let max_price_micros = query
+        .max_price
+        .as_deref()
+        .map(|raw| {
+            let amount: Decimal = raw.trim().parse().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_amount",
+                    format!("max_price '{raw}' is not a decimal"),
+                )
+            })?;
+            Ok::<i64, ApiError>(money::micros(amount)?)
+        })
+        .transpose()?;
+    let sort = match query.sort.as_deref() {
+        None | Some("price") => ProductSort::PriceAsc,
+        Some("-price") => ProductSort::PriceDesc,
+        Some("data") => ProductSort::DataDesc,
+        Some("validity") => ProductSort::ValidityDesc,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("sort '{other}' is not one of price, -price, data, validity"),
+            ));
+        }
+    };
+    let filter = ProductFilter {
+        provider: query
+            .provider
+            .as_deref()
+            .map(str::parse::<ProviderId>)
+            .transpose()?,
+        country: query
+            .country
+            .as_deref()
+            .map(CountryCode::parse)
+            .transpose()?,
+        min_data_mb: query.min_data_mb,
+        max_price_micros,
+        currency,
+        sort,
+        limit,
+        offset: query.offset.unwrap_or(0),
+    };
+    let (products, total) = state.services.store.search_products(&filter).await?;
+    Ok(Json(ProductPage {
+        data: products.into_iter().map(ProductView::from).collect(),
+        total,
+        limit,
+        offset: filter.offset,
+    }))
+}
+
+/// One product by id.
+#[utoipa::path(get, path = "/v1/products/{id}", tag = "products",
+    params(("id" = String, Path, description = "`<provider>:<sku>`")),
+    responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
+pub async fn get_product(
+    State(state): State<AppState>,
+    _tenant: AuthTenant,
+    Path(id): Path<String>,
+) -> Result<Json<ProductView>, ApiError> {
+    let id = ProductId::parse(&id)?;
+    let product = state
+        .services
+        .store
+        .product(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product_not_found", format!("no product {id}")))?;
+    Ok(Json(product.into()))
+}

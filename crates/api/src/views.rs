@@ -1,0 +1,255 @@
+//! The JSON shapes of the unified API, decoupled from storage rows so that
+//! the wire contract changes only on purpose.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use simgate_domain::{
+    BundleState, BundleUsage, Capability, DataAllowance, Money, OrderKind, OrderStatus, Product,
+};
+use simgate_store::{EsimRecord, OrderRecord};
+use utoipa::ToSchema;
+
+/// A configured provider and what it can do.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProviderView {
+    /// Slug used in product ids, e.g. `esim-go`.
+    pub id: String,
+    pub capabilities: Vec<Capability>,
+    /// Products in the local catalogue from this provider.
+    pub catalogue_products: u64,
+    /// When its catalogue was last synced.
+    pub catalogue_synced_at: Option<DateTime<Utc>>,
+}
+
+/// Providers list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProviderList {
+    pub data: Vec<ProviderView>,
+}
+
+/// Data allowance in MB (1 GB = 1000 MB).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DataView {
+    pub unlimited: bool,
+    /// Megabytes; absent when unlimited.
+    pub mb: Option<u64>,
+}
+
+impl From<DataAllowance> for DataView {
+    fn from(data: DataAllowance) -> Self {
+        Self {
+            unlimited: data.mb().is_none(),
+            mb: data.mb(),
+        }
+    }
+}
+
+/// A product of the unified catalogue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductView {
+    /// `<provider>:<sku>`.
+    #[schema(example = "esim-go:esim_1GB_7D_JP_V2")]
+    pub id: String,
+    pub provider: String,
+    pub name: String,
+    /// ISO 3166-1 alpha-2 codes.
+    pub countries: Vec<String>,
+    pub data: DataView,
+    pub validity_days: u32,
+    pub price: Money,
+}
+
+impl From<Product> for ProductView {
+    fn from(p: Product) -> Self {
+        Self {
+            provider: p.id.provider.to_string(),
+            id: p.id.to_string(),
+            name: p.name,
+            countries: p.countries.iter().map(|c| c.to_string()).collect(),
+            data: p.data.into(),
+            validity_days: p.validity_days,
+            price: p.price,
+        }
+    }
+}
+
+/// A page of products.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProductPage {
+    pub data: Vec<ProductView>,
+    /// Products matching the filters, across all pages.
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// `POST /v1/orders` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrder {
+    /// A product id from `/v1/products`.
+    pub product_id: String,
+    /// How many eSIMs (default 1).
+    #[serde(default = "one")]
+    pub quantity: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `POST /v1/esims/{iccid}/topups` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTopUp {
+    /// A product id from `/v1/products`, of the eSIM's provider.
+    pub product_id: String,
+}
+
+/// Why an order failed.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FailureView {
+    pub code: String,
+    pub message: String,
+    /// True when nothing was bought: repeating the request with the same
+    /// `Idempotency-Key` tries the same order again.
+    pub retryable: bool,
+}
+
+/// An order.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    pub status: OrderStatus,
+    /// `new_esim` or `top_up`.
+    pub kind: String,
+    /// The topped-up eSIM, for top-ups.
+    pub target_iccid: Option<String>,
+    pub product_id: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+    /// The provider's reference, once it has answered.
+    pub upstream_reference: Option<String>,
+    /// The provider's own status word.
+    pub provider_status: Option<String>,
+    /// eSIMs delivered (new ones, or the topped-up one).
+    pub esims: Vec<String>,
+    pub failure: Option<FailureView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<OrderRecord> for OrderView {
+    fn from(o: OrderRecord) -> Self {
+        let (kind, target) = match &o.kind {
+            OrderKind::NewEsim => ("new_esim", None),
+            OrderKind::TopUp { iccid } => ("top_up", Some(iccid.to_string())),
+        };
+        Self {
+            id: o.id.to_string(),
+            status: o.status,
+            kind: kind.to_owned(),
+            target_iccid: target,
+            product_id: o.product_id.to_string(),
+            quantity: o.quantity,
+            unit_price: o.unit_price,
+            upstream_reference: o.upstream_ref,
+            provider_status: o.provider_status,
+            esims: o.iccids.iter().map(|i| i.to_string()).collect(),
+            failure: o.failure.map(|f| FailureView {
+                code: f.code,
+                message: f.message,
+                retryable: f.retryable,
+            }),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// An eSIM with everything needed to install it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EsimView {
+    pub iccid: String,
+    pub provider: String,
+    pub order_id: String,
+    pub smdp_address: String,
+    pub matching_id: String,
+    /// The SGP.22 activation code a QR encodes: `LPA:1$<SM-DP+>$<matching id>`.
+    pub activation_code: String,
+    /// Given separately, never inside the activation code.
+    pub confirmation_code: Option<String>,
+    pub confirmation_code_required: bool,
+    /// One-tap install on iOS 17.4+.
+    pub apple_install_url: String,
+    /// Best-effort one-tap install on Android (not officially documented).
+    pub android_install_url: String,
+    pub qr_png_url: String,
+    pub qr_svg_url: String,
+}
+
+impl From<EsimRecord> for EsimView {
+    fn from(e: EsimRecord) -> Self {
+        let code = &e.install.activation;
+        let iccid = e.install.iccid.to_string();
+        Self {
+            qr_png_url: format!("/v1/esims/{iccid}/qr.png"),
+            qr_svg_url: format!("/v1/esims/{iccid}/qr.svg"),
+            provider: e.provider.to_string(),
+            order_id: e.order_id.to_string(),
+            smdp_address: code.smdp_address.clone(),
+            matching_id: code.matching_id.clone(),
+            activation_code: code.to_string(),
+            confirmation_code: e.install.confirmation_code.clone(),
+            confirmation_code_required: code.confirmation_code_required,
+            apple_install_url: code.apple_install_url(),
+            android_install_url: code.android_install_url(),
+            iccid,
+        }
+    }
+}
+
+/// Usage of one bundle on an eSIM.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BundleUsageView {
+    pub bundle: String,
+    pub state: BundleState,
+    pub unlimited: bool,
+    pub initial_bytes: Option<u64>,
+    pub remaining_bytes: Option<u64>,
+    /// Remaining data in MB (1 MB = 1,000,000 bytes), rounded down.
+    pub remaining_mb: Option<u64>,
+    pub initial_mb: Option<u64>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+impl From<BundleUsage> for BundleUsageView {
+    fn from(u: BundleUsage) -> Self {
+        Self {
+            initial_mb: u.initial_bytes.map(|b| b / 1_000_000),
+            remaining_mb: u.remaining_bytes.map(|b| b / 1_000_000),
+            bundle: u.bundle,
+            state: u.state,
+            unlimited: u.unlimited,
+            initial_bytes: u.initial_bytes,
+            remaining_bytes: u.remaining_bytes,
+            started_at: u.started_at,
+            ends_at: u.ends_at,
+        }
+    }
+}
+
+/// Usage of an eSIM, live from its provider.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UsageView {
+    pub iccid: String,
+    pub bundles: Vec<BundleUsageView>,
+}
+
+/// `/healthz` answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub database: String,
+}

@@ -1,0 +1,78 @@
+//! Catalogue sync: downloads each provider's catalogue into the local store,
+//! so that searches never call upstream.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use simgate_connectors::CatalogueProgress;
+use simgate_domain::ProviderId;
+
+use crate::{ServiceError, Services};
+
+/// The outcome of syncing one provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncReport {
+    pub provider: ProviderId,
+    pub products: usize,
+    pub took: Duration,
+}
+
+impl Services {
+    /// Syncs one provider's catalogue, reporting download progress.
+    pub async fn sync_catalogue(
+        &self,
+        provider: ProviderId,
+        progress: &(dyn Fn(CatalogueProgress) + Send + Sync),
+    ) -> Result<SyncReport, ServiceError> {
+        let connector = self
+            .connectors
+            .get(provider)
+            .ok_or(ServiceError::ProviderNotConfigured(provider))?;
+        let started = Instant::now();
+        let products = connector
+            .fetch_catalogue(progress)
+            .await
+            .map_err(ServiceError::upstream)?;
+        let stored = self
+            .store
+            .replace_catalogue(provider, &products, Utc::now())
+            .await?;
+        metrics::gauge!("simgate_catalogue_products", "provider" => provider.as_str())
+            .set(stored as f64);
+        let report = SyncReport {
+            provider,
+            products: stored,
+            took: started.elapsed(),
+        };
+        tracing::info!(%provider, products = stored, took_ms = report.took.as_millis() as u64, "catalogue synced");
+        Ok(report)
+    }
+
+    /// Syncs every configured provider that lists a catalogue; one
+    /// provider's failure does not stop the others.
+    pub async fn sync_all_catalogues(
+        &self,
+        progress: &(dyn Fn(ProviderId, CatalogueProgress) + Send + Sync),
+    ) -> Vec<(ProviderId, Result<SyncReport, ServiceError>)> {
+        let providers: Vec<ProviderId> = self
+            .connectors
+            .all()
+            .filter(|c| {
+                c.capabilities()
+                    .contains(&simgate_domain::Capability::Catalogue)
+            })
+            .map(|c| c.provider())
+            .collect();
+        let mut reports = Vec::new();
+        for provider in providers {
+            let result = self
+                .sync_catalogue(provider, &|p| progress(provider, p))
+                .await;
+            if let Err(error) = &result {
+                tracing::error!(%provider, %error, "catalogue sync failed");
+            }
+            reports.push((provider, result));
+        }
+        reports
+    }
+}

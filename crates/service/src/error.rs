@@ -1,0 +1,53 @@
+//! Errors of the use cases, each naming what the client or operator can do.
+
+use simgate_connectors::ConnectorError;
+use simgate_domain::{DomainError, ProviderId};
+use simgate_store::{OrderRecord, StoreError};
+
+/// Why a use case did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error("no product {0} in the catalogue")]
+    UnknownProduct(String),
+    #[error("quantity must be between 1 and {max}, got {got}")]
+    InvalidQuantity { got: u32, max: u32 },
+    #[error("no eSIM {0} for this account")]
+    EsimNotFound(String),
+    #[error("no order {0} for this account")]
+    OrderNotFound(String),
+    #[error("the Idempotency-Key was already used for a different request")]
+    IdempotencyConflict,
+    #[error("provider {0} is not configured")]
+    ProviderNotConfigured(ProviderId),
+    #[error(
+        "product {product} is sold by {product_provider}, but eSIM {iccid} belongs to {esim_provider}"
+    )]
+    ProviderMismatch {
+        product: String,
+        product_provider: ProviderId,
+        iccid: String,
+        esim_provider: ProviderId,
+    },
+    /// The provider failed; `order` is the order as left (recoverable) when
+    /// the failure happened while placing one.
+    #[error("{source}")]
+    Upstream {
+        order: Option<Box<OrderRecord>>,
+        #[source]
+        source: ConnectorError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ServiceError {
+    /// An upstream failure outside of order placement.
+    pub fn upstream(source: ConnectorError) -> Self {
+        Self::Upstream {
+            order: None,
+            source,
+        }
+    }
+}

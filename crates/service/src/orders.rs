@@ -1,0 +1,346 @@
+//! The durable order flow.
+//!
+//! 1. The order is written down (`pending`) before anything is sent.
+//! 2. It is claimed (`pending → submitted`) by a compare-and-set, so only one
+//!    worker ever calls the provider for it at a time.
+//! 3. The provider's answer is recorded. If the answer is lost (timeout,
+//!    crash, garbled body) the order stays `submitted` with no upstream
+//!    reference, and [`Services::reconcile_orders`] later asks the provider
+//!    which orders it created: a match is adopted, and only when there is
+//!    none is the order submitted again. Nothing is ever bought twice.
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use sha2::{Digest, Sha256};
+use simgate_connectors::{ConnectorError, PlaceOrder, PlacedOrder};
+use simgate_domain::{BundleUsage, Iccid, OrderId, OrderKind, OrderStatus, ProductId};
+use simgate_store::{EsimRecord, InsertOutcome, NewOrder, OrderFailure, OrderRecord};
+
+use crate::{ServiceError, Services};
+
+/// How far back before our own submission time upstream orders are
+/// considered, to absorb clock skew between us and the provider.
+const CLOCK_SKEW: ChronoDuration = ChronoDuration::minutes(5);
+
+/// A validated order request from a tenant.
+#[derive(Debug, Clone)]
+pub struct OrderRequest {
+    pub tenant_id: String,
+    pub product_id: ProductId,
+    pub quantity: u32,
+    pub kind: OrderKind,
+    pub idempotency_key: Option<String>,
+}
+
+impl OrderRequest {
+    /// A stable hash of what is being ordered, to tell a retry of the same
+    /// request from a reuse of its idempotency key for another one.
+    fn fingerprint(&self) -> String {
+        let target = match &self.kind {
+            OrderKind::NewEsim => String::new(),
+            OrderKind::TopUp { iccid } => iccid.to_string(),
+        };
+        let canonical = format!("{}\n{}\n{}", self.product_id, self.quantity, target);
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+/// What placing an order produced.
+#[derive(Debug)]
+pub struct PlaceOutcome {
+    pub order: OrderRecord,
+    /// True when an earlier request with the same idempotency key made it.
+    pub replayed: bool,
+}
+
+impl Services {
+    /// Writes an order down and submits it to its provider.
+    pub async fn place_order(&self, request: OrderRequest) -> Result<PlaceOutcome, ServiceError> {
+        let max = self.config.max_quantity;
+        if request.quantity == 0 || request.quantity > max {
+            return Err(ServiceError::InvalidQuantity {
+                got: request.quantity,
+                max,
+            });
+        }
+        let product = self
+            .store
+            .product(&request.product_id)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownProduct(request.product_id.to_string()))?;
+        if let OrderKind::TopUp { iccid } = &request.kind {
+            let esim = self.esim(&request.tenant_id, iccid).await?;
+            if esim.provider != product.id.provider {
+                return Err(ServiceError::ProviderMismatch {
+                    product: product.id.to_string(),
+                    product_provider: product.id.provider,
+                    iccid: iccid.to_string(),
+                    esim_provider: esim.provider,
+                });
+            }
+        }
+        if self.connectors.get(product.id.provider).is_none() {
+            return Err(ServiceError::ProviderNotConfigured(product.id.provider));
+        }
+        let new = NewOrder {
+            tenant_id: request.tenant_id.clone(),
+            idempotency_key: request.idempotency_key.clone(),
+            request_hash: request.fingerprint(),
+            product_id: product.id.clone(),
+            kind: request.kind.clone(),
+            quantity: request.quantity,
+            unit_price: product.price,
+        };
+        match self.store.insert_order(&new).await? {
+            InsertOutcome::Created(order) => {
+                metrics::counter!("simgate_orders_created_total", "provider" => order.provider().as_str())
+                    .increment(1);
+                let order = self.submit(order).await?;
+                Ok(PlaceOutcome {
+                    order,
+                    replayed: false,
+                })
+            }
+            InsertOutcome::Existing(order) => {
+                if order.request_hash != new.request_hash {
+                    return Err(ServiceError::IdempotencyConflict);
+                }
+                let retry = order.failure.as_ref().is_some_and(|f| f.retryable);
+                if retry && self.store.reopen_order(&order.id).await? {
+                    let reopened = self.reload(&order.id).await?;
+                    let order = self.submit(reopened).await?;
+                    return Ok(PlaceOutcome {
+                        order,
+                        replayed: false,
+                    });
+                }
+                Ok(PlaceOutcome {
+                    order,
+                    replayed: true,
+                })
+            }
+        }
+    }
+
+    /// A tenant's order.
+    pub async fn order(&self, tenant_id: &str, id: &OrderId) -> Result<OrderRecord, ServiceError> {
+        self.store
+            .order_for_tenant(tenant_id, id)
+            .await?
+            .ok_or_else(|| ServiceError::OrderNotFound(id.to_string()))
+    }
+
+    /// A tenant's eSIM with its install details.
+    pub async fn esim(&self, tenant_id: &str, iccid: &Iccid) -> Result<EsimRecord, ServiceError> {
+        self.store
+            .esim_for_tenant(tenant_id, iccid)
+            .await?
+            .ok_or_else(|| ServiceError::EsimNotFound(iccid.to_string()))
+    }
+
+    /// Live data usage of a tenant's eSIM, from its provider.
+    pub async fn usage(
+        &self,
+        tenant_id: &str,
+        iccid: &Iccid,
+    ) -> Result<Vec<BundleUsage>, ServiceError> {
+        let esim = self.esim(tenant_id, iccid).await?;
+        let connector = self
+            .connectors
+            .get(esim.provider)
+            .ok_or(ServiceError::ProviderNotConfigured(esim.provider))?;
+        connector.usage(iccid).await.map_err(ServiceError::upstream)
+    }
+
+    async fn reload(&self, id: &OrderId) -> Result<OrderRecord, ServiceError> {
+        self.store
+            .order_by_id(id)
+            .await?
+            .ok_or_else(|| ServiceError::OrderNotFound(id.to_string()))
+    }
+
+    /// Claims a pending order and calls its provider. When another worker
+    /// holds the claim, returns the order as it stands.
+    async fn submit(&self, order: OrderRecord) -> Result<OrderRecord, ServiceError> {
+        let provider = order.provider();
+        let connector = self
+            .connectors
+            .get(provider)
+            .ok_or(ServiceError::ProviderNotConfigured(provider))?;
+        if !self
+            .store
+            .claim_for_submission(&order.id, Utc::now())
+            .await?
+        {
+            return self.reload(&order.id).await;
+        }
+        let request = PlaceOrder {
+            sku: order.product_id.sku.clone(),
+            quantity: order.quantity,
+            kind: order.kind.clone(),
+        };
+        tracing::info!(order = %order.id, %provider, sku = %request.sku, "submitting order upstream");
+        match connector.place_order(&request).await {
+            Ok(placed) => self.adopt(&order.id, &placed).await,
+            Err(error) => {
+                metrics::counter!("simgate_upstream_order_errors_total", "provider" => provider.as_str())
+                    .increment(1);
+                if error.nothing_was_processed() {
+                    let failure = OrderFailure {
+                        code: failure_code(&error).to_owned(),
+                        message: error.to_string(),
+                        retryable: error.is_transient(),
+                    };
+                    self.store.fail_order(&order.id, &failure).await?;
+                    tracing::warn!(order = %order.id, %error, "provider did not take the order");
+                } else {
+                    tracing::warn!(order = %order.id, %error, "order outcome unknown; it will be reconciled");
+                }
+                let order = self.reload(&order.id).await?;
+                Err(ServiceError::Upstream {
+                    order: Some(Box::new(order)),
+                    source: error,
+                })
+            }
+        }
+    }
+
+    /// Links a provider's order to ours and stores its eSIMs.
+    async fn adopt(&self, id: &OrderId, placed: &PlacedOrder) -> Result<OrderRecord, ServiceError> {
+        let status = match placed.status {
+            // eSIM Go answers `completed` before every eSIM is listed on large orders.
+            OrderStatus::Completed if placed.esims.is_empty() => OrderStatus::Fulfilling,
+            other => other,
+        };
+        let order = self
+            .store
+            .record_upstream_order(
+                id,
+                &placed.reference,
+                &placed.provider_status,
+                status,
+                &placed.esims,
+            )
+            .await?;
+        metrics::counter!("simgate_orders_total", "provider" => order.provider().as_str(), "status" => order.status.as_str())
+            .increment(1);
+        tracing::info!(order = %order.id, upstream = %placed.reference, status = %order.status, "order recorded");
+        Ok(order)
+    }
+
+    /// Resolves every order whose upstream outcome is unknown: submitted
+    /// with no answer for longer than the reconcile delay, or written down
+    /// and never sent (a crash between the two steps). Returns how many
+    /// orders were settled.
+    pub async fn reconcile_orders(&self) -> Result<usize, ServiceError> {
+        let cutoff = Utc::now()
+            - ChronoDuration::from_std(self.config.reconcile_after)
+                .unwrap_or(ChronoDuration::seconds(45));
+        let stuck = self.store.orders_to_reconcile(cutoff, cutoff).await?;
+        let mut settled = 0;
+        for order in stuck {
+            match self.reconcile_one(order).await {
+                Ok(true) => settled += 1,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "could not reconcile an order yet"),
+            }
+        }
+        Ok(settled)
+    }
+
+    async fn reconcile_one(&self, order: OrderRecord) -> Result<bool, ServiceError> {
+        let id = order.id.clone();
+        match order.status {
+            OrderStatus::Pending => {
+                tracing::info!(order = %id, "submitting an order that was never sent");
+                self.submit_or_keep(order).await
+            }
+            OrderStatus::Submitted => {
+                let connector = self
+                    .connectors
+                    .get(order.provider())
+                    .ok_or(ServiceError::ProviderNotConfigured(order.provider()))?;
+                let since = order.submitted_at.unwrap_or(order.created_at) - CLOCK_SKEW;
+                let upstream = connector
+                    .orders_since(since)
+                    .await
+                    .map_err(ServiceError::upstream)?;
+                if let Some(found) = self.find_match(&order, &upstream, since).await? {
+                    tracing::info!(order = %id, upstream = %found.reference, "adopting the provider's order for a lost answer");
+                    self.adopt(&id, found).await?;
+                    return Ok(true);
+                }
+                if order.attempts >= self.config.max_attempts {
+                    let failure = OrderFailure {
+                        code: "upstream_unreachable".to_owned(),
+                        message: format!(
+                            "no answer from the provider after {} attempts",
+                            order.attempts
+                        ),
+                        retryable: true,
+                    };
+                    return Ok(self.store.fail_order(&id, &failure).await?);
+                }
+                if !self.store.reopen_order(&id).await? {
+                    return Ok(false);
+                }
+                tracing::info!(order = %id, "provider has no such order; submitting again");
+                let reopened = self.reload(&id).await?;
+                self.submit_or_keep(reopened).await
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Submits, treating an upstream failure as "settled for now": the order
+    /// is left in a state the next reconcile pass handles.
+    async fn submit_or_keep(&self, order: OrderRecord) -> Result<bool, ServiceError> {
+        match self.submit(order).await {
+            Ok(order) => Ok(order.upstream_ref.is_some()),
+            Err(ServiceError::Upstream { .. }) => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The provider's order that ours became: same product, quantity and
+    /// target, created after we submitted, and not already linked to another
+    /// of our orders. Orders of equal content are interchangeable, so the
+    /// oldest unclaimed one is taken.
+    async fn find_match<'a>(
+        &self,
+        order: &OrderRecord,
+        upstream: &'a [PlacedOrder],
+        since: DateTime<Utc>,
+    ) -> Result<Option<&'a PlacedOrder>, ServiceError> {
+        let mut candidates: Vec<&PlacedOrder> = upstream
+            .iter()
+            .filter(|p| p.sku == order.product_id.sku && p.quantity == order.quantity)
+            .filter(|p| p.created_at.is_none_or(|at| at >= since))
+            .filter(|p| match &order.kind {
+                OrderKind::NewEsim => true,
+                OrderKind::TopUp { iccid } => p.esims.iter().any(|e| &e.iccid == iccid),
+            })
+            .collect();
+        candidates.sort_by_key(|p| p.created_at);
+        for candidate in candidates {
+            if !self
+                .store
+                .upstream_ref_taken(order.provider(), &candidate.reference)
+                .await?
+            {
+                return Ok(Some(candidate));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The stable code of a failure the provider told us about.
+fn failure_code(error: &ConnectorError) -> &'static str {
+    match error {
+        ConnectorError::RateLimited { .. } => "upstream_rate_limited",
+        ConnectorError::Unavailable { .. } | ConnectorError::Connect(_) => "upstream_unavailable",
+        ConnectorError::Unauthorized { .. } => "upstream_auth_failed",
+        ConnectorError::Unsupported(_) => "unsupported_by_provider",
+        _ => "upstream_rejected",
+    }
+}

@@ -1,0 +1,205 @@
+//! Wiring of a running simgate: configuration in, a listening server with
+//! its background jobs out. The CLI (`main.rs`) and the integration tests
+//! start simgate the same way, through [`Application::start`].
+
+pub mod settings;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use simgate_api::AppState;
+use simgate_connectors::ConnectorRegistry;
+use simgate_connectors::esim_go::{EsimGoClient, EsimGoConfig, EsimGoSandbox, SandboxConfig};
+use simgate_connectors::http::RetryPolicy;
+use simgate_connectors::simulator::SimulatorHandle;
+use simgate_service::jobs::{BackgroundJobs, JobSchedule};
+use simgate_service::{ServiceConfig, Services};
+use simgate_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use settings::{EsimGoSettings, Settings};
+
+/// Why simgate could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Settings(#[from] settings::SettingsError),
+    #[error("database: {0}")]
+    Store(#[from] simgate_store::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Builds the connector registry from the provider settings.
+pub fn connectors(settings: &Settings) -> ConnectorRegistry {
+    let mut registry = ConnectorRegistry::new();
+    if let Some(esim_go) = &settings.providers.esim_go {
+        registry.register(Arc::new(EsimGoClient::new(EsimGoConfig {
+            base_url: esim_go.base_url.clone(),
+            api_key: esim_go.api_key.clone(),
+            timeout: Duration::from_secs(esim_go.timeout_secs.max(1)),
+            retry: RetryPolicy::default(),
+        })));
+    }
+    registry
+}
+
+/// Connects the store and builds the use-case layer.
+pub async fn services(settings: &Settings) -> Result<Services, StartError> {
+    let store = Store::connect(&settings.database_url).await?;
+    // A call still in flight must never look lost: reconcile only after
+    // the longest provider timeout has surely expired.
+    let longest_timeout = settings
+        .providers
+        .esim_go
+        .as_ref()
+        .map_or(0, |p| p.timeout_secs);
+    let reconcile_after = settings.jobs.reconcile_after_secs.max(longest_timeout + 1);
+    let config = ServiceConfig {
+        reconcile_after: Duration::from_secs(reconcile_after),
+        ..ServiceConfig::default()
+    };
+    Ok(Services::new(store, connectors(settings), config))
+}
+
+/// A running simgate: the HTTP server and its background jobs.
+pub struct Application {
+    addr: SocketAddr,
+    services: Services,
+    jobs: Option<BackgroundJobs>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Application {
+    /// Connects the database, starts the jobs and begins serving.
+    pub async fn start(settings: &Settings) -> Result<Self, StartError> {
+        let services = services(settings).await?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: settings.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Listen {
+            addr: settings.listen,
+            source,
+        })?;
+        let jobs = BackgroundJobs::start(
+            services.clone(),
+            JobSchedule {
+                catalogue_every: Duration::from_secs(settings.jobs.catalogue_sync_secs.max(1)),
+                reconcile_every: Duration::from_secs(settings.jobs.reconcile_every_secs.max(1)),
+            },
+        );
+        let app = simgate_api::app(AppState::new(services.clone()));
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "simgate is listening");
+        Ok(Self {
+            addr,
+            services,
+            jobs: Some(jobs),
+            shutdown: Some(tx),
+            server: Some(server),
+        })
+    }
+
+    /// Where the API listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The use-case layer, e.g. to create tenants.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until the server stops (it does not on its own).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        match self.server.take() {
+            Some(server) => server.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops accepting requests, finishes the ones in flight and the jobs.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        if let Some(jobs) = self.jobs.take() {
+            jobs.stop().await;
+        }
+        self.services.store.close().await;
+    }
+}
+
+/// Starts the built-in eSIM Go sandbox and returns provider settings
+/// pointing at it, so `serve --sandbox` needs no contract with anyone.
+pub async fn start_esim_go_sandbox(
+    listen: SocketAddr,
+) -> Result<(SimulatorHandle, EsimGoSettings), StartError> {
+    let config = SandboxConfig::default();
+    let api_key = config.api_key.clone();
+    let sandbox = EsimGoSandbox::new(config);
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let handle = sandbox
+        .spawn(listener)
+        .map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let settings = EsimGoSettings {
+        base_url: handle.base_url(),
+        api_key: SecretString::from(api_key),
+        timeout_secs: 10,
+    };
+    Ok((handle, settings))
+}
+
+/// Creates a tenant with a fresh random API key; returns (tenant id, key).
+/// The key is shown once: only its hash is stored.
+pub async fn create_tenant(store: &Store, name: &str) -> Result<(String, String), StartError> {
+    let id = format!("ten_{}", uuid_simple());
+    store.create_tenant(&id, name).await?;
+    let key = format!("sk_live_{}{}", uuid_simple(), uuid_simple());
+    store.add_api_key(&id, &key).await?;
+    Ok((id, key))
+}
+
+/// Makes sure the sandbox demo tenant exists with the configured key.
+pub async fn ensure_sandbox_tenant(store: &Store, key: &str) -> Result<String, StartError> {
+    const ID: &str = "ten_sandbox";
+    if store.tenant(ID).await?.is_none() {
+        store.create_tenant(ID, "Sandbox reseller").await?;
+    }
+    store.add_api_key(ID, key).await?;
+    Ok(ID.to_owned())
+}
+
+fn uuid_simple() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}

@@ -1,0 +1,213 @@
+//! The `simgate` command: serve the API, run a sandbox, sync catalogues,
+//! manage tenants.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use simgate::{Application, Settings};
+use simgate_domain::ProviderId;
+use tokio::net::TcpListener;
+
+/// One API over many eSIM providers.
+#[derive(Parser)]
+#[command(name = "simgate", version, about)]
+struct Cli {
+    /// TOML configuration file (optional; `SIMGATE_*` variables override it).
+    #[arg(
+        long,
+        global = true,
+        env = "SIMGATE_CONFIG",
+        default_value = "simgate.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the unified API.
+    Serve {
+        /// Also run the built-in provider sandboxes and use them as upstreams,
+        /// with a demo tenant: try simgate with no provider contract.
+        #[arg(long)]
+        sandbox: bool,
+    },
+    /// Runs the eSIM Go sandbox alone.
+    Sandbox {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7001")]
+        listen: std::net::SocketAddr,
+    },
+    /// Catalogue operations.
+    Catalogue {
+        #[command(subcommand)]
+        command: CatalogueCommand,
+    },
+    /// Tenant (reseller account) operations.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Creates or upgrades the database schema, then exits.
+    Migrate,
+}
+
+#[derive(Subcommand)]
+enum CatalogueCommand {
+    /// Downloads providers' catalogues into the local store, showing progress.
+    Sync {
+        /// Only this provider (default: all configured).
+        #[arg(long)]
+        provider: Option<ProviderId>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Creates a tenant and prints its API key (shown only once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let mut settings = Settings::load(Some(&cli.config))?;
+    match cli.command {
+        Command::Serve { sandbox } => {
+            let _sandbox = if sandbox {
+                let (handle, esim_go) =
+                    simgate::start_esim_go_sandbox(settings.sandbox.esim_go_listen).await?;
+                tracing::info!(url = %handle.base_url(), "eSIM Go sandbox is running");
+                settings.providers.esim_go = Some(esim_go);
+                Some(handle)
+            } else {
+                None
+            };
+            let app = Application::start(&settings).await?;
+            if sandbox {
+                simgate::ensure_sandbox_tenant(
+                    &app.services().store,
+                    &settings.sandbox.tenant_api_key,
+                )
+                .await?;
+                eprintln!(
+                    "simgate sandbox ready on http://{}  (API key: {})",
+                    app.addr(),
+                    settings.sandbox.tenant_api_key
+                );
+            }
+            tokio::select! {
+                served = app.wait() => served?,
+                _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+            }
+        }
+        Command::Sandbox { listen } => {
+            let sandbox = simgate_connectors::esim_go::EsimGoSandbox::new(Default::default());
+            let listener = TcpListener::bind(listen).await?;
+            let handle = sandbox.spawn(listener)?;
+            eprintln!(
+                "eSIM Go sandbox on {} ({} bundles); X-API-Key: {}",
+                handle.base_url(),
+                sandbox.catalogue_len(),
+                simgate_connectors::esim_go::SandboxConfig::default().api_key
+            );
+            tokio::signal::ctrl_c().await?;
+        }
+        Command::Catalogue {
+            command: CatalogueCommand::Sync { provider },
+        } => sync_catalogue(&settings, provider).await?,
+        Command::Tenants {
+            command: TenantCommand::Create { name },
+        } => {
+            let services = simgate::services(&settings).await?;
+            let (id, key) = simgate::create_tenant(&services.store, &name).await?;
+            println!(
+                "tenant: {id}\napi key: {key}\n(store the key now: simgate keeps only its hash)"
+            );
+        }
+        Command::Migrate => {
+            simgate::services(&settings).await?;
+            eprintln!("database is up to date");
+        }
+    }
+    Ok(())
+}
+
+async fn sync_catalogue(
+    settings: &Settings,
+    only: Option<ProviderId>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let services = simgate::services(settings).await?;
+    let providers: Vec<ProviderId> = services
+        .connectors
+        .all()
+        .map(|c| c.provider())
+        .filter(|p| only.is_none_or(|o| o == *p))
+        .collect();
+    if providers.is_empty() {
+        return Err("no configured provider to sync (see README: configuration)".into());
+    }
+    let mut failed = false;
+    for provider in providers {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix:>10} [{bar:40}] {pos}/{len} bundles {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(provider.to_string());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        let result = services
+            .sync_catalogue(provider, &|p| {
+                if let Some(total) = p.total {
+                    bar.set_length(total as u64);
+                }
+                bar.set_position(p.fetched as u64);
+            })
+            .await;
+        match result {
+            Ok(report) => {
+                let summary = format!(
+                    "stored {} products in {:.1}s",
+                    report.products,
+                    report.took.as_secs_f64()
+                );
+                bar.finish_and_clear();
+                println!("{provider}: {summary}");
+            }
+            Err(error) => {
+                bar.finish_and_clear();
+                eprintln!("{provider}: failed: {error}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return Err("some catalogues failed to sync".into());
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! The test harness: a real simgate on a random port, talking over HTTP to
+//! a real eSIM Go sandbox on another, with its own SQLite file (or a fresh
+//! PostgreSQL database).
+
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+use simgate::settings::Settings;
+use simgate::{Application, EsimGoSettings};
+use simgate_connectors::esim_go::{EsimGoSandbox, SandboxConfig};
+use simgate_connectors::simulator::SimulatorHandle;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+
+/// A running eSIM Go sandbox and a control handle on its state.
+pub struct Sandbox {
+    pub handle: SimulatorHandle,
+    pub state: EsimGoSandbox,
+    pub api_key: String,
+}
+
+impl Sandbox {
+    pub async fn start() -> Self {
+        let config = SandboxConfig::default();
+        let api_key = config.api_key.clone();
+        let state = EsimGoSandbox::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let handle = state.spawn(listener).unwrap();
+        Self {
+            handle,
+            state,
+            api_key,
+        }
+    }
+
+    /// Arms a fault in the sandbox over its admin API.
+    pub async fn arm(&self, fault: Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/__admin/faults", self.handle.base_url()))
+            .json(&fault)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "arming {fault}");
+    }
+
+    /// Consumes data on an eSIM, as a device would.
+    pub async fn consume(&self, iccid: &str, bytes: u64) {
+        let response = reqwest::Client::new()
+            .post(format!(
+                "{}/__admin/esims/{iccid}/usage",
+                self.handle.base_url()
+            ))
+            .json(&json!({ "bytes": bytes }))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "consume: {}",
+            response.status()
+        );
+    }
+}
+
+/// Knobs a test may turn.
+#[derive(Clone)]
+pub struct Options {
+    pub upstream_timeout_secs: u64,
+    pub reconcile_after_secs: u64,
+    pub database_url: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            upstream_timeout_secs: 5,
+            reconcile_after_secs: 6,
+            database_url: None,
+        }
+    }
+}
+
+/// simgate under test.
+pub struct TestApp {
+    pub address: String,
+    pub api_key: String,
+    pub client: reqwest::Client,
+    pub sandbox: Sandbox,
+    pub app: Application,
+    _dir: TempDir,
+}
+
+/// Builds settings for an app on a random port against `sandbox`.
+pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Settings {
+    let mut settings = Settings {
+        listen: ([127, 0, 0, 1], 0).into(),
+        database_url: options
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("simgate.db").display())),
+        ..Settings::default()
+    };
+    settings.providers.esim_go = Some(EsimGoSettings {
+        base_url: sandbox.handle.base_url(),
+        api_key: sandbox.api_key.clone().into(),
+        timeout_secs: options.upstream_timeout_secs,
+    });
+    settings.jobs.reconcile_every_secs = 1;
+    settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
+    settings
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> Self {
+        let sandbox = Sandbox::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings_for(&sandbox, &dir, &options);
+        let app = Application::start(&settings).await.expect("simgate starts");
+        let (_, api_key) = simgate::create_tenant(&app.services().store, "test reseller")
+            .await
+            .unwrap();
+        let test = Self {
+            address: format!("http://{}", app.addr()),
+            api_key,
+            client: reqwest::Client::new(),
+            sandbox,
+            app,
+            _dir: dir,
+        };
+        test.wait_for_catalogue().await;
+        test
+    }
+
+    /// Waits until the start-up catalogue sync has stored the catalogue.
+    pub async fn wait_for_catalogue(&self) {
+        eventually(Duration::from_secs(120), || async {
+            let body: Value = self.get("/v1/providers").await.json().await.ok()?;
+            let products = body["data"][0]["catalogue_products"].as_u64()?;
+            (products >= 5000).then_some(())
+        })
+        .await;
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, idempotency_key: Option<&str>) -> Response {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(&self.api_key)
+            .json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The cheapest product for a country.
+    pub async fn cheapest(&self, country: &str) -> String {
+        let body: Value = self
+            .get(&format!("/v1/products?country={country}&limit=1"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["data"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Orders one eSIM and returns the order.
+    pub async fn order(&self, product: &str, key: &str) -> Value {
+        let response = self
+            .post("/v1/orders", &json!({ "product_id": product }), Some(key))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    /// Polls an order until it reaches a final status.
+    pub async fn wait_for_order(&self, id: &str, status: &str) -> Value {
+        eventually(Duration::from_secs(60), || async {
+            let order: Value = self
+                .get(&format!("/v1/orders/{id}"))
+                .await
+                .json()
+                .await
+                .ok()?;
+            (order["status"] == status).then_some(order)
+        })
+        .await
+    }
+}
+
+/// Asserts a problem response: status, content type and stable code.
+pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "expected {code}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "problem content type for {code}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["type"].as_str().unwrap().ends_with(code));
+    body
+}
+
+/// Polls `check` until it yields a value; fails the test after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real server over HTTP against the real sandbox.
+
+mod bad_input;
+mod catalogue;
+mod faults;
+mod helpers;
+mod orders;
+mod postgres;
+mod recovery;
+mod system;

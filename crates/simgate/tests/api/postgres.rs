@@ -1,0 +1,78 @@
+//! The same flows on PostgreSQL, the back-end for several instances.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+use crate::helpers::{Options, TestApp};
+
+/// Server of this machine and CI (`.ci/run` starts it when it is down).
+fn server_url() -> String {
+    std::env::var("SIMGATE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A fresh, empty database for one test.
+async fn fresh_database() -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("simgate_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::AnyConnection::connect(&format!("{}/postgres", server_url()))
+        .await
+        .expect("PostgreSQL must be running for the test suite (see .ci/run)");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    format!("{}/{name}", server_url())
+}
+
+#[tokio::test]
+async fn orders_work_the_same_on_postgres() {
+    let app = TestApp::spawn_with(Options {
+        database_url: Some(fresh_database().await),
+        ..Options::default()
+    })
+    .await;
+    let japan: Value = app
+        .get("/v1/products?country=JP&limit=5")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(japan["data"].as_array().unwrap().len(), 5);
+
+    let product = app.cheapest("JP").await;
+    let order = app.order(&product, "pg-1").await;
+    assert_eq!(order["status"], "completed");
+    let replay = app
+        .post(
+            "/v1/orders",
+            &json!({ "product_id": product }),
+            Some("pg-1"),
+        )
+        .await;
+    assert_eq!(replay.status(), StatusCode::OK);
+    let conflict = app
+        .post(
+            "/v1/orders",
+            &json!({ "product_id": product, "quantity": 2 }),
+            Some("pg-1"),
+        )
+        .await;
+    assert_eq!(conflict.status(), StatusCode::CONFLICT);
+
+    let iccid = order["esims"][0].as_str().unwrap();
+    let esim: Value = app
+        .get(&format!("/v1/esims/{iccid}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        esim["activation_code"]
+            .as_str()
+            .unwrap()
+            .starts_with("LPA:1$")
+    );
+    assert_eq!(app.sandbox.state.purchases(), 1);
+}

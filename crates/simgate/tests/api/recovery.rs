@@ -1,0 +1,212 @@
+//! Crashes: an order written down must end with exactly one purchase
+//! whatever moment the process dies at.
+
+use std::net::TcpListener as StdListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chrono::Utc;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use simgate_domain::{OrderKind, ProductId};
+use simgate_store::{InsertOutcome, NewOrder};
+
+use crate::helpers::{Options, Sandbox, TestApp, eventually};
+
+/// The real `simgate` binary, configured by environment only.
+struct Binary {
+    child: Child,
+    address: String,
+}
+
+fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_simgate"));
+    command
+        .env("SIMGATE_CONFIG", db.with_extension("toml"))
+        .env("SIMGATE_DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env(
+            "SIMGATE_PROVIDERS__ESIM_GO__BASE_URL",
+            sandbox.handle.base_url(),
+        )
+        .env("SIMGATE_PROVIDERS__ESIM_GO__API_KEY", &sandbox.api_key)
+        .env(
+            "SIMGATE_PROVIDERS__ESIM_GO__TIMEOUT_SECS",
+            timeout_secs.to_string(),
+        )
+        .env("SIMGATE_JOBS__RECONCILE_EVERY_SECS", "1")
+        .env("SIMGATE_JOBS__RECONCILE_AFTER_SECS", "1")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+impl Binary {
+    async fn serve(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Self {
+        let port = StdListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = simgate_command(sandbox, db, timeout_secs)
+            .env("SIMGATE_LISTEN", format!("127.0.0.1:{port}"))
+            .arg("serve")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("simgate binary starts");
+        let address = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        eventually(Duration::from_secs(60), || async {
+            let response = client.get(format!("{address}/healthz")).send().await.ok()?;
+            (response.status() == StatusCode::OK).then_some(())
+        })
+        .await;
+        Self { child, address }
+    }
+
+    /// SIGKILL: no shutdown hook, no flush, like a power cut.
+    fn crash(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_crash_while_the_provider_answers_ends_with_exactly_one_purchase() {
+    let sandbox = Sandbox::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simgate.db");
+
+    let created = simgate_command(&sandbox, &db, 30)
+        .args(["tenants", "create", "--name", "crash test"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let stdout = String::from_utf8(created.stdout).unwrap();
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("api key: "))
+        .unwrap()
+        .to_owned();
+
+    let first = Binary::serve(&sandbox, &db, 30).await;
+    let client = reqwest::Client::new();
+    let product = eventually(Duration::from_secs(120), || async {
+        let page: Value = client
+            .get(format!("{}/v1/products?country=JP&limit=1", first.address))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        page["data"][0]["id"].as_str().map(str::to_owned)
+    })
+    .await;
+
+    // The provider will buy, then never answer.
+    sandbox
+        .arm(json!({"kind": "timeout", "ms": 600000, "path": "/orders", "method": "POST"}))
+        .await;
+    let order_body = json!({ "product_id": product });
+    let in_flight = {
+        let (client, url, key, body) = (
+            client.clone(),
+            format!("{}/v1/orders", first.address),
+            key.clone(),
+            order_body.clone(),
+        );
+        tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(key)
+                .header("Idempotency-Key", "crash-1")
+                .json(&body)
+                .send()
+                .await
+        })
+    };
+    eventually(Duration::from_secs(30), || async {
+        (sandbox.state.purchases() == 1).then_some(())
+    })
+    .await;
+    first.crash();
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the caller saw the crash"
+    );
+
+    let second = Binary::serve(&sandbox, &db, 2).await;
+    let retried = client
+        .post(format!("{}/v1/orders", second.address))
+        .bearer_auth(&key)
+        .header("Idempotency-Key", "crash-1")
+        .json(&order_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), StatusCode::OK, "same key, same order");
+    let retried: Value = retried.json().await.unwrap();
+    let id = retried["id"].as_str().unwrap().to_owned();
+    let order = eventually(Duration::from_secs(60), || async {
+        let order: Value = client
+            .get(format!("{}/v1/orders/{id}", second.address))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (order["status"] == "completed").then_some(order)
+    })
+    .await;
+    assert_eq!(order["esims"].as_array().unwrap().len(), 1);
+    assert_eq!(sandbox.state.purchases(), 1);
+}
+
+#[tokio::test]
+async fn an_order_written_but_never_sent_is_submitted_once() {
+    let app = TestApp::spawn_with(Options {
+        upstream_timeout_secs: 2,
+        reconcile_after_secs: 3,
+        ..Options::default()
+    })
+    .await;
+    let product = ProductId::parse(&app.cheapest("IT").await).unwrap();
+    let store = &app.app.services().store;
+    let price = store.product(&product).await.unwrap().unwrap().price;
+    let tenant = store
+        .tenant_by_api_key(&app.api_key)
+        .await
+        .unwrap()
+        .unwrap();
+    // What a crash right after the write leaves behind.
+    let InsertOutcome::Created(order) = store
+        .insert_order(&NewOrder {
+            tenant_id: tenant.id,
+            idempotency_key: Some("orphan".into()),
+            request_hash: "orphan".into(),
+            product_id: product,
+            kind: OrderKind::NewEsim,
+            quantity: 1,
+            unit_price: price,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("order should be new");
+    };
+    assert!(order.created_at <= Utc::now());
+    let completed = app.wait_for_order(&order.id.to_string(), "completed").await;
+    assert_eq!(completed["esims"].as_array().unwrap().len(), 1);
+    assert_eq!(app.sandbox.state.purchases(), 1);
+}

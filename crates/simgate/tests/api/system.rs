@@ -1,0 +1,31 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn health_metrics_openapi_and_docs() {
+    let app = TestApp::spawn().await;
+    let health: Value = app.get("/healthz").await.json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+
+    app.get("/v1/products?limit=1").await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("simgate_http_requests_total"), "{metrics}");
+
+    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    for path in [
+        "/v1/orders",
+        "/v1/products",
+        "/v1/esims/{iccid}/qr.png",
+        "/v1/esims/{iccid}/topups",
+    ] {
+        assert!(
+            spec["paths"][path].is_object(),
+            "{path} missing from OpenAPI"
+        );
+    }
+    let docs = app.get("/docs").await;
+    assert_eq!(docs.status(), StatusCode::OK);
+    assert!(docs.text().await.unwrap().contains("<html"));
+}
