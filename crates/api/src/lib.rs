@@ -72,7 +72,7 @@ pub fn metrics_handle() -> PrometheusHandle {
         (name = "providers", description = "Configured providers and their capabilities"),
         (name = "products", description = "The unified catalogue"),
         (name = "orders", description = "Durable, idempotent orders"),
-        (name = "esims", description = "Install details, QR codes, usage and top-ups"),
+        (name = "esims", description = "Install details, QR codes, usage, top-ups, revokes, location and SMS"),
         (name = "system", description = "Health")
     ),
     components(schemas(problem::Problem))
@@ -92,6 +92,9 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::esims::qr_svg))
         .routes(routes!(routes::esims::usage))
         .routes(routes!(routes::esims::create_topup))
+        .routes(routes!(routes::esims::revoke_bundle))
+        .routes(routes!(routes::esims::location))
+        .routes(routes!(routes::esims::send_sms))
         .routes(routes!(routes::system::healthz))
         .split_for_parts()
 }

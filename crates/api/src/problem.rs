@@ -113,6 +113,13 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::EsimNotFound(_) => Self::not_found("esim_not_found", detail),
             ServiceError::OrderNotFound(_) => Self::not_found("order_not_found", detail),
+            ServiceError::BundleNotFound { .. } => Self::not_found("bundle_not_found", detail),
+            ServiceError::RefusedByProvider(_) => {
+                Self::new(S::CONFLICT, "refused_by_provider", detail)
+            }
+            ServiceError::InvalidSms(_) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_sms", detail)
+            }
             ServiceError::IdempotencyConflict => {
                 Self::new(S::CONFLICT, "idempotency_key_reused", detail)
             }

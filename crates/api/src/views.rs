@@ -106,6 +106,14 @@ pub struct CreateTopUp {
     pub product_id: String,
 }
 
+/// `POST /v1/esims/{iccid}/sms` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendSms {
+    /// 1–160 characters.
+    pub message: String,
+}
+
 /// Why an order failed.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FailureView {

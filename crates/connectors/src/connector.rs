@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use simgate_domain::{
-    BundleUsage, Capability, Iccid, InstallDetails, Money, OrderKind, OrderStatus, Product,
-    ProviderId,
+    BundleUsage, Capability, EsimLocation, Iccid, InstallDetails, Money, OrderKind, OrderStatus,
+    Product, ProviderId, RevokeOutcome,
 };
 
 use crate::ConnectorError;
@@ -82,5 +82,26 @@ pub trait Connector: Send + Sync {
     /// Data usage of every bundle on an eSIM.
     async fn usage(&self, _iccid: &Iccid) -> Result<Vec<BundleUsage>, ConnectorError> {
         Err(ConnectorError::Unsupported(Capability::Usage))
+    }
+
+    /// Revokes the latest assignment of a bundle from an eSIM, refunding it
+    /// to the reseller's balance when asked and the provider allows it.
+    async fn revoke(
+        &self,
+        _iccid: &Iccid,
+        _sku: &str,
+        _refund: bool,
+    ) -> Result<RevokeOutcome, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::Revoke))
+    }
+
+    /// The network an eSIM was last seen on.
+    async fn location(&self, _iccid: &Iccid) -> Result<EsimLocation, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::Location))
+    }
+
+    /// Sends a text message to an eSIM.
+    async fn send_sms(&self, _iccid: &Iccid, _message: &str) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::Sms))
     }
 }

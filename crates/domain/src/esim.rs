@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{ActivationCode, Iccid};
+use crate::{ActivationCode, CountryCode, Iccid};
 
 /// Everything a device needs to download a profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,4 +41,24 @@ pub struct BundleUsage {
     pub unlimited: bool,
     pub started_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
+}
+
+/// Where an eSIM was last seen on a network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EsimLocation {
+    pub network_name: String,
+    /// MCC + MNC of the network.
+    pub mobile_network_code: String,
+    #[schema(value_type = Option<String>, example = "JP")]
+    pub country: Option<CountryCode>,
+    pub last_seen: Option<DateTime<Utc>>,
+}
+
+/// What revoking a bundle from an eSIM did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RevokeOutcome {
+    /// The bundle that was revoked.
+    pub bundle: String,
+    /// Whether its price went back to the reseller's balance with the provider.
+    pub refunded: bool,
 }

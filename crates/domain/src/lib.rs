@@ -18,7 +18,7 @@ pub mod product;
 pub use capability::Capability;
 pub use country::CountryCode;
 pub use error::DomainError;
-pub use esim::{BundleState, BundleUsage, InstallDetails};
+pub use esim::{BundleState, BundleUsage, EsimLocation, InstallDetails, RevokeOutcome};
 pub use iccid::Iccid;
 pub use lpa::ActivationCode;
 pub use money::{Currency, Money};

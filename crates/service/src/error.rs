@@ -15,6 +15,12 @@ pub enum ServiceError {
     InvalidQuantity { got: u32, max: u32 },
     #[error("no eSIM {0} for this account")]
     EsimNotFound(String),
+    #[error("bundle {bundle} is not on eSIM {iccid}, or was already revoked")]
+    BundleNotFound { iccid: String, bundle: String },
+    #[error("the provider refused: {0}")]
+    RefusedByProvider(String),
+    #[error("SMS must be 1 to 160 characters, got {0}")]
+    InvalidSms(usize),
     #[error("no order {0} for this account")]
     OrderNotFound(String),
     #[error("the Idempotency-Key was already used for a different request")]

@@ -4,6 +4,7 @@
 
 pub mod catalogue;
 pub mod error;
+pub mod esims;
 pub mod jobs;
 pub mod orders;
 

@@ -12,8 +12,8 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
 use simgate_connectors::{ConnectorError, PlaceOrder, PlacedOrder};
-use simgate_domain::{BundleUsage, Iccid, OrderId, OrderKind, OrderStatus, ProductId};
-use simgate_store::{EsimRecord, InsertOutcome, NewOrder, OrderFailure, OrderRecord};
+use simgate_domain::{OrderId, OrderKind, OrderStatus, ProductId};
+use simgate_store::{InsertOutcome, NewOrder, OrderFailure, OrderRecord};
 
 use crate::{ServiceError, Services};
 
@@ -127,28 +127,6 @@ impl Services {
             .order_for_tenant(tenant_id, id)
             .await?
             .ok_or_else(|| ServiceError::OrderNotFound(id.to_string()))
-    }
-
-    /// A tenant's eSIM with its install details.
-    pub async fn esim(&self, tenant_id: &str, iccid: &Iccid) -> Result<EsimRecord, ServiceError> {
-        self.store
-            .esim_for_tenant(tenant_id, iccid)
-            .await?
-            .ok_or_else(|| ServiceError::EsimNotFound(iccid.to_string()))
-    }
-
-    /// Live data usage of a tenant's eSIM, from its provider.
-    pub async fn usage(
-        &self,
-        tenant_id: &str,
-        iccid: &Iccid,
-    ) -> Result<Vec<BundleUsage>, ServiceError> {
-        let esim = self.esim(tenant_id, iccid).await?;
-        let connector = self
-            .connectors
-            .get(esim.provider)
-            .ok_or(ServiceError::ProviderNotConfigured(esim.provider))?;
-        connector.usage(iccid).await.map_err(ServiceError::upstream)
     }
 
     async fn reload(&self, id: &OrderId) -> Result<OrderRecord, ServiceError> {

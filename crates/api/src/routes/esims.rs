@@ -9,16 +9,18 @@ use axum::response::{IntoResponse, Response};
 use image::{ImageFormat, Luma};
 use qrcode::QrCode;
 use qrcode::render::svg;
-use simgate_domain::{Iccid, OrderKind, ProductId};
+use serde::Deserialize;
+use simgate_domain::{EsimLocation, Iccid, OrderKind, ProductId, RevokeOutcome};
 use simgate_service::OrderRequest;
+use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth::AuthTenant;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
 use crate::routes::idempotency_key;
 use crate::routes::orders::respond;
-use crate::views::{CreateTopUp, EsimView, OrderView, UsageView};
+use crate::views::{CreateTopUp, EsimView, OrderView, SendSms, UsageView};
 
 /// Smallest QR side in pixels: comfortably scannable from a screen.
 const QR_MIN_PIXELS: u32 = 320;
@@ -137,4 +139,64 @@ pub async fn create_topup(
         idempotency_key: idempotency_key(&headers)?,
     };
     respond(state.services.place_order(request).await?)
+}
+
+/// Revoke options.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeQuery {
+    /// Refund the bundle to the reseller's balance with the provider (only
+    /// possible while the bundle is unused).
+    #[serde(default)]
+    refund: bool,
+}
+
+/// Revokes the latest assignment of a bundle from the eSIM.
+#[utoipa::path(delete, path = "/v1/esims/{iccid}/bundles/{bundle}", tag = "esims",
+    params(("iccid" = String, Path), ("bundle" = String, Path, description = "The provider's SKU"), RevokeQuery),
+    responses((status = 200, body = RevokeOutcome), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 501, body = Problem)))]
+pub async fn revoke_bundle(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path((iccid, bundle)): Path<(String, String)>,
+    ApiQuery(query): ApiQuery<RevokeQuery>,
+) -> Result<Json<RevokeOutcome>, ApiError> {
+    let iccid = parse_iccid(&iccid)?;
+    let outcome = state
+        .services
+        .revoke(&tenant.id, &iccid, &bundle, query.refund)
+        .await?;
+    Ok(Json(outcome))
+}
+
+/// The network the eSIM was last seen on.
+#[utoipa::path(get, path = "/v1/esims/{iccid}/location", tag = "esims", params(("iccid" = String, Path)),
+    responses((status = 200, body = EsimLocation), (status = 404, body = Problem), (status = 501, body = Problem)))]
+pub async fn location(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(iccid): Path<String>,
+) -> Result<Json<EsimLocation>, ApiError> {
+    let iccid = parse_iccid(&iccid)?;
+    Ok(Json(state.services.location(&tenant.id, &iccid).await?))
+}
+
+/// Sends a text message to the eSIM.
+#[utoipa::path(post, path = "/v1/esims/{iccid}/sms", tag = "esims", request_body = SendSms,
+    params(("iccid" = String, Path)),
+    responses((status = 202, description = "Accepted by the provider"), (status = 404, body = Problem),
+        (status = 422, body = Problem), (status = 501, body = Problem)))]
+pub async fn send_sms(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(iccid): Path<String>,
+    ApiJson(body): ApiJson<SendSms>,
+) -> Result<StatusCode, ApiError> {
+    let iccid = parse_iccid(&iccid)?;
+    state
+        .services
+        .send_sms(&tenant.id, &iccid, &body.message)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
 }

@@ -10,7 +10,10 @@ use reqwest::header::ACCEPT;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use simgate_domain::{BundleUsage, Capability, Currency, Iccid, OrderKind, Product, ProviderId};
+use simgate_domain::{
+    BundleUsage, Capability, Currency, EsimLocation, Iccid, OrderKind, Product, ProviderId,
+    RevokeOutcome,
+};
 
 use super::transform;
 use super::types::*;
@@ -545,5 +548,33 @@ impl Connector for EsimGoClient {
     async fn usage(&self, iccid: &Iccid) -> Result<Vec<BundleUsage>, ConnectorError> {
         let bundles = self.esim_bundles(iccid, true).await?;
         Ok(transform::usage(&bundles))
+    }
+
+    async fn revoke(
+        &self,
+        iccid: &Iccid,
+        sku: &str,
+        refund: bool,
+    ) -> Result<RevokeOutcome, ConnectorError> {
+        // Validate first so that a refused refund revokes nothing.
+        self.revoke_bundle(iccid, sku, RevokeMode::Validate, refund)
+            .await?;
+        self.revoke_bundle(iccid, sku, RevokeMode::Transaction, refund)
+            .await?;
+        Ok(RevokeOutcome {
+            bundle: sku.to_owned(),
+            refunded: refund,
+        })
+    }
+
+    async fn location(&self, iccid: &Iccid) -> Result<EsimLocation, ConnectorError> {
+        let location = EsimGoClient::location(self, iccid).await?;
+        Ok(transform::location(&location))
+    }
+
+    async fn send_sms(&self, iccid: &Iccid, message: &str) -> Result<(), ConnectorError> {
+        EsimGoClient::send_sms(self, iccid, message)
+            .await
+            .map(|_| ())
     }
 }

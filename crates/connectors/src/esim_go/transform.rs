@@ -2,11 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use simgate_domain::{
-    ActivationCode, BundleState, BundleUsage, CountryCode, Currency, DataAllowance, Iccid,
-    InstallDetails, Money, OrderStatus, Product, ProductId, ProviderId,
+    ActivationCode, BundleState, BundleUsage, CountryCode, Currency, DataAllowance, EsimLocation,
+    Iccid, InstallDetails, Money, OrderStatus, Product, ProductId, ProviderId,
 };
 
-use super::types::{Assignment, Bundle, EsimBundles, OrderEsim, OrderResponse};
+use super::types::{Assignment, Bundle, EsimBundles, Location, OrderEsim, OrderResponse};
 use crate::{ConnectorError, PlacedOrder};
 
 /// A catalogue bundle as a unified product, priced in the organisation's
@@ -129,6 +129,16 @@ pub fn bundle_state(state: &str) -> BundleState {
         "expired" | "lapsed" => BundleState::Expired,
         "revoked" => BundleState::Revoked,
         _ => BundleState::Unknown,
+    }
+}
+
+/// The last known network of an eSIM.
+pub fn location(location: &Location) -> EsimLocation {
+    EsimLocation {
+        network_name: location.network_name.clone(),
+        mobile_network_code: location.mobile_network_code.clone(),
+        country: CountryCode::parse(&location.country).ok(),
+        last_seen: parse_time(&location.last_seen),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod catalogue;
+mod esims;
 mod faults;
 mod helpers;
 mod orders;

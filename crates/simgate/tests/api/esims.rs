@@ -1,0 +1,87 @@
+//! Provider operations on an eSIM through the unified API.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, assert_problem};
+
+#[tokio::test]
+async fn revoke_location_and_sms() {
+    let app = TestApp::spawn().await;
+    let product = app.cheapest("JP").await;
+    let sku = product.strip_prefix("esim-go:").unwrap().to_owned();
+    let order = app.order(&product, "ops").await;
+    let iccid = order["esims"][0].as_str().unwrap().to_owned();
+
+    let location: Value = app
+        .get(&format!("/v1/esims/{iccid}/location"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(location["country"], "JP");
+    assert!(!location["network_name"].as_str().unwrap().is_empty());
+
+    let sms = app
+        .post(
+            &format!("/v1/esims/{iccid}/sms"),
+            &json!({ "message": "Welcome to Japan" }),
+            None,
+        )
+        .await;
+    assert_eq!(sms.status(), StatusCode::ACCEPTED);
+    let long = app
+        .post(
+            &format!("/v1/esims/{iccid}/sms"),
+            &json!({ "message": "x".repeat(161) }),
+            None,
+        )
+        .await;
+    assert_problem(long, StatusCode::UNPROCESSABLE_ENTITY, "invalid_sms").await;
+
+    // A used bundle cannot be refunded, and a refused refund revokes nothing.
+    app.sandbox.consume(&iccid, 1_000).await;
+    let delete = |query: &'static str| {
+        let url = format!("{}/v1/esims/{iccid}/bundles/{sku}{query}", app.address);
+        app.client.delete(url).bearer_auth(&app.api_key).send()
+    };
+    let refused = delete("?refund=true").await.unwrap();
+    assert_problem(refused, StatusCode::CONFLICT, "refused_by_provider").await;
+    let revoked = delete("").await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let revoked: Value = revoked.json().await.unwrap();
+    assert_eq!(revoked, json!({ "bundle": sku, "refunded": false }));
+    let usage: Value = app
+        .get(&format!("/v1/esims/{iccid}/usage"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(usage["bundles"][0]["state"], "revoked");
+    let again = delete("").await.unwrap();
+    assert_problem(again, StatusCode::NOT_FOUND, "bundle_not_found").await;
+    let bad_query = delete("?refund=maybe").await.unwrap();
+    assert_problem(bad_query, StatusCode::BAD_REQUEST, "invalid_query").await;
+}
+
+#[tokio::test]
+async fn an_unused_bundle_is_refunded() {
+    let app = TestApp::spawn().await;
+    let product = app.cheapest("KR").await;
+    let sku = product.strip_prefix("esim-go:").unwrap();
+    let order = app.order(&product, "refund").await;
+    let iccid = order["esims"][0].as_str().unwrap();
+    let response = app
+        .client
+        .delete(format!(
+            "{}/v1/esims/{iccid}/bundles/{sku}?refund=true",
+            app.address
+        ))
+        .bearer_auth(&app.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let outcome: Value = response.json().await.unwrap();
+    assert_eq!(outcome["refunded"], true);
+}
