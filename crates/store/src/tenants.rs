@@ -3,6 +3,7 @@
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::{Store, StoreError, Tenant, millis};
 
@@ -33,13 +34,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| {
-            Ok(Tenant {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(tenant_from_row).transpose()
     }
 
     /// Stores an API key (hashed) for a tenant. Adding the same key twice is a no-op.
@@ -66,12 +61,13 @@ impl Store {
         .bind(hash_api_key(key))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(Tenant {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(tenant_from_row).transpose()
     }
+}
+
+fn tenant_from_row(row: &AnyRow) -> Result<Tenant, StoreError> {
+    Ok(Tenant {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+    })
 }

@@ -44,8 +44,10 @@ pub async fn get_esim(
     Ok(Json(esim.into()))
 }
 
-fn qr_code(activation_code: &str) -> Result<QrCode, ApiError> {
-    QrCode::new(activation_code.as_bytes()).map_err(|e| {
+/// The QR code of a tenant's eSIM: its activation code, nothing else.
+async fn qr_code(state: &AppState, tenant_id: &str, iccid: &str) -> Result<QrCode, ApiError> {
+    let esim = state.services.esim(tenant_id, &parse_iccid(iccid)?).await?;
+    QrCode::new(esim.install.activation.to_string().as_bytes()).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "qr_failed",
@@ -62,11 +64,8 @@ pub async fn qr_png(
     AuthTenant(tenant): AuthTenant,
     Path(iccid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let esim = state
-        .services
-        .esim(&tenant.id, &parse_iccid(&iccid)?)
-        .await?;
-    let image = qr_code(&esim.install.activation.to_string())?
+    let image = qr_code(&state, &tenant.id, &iccid)
+        .await?
         .render::<Luma<u8>>()
         .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
         .build();
@@ -89,11 +88,8 @@ pub async fn qr_svg(
     AuthTenant(tenant): AuthTenant,
     Path(iccid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let esim = state
-        .services
-        .esim(&tenant.id, &parse_iccid(&iccid)?)
-        .await?;
-    let image = qr_code(&esim.install.activation.to_string())?
+    let image = qr_code(&state, &tenant.id, &iccid)
+        .await?
         .render::<svg::Color>()
         .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
         .build();

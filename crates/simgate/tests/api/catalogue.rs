@@ -1,12 +1,11 @@
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::helpers::{TestApp, assert_problem};
 
 #[tokio::test]
 async fn full_catalogue_is_synced_and_searchable() {
     let app = TestApp::spawn().await;
-    let providers: Value = app.get("/v1/providers").await.json().await.unwrap();
+    let providers = app.get_json("/v1/providers").await;
     let esim_go = &providers["data"][0];
     assert_eq!(esim_go["id"], "esim-go");
     assert_eq!(
@@ -20,15 +19,10 @@ async fn full_catalogue_is_synced_and_searchable() {
             .contains(&"top_ups".into())
     );
 
-    let all: Value = app.get("/v1/products?limit=1").await.json().await.unwrap();
+    let all = app.get_json("/v1/products?limit=1").await;
     assert!(all["total"].as_u64().unwrap() >= 5000);
 
-    let japan: Value = app
-        .get("/v1/products?country=jp&limit=500")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let japan = app.get_json("/v1/products?country=jp&limit=500").await;
     let products = japan["data"].as_array().unwrap();
     assert!(!products.is_empty());
     let prices: Vec<f64> = products
@@ -48,12 +42,7 @@ async fn full_catalogue_is_synced_and_searchable() {
 #[tokio::test]
 async fn filters_and_sorts_combine() {
     let app = TestApp::spawn().await;
-    let big: Value = app
-        .get("/v1/products?country=FR&min_data_mb=10000&max_price=100&currency=USD&sort=-price&limit=500")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let big = app.get_json("/v1/products?country=FR&min_data_mb=10000&max_price=100&currency=USD&sort=-price&limit=500").await;
     let products = big["data"].as_array().unwrap();
     assert!(!products.is_empty());
     let mut last = f64::MAX;
@@ -70,12 +59,7 @@ async fn filters_and_sorts_combine() {
     assert_eq!(big["total"].as_u64().unwrap() as usize, products.len());
 
     let id = products[0]["id"].as_str().unwrap();
-    let one: Value = app
-        .get(&format!("/v1/products/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let one = app.get_json(&format!("/v1/products/{id}")).await;
     assert_eq!(one["id"], id);
     assert_problem(
         app.get("/v1/products/esim-go:nope").await,

@@ -13,12 +13,7 @@ async fn revoke_location_and_sms() {
     let order = app.order(&product, "ops").await;
     let iccid = order["esims"][0].as_str().unwrap().to_owned();
 
-    let location: Value = app
-        .get(&format!("/v1/esims/{iccid}/location"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let location = app.get_json(&format!("/v1/esims/{iccid}/location")).await;
     assert_eq!(location["country"], "JP");
     assert!(!location["network_name"].as_str().unwrap().is_empty());
 
@@ -41,26 +36,18 @@ async fn revoke_location_and_sms() {
 
     // A used bundle cannot be refunded, and a refused refund revokes nothing.
     app.sandbox.consume(&iccid, 1_000).await;
-    let delete = |query: &'static str| {
-        let url = format!("{}/v1/esims/{iccid}/bundles/{sku}{query}", app.address);
-        app.client.delete(url).bearer_auth(&app.api_key).send()
-    };
-    let refused = delete("?refund=true").await.unwrap();
+    let bundle = format!("/v1/esims/{iccid}/bundles/{sku}");
+    let refused = app.delete(&format!("{bundle}?refund=true")).await;
     assert_problem(refused, StatusCode::CONFLICT, "refused_by_provider").await;
-    let revoked = delete("").await.unwrap();
+    let revoked = app.delete(&bundle).await;
     assert_eq!(revoked.status(), StatusCode::OK);
     let revoked: Value = revoked.json().await.unwrap();
     assert_eq!(revoked, json!({ "bundle": sku, "refunded": false }));
-    let usage: Value = app
-        .get(&format!("/v1/esims/{iccid}/usage"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let usage = app.get_json(&format!("/v1/esims/{iccid}/usage")).await;
     assert_eq!(usage["bundles"][0]["state"], "revoked");
-    let again = delete("").await.unwrap();
+    let again = app.delete(&bundle).await;
     assert_problem(again, StatusCode::NOT_FOUND, "bundle_not_found").await;
-    let bad_query = delete("?refund=maybe").await.unwrap();
+    let bad_query = app.delete(&format!("{bundle}?refund=maybe")).await;
     assert_problem(bad_query, StatusCode::BAD_REQUEST, "invalid_query").await;
 }
 
@@ -72,15 +59,8 @@ async fn an_unused_bundle_is_refunded() {
     let order = app.order(&product, "refund").await;
     let iccid = order["esims"][0].as_str().unwrap();
     let response = app
-        .client
-        .delete(format!(
-            "{}/v1/esims/{iccid}/bundles/{sku}?refund=true",
-            app.address
-        ))
-        .bearer_auth(&app.api_key)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/v1/esims/{iccid}/bundles/{sku}?refund=true"))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let outcome: Value = response.json().await.unwrap();
     assert_eq!(outcome["refunded"], true);

@@ -49,12 +49,7 @@ async fn a_lasting_503_fails_retryably_and_the_same_key_succeeds_later() {
     .await;
     assert_eq!(problem["order_status"], "failed");
     let id = problem["order_id"].as_str().unwrap().to_owned();
-    let failed: Value = app
-        .get(&format!("/v1/orders/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let failed = app.get_json(&format!("/v1/orders/{id}")).await;
     assert_eq!(failed["failure"]["retryable"], true);
     assert_eq!(app.sandbox.state.purchases(), 0);
 
@@ -164,12 +159,7 @@ async fn an_upstream_timeout_is_reconciled_without_buying_again() {
         .wait_for_order(problem["order_id"].as_str().unwrap(), "completed")
         .await;
     let iccid = order["esims"][0].as_str().unwrap();
-    let esim: Value = app
-        .get(&format!("/v1/esims/{iccid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let esim = app.get_json(&format!("/v1/esims/{iccid}")).await;
     assert!(
         esim["activation_code"]
             .as_str()

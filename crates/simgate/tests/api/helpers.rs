@@ -157,6 +157,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GETs a JSON body, whatever the status.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client
+            .delete(format!("{}{path}", self.address))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: &Value, idempotency_key: Option<&str>) -> Response {
         let mut request = self
             .client
@@ -171,12 +185,9 @@ impl TestApp {
 
     /// The cheapest product for a country.
     pub async fn cheapest(&self, country: &str) -> String {
-        let body: Value = self
-            .get(&format!("/v1/products?country={country}&limit=1"))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let body = self
+            .get_json(&format!("/v1/products?country={country}&limit=1"))
+            .await;
         body["data"][0]["id"].as_str().unwrap().to_owned()
     }
 

@@ -12,20 +12,12 @@ async fn order_gives_install_details_and_a_qr_that_decodes_to_the_lpa() {
     assert_eq!(order["product_id"], product);
     let iccid = order["esims"][0].as_str().unwrap().to_owned();
 
-    let fetched: Value = app
-        .get(&format!("/v1/orders/{}", order["id"].as_str().unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let fetched = app
+        .get_json(&format!("/v1/orders/{}", order["id"].as_str().unwrap()))
+        .await;
     assert_eq!(fetched["esims"][0], iccid.as_str());
 
-    let esim: Value = app
-        .get(&format!("/v1/esims/{iccid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let esim = app.get_json(&format!("/v1/esims/{iccid}")).await;
     let lpa = esim["activation_code"].as_str().unwrap();
     assert_eq!(
         lpa,
@@ -118,24 +110,16 @@ async fn several_esims_in_one_order() {
 #[tokio::test]
 async fn usage_and_top_up() {
     let app = TestApp::spawn().await;
-    let products: Value = app
-        .get("/v1/products?country=TH&min_data_mb=1000&limit=1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let products = app
+        .get_json("/v1/products?country=TH&min_data_mb=1000&limit=1")
+        .await;
     let product = products["data"][0]["id"].as_str().unwrap().to_owned();
     let initial_mb = products["data"][0]["data"]["mb"].as_u64().unwrap();
     let order = app.order(&product, "usage-1").await;
     let iccid = order["esims"][0].as_str().unwrap().to_owned();
 
     app.sandbox.consume(&iccid, 250_000_000).await;
-    let usage: Value = app
-        .get(&format!("/v1/esims/{iccid}/usage"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let usage = app.get_json(&format!("/v1/esims/{iccid}/usage")).await;
     let bundle = &usage["bundles"][0];
     assert_eq!(bundle["state"], "active");
     assert_eq!(bundle["initial_mb"].as_u64().unwrap(), initial_mb);
@@ -158,12 +142,7 @@ async fn usage_and_top_up() {
     assert_eq!(topup["target_iccid"], iccid.as_str());
     assert_eq!(topup["esims"][0], iccid.as_str());
 
-    let usage: Value = app
-        .get(&format!("/v1/esims/{iccid}/usage"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let usage = app.get_json(&format!("/v1/esims/{iccid}/usage")).await;
     assert_eq!(usage["bundles"].as_array().unwrap().len(), 2);
     assert_eq!(app.sandbox.state.purchases(), 2);
 

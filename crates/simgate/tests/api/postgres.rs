@@ -1,7 +1,7 @@
 //! The same flows on PostgreSQL, the back-end for several instances.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Connection;
 
 use crate::helpers::{Options, TestApp};
@@ -33,12 +33,7 @@ async fn orders_work_the_same_on_postgres() {
         ..Options::default()
     })
     .await;
-    let japan: Value = app
-        .get("/v1/products?country=JP&limit=5")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let japan = app.get_json("/v1/products?country=JP&limit=5").await;
     assert_eq!(japan["data"].as_array().unwrap().len(), 5);
 
     let product = app.cheapest("JP").await;
@@ -62,12 +57,7 @@ async fn orders_work_the_same_on_postgres() {
     assert_eq!(conflict.status(), StatusCode::CONFLICT);
 
     let iccid = order["esims"][0].as_str().unwrap();
-    let esim: Value = app
-        .get(&format!("/v1/esims/{iccid}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let esim = app.get_json(&format!("/v1/esims/{iccid}")).await;
     assert!(
         esim["activation_code"]
             .as_str()

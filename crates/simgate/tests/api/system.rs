@@ -1,19 +1,18 @@
 use reqwest::StatusCode;
-use serde_json::Value;
 
 use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn health_metrics_openapi_and_docs() {
     let app = TestApp::spawn().await;
-    let health: Value = app.get("/healthz").await.json().await.unwrap();
+    let health = app.get_json("/healthz").await;
     assert_eq!(health["status"], "ok");
 
     app.get("/v1/products?limit=1").await;
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(metrics.contains("simgate_http_requests_total"), "{metrics}");
 
-    let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
+    let spec = app.get_json("/openapi.json").await;
     for path in [
         "/v1/orders",
         "/v1/products",
