@@ -79,6 +79,12 @@ pub trait Connector: Send + Sync {
         Err(ConnectorError::Unsupported(Capability::OrderLookup))
     }
 
+    /// One order by the provider's reference, to follow an order the
+    /// provider is still fulfilling.
+    async fn fetch_order(&self, _reference: &str) -> Result<PlacedOrder, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::OrderLookup))
+    }
+
     /// Data usage of every bundle on an eSIM.
     async fn usage(&self, _iccid: &Iccid) -> Result<Vec<BundleUsage>, ConnectorError> {
         Err(ConnectorError::Unsupported(Capability::Usage))

@@ -207,15 +207,16 @@ impl Services {
 
     /// Resolves every order whose upstream outcome is unknown: submitted
     /// with no answer for longer than the reconcile delay, or written down
-    /// and never sent (a crash between the two steps). Returns how many
-    /// orders were settled.
+    /// and never sent (a crash between the two steps); and follows orders
+    /// the provider is still fulfilling. Returns how many were settled.
     pub async fn reconcile_orders(&self) -> Result<usize, ServiceError> {
         let cutoff = Utc::now()
             - ChronoDuration::from_std(self.config.reconcile_after)
                 .unwrap_or(ChronoDuration::seconds(45));
         let stuck = self.store.orders_to_reconcile(cutoff, cutoff).await?;
+        let fulfilling = self.store.orders_fulfilling().await?;
         let mut settled = 0;
-        for order in stuck {
+        for order in stuck.into_iter().chain(fulfilling) {
             match self.reconcile_one(order).await {
                 Ok(true) => settled += 1,
                 Ok(false) => {}
@@ -264,6 +265,25 @@ impl Services {
                 tracing::info!(order = %id, "provider has no such order; submitting again");
                 let reopened = self.reload(&id).await?;
                 self.submit_or_keep(reopened).await
+            }
+            OrderStatus::Fulfilling => {
+                let (Some(reference), Some(connector)) =
+                    (&order.upstream_ref, self.connectors.get(order.provider()))
+                else {
+                    return Ok(false);
+                };
+                let placed = connector
+                    .fetch_order(reference)
+                    .await
+                    .map_err(ServiceError::upstream)?;
+                let done = match placed.status {
+                    OrderStatus::Completed => !placed.esims.is_empty(),
+                    status => status.is_final(),
+                };
+                if done {
+                    self.adopt(&id, &placed).await?;
+                }
+                Ok(done)
             }
             _ => Ok(false),
         }

@@ -274,6 +274,23 @@ impl Store {
         Ok(orders)
     }
 
+    /// Orders the provider accepted and is still fulfilling, least recently
+    /// checked first.
+    pub async fn orders_fulfilling(&self) -> Result<Vec<OrderRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'fulfilling' ORDER BY updated_at ASC LIMIT 100"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut orders = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(order) = self.hydrate(Some(row)).await? {
+                orders.push(order);
+            }
+        }
+        Ok(orders)
+    }
+
     /// Whether an upstream order reference is already linked to a local order.
     pub async fn upstream_ref_taken(
         &self,

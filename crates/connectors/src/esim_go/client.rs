@@ -11,8 +11,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use simgate_domain::{
-    BundleUsage, Capability, Currency, EsimLocation, Iccid, OrderKind, Product, ProviderId,
-    RevokeOutcome,
+    BundleUsage, Capability, Currency, EsimLocation, Iccid, OrderKind, OrderStatus, Product,
+    ProviderId, RevokeOutcome,
 };
 
 use super::transform;
@@ -430,6 +430,29 @@ impl EsimGoClient {
         self.get(&["organisation", "groups"], &()).await
     }
 
+    /// An order answer with its eSIMs. Completed orders of more than five
+    /// eSIMs may come without them: they are read from the assignments.
+    async fn with_install_details(
+        &self,
+        response: &OrderResponse,
+    ) -> Result<PlacedOrder, ConnectorError> {
+        let mut placed = transform::placed_order(response)?;
+        if placed.esims.is_empty() && placed.status == OrderStatus::Completed {
+            let assignments = self.install_details(&response.order_reference).await?;
+            placed.esims = assignments
+                .iter()
+                .map(|a| {
+                    transform::install_details(&OrderEsim {
+                        iccid: a.iccid.clone(),
+                        matching_id: a.matching_id.clone(),
+                        smdp_address: a.smdp_address.clone(),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(placed)
+    }
+
     /// The currency catalogue prices are in: the organisation's.
     async fn currency(&self) -> Result<Currency, ConnectorError> {
         let organisations = self.organisation().await?;
@@ -512,22 +535,12 @@ impl Connector for EsimGoClient {
             }],
         };
         let response = self.create_order(&request).await?;
-        let mut placed = transform::placed_order(&response)?;
-        if placed.esims.is_empty() && !response.order_reference.is_empty() {
-            // Large orders are processed asynchronously: details come from the assignments.
-            let assignments = self.install_details(&response.order_reference).await?;
-            placed.esims = assignments
-                .iter()
-                .map(|a| {
-                    transform::install_details(&OrderEsim {
-                        iccid: a.iccid.clone(),
-                        matching_id: a.matching_id.clone(),
-                        smdp_address: a.smdp_address.clone(),
-                    })
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        Ok(placed)
+        self.with_install_details(&response).await
+    }
+
+    async fn fetch_order(&self, reference: &str) -> Result<PlacedOrder, ConnectorError> {
+        let response = self.order(reference).await?;
+        self.with_install_details(&response).await
     }
 
     async fn orders_since(&self, since: DateTime<Utc>) -> Result<Vec<PlacedOrder>, ConnectorError> {

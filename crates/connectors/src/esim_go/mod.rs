@@ -10,6 +10,9 @@
 //!   `POST /orders` is retried on them (bounded, honouring `Retry-After`).
 //! - `POST /inventory/refund` and `PUT /esims` answer `{"message": "..."}`.
 //! - A catalogue page holds at most 1,000 bundles.
+//! - An order assigning more than five eSIMs answers status `processing`
+//!   without eSIMs (the reference says such orders are asynchronous); its
+//!   eSIMs appear later in `GET /orders/{ref}` and `/esims/assignments`.
 
 pub mod client;
 pub mod sandbox;

@@ -29,6 +29,12 @@ use crate::simulator::{ADMIN_PREFIX, FaultInjector, SimulatorHandle, serve, with
 /// The SM-DP+ address of every sandbox eSIM.
 pub const SANDBOX_SMDP: &str = "smdp.sandbox.esim-go.simgate.test";
 
+/// Orders assigning more eSIMs than this are processed asynchronously, as
+/// eSIM Go documents: their eSIMs appear only after [`ASYNC_DELAY_MS`].
+const ASYNC_THRESHOLD: usize = 5;
+/// How long an asynchronous order stays `processing`.
+const ASYNC_DELAY_MS: i64 = 300;
+
 /// Largest catalogue page the sandbox serves.
 const MAX_PER_PAGE: u32 = 1000;
 
@@ -130,6 +136,30 @@ struct SimEsim {
     history: Vec<HistoryEntry>,
 }
 
+/// An order as the sandbox keeps it: complete from the start, but shown as
+/// `processing`, without its eSIMs, until it is ready.
+#[derive(Debug, Clone)]
+struct SimOrder {
+    response: OrderResponse,
+    ready_at: DateTime<Utc>,
+}
+
+impl SimOrder {
+    fn view(&self, now: DateTime<Utc>) -> OrderResponse {
+        if now >= self.ready_at {
+            return self.response.clone();
+        }
+        let mut pending = self.response.clone();
+        pending.status = "processing".to_owned();
+        pending.status_message = "Order is being processed".to_owned();
+        for line in &mut pending.order {
+            line.esims.clear();
+            line.iccids.clear();
+        }
+        pending
+    }
+}
+
 /// One purchase lot of inventory.
 #[derive(Debug, Clone)]
 struct Lot {
@@ -145,7 +175,7 @@ struct SandboxState {
     bundles: Vec<Bundle>,
     by_name: BTreeMap<String, usize>,
     balance: f64,
-    orders: Vec<OrderResponse>,
+    orders: Vec<SimOrder>,
     esims: BTreeMap<String, SimEsim>,
     inventory: Vec<Lot>,
     applies: BTreeMap<String, Vec<String>>,
@@ -835,12 +865,20 @@ async fn create_order(
         assigned: request.assign && !validate,
         valid: validate.then_some(true),
     };
-    if !validate {
-        state.balance -= total;
-        state.purchases += 1;
-        state.orders.push(response.clone());
+    if validate {
+        return Ok(Json(response));
     }
-    Ok(Json(response))
+    state.balance -= total;
+    state.purchases += 1;
+    let ready_at = if assigned > ASYNC_THRESHOLD {
+        now + Duration::milliseconds(ASYNC_DELAY_MS)
+    } else {
+        now
+    };
+    let order = SimOrder { response, ready_at };
+    let view = order.view(now);
+    state.orders.push(order);
+    Ok(Json(view))
 }
 
 /// Optional lower and upper bounds of a creation time.
@@ -884,9 +922,11 @@ async fn list_orders(
     let limit = number(get("limit"), "limit", 10)?.clamp(1, 1000) as usize;
     let (from, to) = created_bounds(&pairs)?;
     let state = sandbox.lock();
+    let now = Utc::now();
     let orders = state
         .orders
         .iter()
+        .map(|o| o.view(now))
         .filter(|o| {
             let at = o
                 .created_date
@@ -898,7 +938,6 @@ async fn list_orders(
         })
         .skip((page - 1) * limit)
         .take(limit)
-        .cloned()
         .collect();
     Ok(Json(orders))
 }
@@ -911,9 +950,8 @@ async fn get_order(
     state
         .orders
         .iter()
-        .find(|o| o.order_reference == reference)
-        .cloned()
-        .map(Json)
+        .find(|o| o.response.order_reference == reference)
+        .map(|o| Json(o.view(Utc::now())))
         .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "Order not found"))
 }
 
@@ -1365,14 +1403,18 @@ async fn assignments(
         .reference
         .ok_or_else(|| bad_request("reference is required"))?;
     let state = sandbox.lock();
-    let iccids: Vec<String> =
-        if let Some(order) = state.orders.iter().find(|o| o.order_reference == reference) {
-            order.order.iter().flat_map(|l| l.iccids.clone()).collect()
-        } else if let Some(applied) = state.applies.get(&reference) {
-            applied.clone()
-        } else {
-            return Err(bad_request(format!("Unknown reference {reference}")));
-        };
+    let iccids: Vec<String> = if let Some(order) = state
+        .orders
+        .iter()
+        .find(|o| o.response.order_reference == reference)
+    {
+        let view = order.view(Utc::now());
+        view.order.iter().flat_map(|l| l.iccids.clone()).collect()
+    } else if let Some(applied) = state.applies.get(&reference) {
+        applied.clone()
+    } else {
+        return Err(bad_request(format!("Unknown reference {reference}")));
+    };
     let rows: Vec<(InstallAssignment, String)> = iccids
         .iter()
         .filter_map(|i| state.esims.get(i))

@@ -156,3 +156,26 @@ async fn usage_and_top_up() {
     assert_eq!(replay.status(), StatusCode::OK);
     assert_eq!(app.sandbox.state.purchases(), 2);
 }
+
+#[tokio::test]
+async fn a_large_order_is_fulfilled_asynchronously() {
+    let app = TestApp::spawn().await;
+    let product = app.cheapest("DE").await;
+    let response = app
+        .post(
+            "/v1/orders",
+            &json!({ "product_id": product, "quantity": 6 }),
+            Some("large"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(order["status"], "fulfilling");
+    assert_eq!(order["provider_status"], "processing");
+    assert!(order["esims"].as_array().unwrap().is_empty());
+    let done = app
+        .wait_for_order(order["id"].as_str().unwrap(), "completed")
+        .await;
+    assert_eq!(done["esims"].as_array().unwrap().len(), 6);
+    assert_eq!(app.sandbox.state.purchases(), 1);
+}
