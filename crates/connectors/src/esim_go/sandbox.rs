@@ -47,7 +47,7 @@ pub struct SandboxConfig {
     pub currency: String,
     /// Prepaid balance at start.
     pub initial_balance: f64,
-    /// Seed of the generated catalogue and eSIM identities.
+    /// Seed of the generated catalogue, prices and matching IDs.
     pub seed: u64,
 }
 
@@ -204,7 +204,9 @@ impl EsimGoSandbox {
         let state = SandboxState {
             balance: config.initial_balance,
             rng: StdRng::seed_from_u64(config.seed),
-            next_serial: config.seed.wrapping_mul(1_000_003) % 1_000_000_000,
+            // Serials start from the clock so that a restarted sandbox never
+            // reissues an ICCID a gateway already stored.
+            next_serial: (Utc::now().timestamp_millis().unsigned_abs() % 100_000_000_000) * 1000,
             config,
             bundles,
             by_name,
