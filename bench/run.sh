@@ -58,7 +58,7 @@ load() { # name path
   echo
   echo "| measurement | value |"
   echo "|---|---|"
-  echo "| `simgate catalogue sync` of the sandbox ($products products, download + store) | ${sync_s} s |"
+  echo "| \`simgate catalogue sync\` of the sandbox ($products products, download + store) | ${sync_s} s |"
   echo
   echo "wrk, 2 threads, 16 connections, 10 s each:"
   echo
