@@ -85,7 +85,10 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::providers::list_providers))
         .routes(routes!(routes::products::list_products))
         .routes(routes!(routes::products::get_product))
-        .routes(routes!(routes::orders::create_order))
+        .routes(routes!(
+            routes::orders::create_order,
+            routes::orders::list_orders
+        ))
         .routes(routes!(routes::orders::get_order))
         .routes(routes!(routes::esims::get_esim))
         .routes(routes!(routes::esims::qr_png))

@@ -175,6 +175,14 @@ impl From<OrderRecord> for OrderView {
     }
 }
 
+/// A page of orders, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderPage {
+    pub data: Vec<OrderView>,
+    /// Pass as `before` to get the next (older) page; absent on the last one.
+    pub next_before: Option<String>,
+}
+
 /// An eSIM with everything needed to install it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EsimView {

@@ -129,6 +129,20 @@ impl Services {
             .ok_or_else(|| ServiceError::OrderNotFound(id.to_string()))
     }
 
+    /// A page of a tenant's orders, newest first.
+    pub async fn orders(
+        &self,
+        tenant_id: &str,
+        status: Option<OrderStatus>,
+        before: Option<&OrderId>,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, ServiceError> {
+        Ok(self
+            .store
+            .orders_for_tenant(tenant_id, status, before, limit)
+            .await?)
+    }
+
     async fn reload(&self, id: &OrderId) -> Result<OrderRecord, ServiceError> {
         self.store
             .order_by_id(id)

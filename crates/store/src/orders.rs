@@ -121,6 +121,34 @@ impl Store {
             .filter(|o| o.tenant_id == tenant_id))
     }
 
+    /// A tenant's orders, newest first, optionally of one status, strictly
+    /// older than the `before` order (ids are time-ordered, so they page).
+    pub async fn orders_for_tenant(
+        &self,
+        tenant_id: &str,
+        status: Option<OrderStatus>,
+        before: Option<&OrderId>,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = $1 \
+             AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) \
+             ORDER BY id DESC LIMIT {limit}"
+        )))
+        .bind(tenant_id.to_owned())
+        .bind(status.map(|s| s.as_str()).unwrap_or_default())
+        .bind(before.map(|b| b.0.clone()).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut orders = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(order) = self.hydrate(Some(row)).await? {
+                orders.push(order);
+            }
+        }
+        Ok(orders)
+    }
+
     /// Claims an order for an upstream call: `pending → submitted`, only if it
     /// is still pending. Returns false when someone else claimed it first.
     pub async fn claim_for_submission(

@@ -4,15 +4,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use simgate_domain::{OrderId, OrderKind, ProductId};
+use serde::Deserialize;
+use simgate_domain::{OrderId, OrderKind, OrderStatus, ProductId};
 use simgate_service::OrderRequest;
+use utoipa::IntoParams;
 
 use crate::AppState;
 use crate::auth::AuthTenant;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
 use crate::routes::idempotency_key;
-use crate::views::{CreateOrder, OrderView};
+use crate::views::{CreateOrder, OrderPage, OrderView};
 
 /// Orders new eSIMs. The order is stored before the provider is called;
 /// with an `Idempotency-Key`, repeating the request returns the same order
@@ -59,6 +61,50 @@ pub(crate) fn respond(outcome: simgate_service::PlaceOutcome) -> Result<Response
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+const DEFAULT_PAGE: u32 = 20;
+const MAX_PAGE: u32 = 100;
+
+/// Order list filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OrderQuery {
+    /// Only orders in this status.
+    status: Option<OrderStatus>,
+    /// Only orders older than this order id (from `next_before`).
+    before: Option<String>,
+    /// Page size, 1–100 (default 20).
+    limit: Option<u32>,
+}
+
+/// The tenant's orders, newest first.
+#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderQuery),
+    responses((status = 200, body = OrderPage), (status = 400, body = Problem)))]
+pub async fn list_orders(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    ApiQuery(query): ApiQuery<OrderQuery>,
+) -> Result<Json<OrderPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let before = query.before.map(OrderId);
+    let orders = state
+        .services
+        .orders(&tenant.id, query.status, before.as_ref(), limit)
+        .await?;
+    let next_before = (orders.len() == limit as usize)
+        .then(|| orders.last().map(|o| o.id.to_string()))
+        .flatten();
+    Ok(Json(OrderPage {
+        data: orders.into_iter().map(OrderView::from).collect(),
+        next_before,
+    }))
 }
 
 /// One of the tenant's orders.

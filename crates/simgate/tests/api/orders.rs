@@ -179,3 +179,63 @@ async fn a_large_order_is_fulfilled_asynchronously() {
     assert_eq!(done["esims"].as_array().unwrap().len(), 6);
     assert_eq!(app.sandbox.state.purchases(), 1);
 }
+
+#[tokio::test]
+async fn orders_are_listed_newest_first_in_pages() {
+    let app = TestApp::spawn().await;
+    let product = app.cheapest("PT").await;
+    let mut ids = Vec::new();
+    for key in ["list-1", "list-2", "list-3"] {
+        ids.push(
+            app.order(&product, key).await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    app.sandbox
+        .arm(json!({"kind": "status", "status": 400, "path": "/orders", "method": "POST"}))
+        .await;
+    let refused = app
+        .post(
+            "/v1/orders",
+            &json!({ "product_id": product }),
+            Some("list-4"),
+        )
+        .await;
+    let refused = assert_problem(refused, StatusCode::BAD_GATEWAY, "upstream_rejected").await;
+    assert_eq!(refused["order_status"], "failed");
+
+    let first = app.get_json("/v1/orders?limit=2&status=completed").await;
+    let page: Vec<&str> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(page, [ids[2].as_str(), ids[1].as_str()]);
+    let before = first["next_before"].as_str().unwrap();
+    let second = app
+        .get_json(&format!(
+            "/v1/orders?limit=2&status=completed&before={before}"
+        ))
+        .await;
+    assert_eq!(second["data"][0]["id"], ids[0].as_str());
+    assert!(second["next_before"].is_null());
+
+    let failed = app.get_json("/v1/orders?status=failed").await;
+    assert_eq!(failed["data"][0]["failure"]["code"], "upstream_rejected");
+    assert_eq!(failed["data"][0]["failure"]["retryable"], false);
+    assert_eq!(
+        app.get_json("/v1/orders").await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    for query in ["status=lost", "limit=0", "limit=101"] {
+        let response = app.get(&format!("/v1/orders?{query}")).await;
+        assert_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
+    }
+}

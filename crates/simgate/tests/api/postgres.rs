@@ -64,5 +64,7 @@ async fn orders_work_the_same_on_postgres() {
             .unwrap()
             .starts_with("LPA:1$")
     );
+    let listed = app.get_json("/v1/orders?status=completed&limit=5").await;
+    assert_eq!(listed["data"][0]["id"], order["id"]);
     assert_eq!(app.sandbox.state.purchases(), 1);
 }
