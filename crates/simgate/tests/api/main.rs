@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod catalogue;
+mod cli;
 mod esims;
 mod faults;
 mod helpers;

@@ -20,7 +20,7 @@ struct Binary {
     address: String,
 }
 
-fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Command {
+pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_simgate"));
     command
         .env("SIMGATE_CONFIG", db.with_extension("toml"))
