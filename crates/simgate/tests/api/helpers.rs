@@ -23,7 +23,10 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub async fn start() -> Self {
-        let config = SandboxConfig::default();
+        Self::start_with(SandboxConfig::default()).await
+    }
+
+    pub async fn start_with(config: SandboxConfig) -> Self {
         let api_key = config.api_key.clone();
         let state = EsimGoSandbox::new(config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

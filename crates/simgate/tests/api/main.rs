@@ -9,4 +9,5 @@ mod helpers;
 mod orders;
 mod postgres;
 mod recovery;
+mod secrets;
 mod system;

@@ -15,9 +15,9 @@ use simgate_store::{InsertOutcome, NewOrder};
 use crate::helpers::{Options, Sandbox, TestApp, eventually};
 
 /// The real `simgate` binary, configured by environment only.
-struct Binary {
+pub struct Binary {
     child: Child,
-    address: String,
+    pub address: String,
 }
 
 pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Command {
@@ -43,6 +43,17 @@ pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Comma
 
 impl Binary {
     async fn serve(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Self {
+        Self::serve_with_log(sandbox, db, timeout_secs, Stdio::inherit(), "warn").await
+    }
+
+    /// Serves with its log (stderr) at `level` sent to `log`.
+    pub async fn serve_with_log(
+        sandbox: &Sandbox,
+        db: &Path,
+        timeout_secs: u64,
+        log: Stdio,
+        level: &str,
+    ) -> Self {
         let port = StdListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -50,8 +61,10 @@ impl Binary {
             .port();
         let child = simgate_command(sandbox, db, timeout_secs)
             .env("SIMGATE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", level)
             .arg("serve")
             .stdout(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("simgate binary starts");
         let address = format!("http://127.0.0.1:{port}");
@@ -65,7 +78,7 @@ impl Binary {
     }
 
     /// SIGKILL: no shutdown hook, no flush, like a power cut.
-    fn crash(mut self) {
+    pub fn crash(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }

@@ -1,0 +1,80 @@
+//! Secrets never reach the logs, even at debug level and on failures.
+
+use std::fs::File;
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use simgate_connectors::esim_go::SandboxConfig;
+
+use crate::helpers::{Sandbox, eventually};
+use crate::recovery::{Binary, simgate_command};
+
+const PROVIDER_KEY: &str = "esimgo-live-7f3a9c1e5b2d4e6f";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_and_tenant_keys_stay_out_of_the_log() {
+    let sandbox = Sandbox::start_with(SandboxConfig {
+        api_key: PROVIDER_KEY.to_owned(),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simgate.db");
+    let created = simgate_command(&sandbox, &db, 5)
+        .args(["tenants", "create", "--name", "secretive"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(created.stdout).unwrap();
+    let tenant_key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("api key: "))
+        .unwrap()
+        .to_owned();
+
+    let log_path = dir.path().join("simgate.log");
+    let log = File::create(&log_path).unwrap();
+    let app = Binary::serve_with_log(&sandbox, &db, 5, Stdio::from(log), "debug").await;
+    let client = reqwest::Client::new();
+    let product = eventually(std::time::Duration::from_secs(60), || async {
+        let page: Value = client
+            .get(format!("{}/v1/products?country=JP&limit=1", app.address))
+            .bearer_auth(&tenant_key)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        page["data"][0]["id"].as_str().map(str::to_owned)
+    })
+    .await;
+    // A success, a provider refusal, a provider failure and a bad key.
+    for fault in [
+        None,
+        Some(json!({"kind": "status", "status": 403})),
+        Some(json!({"kind": "status", "status": 500})),
+    ] {
+        if let Some(fault) = fault {
+            sandbox.arm(fault).await;
+        }
+        client
+            .post(format!("{}/v1/orders", app.address))
+            .bearer_auth(&tenant_key)
+            .json(&json!({ "product_id": product }))
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .get(format!("{}/v1/products", app.address))
+        .bearer_auth(format!("{tenant_key}x"))
+        .send()
+        .await
+        .unwrap();
+    app.crash();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("order"), "the log was written: {log}");
+    assert!(!log.contains(PROVIDER_KEY), "provider key leaked");
+    assert!(!log.contains(&tenant_key), "tenant key leaked");
+}
