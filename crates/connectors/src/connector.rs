@@ -21,6 +21,8 @@ pub struct CatalogueProgress {
 /// An order as simgate asks a provider to place it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaceOrder {
+    /// simgate's order id, sent where the provider keeps a caller reference.
+    pub reference: String,
     /// The provider's SKU of the product.
     pub sku: String,
     pub quantity: u32,
@@ -42,6 +44,33 @@ pub struct PlacedOrder {
     pub esims: Vec<InstallDetails>,
     pub total: Option<Money>,
     pub created_at: Option<DateTime<Utc>>,
+}
+
+/// What a verified provider webhook says, in unified terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundEvent {
+    /// One eSIM of an order is ready.
+    EsimReady {
+        /// The order's reference as the provider knows it.
+        order_reference: String,
+        /// The provider's id of the unit, unique per delivery.
+        unit_id: String,
+        install: InstallDetails,
+    },
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// The signature or secret does not match: the body cannot be trusted.
+    #[error("webhook could not be verified: {0}")]
+    Unverified(String),
+    /// Verified, but not a body this provider sends.
+    #[error("webhook body is invalid: {0}")]
+    Malformed(String),
+    /// This provider sends no webhooks simgate understands.
+    #[error("the provider sends no webhooks")]
+    Unsupported,
 }
 
 /// A provider, as the rest of simgate sees it.
@@ -83,6 +112,16 @@ pub trait Connector: Send + Sync {
     /// provider is still fulfilling.
     async fn fetch_order(&self, _reference: &str) -> Result<PlacedOrder, ConnectorError> {
         Err(ConnectorError::Unsupported(Capability::OrderLookup))
+    }
+
+    /// Verifies a webhook from the provider (before anything in it is
+    /// trusted) and reads it. Pure: the caller stores and applies it.
+    fn verify_webhook(
+        &self,
+        _headers: &reqwest::header::HeaderMap,
+        _body: &[u8],
+    ) -> Result<InboundEvent, WebhookError> {
+        Err(WebhookError::Unsupported)
     }
 
     /// Data usage of every bundle on an eSIM.

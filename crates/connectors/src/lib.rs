@@ -14,10 +14,13 @@
 pub mod connector;
 pub mod error;
 pub mod esim_go;
+pub mod esim_story;
 pub mod http;
 pub mod registry;
 pub mod simulator;
 
-pub use connector::{CatalogueProgress, Connector, PlaceOrder, PlacedOrder};
+pub use connector::{
+    CatalogueProgress, Connector, InboundEvent, PlaceOrder, PlacedOrder, WebhookError,
+};
 pub use error::ConnectorError;
 pub use registry::ConnectorRegistry;

@@ -181,6 +181,7 @@ async fn orders_esims_usage_and_revokes() {
     let placed = f
         .client
         .place_order(&PlaceOrder {
+            reference: "ord_test".into(),
             sku: JP_1GB.into(),
             quantity: 1,
             kind: OrderKind::NewEsim,
@@ -194,6 +195,7 @@ async fn orders_esims_usage_and_revokes() {
     let topup = f
         .client
         .place_order(&PlaceOrder {
+            reference: "ord_test".into(),
             sku: JP_1GB.into(),
             quantity: 1,
             kind: OrderKind::TopUp {
@@ -476,6 +478,7 @@ async fn injected_faults_map_to_error_classes() {
     let lost = f
         .client
         .place_order(&PlaceOrder {
+            reference: "ord_test".into(),
             sku: JP_1GB.into(),
             quantity: 1,
             kind: OrderKind::NewEsim,

@@ -30,6 +30,11 @@ pub enum Capability {
     Revoke,
     /// Lists orders upstream so lost outcomes can be recovered.
     OrderLookup,
+    /// Placing the same order (same simgate order id) twice buys once, so
+    /// an order whose answer was lost can simply be placed again.
+    IdempotentOrders,
+    /// Delivers eSIMs or status changes by webhook.
+    Webhooks,
     /// Sends SMS to an eSIM.
     Sms,
     /// Reports an eSIM's last network location.

@@ -26,16 +26,20 @@ pub enum ProviderId {
     /// eSIM Go, API v2.4.
     #[serde(rename = "esim-go")]
     EsimGo,
+    /// eSIM Story partner API (HMAC-signed, fulfilled by webhook).
+    #[serde(rename = "esim-story")]
+    EsimStory,
 }
 
 impl ProviderId {
     /// Every provider, in a stable order.
-    pub const ALL: [ProviderId; 1] = [ProviderId::EsimGo];
+    pub const ALL: [ProviderId; 2] = [ProviderId::EsimGo, ProviderId::EsimStory];
 
     /// The slug used in URLs, ids and configuration.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::EsimGo => "esim-go",
+            Self::EsimStory => "esim-story",
         }
     }
 }

@@ -166,6 +166,7 @@ impl Services {
             return self.reload(&order.id).await;
         }
         let request = PlaceOrder {
+            reference: order.id.to_string(),
             sku: order.product_id.sku.clone(),
             quantity: order.quantity,
             kind: order.kind.clone(),
