@@ -73,6 +73,7 @@ pub fn metrics_handle() -> PrometheusHandle {
         (name = "products", description = "The unified catalogue"),
         (name = "orders", description = "Durable, idempotent orders"),
         (name = "esims", description = "Install details, QR codes, usage, top-ups, revokes, location and SMS"),
+        (name = "webhooks", description = "Events from providers, verified per provider"),
         (name = "system", description = "Health")
     ),
     components(schemas(problem::Problem))
@@ -98,6 +99,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::esims::revoke_bundle))
         .routes(routes!(routes::esims::location))
         .routes(routes!(routes::esims::send_sms))
+        .routes(routes!(routes::webhooks::receive))
         .routes(routes!(routes::system::healthz))
         .split_for_parts()
 }

@@ -113,6 +113,13 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::EsimNotFound(_) => Self::not_found("esim_not_found", detail),
             ServiceError::OrderNotFound(_) => Self::not_found("order_not_found", detail),
+            ServiceError::WebhookUnverified(_) => {
+                Self::new(S::UNAUTHORIZED, "webhook_unverified", detail)
+            }
+            ServiceError::WebhookMalformed(_) => Self::bad_request("invalid_webhook", detail),
+            ServiceError::WebhooksUnsupported(_) => {
+                Self::not_found("webhooks_not_supported", detail)
+            }
             ServiceError::BundleNotFound { .. } => Self::not_found("bundle_not_found", detail),
             ServiceError::RefusedByProvider(_) => {
                 Self::new(S::CONFLICT, "refused_by_provider", detail)

@@ -24,3 +24,5 @@ pub use connector::{
 };
 pub use error::ConnectorError;
 pub use registry::ConnectorRegistry;
+/// The header map webhooks arrive with (the `http` crate's, as axum's).
+pub use reqwest::header::HeaderMap;

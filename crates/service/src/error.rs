@@ -21,6 +21,12 @@ pub enum ServiceError {
     RefusedByProvider(String),
     #[error("SMS must be 1 to 160 characters, got {0}")]
     InvalidSms(usize),
+    #[error("webhook could not be verified: {0}")]
+    WebhookUnverified(String),
+    #[error("webhook body is invalid: {0}")]
+    WebhookMalformed(String),
+    #[error("provider {0} sends no webhooks simgate understands")]
+    WebhooksUnsupported(ProviderId),
     #[error("no order {0} for this account")]
     OrderNotFound(String),
     #[error("the Idempotency-Key was already used for a different request")]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod esims;
 pub mod jobs;
 pub mod orders;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use simgate_store::Store;
 pub use catalogue::SyncReport;
 pub use error::ServiceError;
 pub use orders::{OrderRequest, PlaceOutcome};
+pub use webhooks::WebhookOutcome;
 
 /// Tuning of the order flow.
 #[derive(Debug, Clone, Copy)]

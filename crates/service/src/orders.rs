@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
 use simgate_connectors::{ConnectorError, PlaceOrder, PlacedOrder};
-use simgate_domain::{OrderId, OrderKind, OrderStatus, ProductId};
+use simgate_domain::{Capability, OrderId, OrderKind, OrderStatus, ProductId};
 use simgate_store::{InsertOutcome, NewOrder, OrderFailure, OrderRecord};
 
 use crate::{ServiceError, Services};
@@ -253,6 +253,18 @@ impl Services {
                     .connectors
                     .get(order.provider())
                     .ok_or(ServiceError::ProviderNotConfigured(order.provider()))?;
+                if connector
+                    .capabilities()
+                    .contains(&Capability::IdempotentOrders)
+                {
+                    // Placing the same order again buys nothing twice.
+                    if !self.store.reopen_order(&id).await? {
+                        return Ok(false);
+                    }
+                    tracing::info!(order = %id, "placing an order whose answer was lost again");
+                    let reopened = self.reload(&id).await?;
+                    return self.submit_or_keep(reopened).await;
+                }
                 let since = order.submitted_at.unwrap_or(order.created_at) - CLOCK_SKEW;
                 let upstream = connector
                     .orders_since(since)
@@ -287,6 +299,10 @@ impl Services {
                 else {
                     return Ok(false);
                 };
+                if !connector.capabilities().contains(&Capability::OrderLookup) {
+                    // Fulfilled by webhook only: nothing to poll.
+                    return Ok(false);
+                }
                 let placed = connector
                     .fetch_order(reference)
                     .await

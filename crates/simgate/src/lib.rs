@@ -12,8 +12,12 @@ use secrecy::SecretString;
 use simgate_api::AppState;
 use simgate_connectors::ConnectorRegistry;
 use simgate_connectors::esim_go::{EsimGoClient, EsimGoConfig, EsimGoSandbox, SandboxConfig};
+use simgate_connectors::esim_story::{
+    EsimStoryClient, EsimStoryConfig, EsimStorySandbox, StorySandboxConfig,
+};
 use simgate_connectors::http::RetryPolicy;
 use simgate_connectors::simulator::SimulatorHandle;
+use simgate_domain::ProviderId;
 use simgate_service::jobs::{BackgroundJobs, JobSchedule};
 use simgate_service::{ServiceConfig, Services};
 use simgate_store::Store;
@@ -21,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use settings::{EsimGoSettings, Settings};
+pub use settings::{EsimGoSettings, EsimStorySettings, Settings};
 
 /// Why simgate could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +42,7 @@ pub enum StartError {
 }
 
 /// Builds the connector registry from the provider settings.
-pub fn connectors(settings: &Settings) -> ConnectorRegistry {
+pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> {
     let mut registry = ConnectorRegistry::new();
     if let Some(esim_go) = &settings.providers.esim_go {
         registry.register(Arc::new(EsimGoClient::new(EsimGoConfig {
@@ -48,7 +52,18 @@ pub fn connectors(settings: &Settings) -> ConnectorRegistry {
             retry: RetryPolicy::default(),
         })));
     }
-    registry
+    if let Some(story) = &settings.providers.esim_story {
+        registry.register(Arc::new(EsimStoryClient::new(EsimStoryConfig {
+            base_url: story.base_url.clone(),
+            access_key: story.access_key.clone(),
+            secret_key: story.secret_key.clone(),
+            webhook_secret: story.webhook_secret.clone(),
+            options: story.all_options()?,
+            timeout: Duration::from_secs(story.timeout_secs.max(1)),
+            retry: RetryPolicy::default(),
+        })));
+    }
+    Ok(registry)
 }
 
 /// Connects the store and builds the use-case layer.
@@ -56,17 +71,21 @@ pub async fn services(settings: &Settings) -> Result<Services, StartError> {
     let store = Store::connect(&settings.database_url).await?;
     // A call still in flight must never look lost: reconcile only after
     // the longest provider timeout has surely expired.
-    let longest_timeout = settings
-        .providers
-        .esim_go
-        .as_ref()
-        .map_or(0, |p| p.timeout_secs);
+    let providers = &settings.providers;
+    let longest_timeout = [
+        providers.esim_go.as_ref().map(|p| p.timeout_secs),
+        providers.esim_story.as_ref().map(|p| p.timeout_secs),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(0);
     let reconcile_after = settings.jobs.reconcile_after_secs.max(longest_timeout + 1);
     let config = ServiceConfig {
         reconcile_after: Duration::from_secs(reconcile_after),
         ..ServiceConfig::default()
     };
-    Ok(Services::new(store, connectors(settings), config))
+    Ok(Services::new(store, connectors(settings)?, config))
 }
 
 /// A running simgate: the HTTP server and its background jobs.
@@ -178,6 +197,45 @@ pub async fn start_esim_go_sandbox(
         timeout_secs: 10,
     };
     Ok((handle, settings))
+}
+
+/// Starts the built-in eSIM Story sandbox and returns provider settings
+/// pointing at it; its webhooks go wherever [`EsimStorySandbox::set_webhook_url`] says.
+pub async fn start_esim_story_sandbox(
+    listen: SocketAddr,
+) -> Result<(SimulatorHandle, EsimStorySandbox, EsimStorySettings), StartError> {
+    let config = StorySandboxConfig::default();
+    let sandbox = EsimStorySandbox::new(config.clone());
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let handle = sandbox
+        .spawn(listener)
+        .map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let settings = EsimStorySettings {
+        base_url: format!("{}/api", handle.base_url()),
+        access_key: config.access_key,
+        secret_key: SecretString::from(config.secret_key),
+        webhook_secret: SecretString::from(config.webhook_secret),
+        options: sandbox.options(),
+        options_file: None,
+        timeout_secs: 10,
+    };
+    Ok((handle, sandbox, settings))
+}
+
+/// The URL a provider's webhooks reach simgate at, on loopback.
+pub fn webhook_url(app: &Application, provider: ProviderId) -> String {
+    format!(
+        "http://127.0.0.1:{}/v1/webhooks/{provider}",
+        app.addr().port()
+    )
 }
 
 /// Creates a tenant with a fresh random API key; returns (tenant id, key).

@@ -100,17 +100,24 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let mut settings = Settings::load(Some(&cli.config))?;
     match cli.command {
         Command::Serve { sandbox } => {
-            let _sandbox = if sandbox {
+            let mut sandboxes = Vec::new();
+            let mut story_sandbox = None;
+            if sandbox {
                 let (handle, esim_go) =
                     simgate::start_esim_go_sandbox(settings.sandbox.esim_go_listen).await?;
                 tracing::info!(url = %handle.base_url(), "eSIM Go sandbox is running");
                 settings.providers.esim_go = Some(esim_go);
-                Some(handle)
-            } else {
-                None
-            };
+                sandboxes.push(handle);
+                let (handle, story, esim_story) =
+                    simgate::start_esim_story_sandbox(settings.sandbox.esim_story_listen).await?;
+                tracing::info!(url = %handle.base_url(), "eSIM Story sandbox is running");
+                settings.providers.esim_story = Some(esim_story);
+                sandboxes.push(handle);
+                story_sandbox = Some(story);
+            }
             let app = Application::start(&settings).await?;
-            if sandbox {
+            if let Some(story) = &story_sandbox {
+                story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
                 simgate::ensure_sandbox_tenant(
                     &app.services().store,
                     &settings.sandbox.tenant_api_key,

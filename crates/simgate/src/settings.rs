@@ -2,12 +2,13 @@
 //! (nested keys joined by `__`, e.g. `SIMGATE_PROVIDERS__ESIM_GO__API_KEY`).
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use simgate_connectors::esim_story::types::OptionConfig;
 
 /// Everything a running simgate needs to know.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -25,6 +26,7 @@ pub struct Settings {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Providers {
     pub esim_go: Option<EsimGoSettings>,
+    pub esim_story: Option<EsimStorySettings>,
 }
 
 /// How to reach eSIM Go.
@@ -38,6 +40,66 @@ pub struct EsimGoSettings {
     /// Timeout of each upstream call.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+}
+
+/// How to reach eSIM Story, and what the operator sells through it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EsimStorySettings {
+    #[serde(default = "esim_story_url")]
+    pub base_url: String,
+    pub access_key: String,
+    /// Base64 secret key for request signing (secret: never logged).
+    #[serde(serialize_with = "redact")]
+    pub secret_key: SecretString,
+    /// Shared secret eSIM Story's webhooks must carry.
+    #[serde(serialize_with = "redact")]
+    pub webhook_secret: SecretString,
+    /// Options sold (eSIM Story publishes no catalogue).
+    #[serde(default)]
+    pub options: Vec<OptionConfig>,
+    /// More options from a file: a JSON array, or TOML `[[options]]` tables.
+    #[serde(default)]
+    pub options_file: Option<PathBuf>,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+impl EsimStorySettings {
+    /// The inline options followed by those of `options_file`.
+    pub fn all_options(&self) -> Result<Vec<OptionConfig>, SettingsError> {
+        let mut options = self.options.clone();
+        if let Some(path) = &self.options_file {
+            let fail = |why: String| {
+                SettingsError(Box::new(figment::Error::from(format!(
+                    "{}: {why}",
+                    path.display()
+                ))))
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+            let listed: Vec<OptionConfig> = if path.extension().is_some_and(|e| e == "json") {
+                serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?
+            } else {
+                Figment::from(Toml::string(&text))
+                    .extract::<OptionsFile>()
+                    .map_err(|e| fail(e.to_string()))?
+                    .options
+            };
+            if listed.is_empty() {
+                return Err(fail("lists no options".to_owned()));
+            }
+            options.extend(listed);
+        }
+        Ok(options)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct OptionsFile {
+    options: Vec<OptionConfig>,
+}
+
+fn esim_story_url() -> String {
+    simgate_connectors::esim_story::client::PRODUCTION_URL.to_owned()
 }
 
 fn esim_go_url() -> String {
@@ -69,6 +131,8 @@ pub struct Jobs {
 pub struct SandboxSettings {
     /// Where the eSIM Go sandbox listens (port 0: any free port).
     pub esim_go_listen: SocketAddr,
+    /// Where the eSIM Story sandbox listens.
+    pub esim_story_listen: SocketAddr,
     /// API key of the demo tenant created in sandbox mode.
     pub tenant_api_key: String,
 }
@@ -86,6 +150,7 @@ impl Default for Settings {
             },
             sandbox: SandboxSettings {
                 esim_go_listen: ([127, 0, 0, 1], 0).into(),
+                esim_story_listen: ([127, 0, 0, 1], 0).into(),
                 tenant_api_key: "sk_sandbox_simgate".to_owned(),
             },
         }

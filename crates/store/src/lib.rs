@@ -11,6 +11,7 @@ mod error;
 mod orders;
 mod records;
 mod tenants;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,10 +26,18 @@ pub use error::StoreError;
 pub use orders::InsertOutcome;
 pub use records::{EsimRecord, NewOrder, OrderFailure, OrderRecord, Tenant};
 pub use tenants::hash_api_key;
+pub use webhooks::StoredWebhook;
 
 /// The schema migrations, embedded so that the binary needs no files beside it.
 fn migrator() -> Migrator {
-    let migrations = [(1, "init", include_str!("../migrations/0001_init.sql"))];
+    let migrations = [
+        (1, "init", include_str!("../migrations/0001_init.sql")),
+        (
+            2,
+            "inbound webhooks",
+            include_str!("../migrations/0002_inbound_webhooks.sql"),
+        ),
+    ];
     Migrator::with_migrations(
         migrations
             .into_iter()

@@ -5,6 +5,7 @@ pub mod orders;
 pub mod products;
 pub mod providers;
 pub mod system;
+pub mod webhooks;
 
 use axum::http::HeaderMap;
 

@@ -3,9 +3,10 @@
 //! unit carrying its eSIM, sent to the URL the operator registered.
 //!
 //! Admin hooks under [`ADMIN_PREFIX`]: `POST /__admin/webhook {"url": ..}`
-//! sets where eSIMs are delivered (and delivers what was waiting);
-//! `GET /__admin/stats`; `POST /__admin/redeliver {"topup_id": ..}` sends a
-//! unit's webhook again, as providers do.
+//! sets where eSIMs are delivered (and delivers what was waiting), `DELETE`
+//! switches webhooks off; `GET /__admin/stats`;
+//! `POST /__admin/redeliver {"external_order_id": ..}` sends an order's
+//! webhooks again, as providers do.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -147,7 +148,10 @@ impl EsimStorySandbox {
             .fallback(|| async { plain(StatusCode::NOT_FOUND, "Not found") })
             .with_state(self.clone());
         let admin = Router::new()
-            .route(&format!("{ADMIN_PREFIX}/webhook"), post(set_webhook))
+            .route(
+                &format!("{ADMIN_PREFIX}/webhook"),
+                post(set_webhook).delete(switch_webhooks_off),
+            )
             .route(&format!("{ADMIN_PREFIX}/redeliver"), post(redeliver))
             .route(&format!("{ADMIN_PREFIX}/stats"), get(stats))
             .with_state(self.clone());
@@ -418,19 +422,26 @@ async fn set_webhook(
     StatusCode::NO_CONTENT
 }
 
+async fn switch_webhooks_off(State(sandbox): State<EsimStorySandbox>) -> StatusCode {
+    sandbox.lock().webhook_url = None;
+    StatusCode::NO_CONTENT
+}
+
 #[derive(Debug, Deserialize)]
 struct Redeliver {
-    topup_id: String,
+    external_order_id: String,
 }
 
 async fn redeliver(
     State(sandbox): State<EsimStorySandbox>,
-    Json(unit): Json<Redeliver>,
+    Json(order): Json<Redeliver>,
 ) -> StatusCode {
-    if !sandbox.lock().units.contains_key(&unit.topup_id) {
+    let Some(units) = sandbox.lock().orders.get(&order.external_order_id).cloned() else {
         return StatusCode::NOT_FOUND;
+    };
+    for topup_id in units {
+        sandbox.deliver(&topup_id).await;
     }
-    sandbox.deliver(&unit.topup_id).await;
     StatusCode::NO_CONTENT
 }
 

@@ -8,9 +8,11 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use simgate::settings::Settings;
-use simgate::{Application, EsimGoSettings};
+use simgate::{Application, EsimGoSettings, EsimStorySettings};
 use simgate_connectors::esim_go::{EsimGoSandbox, SandboxConfig};
+use simgate_connectors::esim_story::EsimStorySandbox;
 use simgate_connectors::simulator::SimulatorHandle;
+use simgate_domain::ProviderId;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 
@@ -92,6 +94,9 @@ pub struct TestApp {
     pub api_key: String,
     pub client: reqwest::Client,
     pub sandbox: Sandbox,
+    /// The eSIM Story sandbox, delivering its webhooks to this app.
+    pub story: EsimStorySandbox,
+    pub story_handle: SimulatorHandle,
     pub app: Application,
     _dir: TempDir,
 }
@@ -124,8 +129,17 @@ impl TestApp {
     pub async fn spawn_with(options: Options) -> Self {
         let sandbox = Sandbox::start().await;
         let dir = tempfile::tempdir().unwrap();
-        let settings = settings_for(&sandbox, &dir, &options);
+        let (story_handle, story, story_settings) =
+            simgate::start_esim_story_sandbox(([127, 0, 0, 1], 0).into())
+                .await
+                .unwrap();
+        let mut settings = settings_for(&sandbox, &dir, &options);
+        settings.providers.esim_story = Some(EsimStorySettings {
+            timeout_secs: options.upstream_timeout_secs,
+            ..story_settings
+        });
         let app = Application::start(&settings).await.expect("simgate starts");
+        story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
         let (_, api_key) = simgate::create_tenant(&app.services().store, "test reseller")
             .await
             .unwrap();
@@ -134,6 +148,8 @@ impl TestApp {
             api_key,
             client: reqwest::Client::new(),
             sandbox,
+            story,
+            story_handle,
             app,
             _dir: dir,
         };
@@ -186,10 +202,17 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
-    /// The cheapest product for a country.
+    /// The cheapest eSIM Go product for a country.
     pub async fn cheapest(&self, country: &str) -> String {
+        self.cheapest_from("esim-go", country).await
+    }
+
+    /// The cheapest product of a provider for a country.
+    pub async fn cheapest_from(&self, provider: &str, country: &str) -> String {
         let body = self
-            .get_json(&format!("/v1/products?country={country}&limit=1"))
+            .get_json(&format!(
+                "/v1/products?country={country}&provider={provider}&limit=1"
+            ))
             .await;
         body["data"][0]["id"].as_str().unwrap().to_owned()
     }

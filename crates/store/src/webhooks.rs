@@ -1,0 +1,149 @@
+//! Inbound provider webhooks: stored raw once verified, deduplicated by the
+//! provider's own delivery key, then applied to the order they concern.
+
+use chrono::Utc;
+use simgate_domain::{InstallDetails, OrderId, OrderStatus, ProviderId};
+use sqlx::Row;
+
+use crate::{OrderRecord, Store, StoreError, millis};
+
+/// A webhook as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWebhook {
+    pub id: String,
+    /// True when the same delivery was stored before: apply nothing.
+    pub duplicate: bool,
+}
+
+impl Store {
+    /// Stores a verified webhook's raw body under the provider's dedupe key.
+    pub async fn store_webhook(
+        &self,
+        provider: ProviderId,
+        dedupe_key: &str,
+        body: &str,
+    ) -> Result<StoredWebhook, StoreError> {
+        let id = format!("whk_{}", uuid::Uuid::now_v7().simple());
+        let inserted = sqlx::query(
+            "INSERT INTO inbound_webhooks (id, provider, dedupe_key, body, received_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, dedupe_key) DO NOTHING",
+        )
+        .bind(id.clone())
+        .bind(provider.as_str())
+        .bind(dedupe_key.to_owned())
+        .bind(body.to_owned())
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(StoredWebhook {
+                id,
+                duplicate: false,
+            });
+        }
+        let row =
+            sqlx::query("SELECT id FROM inbound_webhooks WHERE provider = $1 AND dedupe_key = $2")
+                .bind(provider.as_str())
+                .bind(dedupe_key.to_owned())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(StoredWebhook {
+            id: row.try_get("id")?,
+            duplicate: true,
+        })
+    }
+
+    /// Records what applying a stored webhook did.
+    pub async fn finish_webhook(&self, id: &str, outcome: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE inbound_webhooks SET outcome = $2, processed_at = $3 WHERE id = $1")
+            .bind(id.to_owned())
+            .bind(outcome.to_owned())
+            .bind(millis(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The order a provider knows by `reference`: linked by its upstream
+    /// reference, or (for providers that keep our id) by our own id.
+    pub async fn order_for_provider_reference(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id FROM orders WHERE provider = $1 AND (upstream_ref = $2 OR id = $2) LIMIT 1",
+        )
+        .bind(provider.as_str())
+        .bind(reference.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => self.order_by_id(&OrderId(row.try_get("id")?)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Adds one delivered eSIM to an order the provider accepted. The order
+    /// completes when it has as many eSIMs as it has units; delivering the
+    /// same eSIM twice changes nothing.
+    pub async fn deliver_esim(
+        &self,
+        order: &OrderRecord,
+        reference: &str,
+        esim: &InstallDetails,
+    ) -> Result<OrderRecord, StoreError> {
+        let now = millis(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        let code = &esim.activation;
+        sqlx::query(
+            "INSERT INTO esims (iccid, tenant_id, provider, order_id, smdp_address, matching_id, smdp_oid, \
+             confirmation_code_required, confirmation_code, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (iccid) DO NOTHING",
+        )
+        .bind(esim.iccid.as_str().to_owned())
+        .bind(order.tenant_id.clone())
+        .bind(order.provider().as_str())
+        .bind(order.id.0.clone())
+        .bind(code.smdp_address.clone())
+        .bind(code.matching_id.clone())
+        .bind(code.smdp_oid.clone())
+        .bind(i64::from(code.confirmation_code_required))
+        .bind(esim.confirmation_code.clone())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO order_esims (order_id, iccid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(order.id.0.clone())
+        .bind(esim.iccid.as_str().to_owned())
+        .execute(&mut *tx)
+        .await?;
+        let delivered: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM order_esims WHERE order_id = $1")
+                .bind(order.id.0.clone())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+        let status = if delivered >= i64::from(order.quantity) {
+            OrderStatus::Completed
+        } else {
+            OrderStatus::Fulfilling
+        };
+        sqlx::query(
+            "UPDATE orders SET status = $2, upstream_ref = COALESCE(upstream_ref, $3), updated_at = $4 \
+             WHERE id = $1 AND status IN ('submitted', 'fulfilling')",
+        )
+        .bind(order.id.0.clone())
+        .bind(status.as_str())
+        .bind(reference.to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.order_by_id(&order.id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(order.id.0.clone()))
+    }
+}
