@@ -57,6 +57,12 @@ pub enum InboundEvent {
         unit_id: String,
         install: InstallDetails,
     },
+    /// An order changed; what it became must be fetched from the provider.
+    OrderChanged {
+        order_reference: String,
+        /// Unique per delivery, to recognise a redelivery.
+        delivery_id: String,
+    },
 }
 
 /// Why a webhook was refused.
@@ -105,6 +111,16 @@ pub trait Connector: Send + Sync {
         &self,
         _since: DateTime<Utc>,
     ) -> Result<Vec<PlacedOrder>, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::OrderLookup))
+    }
+
+    /// The provider's order carrying simgate's order id as its reference,
+    /// if there is one: how a lost answer is recovered where the provider
+    /// keeps a caller reference.
+    async fn order_by_reference(
+        &self,
+        _reference: &str,
+    ) -> Result<Option<PlacedOrder>, ConnectorError> {
         Err(ConnectorError::Unsupported(Capability::OrderLookup))
     }
 

@@ -38,6 +38,12 @@ pub struct RawResponse {
     pub body: Vec<u8>,
 }
 
+/// Compares a presented secret with the expected one in constant time.
+pub fn secrets_match(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
 /// Builds the shared reqwest client with a per-request timeout.
 pub fn build_client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()

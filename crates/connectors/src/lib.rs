@@ -17,6 +17,7 @@ pub mod esim_go;
 pub mod esim_story;
 pub mod http;
 pub mod registry;
+pub mod sim_local;
 pub mod simulator;
 
 pub use connector::{

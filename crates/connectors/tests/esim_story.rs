@@ -129,7 +129,10 @@ async fn an_order_gives_one_webhook_per_unit_and_repeating_it_buys_nothing() {
             order_reference,
             unit_id,
             install,
-        } = event;
+        } = event
+        else {
+            panic!("expected EsimReady")
+        };
         assert_eq!(order_reference, "ord_1");
         assert!(Iccid::parse(install.iccid.as_str()).is_ok());
         assert!(

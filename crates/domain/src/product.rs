@@ -29,17 +29,25 @@ pub enum ProviderId {
     /// eSIM Story partner API (HMAC-signed, fulfilled by webhook).
     #[serde(rename = "esim-story")]
     EsimStory,
+    /// Sim Local UNITE Partner API (OAuth2, asynchronous orders).
+    #[serde(rename = "sim-local")]
+    SimLocal,
 }
 
 impl ProviderId {
     /// Every provider, in a stable order.
-    pub const ALL: [ProviderId; 2] = [ProviderId::EsimGo, ProviderId::EsimStory];
+    pub const ALL: [ProviderId; 3] = [
+        ProviderId::EsimGo,
+        ProviderId::EsimStory,
+        ProviderId::SimLocal,
+    ];
 
     /// The slug used in URLs, ids and configuration.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::EsimGo => "esim-go",
             Self::EsimStory => "esim-story",
+            Self::SimLocal => "sim-local",
         }
     }
 }

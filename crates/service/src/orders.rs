@@ -198,12 +198,20 @@ impl Services {
     }
 
     /// Links a provider's order to ours and stores its eSIMs.
-    async fn adopt(&self, id: &OrderId, placed: &PlacedOrder) -> Result<OrderRecord, ServiceError> {
+    pub(crate) async fn adopt(
+        &self,
+        id: &OrderId,
+        placed: &PlacedOrder,
+    ) -> Result<OrderRecord, ServiceError> {
         let status = match placed.status {
             // eSIM Go answers `completed` before every eSIM is listed on large orders.
             OrderStatus::Completed if placed.esims.is_empty() => OrderStatus::Fulfilling,
             other => other,
         };
+        let current = self.reload(id).await?;
+        if current.status == status && current.upstream_ref.is_some() {
+            return Ok(current);
+        }
         let order = self
             .store
             .record_upstream_order(
@@ -264,6 +272,23 @@ impl Services {
                     tracing::info!(order = %id, "placing an order whose answer was lost again");
                     let reopened = self.reload(&id).await?;
                     return self.submit_or_keep(reopened).await;
+                }
+                match connector.order_by_reference(&id.0).await {
+                    Ok(Some(found)) => {
+                        tracing::info!(order = %id, upstream = %found.reference, "found the provider's order by our reference");
+                        self.adopt(&id, &found).await?;
+                        return Ok(true);
+                    }
+                    Ok(None) => {
+                        if !self.store.reopen_order(&id).await? {
+                            return Ok(false);
+                        }
+                        tracing::info!(order = %id, "provider has no order with our reference; placing it again");
+                        let reopened = self.reload(&id).await?;
+                        return self.submit_or_keep(reopened).await;
+                    }
+                    Err(ConnectorError::Unsupported(_)) => {}
+                    Err(other) => return Err(ServiceError::upstream(other)),
                 }
                 let since = order.submitted_at.unwrap_or(order.created_at) - CLOCK_SKEW;
                 let upstream = connector

@@ -65,6 +65,42 @@ impl Services {
                 tracing::info!(order = %order.id, iccid = %install.iccid, status = %order.status, "eSIM delivered by webhook");
                 Ok(WebhookOutcome::Applied)
             }
+            InboundEvent::OrderChanged {
+                order_reference,
+                delivery_id,
+            } => {
+                let stored = self
+                    .store
+                    .store_webhook(provider, &delivery_id, &raw)
+                    .await?;
+                if stored.duplicate {
+                    return Ok(WebhookOutcome::Duplicate);
+                }
+                let Some(order) = self
+                    .store
+                    .order_for_provider_reference(provider, &order_reference)
+                    .await?
+                else {
+                    self.store
+                        .finish_webhook(&stored.id, "unknown_order")
+                        .await?;
+                    return Err(ServiceError::OrderNotFound(order_reference));
+                };
+                // The webhook only says something changed: ask the provider what.
+                let placed = connector
+                    .fetch_order(&order_reference)
+                    .await
+                    .map_err(ServiceError::upstream)?;
+                let changed =
+                    placed.status != order.status && order.status.can_become(placed.status);
+                if changed {
+                    self.adopt(&order.id, &placed).await?;
+                }
+                self.store
+                    .finish_webhook(&stored.id, if changed { "applied" } else { "unchanged" })
+                    .await?;
+                Ok(WebhookOutcome::Applied)
+            }
         }
     }
 }

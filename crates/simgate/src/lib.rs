@@ -16,6 +16,10 @@ use simgate_connectors::esim_story::{
     EsimStoryClient, EsimStoryConfig, EsimStorySandbox, StorySandboxConfig,
 };
 use simgate_connectors::http::RetryPolicy;
+use simgate_connectors::sim_local::sandbox::TOKEN_PATH;
+use simgate_connectors::sim_local::{
+    SimLocalClient, SimLocalConfig, SimLocalSandbox, SimLocalSandboxConfig,
+};
 use simgate_connectors::simulator::SimulatorHandle;
 use simgate_domain::ProviderId;
 use simgate_service::jobs::{BackgroundJobs, JobSchedule};
@@ -25,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use settings::{EsimGoSettings, EsimStorySettings, Settings};
+pub use settings::{EsimGoSettings, EsimStorySettings, Settings, SimLocalSettings};
 
 /// Why simgate could not start.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +67,19 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
             retry: RetryPolicy::default(),
         })));
     }
+    if let Some(sim_local) = &settings.providers.sim_local {
+        registry.register(Arc::new(SimLocalClient::new(SimLocalConfig {
+            base_url: sim_local.base_url.clone(),
+            token_url: sim_local.token_url.clone(),
+            client_id: sim_local.client_id.clone(),
+            client_secret: sim_local.client_secret.clone(),
+            webhook_api_key: sim_local.webhook_api_key.clone(),
+            webhook_header: sim_local.webhook_header.clone(),
+            synchronous: sim_local.synchronous,
+            timeout: Duration::from_secs(sim_local.timeout_secs.max(1)),
+            retry: RetryPolicy::default(),
+        })));
+    }
     Ok(registry)
 }
 
@@ -75,6 +92,7 @@ pub async fn services(settings: &Settings) -> Result<Services, StartError> {
     let longest_timeout = [
         providers.esim_go.as_ref().map(|p| p.timeout_secs),
         providers.esim_story.as_ref().map(|p| p.timeout_secs),
+        providers.sim_local.as_ref().map(|p| p.timeout_secs),
     ]
     .into_iter()
     .flatten()
@@ -225,6 +243,38 @@ pub async fn start_esim_story_sandbox(
         webhook_secret: SecretString::from(config.webhook_secret),
         options: sandbox.options(),
         options_file: None,
+        timeout_secs: 10,
+    };
+    Ok((handle, sandbox, settings))
+}
+
+/// Starts the built-in Sim Local sandbox and returns provider settings
+/// pointing at it; its webhooks go wherever [`SimLocalSandbox::set_webhook_url`] says.
+pub async fn start_sim_local_sandbox(
+    listen: SocketAddr,
+    config: SimLocalSandboxConfig,
+) -> Result<(SimulatorHandle, SimLocalSandbox, SimLocalSettings), StartError> {
+    let sandbox = SimLocalSandbox::new(config.clone());
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let handle = sandbox
+        .spawn(listener)
+        .map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let settings = SimLocalSettings {
+        base_url: handle.base_url(),
+        token_url: format!("{}{TOKEN_PATH}", handle.base_url()),
+        client_id: config.client_id,
+        client_secret: SecretString::from(config.client_secret),
+        webhook_api_key: SecretString::from(config.webhook_api_key),
+        webhook_header: config.webhook_header,
+        synchronous: false,
         timeout_secs: 10,
     };
     Ok((handle, sandbox, settings))

@@ -102,6 +102,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Serve { sandbox } => {
             let mut sandboxes = Vec::new();
             let mut story_sandbox = None;
+            let mut sim_local_sandbox = None;
             if sandbox {
                 let (handle, esim_go) =
                     simgate::start_esim_go_sandbox(settings.sandbox.esim_go_listen).await?;
@@ -114,10 +115,23 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 settings.providers.esim_story = Some(esim_story);
                 sandboxes.push(handle);
                 story_sandbox = Some(story);
+                let (handle, sim_local, sim_local_settings) = simgate::start_sim_local_sandbox(
+                    settings.sandbox.sim_local_listen,
+                    Default::default(),
+                )
+                .await?;
+                tracing::info!(url = %handle.base_url(), "Sim Local sandbox is running");
+                settings.providers.sim_local = Some(sim_local_settings);
+                sandboxes.push(handle);
+                sim_local_sandbox = Some(sim_local);
             }
             let app = Application::start(&settings).await?;
             if let Some(story) = &story_sandbox {
                 story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
+                if let Some(sim_local) = &sim_local_sandbox {
+                    sim_local
+                        .set_webhook_url(Some(simgate::webhook_url(&app, ProviderId::SimLocal)));
+                }
                 simgate::ensure_sandbox_tenant(
                     &app.services().store,
                     &settings.sandbox.tenant_api_key,

@@ -27,6 +27,32 @@ pub struct Settings {
 pub struct Providers {
     pub esim_go: Option<EsimGoSettings>,
     pub esim_story: Option<EsimStorySettings>,
+    pub sim_local: Option<SimLocalSettings>,
+}
+
+/// How to reach Sim Local UNITE (its URLs are not published: configure them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimLocalSettings {
+    pub base_url: String,
+    /// OAuth2 token endpoint.
+    pub token_url: String,
+    pub client_id: String,
+    #[serde(serialize_with = "redact")]
+    pub client_secret: SecretString,
+    /// API key the fulfilment webhook carries.
+    #[serde(serialize_with = "redact")]
+    pub webhook_api_key: SecretString,
+    #[serde(default = "default_webhook_header")]
+    pub webhook_header: String,
+    /// Ask UNITE to wait for completion before answering an order.
+    #[serde(default)]
+    pub synchronous: bool,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+}
+
+fn default_webhook_header() -> String {
+    "x-api-key".to_owned()
 }
 
 /// How to reach eSIM Go.
@@ -133,6 +159,8 @@ pub struct SandboxSettings {
     pub esim_go_listen: SocketAddr,
     /// Where the eSIM Story sandbox listens.
     pub esim_story_listen: SocketAddr,
+    /// Where the Sim Local sandbox listens.
+    pub sim_local_listen: SocketAddr,
     /// API key of the demo tenant created in sandbox mode.
     pub tenant_api_key: String,
 }
@@ -151,6 +179,7 @@ impl Default for Settings {
             sandbox: SandboxSettings {
                 esim_go_listen: ([127, 0, 0, 1], 0).into(),
                 esim_story_listen: ([127, 0, 0, 1], 0).into(),
+                sim_local_listen: ([127, 0, 0, 1], 0).into(),
                 tenant_api_key: "sk_sandbox_simgate".to_owned(),
             },
         }

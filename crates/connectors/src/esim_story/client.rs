@@ -10,14 +10,13 @@ use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use simgate_domain::{Capability, OrderKind, Product};
-use subtle::ConstantTimeEq;
 
 use super::transform;
 use super::types::{
     AuthErrorBody, OptionConfig, OrderProduct, OrderRequest, OrderResponse, PlainErrorBody,
     ValidationErrorBody,
 };
-use crate::http::{self, RetryPolicy};
+use crate::http::{self, RetryPolicy, secrets_match};
 use crate::{
     CatalogueProgress, Connector, ConnectorError, InboundEvent, PlaceOrder, PlacedOrder,
     WebhookError,
@@ -69,11 +68,6 @@ pub fn signature(
         .as_bytes(),
     );
     Ok(hex::encode(mac.finalize().into_bytes()))
-}
-
-/// Compares two secrets in constant time.
-pub fn secrets_match(given: &str, expected: &str) -> bool {
-    given.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
 /// How to reach eSIM Story.

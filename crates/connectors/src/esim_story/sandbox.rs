@@ -26,9 +26,10 @@ use simgate_domain::Iccid;
 
 use super::client::{
     ACCESS_KEY_HEADER, DUPLICATE_ORDER, SIGNATURE_HEADER, SIGNATURE_WINDOW_SECS, TIMESTAMP_HEADER,
-    WEBHOOK_SECRET_HEADER, secrets_match, signature,
+    WEBHOOK_SECRET_HEADER, signature,
 };
 use super::types::*;
+use crate::http::secrets_match;
 use crate::simulator::{ADMIN_PREFIX, FaultInjector, SimulatorHandle, serve, with_faults};
 
 /// The SM-DP+ address of every sandbox eSIM.

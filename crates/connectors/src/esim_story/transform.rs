@@ -93,7 +93,10 @@ mod tests {
             order_reference,
             unit_id,
             install,
-        } = esim_ready(&ready).unwrap();
+        } = esim_ready(&ready).unwrap()
+        else {
+            panic!("an eSIM Story webhook is an EsimReady event");
+        };
         assert_eq!(order_reference, "ORDER-123456");
         assert_eq!(unit_id, "20250129123456123456789012");
         assert_eq!(

@@ -8,9 +8,10 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use simgate::settings::Settings;
-use simgate::{Application, EsimGoSettings, EsimStorySettings};
+use simgate::{Application, EsimGoSettings, EsimStorySettings, SimLocalSettings};
 use simgate_connectors::esim_go::{EsimGoSandbox, SandboxConfig};
 use simgate_connectors::esim_story::EsimStorySandbox;
+use simgate_connectors::sim_local::{SimLocalSandbox, SimLocalSandboxConfig};
 use simgate_connectors::simulator::SimulatorHandle;
 use simgate_domain::ProviderId;
 use tempfile::TempDir;
@@ -97,6 +98,9 @@ pub struct TestApp {
     /// The eSIM Story sandbox, delivering its webhooks to this app.
     pub story: EsimStorySandbox,
     pub story_handle: SimulatorHandle,
+    /// The Sim Local sandbox, delivering its webhooks to this app.
+    pub sim_local: SimLocalSandbox,
+    pub sim_local_handle: SimulatorHandle,
     pub app: Application,
     _dir: TempDir,
 }
@@ -138,8 +142,22 @@ impl TestApp {
             timeout_secs: options.upstream_timeout_secs,
             ..story_settings
         });
+        let (sim_local_handle, sim_local, sim_local_settings) = simgate::start_sim_local_sandbox(
+            ([127, 0, 0, 1], 0).into(),
+            SimLocalSandboxConfig {
+                step: Duration::from_millis(30),
+                ..SimLocalSandboxConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+        settings.providers.sim_local = Some(SimLocalSettings {
+            timeout_secs: options.upstream_timeout_secs,
+            ..sim_local_settings
+        });
         let app = Application::start(&settings).await.expect("simgate starts");
         story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
+        sim_local.set_webhook_url(Some(simgate::webhook_url(&app, ProviderId::SimLocal)));
         let (_, api_key) = simgate::create_tenant(&app.services().store, "test reseller")
             .await
             .unwrap();
@@ -150,6 +168,8 @@ impl TestApp {
             sandbox,
             story,
             story_handle,
+            sim_local,
+            sim_local_handle,
             app,
             _dir: dir,
         };
@@ -157,12 +177,18 @@ impl TestApp {
         test
     }
 
-    /// Waits until the start-up catalogue sync has stored the catalogue.
+    /// Waits until the start-up catalogue sync has stored every provider's
+    /// catalogue (eSIM Go's with its thousands of bundles).
     pub async fn wait_for_catalogue(&self) {
         eventually(Duration::from_secs(120), || async {
             let body: Value = self.get("/v1/providers").await.json().await.ok()?;
-            let products = body["data"][0]["catalogue_products"].as_u64()?;
-            (products >= 5000).then_some(())
+            let providers = body["data"].as_array()?;
+            let synced = providers.len() == 3
+                && providers.iter().all(|p| {
+                    let products = p["catalogue_products"].as_u64().unwrap_or(0);
+                    products >= if p["id"] == "esim-go" { 5000 } else { 1 }
+                });
+            synced.then_some(())
         })
         .await;
     }

@@ -11,4 +11,5 @@ mod orders;
 mod postgres;
 mod recovery;
 mod secrets;
+mod sim_local;
 mod system;
