@@ -21,6 +21,9 @@ use crate::{ServiceError, Services};
 /// considered, to absorb clock skew between us and the provider.
 const CLOCK_SKEW: ChronoDuration = ChronoDuration::minutes(5);
 
+/// How often [`Services::wait_for_final`] looks at the order again.
+const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A validated order request from a tenant.
 #[derive(Debug, Clone)]
 pub struct OrderRequest {
@@ -127,6 +130,23 @@ impl Services {
             .order_for_tenant(tenant_id, id)
             .await?
             .ok_or_else(|| ServiceError::OrderNotFound(id.to_string()))
+    }
+
+    /// Waits until an order reaches a final status or `limit` passes, and
+    /// returns it as it then stands. Reads the store, so an order completed
+    /// by another instance (a webhook landing there) is seen too.
+    pub async fn wait_for_final(
+        &self,
+        order: OrderRecord,
+        limit: std::time::Duration,
+    ) -> Result<OrderRecord, ServiceError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut order = order;
+        while !order.status.is_final() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(WAIT_POLL.min(deadline - tokio::time::Instant::now())).await;
+            order = self.reload(&order.id).await?;
+        }
+        Ok(order)
     }
 
     /// A page of a tenant's orders, newest first.

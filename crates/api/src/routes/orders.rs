@@ -1,5 +1,7 @@
 //! `POST /v1/orders` and `GET /v1/orders/{id}`.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -21,7 +23,7 @@ use crate::views::{CreateOrder, OrderPage, OrderView};
 /// (200, `Idempotent-Replayed: true`) and reusing the key for a different
 /// request is refused (409).
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = CreateOrder,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"), WaitQuery),
     responses(
         (status = 201, body = OrderView, description = "Order placed"),
         (status = 200, body = OrderView, description = "Replay of an earlier request with the same key"),
@@ -31,8 +33,10 @@ pub async fn create_order(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     headers: HeaderMap,
+    ApiQuery(query): ApiQuery<WaitQuery>,
     ApiJson(body): ApiJson<CreateOrder>,
 ) -> Result<Response, ApiError> {
+    let wait = query.wait.as_deref().map(parse_wait).transpose()?;
     let request = OrderRequest {
         tenant_id: tenant.id,
         product_id: ProductId::parse(&body.product_id)?,
@@ -40,7 +44,51 @@ pub async fn create_order(
         kind: OrderKind::NewEsim,
         idempotency_key: idempotency_key(&headers)?,
     };
-    respond(state.services.place_order(request).await?)
+    let mut outcome = state.services.place_order(request).await?;
+    if let Some(wait) = wait {
+        outcome.order = state.services.wait_for_final(outcome.order, wait).await?;
+    }
+    respond(outcome)
+}
+
+/// Longest `?wait=` accepted: beyond it a client should poll instead.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// How long `POST /v1/orders` may wait for the order to finish.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WaitQuery {
+    /// Wait up to this long for a final status: `30s`, `500ms`, `1m` or
+    /// plain seconds; at most 60 s. Without it the order returns at once.
+    wait: Option<String>,
+}
+
+/// Parses `30s`, `500ms`, `1m` or `30`.
+fn parse_wait(raw: &str) -> Result<Duration, ApiError> {
+    let raw = raw.trim();
+    let (number, unit) = raw
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((raw, "s"), |at| raw.split_at(at));
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("wait '{raw}' is not a duration like 30s, 500ms or 1m"),
+        )
+    };
+    let value: u64 = number.parse().map_err(|_| bad())?;
+    let wait = match unit {
+        "ms" => Duration::from_millis(value),
+        "s" => Duration::from_secs(value),
+        "m" => Duration::from_secs(value.saturating_mul(60)),
+        _ => return Err(bad()),
+    };
+    if wait > MAX_WAIT {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "wait may be at most 60s",
+        ));
+    }
+    Ok(wait)
 }
 
 /// Turns a placed order into 201 (new) or 200 (replayed).

@@ -172,3 +172,42 @@ async fn a_lost_answer_is_found_by_our_reference_and_not_bought_again() {
     assert_eq!(done["esims"].as_array().unwrap().len(), 1);
     assert_eq!(app.sim_local.purchases(), 1);
 }
+
+#[tokio::test]
+async fn a_caller_may_wait_for_an_asynchronous_order_to_finish() {
+    let app = TestApp::spawn().await;
+    let product = app.cheapest_from("sim-local", "IT").await;
+    let waited = app
+        .post(
+            "/v1/orders?wait=20s",
+            &json!({ "product_id": product }),
+            Some("sl-wait"),
+        )
+        .await;
+    assert_eq!(waited.status(), StatusCode::CREATED);
+    let order: Value = waited.json().await.unwrap();
+    assert_eq!(order["status"], "completed");
+    assert_eq!(order["esims"].as_array().unwrap().len(), 1);
+
+    let at_once = app
+        .post(
+            "/v1/orders?wait=0",
+            &json!({ "product_id": product }),
+            Some("sl-now"),
+        )
+        .await;
+    let order: Value = at_once.json().await.unwrap();
+    assert_eq!(order["status"], "fulfilling");
+
+    for wait in ["forever", "61s", "2h", "-1s", "1.5s"] {
+        let response = app
+            .post(
+                &format!("/v1/orders?wait={wait}"),
+                &json!({ "product_id": product }),
+                None,
+            )
+            .await;
+        assert_problem(response, StatusCode::BAD_REQUEST, "invalid_query").await;
+    }
+    assert_eq!(app.sim_local.purchases(), 2);
+}
