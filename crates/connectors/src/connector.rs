@@ -57,6 +57,15 @@ pub enum InboundEvent {
         unit_id: String,
         install: InstallDetails,
     },
+    /// The provider reported the data left on an eSIM's bundle.
+    UsageReported {
+        iccid: Iccid,
+        /// The provider's alert word (eSIM Go: `Utilisation`, …).
+        alert: String,
+        usage: BundleUsage,
+        /// Unique per delivery, to recognise a redelivery.
+        delivery_id: String,
+    },
     /// An order changed; what it became must be fetched from the provider.
     OrderChanged {
         order_reference: String,

@@ -52,6 +52,7 @@ fn client(handle: &SimulatorHandle, key: &str, timeout: Duration) -> EsimGoClien
             default_wait: Duration::from_millis(10),
             ..RetryPolicy::default()
         },
+        accept_unsigned_callbacks: false,
     })
 }
 
@@ -503,5 +504,6 @@ fn client_for_url(base: &str) -> EsimGoClient {
         api_key: SecretString::from("k".to_owned()),
         timeout: Duration::from_secs(2),
         retry: RetryPolicy::default(),
+        accept_unsigned_callbacks: true,
     })
 }

@@ -65,6 +65,32 @@ impl Services {
                 tracing::info!(order = %order.id, iccid = %install.iccid, status = %order.status, "eSIM delivered by webhook");
                 Ok(WebhookOutcome::Applied)
             }
+            InboundEvent::UsageReported {
+                iccid,
+                alert,
+                usage,
+                delivery_id,
+            } => {
+                let stored = self
+                    .store
+                    .store_webhook(provider, &delivery_id, &raw)
+                    .await?;
+                if stored.duplicate {
+                    return Ok(WebhookOutcome::Duplicate);
+                }
+                let Some(tenant_id) = self.store.esim_tenant(provider, &iccid).await? else {
+                    self.store
+                        .finish_webhook(&stored.id, "unknown_esim")
+                        .await?;
+                    return Err(ServiceError::EsimNotFound(iccid.to_string()));
+                };
+                self.store.finish_webhook(&stored.id, "recorded").await?;
+                tracing::info!(
+                    %provider, tenant = %tenant_id, %iccid, %alert, bundle = %usage.bundle,
+                    remaining_bytes = ?usage.remaining_bytes, "usage reported"
+                );
+                Ok(WebhookOutcome::Applied)
+            }
             InboundEvent::OrderChanged {
                 order_reference,
                 delivery_id,

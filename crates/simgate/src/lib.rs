@@ -54,6 +54,7 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
             api_key: esim_go.api_key.clone(),
             timeout: Duration::from_secs(esim_go.timeout_secs.max(1)),
             retry: RetryPolicy::default(),
+            accept_unsigned_callbacks: esim_go.accept_unsigned_callbacks,
         })));
     }
     if let Some(story) = &settings.providers.esim_story {
@@ -213,6 +214,7 @@ pub async fn start_esim_go_sandbox(
         base_url: handle.base_url(),
         api_key: SecretString::from(api_key),
         timeout_secs: 10,
+        accept_unsigned_callbacks: false,
     };
     Ok((handle, settings))
 }

@@ -66,6 +66,9 @@ pub struct EsimGoSettings {
     /// Timeout of each upstream call.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// Accept V2 usage callbacks, which are unsigned (off: forgeable).
+    #[serde(default)]
+    pub accept_unsigned_callbacks: bool,
 }
 
 /// How to reach eSIM Story, and what the operator sells through it.

@@ -2,7 +2,7 @@
 //! provider's own delivery key, then applied to the order they concern.
 
 use chrono::Utc;
-use simgate_domain::{InstallDetails, OrderId, OrderStatus, ProviderId};
+use simgate_domain::{Iccid, InstallDetails, OrderId, OrderStatus, ProviderId};
 use sqlx::Row;
 
 use crate::{OrderRecord, Store, StoreError, millis};
@@ -82,6 +82,21 @@ impl Store {
             Some(row) => self.order_by_id(&OrderId(row.try_get("id")?)).await,
             None => Ok(None),
         }
+    }
+
+    /// The tenant owning a provider's eSIM, if simgate issued it.
+    pub async fn esim_tenant(
+        &self,
+        provider: ProviderId,
+        iccid: &Iccid,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT tenant_id FROM esims WHERE provider = $1 AND iccid = $2")
+            .bind(provider.as_str())
+            .bind(iccid.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get("tenant_id").map_err(StoreError::from))
+            .transpose()
     }
 
     /// Adds one delivered eSIM to an order the provider accepted. The order

@@ -4,12 +4,15 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use base64::Engine;
 use chrono::{DateTime, SecondsFormat, Utc};
+use hmac::{Hmac, KeyInit, Mac};
 use reqwest::Method;
-use reqwest::header::ACCEPT;
+use reqwest::header::{ACCEPT, HeaderMap};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sha2::Sha256;
 use simgate_domain::{
     BundleUsage, Capability, Currency, EsimLocation, Iccid, OrderKind, OrderStatus, Product,
     ProviderId, RevokeOutcome,
@@ -18,7 +21,10 @@ use simgate_domain::{
 use super::transform;
 use super::types::*;
 use crate::http::{self, RawResponse, RetryPolicy};
-use crate::{CatalogueProgress, Connector, ConnectorError, PlaceOrder, PlacedOrder};
+use crate::{
+    CatalogueProgress, Connector, ConnectorError, InboundEvent, PlaceOrder, PlacedOrder,
+    WebhookError,
+};
 
 /// The production base URL.
 pub const PRODUCTION_URL: &str = "https://api.esim-go.com/v2.4";
@@ -41,6 +47,35 @@ pub struct EsimGoConfig {
     pub timeout: Duration,
     /// Retries of 429/503 answers.
     pub retry: RetryPolicy,
+    /// Accept V2 usage callbacks, which carry no signature. Off by default:
+    /// anyone could forge them.
+    pub accept_unsigned_callbacks: bool,
+}
+
+/// Header carrying the V3 callback signature.
+pub const SIGNATURE_HEADER: &str = "x-signature-sha256";
+
+fn callback_mac(api_key: &str, body: &[u8]) -> Hmac<Sha256> {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(api_key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(body);
+    mac
+}
+
+/// The V3 callback signature of a body: HMAC-SHA256 keyed by the API key.
+pub fn callback_signature(api_key: &str, body: &[u8]) -> Vec<u8> {
+    callback_mac(api_key, body).finalize().into_bytes().to_vec()
+}
+
+/// Checks a V3 callback signature, given as hex or as base64 (sources
+/// disagree, so both are taken), in constant time.
+pub fn callback_signature_valid(api_key: &str, body: &[u8], given: &str) -> bool {
+    let mac = callback_mac(api_key, body);
+    let given = given.trim();
+    let decoded = hex::decode(given)
+        .ok()
+        .or_else(|| base64::engine::general_purpose::STANDARD.decode(given).ok());
+    decoded.is_some_and(|bytes| mac.verify_slice(&bytes).is_ok())
 }
 
 /// The eSIM Go connector.
@@ -481,6 +516,7 @@ impl Connector for EsimGoClient {
             Capability::OrderLookup,
             Capability::Sms,
             Capability::Location,
+            Capability::Webhooks,
         ]
     }
 
@@ -561,6 +597,31 @@ impl Connector for EsimGoClient {
     async fn usage(&self, iccid: &Iccid) -> Result<Vec<BundleUsage>, ConnectorError> {
         let bundles = self.esim_bundles(iccid, true).await?;
         Ok(transform::usage(&bundles))
+    }
+
+    fn verify_webhook(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<InboundEvent, WebhookError> {
+        match headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()) {
+            Some(given) => {
+                if !callback_signature_valid(self.config.api_key.expose_secret(), body, given) {
+                    return Err(WebhookError::Unverified(
+                        "X-Signature-SHA256 does not match".to_owned(),
+                    ));
+                }
+            }
+            None if self.config.accept_unsigned_callbacks => {}
+            None => {
+                return Err(WebhookError::Unverified(
+                    "unsigned (V2) callbacks are not accepted".to_owned(),
+                ));
+            }
+        }
+        let callback: UsageCallback =
+            serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+        transform::usage_callback(&callback, body).map_err(WebhookError::Malformed)
     }
 
     async fn revoke(

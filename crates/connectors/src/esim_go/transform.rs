@@ -6,8 +6,12 @@ use simgate_domain::{
     Iccid, InstallDetails, Money, OrderStatus, Product, ProductId, ProviderId,
 };
 
-use super::types::{Assignment, Bundle, EsimBundles, Location, OrderEsim, OrderResponse};
-use crate::{ConnectorError, PlacedOrder};
+use sha2::{Digest, Sha256};
+
+use super::types::{
+    Assignment, Bundle, EsimBundles, Location, OrderEsim, OrderResponse, UsageCallback,
+};
+use crate::{ConnectorError, InboundEvent, PlacedOrder};
 
 /// A catalogue bundle as a unified product, priced in the organisation's
 /// currency. Countries that are not ISO 3166 (eSIM Go lists a few regions as
@@ -140,6 +144,33 @@ pub fn location(location: &Location) -> EsimLocation {
         country: CountryCode::parse(&location.country).ok(),
         last_seen: parse_time(&location.last_seen),
     }
+}
+
+/// A usage callback as an event. eSIM Go gives callbacks no id, so a hash of
+/// the raw body tells a redelivery from a new report.
+pub fn usage_callback(callback: &UsageCallback, raw: &[u8]) -> Result<InboundEvent, String> {
+    let iccid =
+        Iccid::parse(&callback.iccid).map_err(|e| format!("iccid '{}': {e}", callback.iccid))?;
+    let b = &callback.bundle;
+    let bytes = |q: i64| (!b.unlimited).then(|| q.max(0) as u64);
+    let remaining = bytes(b.remaining_quantity);
+    Ok(InboundEvent::UsageReported {
+        delivery_id: hex::encode(Sha256::digest(raw)),
+        iccid,
+        alert: callback.alert_type.clone(),
+        usage: BundleUsage {
+            bundle: b.name.clone(),
+            state: match remaining {
+                Some(0) => BundleState::Depleted,
+                _ => BundleState::Active,
+            },
+            initial_bytes: bytes(b.initial_quantity),
+            remaining_bytes: remaining,
+            unlimited: b.unlimited,
+            started_at: b.start_time.as_deref().and_then(parse_time),
+            ends_at: b.end_time.as_deref().and_then(parse_time),
+        },
+    })
 }
 
 /// Parses the RFC 3339 times eSIM Go sends (with up to nanoseconds).

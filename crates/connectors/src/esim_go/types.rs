@@ -560,3 +560,36 @@ pub struct BundleGroups {
 pub struct BundleGroup {
     pub name: String,
 }
+
+/// The bundle part of a usage callback; quantities in bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallbackBundle {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub reference: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub initial_quantity: i64,
+    #[serde(default)]
+    pub remaining_quantity: i64,
+    #[serde(default)]
+    pub start_time: Option<String>,
+    #[serde(default)]
+    pub end_time: Option<String>,
+    #[serde(default)]
+    pub unlimited: bool,
+}
+
+/// A usage callback (V3 shape; V2 has the same fields without a signature).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsageCallback {
+    pub iccid: String,
+    #[serde(default)]
+    pub alert_type: String,
+    pub bundle: CallbackBundle,
+}

@@ -141,14 +141,6 @@ async fn unverifiable_and_unusable_webhooks_are_refused() {
     assert_eq!(replay.status(), StatusCode::OK);
     assert_eq!(replay.json::<Value>().await.unwrap()["status"], "duplicate");
 
-    let other = app
-        .client
-        .post(format!("{}/v1/webhooks/esim-go", app.address))
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_problem(other, StatusCode::NOT_FOUND, "webhooks_not_supported").await;
     let unknown = app
         .client
         .post(format!("{}/v1/webhooks/acme", app.address))

@@ -119,6 +119,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
         base_url: sandbox.handle.base_url(),
         api_key: sandbox.api_key.clone().into(),
         timeout_secs: options.upstream_timeout_secs,
+        accept_unsigned_callbacks: false,
     });
     settings.jobs.reconcile_every_secs = 1;
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;

@@ -13,3 +13,4 @@ mod recovery;
 mod secrets;
 mod sim_local;
 mod system;
+mod usage_callbacks;
