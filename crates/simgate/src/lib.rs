@@ -194,7 +194,7 @@ impl Application {
 /// pointing at it, so `serve --sandbox` needs no contract with anyone.
 pub async fn start_esim_go_sandbox(
     listen: SocketAddr,
-) -> Result<(SimulatorHandle, EsimGoSettings), StartError> {
+) -> Result<(SimulatorHandle, EsimGoSandbox, EsimGoSettings), StartError> {
     let config = SandboxConfig::default();
     let api_key = config.api_key.clone();
     let sandbox = EsimGoSandbox::new(config);
@@ -216,7 +216,7 @@ pub async fn start_esim_go_sandbox(
         timeout_secs: 10,
         accept_unsigned_callbacks: false,
     };
-    Ok((handle, settings))
+    Ok((handle, sandbox, settings))
 }
 
 /// Starts the built-in eSIM Story sandbox and returns provider settings

@@ -101,14 +101,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Serve { sandbox } => {
             let mut sandboxes = Vec::new();
+            let mut esim_go_sandbox = None;
             let mut story_sandbox = None;
             let mut sim_local_sandbox = None;
             if sandbox {
-                let (handle, esim_go) =
+                let (handle, esim_go, esim_go_settings) =
                     simgate::start_esim_go_sandbox(settings.sandbox.esim_go_listen).await?;
                 tracing::info!(url = %handle.base_url(), "eSIM Go sandbox is running");
-                settings.providers.esim_go = Some(esim_go);
+                settings.providers.esim_go = Some(esim_go_settings);
                 sandboxes.push(handle);
+                esim_go_sandbox = Some(esim_go);
                 let (handle, story, esim_story) =
                     simgate::start_esim_story_sandbox(settings.sandbox.esim_story_listen).await?;
                 tracing::info!(url = %handle.base_url(), "eSIM Story sandbox is running");
@@ -128,6 +130,9 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let app = Application::start(&settings).await?;
             if let Some(story) = &story_sandbox {
                 story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
+                if let Some(esim_go) = &esim_go_sandbox {
+                    esim_go.set_callback_url(Some(simgate::webhook_url(&app, ProviderId::EsimGo)));
+                }
                 if let Some(sim_local) = &sim_local_sandbox {
                     sim_local
                         .set_webhook_url(Some(simgate::webhook_url(&app, ProviderId::SimLocal)));

@@ -4,8 +4,9 @@
 //!
 //! State lives in memory behind one mutex that is never held across an
 //! `.await`. Test hooks live under [`ADMIN_PREFIX`]: `GET /__admin/stats`
-//! and `POST /__admin/esims/{iccid}/usage {"bytes": n}`, beside the shared
-//! `/__admin/faults`.
+//! and `POST /__admin/esims/{iccid}/usage {"bytes": n}` (which also sends
+//! the signed V3 usage callback, when a callback URL is set), beside the
+//! shared `/__admin/faults`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -183,6 +184,8 @@ struct SandboxState {
     rng: StdRng,
     next_serial: u64,
     next_id: u64,
+    callback_url: Option<String>,
+    callbacks_delivered: usize,
 }
 
 /// The eSIM Go simulator; clones share one state.
@@ -216,6 +219,8 @@ impl EsimGoSandbox {
             applies: BTreeMap::new(),
             purchases: 0,
             next_id: 1,
+            callback_url: None,
+            callbacks_delivered: 0,
         };
         Self {
             state: Arc::new(Mutex::new(state)),
@@ -278,6 +283,16 @@ impl EsimGoSandbox {
     /// Number of bundles in the generated catalogue.
     pub fn catalogue_len(&self) -> usize {
         self.lock().bundles.len()
+    }
+
+    /// Usage callbacks the receiver acknowledged with a 2xx.
+    pub fn callbacks_delivered(&self) -> usize {
+        self.lock().callbacks_delivered
+    }
+
+    /// Where V3 usage callbacks go after each use of data (`None`: off).
+    pub fn set_callback_url(&self, url: Option<String>) {
+        self.lock().callback_url = url;
     }
 
     /// Transaction orders that bought something: proof of "never bought twice".
@@ -1545,22 +1560,72 @@ async fn consume(
     if bytes < 0 {
         return Err(bad_request("bytes must not be negative"));
     }
-    let mut state = sandbox.lock();
-    let esim = state
-        .esims
-        .get_mut(&iccid)
-        .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "Unknown ICCID"))?;
-    let now = Utc::now();
-    let assignment = esim
-        .assignments
-        .iter_mut()
-        .find(|a| matches!(a.state(now), "queued" | "active"))
-        .ok_or_else(|| bad_request("No live bundle on this eSIM"))?;
-    assignment.started_at.get_or_insert(now);
-    if !assignment.unlimited {
-        assignment.remaining_bytes = (assignment.remaining_bytes - bytes).max(0);
+    let (answer, callback, target) = {
+        let mut state = sandbox.lock();
+        let target = state
+            .callback_url
+            .clone()
+            .map(|url| (url, state.config.api_key.clone()));
+        let esim = state
+            .esims
+            .get_mut(&iccid)
+            .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "Unknown ICCID"))?;
+        let now = Utc::now();
+        let assignment = esim
+            .assignments
+            .iter_mut()
+            .find(|a| matches!(a.state(now), "queued" | "active"))
+            .ok_or_else(|| bad_request("No live bundle on this eSIM"))?;
+        assignment.started_at.get_or_insert(now);
+        if !assignment.unlimited {
+            assignment.remaining_bytes = (assignment.remaining_bytes - bytes).max(0);
+        }
+        let callback = UsageCallback {
+            iccid: iccid.clone(),
+            alert_type: "Utilisation".to_owned(),
+            bundle: CallbackBundle {
+                id: Some(assignment.id.to_string()),
+                reference: Some(assignment.reference.clone()),
+                name: assignment.bundle.clone(),
+                description: String::new(),
+                initial_quantity: assignment.initial_bytes,
+                remaining_quantity: assignment.remaining_bytes,
+                start_time: assignment.started_at.map(rfc3339),
+                end_time: assignment
+                    .started_at
+                    .map(|s| rfc3339(s + Duration::days(assignment.duration_days))),
+                unlimited: assignment.unlimited,
+            },
+        };
+        (bundles_of(esim, true, 200), callback, target)
+    };
+    if let Some((url, api_key)) = target {
+        send_callback(&sandbox, &url, &api_key, &callback).await;
     }
-    Ok(Json(bundles_of(esim, true, 200)))
+    Ok(Json(answer))
+}
+
+/// Sends a V3 usage callback, signed as eSIM Go signs them.
+async fn send_callback(
+    sandbox: &EsimGoSandbox,
+    url: &str,
+    api_key: &str,
+    callback: &UsageCallback,
+) {
+    let Ok(body) = serde_json::to_vec(callback) else {
+        return;
+    };
+    let signature = hex::encode(super::client::callback_signature(api_key, &body));
+    let sent = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .header(super::client::SIGNATURE_HEADER, signature)
+        .body(body)
+        .send()
+        .await;
+    if sent.is_ok_and(|r| r.status().is_success()) {
+        sandbox.lock().callbacks_delivered += 1;
+    }
 }
 
 #[cfg(test)]

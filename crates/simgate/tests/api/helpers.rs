@@ -159,6 +159,9 @@ impl TestApp {
         let app = Application::start(&settings).await.expect("simgate starts");
         story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
         sim_local.set_webhook_url(Some(simgate::webhook_url(&app, ProviderId::SimLocal)));
+        sandbox
+            .state
+            .set_callback_url(Some(simgate::webhook_url(&app, ProviderId::EsimGo)));
         let (_, api_key) = simgate::create_tenant(&app.services().store, "test reseller")
             .await
             .unwrap();

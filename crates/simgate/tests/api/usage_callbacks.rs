@@ -58,6 +58,17 @@ async fn signed_callbacks_are_accepted_once_in_either_encoding() {
 }
 
 #[tokio::test]
+async fn the_sandbox_reports_usage_by_signed_callback() {
+    let app = TestApp::spawn().await;
+    let order = app.order(&app.cheapest("TH").await, "usage-sandbox").await;
+    let iccid = order["esims"][0].as_str().unwrap();
+    app.sandbox.consume(iccid, 5_000_000).await;
+    app.sandbox.consume(iccid, 5_000_000).await;
+    // The sandbox sends each callback before answering the consume call.
+    assert_eq!(app.sandbox.state.callbacks_delivered(), 2);
+}
+
+#[tokio::test]
 async fn forged_unsigned_and_unknown_callbacks_are_refused() {
     let app = TestApp::spawn().await;
     let key = &app.sandbox.api_key;
