@@ -1,7 +1,7 @@
 //! Inbound provider webhooks: verified by the provider's connector before
 //! anything in them is trusted, stored raw, then applied idempotently.
 
-use simgate_connectors::{HeaderMap, InboundEvent, WebhookError};
+use simgate_connectors::{Connector, HeaderMap, InboundEvent, WebhookError};
 use simgate_domain::ProviderId;
 
 use crate::{ServiceError, Services};
@@ -35,98 +35,100 @@ impl Services {
                 WebhookError::Unsupported => ServiceError::WebhooksUnsupported(provider),
             }
         })?;
-        let raw = String::from_utf8_lossy(body);
+        let delivery_id = match &event {
+            InboundEvent::EsimReady { unit_id, .. } => unit_id.clone(),
+            InboundEvent::UsageReported { delivery_id, .. }
+            | InboundEvent::OrderChanged { delivery_id, .. } => delivery_id.clone(),
+        };
+        let stored = self
+            .store
+            .store_webhook(provider, &delivery_id, &String::from_utf8_lossy(body))
+            .await?;
+        if stored.duplicate {
+            tracing::info!(%provider, delivery = %delivery_id, "duplicate webhook ignored");
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        match self.apply(provider, connector.as_ref(), event).await {
+            Ok(outcome) => {
+                self.store.finish_webhook(&stored.id, outcome).await?;
+                Ok(WebhookOutcome::Applied)
+            }
+            Err(error @ (ServiceError::OrderNotFound(_) | ServiceError::EsimNotFound(_))) => {
+                self.store.finish_webhook(&stored.id, "unmatched").await?;
+                Err(error)
+            }
+            Err(error) => {
+                // Not applied: forget it, so the provider's redelivery is applied.
+                self.store.forget_webhook(&stored.id).await?;
+                Err(error)
+            }
+        }
+    }
+
+    /// Applies a verified event; returns what it did, for the stored record.
+    async fn apply(
+        &self,
+        provider: ProviderId,
+        connector: &dyn Connector,
+        event: InboundEvent,
+    ) -> Result<&'static str, ServiceError> {
         match event {
             InboundEvent::EsimReady {
                 order_reference,
-                unit_id,
                 install,
+                ..
             } => {
-                let stored = self.store.store_webhook(provider, &unit_id, &raw).await?;
-                if stored.duplicate {
-                    tracing::info!(%provider, unit = %unit_id, "duplicate webhook ignored");
-                    return Ok(WebhookOutcome::Duplicate);
-                }
-                let Some(order) = self
-                    .store
-                    .order_for_provider_reference(provider, &order_reference)
-                    .await?
-                else {
-                    self.store
-                        .finish_webhook(&stored.id, "unknown_order")
-                        .await?;
-                    return Err(ServiceError::OrderNotFound(order_reference));
-                };
+                let order = self.order_named(provider, &order_reference).await?;
                 let order = self
                     .store
                     .deliver_esim(&order, &order_reference, &install)
                     .await?;
-                self.store.finish_webhook(&stored.id, "applied").await?;
                 tracing::info!(order = %order.id, iccid = %install.iccid, status = %order.status, "eSIM delivered by webhook");
-                Ok(WebhookOutcome::Applied)
+                Ok("applied")
             }
             InboundEvent::UsageReported {
                 iccid,
                 alert,
                 usage,
-                delivery_id,
+                ..
             } => {
-                let stored = self
+                let tenant_id = self
                     .store
-                    .store_webhook(provider, &delivery_id, &raw)
-                    .await?;
-                if stored.duplicate {
-                    return Ok(WebhookOutcome::Duplicate);
-                }
-                let Some(tenant_id) = self.store.esim_tenant(provider, &iccid).await? else {
-                    self.store
-                        .finish_webhook(&stored.id, "unknown_esim")
-                        .await?;
-                    return Err(ServiceError::EsimNotFound(iccid.to_string()));
-                };
-                self.store.finish_webhook(&stored.id, "recorded").await?;
+                    .esim_tenant(provider, &iccid)
+                    .await?
+                    .ok_or_else(|| ServiceError::EsimNotFound(iccid.to_string()))?;
                 tracing::info!(
                     %provider, tenant = %tenant_id, %iccid, %alert, bundle = %usage.bundle,
                     remaining_bytes = ?usage.remaining_bytes, "usage reported"
                 );
-                Ok(WebhookOutcome::Applied)
+                Ok("recorded")
             }
             InboundEvent::OrderChanged {
-                order_reference,
-                delivery_id,
+                order_reference, ..
             } => {
-                let stored = self
-                    .store
-                    .store_webhook(provider, &delivery_id, &raw)
-                    .await?;
-                if stored.duplicate {
-                    return Ok(WebhookOutcome::Duplicate);
-                }
-                let Some(order) = self
-                    .store
-                    .order_for_provider_reference(provider, &order_reference)
-                    .await?
-                else {
-                    self.store
-                        .finish_webhook(&stored.id, "unknown_order")
-                        .await?;
-                    return Err(ServiceError::OrderNotFound(order_reference));
-                };
+                let order = self.order_named(provider, &order_reference).await?;
                 // The webhook only says something changed: ask the provider what.
                 let placed = connector
                     .fetch_order(&order_reference)
                     .await
                     .map_err(ServiceError::upstream)?;
-                let changed =
-                    placed.status != order.status && order.status.can_become(placed.status);
-                if changed {
-                    self.adopt(&order.id, &placed).await?;
+                if placed.status == order.status || !order.status.can_become(placed.status) {
+                    return Ok("unchanged");
                 }
-                self.store
-                    .finish_webhook(&stored.id, if changed { "applied" } else { "unchanged" })
-                    .await?;
-                Ok(WebhookOutcome::Applied)
+                self.adopt(&order.id, &placed).await?;
+                Ok("applied")
             }
         }
+    }
+
+    async fn order_named(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+    ) -> Result<simgate_store::OrderRecord, ServiceError> {
+        self.store
+            .order_for_provider_reference(provider, reference)
+            .await?
+            .ok_or_else(|| ServiceError::OrderNotFound(reference.to_owned()))
     }
 }

@@ -190,6 +190,19 @@ impl Application {
     }
 }
 
+/// Serves a sandbox's router on `listen`.
+async fn serve_sandbox(
+    listen: SocketAddr,
+    router: axum::Router,
+) -> Result<SimulatorHandle, StartError> {
+    let failed = |source| StartError::Listen {
+        addr: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(failed)?;
+    simgate_connectors::simulator::serve(listener, router).map_err(failed)
+}
+
 /// Starts the built-in eSIM Go sandbox and returns provider settings
 /// pointing at it, so `serve --sandbox` needs no contract with anyone.
 pub async fn start_esim_go_sandbox(
@@ -198,18 +211,7 @@ pub async fn start_esim_go_sandbox(
     let config = SandboxConfig::default();
     let api_key = config.api_key.clone();
     let sandbox = EsimGoSandbox::new(config);
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: listen,
-            source,
-        })?;
-    let handle = sandbox
-        .spawn(listener)
-        .map_err(|source| StartError::Listen {
-            addr: listen,
-            source,
-        })?;
+    let handle = serve_sandbox(listen, sandbox.router()).await?;
     let settings = EsimGoSettings {
         base_url: handle.base_url(),
         api_key: SecretString::from(api_key),
@@ -226,18 +228,7 @@ pub async fn start_esim_story_sandbox(
 ) -> Result<(SimulatorHandle, EsimStorySandbox, EsimStorySettings), StartError> {
     let config = StorySandboxConfig::default();
     let sandbox = EsimStorySandbox::new(config.clone());
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: listen,
-            source,
-        })?;
-    let handle = sandbox
-        .spawn(listener)
-        .map_err(|source| StartError::Listen {
-            addr: listen,
-            source,
-        })?;
+    let handle = serve_sandbox(listen, sandbox.router()).await?;
     let settings = EsimStorySettings {
         base_url: format!("{}/api", handle.base_url()),
         access_key: config.access_key,
@@ -257,18 +248,7 @@ pub async fn start_sim_local_sandbox(
     config: SimLocalSandboxConfig,
 ) -> Result<(SimulatorHandle, SimLocalSandbox, SimLocalSettings), StartError> {
     let sandbox = SimLocalSandbox::new(config.clone());
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: listen,
-            source,
-        })?;
-    let handle = sandbox
-        .spawn(listener)
-        .map_err(|source| StartError::Listen {
-            addr: listen,
-            source,
-        })?;
+    let handle = serve_sandbox(listen, sandbox.router()).await?;
     let settings = SimLocalSettings {
         base_url: handle.base_url(),
         token_url: format!("{}{TOKEN_PATH}", handle.base_url()),

@@ -7,6 +7,7 @@ use simgate_domain::{
     ActivationCode, Currency, Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus,
     ProductId, ProviderId,
 };
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -140,13 +141,7 @@ impl Store {
         .bind(before.map(|b| b.0.clone()).unwrap_or_default())
         .fetch_all(&self.pool)
         .await?;
-        let mut orders = Vec::with_capacity(rows.len());
-        for row in rows {
-            if let Some(order) = self.hydrate(Some(row)).await? {
-                orders.push(order);
-            }
-        }
-        Ok(orders)
+        self.hydrate_all(rows).await
     }
 
     /// Claims an order for an upstream call: `pending → submitted`, only if it
@@ -219,35 +214,7 @@ impl Store {
             return Err(StoreError::Conflict(id.0.clone()));
         }
         for esim in esims {
-            let code = &esim.activation;
-            sqlx::query(
-                "INSERT INTO esims (iccid, tenant_id, provider, order_id, smdp_address, matching_id, smdp_oid, \
-                 confirmation_code_required, confirmation_code, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (iccid) DO UPDATE SET smdp_address = excluded.smdp_address, \
-                 matching_id = excluded.matching_id, smdp_oid = excluded.smdp_oid, \
-                 confirmation_code_required = excluded.confirmation_code_required, \
-                 confirmation_code = excluded.confirmation_code",
-            )
-            .bind(esim.iccid.as_str().to_owned())
-            .bind(order.tenant_id.clone())
-            .bind(order.provider().as_str())
-            .bind(id.0.clone())
-            .bind(code.smdp_address.clone())
-            .bind(code.matching_id.clone())
-            .bind(code.smdp_oid.clone())
-            .bind(i64::from(code.confirmation_code_required))
-            .bind(esim.confirmation_code.clone())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO order_esims (order_id, iccid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(id.0.clone())
-            .bind(esim.iccid.as_str().to_owned())
-            .execute(&mut *tx)
-            .await?;
+            link_esim(&mut tx, &order, esim, now).await?;
         }
         tx.commit().await?;
         self.order_by_id(id)
@@ -293,13 +260,7 @@ impl Store {
         .bind(millis(created_before))
         .fetch_all(&self.pool)
         .await?;
-        let mut orders = Vec::with_capacity(rows.len());
-        for row in rows {
-            if let Some(order) = self.hydrate(Some(row)).await? {
-                orders.push(order);
-            }
-        }
-        Ok(orders)
+        self.hydrate_all(rows).await
     }
 
     /// Orders the provider accepted and is still fulfilling, least recently
@@ -310,13 +271,7 @@ impl Store {
         )))
         .fetch_all(&self.pool)
         .await?;
-        let mut orders = Vec::with_capacity(rows.len());
-        for row in rows {
-            if let Some(order) = self.hydrate(Some(row)).await? {
-                orders.push(order);
-            }
-        }
-        Ok(orders)
+        self.hydrate_all(rows).await
     }
 
     /// Whether an upstream order reference is already linked to a local order.
@@ -351,6 +306,16 @@ impl Store {
         row.as_ref().map(esim_from_row).transpose()
     }
 
+    async fn hydrate_all(&self, rows: Vec<AnyRow>) -> Result<Vec<OrderRecord>, StoreError> {
+        let mut orders = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(order) = self.hydrate(Some(row)).await? {
+                orders.push(order);
+            }
+        }
+        Ok(orders)
+    }
+
     async fn hydrate(&self, row: Option<AnyRow>) -> Result<Option<OrderRecord>, StoreError> {
         let Some(row) = row else { return Ok(None) };
         let mut order = order_from_row(&row)?;
@@ -367,6 +332,44 @@ impl Store {
             .collect::<Result<_, _>>()?;
         Ok(Some(order))
     }
+}
+
+/// Stores an eSIM's install details (updating them if the provider sent
+/// them again) and links the eSIM to its order.
+pub(crate) async fn link_esim(
+    conn: &mut AnyConnection,
+    order: &OrderRecord,
+    esim: &InstallDetails,
+    now: i64,
+) -> Result<(), StoreError> {
+    let code = &esim.activation;
+    sqlx::query(
+        "INSERT INTO esims (iccid, tenant_id, provider, order_id, smdp_address, matching_id, smdp_oid, \
+         confirmation_code_required, confirmation_code, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (iccid) DO UPDATE SET smdp_address = excluded.smdp_address, \
+         matching_id = excluded.matching_id, smdp_oid = excluded.smdp_oid, \
+         confirmation_code_required = excluded.confirmation_code_required, \
+         confirmation_code = excluded.confirmation_code",
+    )
+    .bind(esim.iccid.as_str().to_owned())
+    .bind(order.tenant_id.clone())
+    .bind(order.provider().as_str())
+    .bind(order.id.0.clone())
+    .bind(code.smdp_address.clone())
+    .bind(code.matching_id.clone())
+    .bind(code.smdp_oid.clone())
+    .bind(i64::from(code.confirmation_code_required))
+    .bind(esim.confirmation_code.clone())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("INSERT INTO order_esims (order_id, iccid) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(order.id.0.clone())
+        .bind(esim.iccid.as_str().to_owned())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {

@@ -5,6 +5,7 @@ use chrono::Utc;
 use simgate_domain::{Iccid, InstallDetails, OrderId, OrderStatus, ProviderId};
 use sqlx::Row;
 
+use crate::orders::link_esim;
 use crate::{OrderRecord, Store, StoreError, millis};
 
 /// A webhook as stored.
@@ -51,6 +52,16 @@ impl Store {
             id: row.try_get("id")?,
             duplicate: true,
         })
+    }
+
+    /// Forgets a stored webhook that could not be applied, so that the
+    /// provider's redelivery is applied instead of ignored.
+    pub async fn forget_webhook(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM inbound_webhooks WHERE id = $1")
+            .bind(id.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Records what applying a stored webhook did.
@@ -110,31 +121,7 @@ impl Store {
     ) -> Result<OrderRecord, StoreError> {
         let now = millis(Utc::now());
         let mut tx = self.pool.begin().await?;
-        let code = &esim.activation;
-        sqlx::query(
-            "INSERT INTO esims (iccid, tenant_id, provider, order_id, smdp_address, matching_id, smdp_oid, \
-             confirmation_code_required, confirmation_code, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (iccid) DO NOTHING",
-        )
-        .bind(esim.iccid.as_str().to_owned())
-        .bind(order.tenant_id.clone())
-        .bind(order.provider().as_str())
-        .bind(order.id.0.clone())
-        .bind(code.smdp_address.clone())
-        .bind(code.matching_id.clone())
-        .bind(code.smdp_oid.clone())
-        .bind(i64::from(code.confirmation_code_required))
-        .bind(esim.confirmation_code.clone())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO order_esims (order_id, iccid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(order.id.0.clone())
-        .bind(esim.iccid.as_str().to_owned())
-        .execute(&mut *tx)
-        .await?;
+        link_esim(&mut tx, order, esim, now).await?;
         let delivered: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM order_esims WHERE order_id = $1")
                 .bind(order.id.0.clone())
