@@ -80,11 +80,6 @@ impl ApiError {
             "simgate failed to handle the request; it has been logged",
         )
     }
-
-    /// The stable code, for tests and logs.
-    pub fn code(&self) -> &'static str {
-        self.code
-    }
 }
 
 impl From<DomainError> for ApiError {
