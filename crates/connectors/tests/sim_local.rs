@@ -87,7 +87,7 @@ async fn one_token_serves_many_calls_and_a_revoked_one_is_replaced() {
 #[tokio::test]
 async fn tokens_are_refreshed_before_they_expire() {
     let f = fixture(SimLocalSandboxConfig {
-        token_lifetime: Duration::from_secs(1),
+        token_lifetime: Duration::from_secs(2),
         ..SimLocalSandboxConfig::default()
     })
     .await;
