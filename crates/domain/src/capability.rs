@@ -39,4 +39,14 @@ pub enum Capability {
     Sms,
     /// Reports an eSIM's last network location.
     Location,
+    /// Ships physical SIM cards to an address, with a cost preview.
+    SimCardOrders,
+    /// Provisions and manages subscriber lines (number, SIM, services, bundle).
+    SubscriberLines,
+    /// Lists and adds the reseller's numbers.
+    Numbers,
+    /// Looks up number ports.
+    Porting,
+    /// Manages customer groups of subscribers.
+    Groups,
 }

@@ -28,6 +28,18 @@ pub enum DomainError {
     UnknownProvider(String),
     #[error("'{0}' is not a product id of the form <provider>:<sku>")]
     InvalidProductId(String),
+    #[error("'{0}' is required")]
+    MissingField(&'static str),
+    #[error("page numbers start at 1")]
+    PageNumber,
+    #[error("page size must be between 1 and 250, got {0}")]
+    PageSize(u32),
+    #[error("'{0}' is not a mobile number in E.164 (country code then number, 8 to 15 digits)")]
+    InvalidMsisdn(String),
+    #[error(
+        "group name '{0}' must be 3-45 of a-z A-Z 0-9 _ -, start with a letter or digit and contain a letter"
+    )]
+    InvalidGroupName(String),
     #[error("order cannot move from {from} to {to}")]
     InvalidTransition {
         from: crate::OrderStatus,
@@ -48,6 +60,10 @@ impl DomainError {
             Self::UnknownProvider(_) => "unknown_provider",
             Self::InvalidProductId(_) => "invalid_product_id",
             Self::InvalidTransition { .. } => "invalid_order_transition",
+            Self::MissingField(_) => "missing_field",
+            Self::PageNumber | Self::PageSize(_) => "invalid_page",
+            Self::InvalidMsisdn(_) => "invalid_msisdn",
+            Self::InvalidGroupName(_) => "invalid_group_name",
         }
     }
 }

@@ -10,17 +10,28 @@ pub mod country;
 pub mod error;
 pub mod esim;
 pub mod iccid;
+pub mod line;
 pub mod lpa;
 pub mod money;
 pub mod order;
 pub mod product;
+pub mod sim_order;
 
 pub use capability::Capability;
 pub use country::CountryCode;
 pub use error::DomainError;
 pub use esim::{BundleState, BundleUsage, EsimLocation, InstallDetails, RevokeOutcome};
 pub use iccid::Iccid;
+pub use line::{
+    Group, InventoryState, Line, LineBundle, LineEsim, LineOffer, LineOfferKind, LineRef,
+    LineServices, LineSettings, LineUc, Msisdn, PhoneNumber, Port, PortState, ProvisionLine,
+    ProvisionedLine, Recording, SimCard, SimKind, Subscriber, SubscriberFilter,
+};
 pub use lpa::ActivationCode;
 pub use money::{Currency, Money};
 pub use order::{OrderId, OrderKind, OrderStatus};
 pub use product::{DataAllowance, Product, ProductId, ProviderId};
+pub use sim_order::{
+    NewAddress, PageRequest, ShippingAddress, SimOrder, SimOrderFilter, SimOrderPage,
+    SimOrderPreview, SimOrderStatus,
+};

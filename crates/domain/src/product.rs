@@ -32,14 +32,22 @@ pub enum ProviderId {
     /// Sim Local UNITE Partner API (OAuth2, asynchronous orders).
     #[serde(rename = "sim-local")]
     SimLocal,
+    /// Telnyx SIM card orders: physical SIMs shipped to an address.
+    #[serde(rename = "telnyx")]
+    Telnyx,
+    /// ONSIM reseller API: subscriber lines with numbers, SIP and porting.
+    #[serde(rename = "onsim")]
+    Onsim,
 }
 
 impl ProviderId {
     /// Every provider, in a stable order.
-    pub const ALL: [ProviderId; 3] = [
+    pub const ALL: [ProviderId; 5] = [
         ProviderId::EsimGo,
         ProviderId::EsimStory,
         ProviderId::SimLocal,
+        ProviderId::Telnyx,
+        ProviderId::Onsim,
     ];
 
     /// The slug used in URLs, ids and configuration.
@@ -48,6 +56,8 @@ impl ProviderId {
             Self::EsimGo => "esim-go",
             Self::EsimStory => "esim-story",
             Self::SimLocal => "sim-local",
+            Self::Telnyx => "telnyx",
+            Self::Onsim => "onsim",
         }
     }
 }
