@@ -17,6 +17,14 @@ pub enum ConnectorError {
     /// The provider refused the request (a 4xx other than 429), with its own words.
     #[error("provider refused the request ({status}): {message}")]
     Rejected { status: u16, message: String },
+    /// The provider refused with an error code of its own (Telnyx `10015`),
+    /// which is surfaced to the caller as it was given.
+    #[error("provider refused the request ({status}, code {code}): {detail}")]
+    Provider {
+        status: u16,
+        code: String,
+        detail: String,
+    },
     /// The thing asked for does not exist upstream.
     #[error("not found at the provider: {0}")]
     NotFound(String),
@@ -51,6 +59,7 @@ impl ConnectorError {
             self,
             Self::Unsupported(_)
                 | Self::Rejected { .. }
+                | Self::Provider { .. }
                 | Self::NotFound(_)
                 | Self::Unauthorized { .. }
                 | Self::RateLimited { .. }

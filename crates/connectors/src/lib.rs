@@ -7,23 +7,30 @@
 //! - `client.rs` — HTTP calls, auth, timeouts and retries;
 //! - `sandbox.rs` — a stateful simulator of the provider's API.
 //!
-//! Everything above this crate talks to a provider only through the
-//! [`Connector`] trait; provider-specific extras are inherent methods of the
-//! provider's client.
+//! Everything above this crate talks to a provider only through a trait:
+//! [`Connector`] for eSIM bundle providers, [`SimCardOrders`] for physical
+//! SIM shipping, [`SubscriberLines`] for subscriber lines; provider-specific
+//! extras are inherent methods of the provider's client.
 
 pub mod connector;
 pub mod error;
 pub mod esim_go;
 pub mod esim_story;
 pub mod http;
+pub mod lines;
+pub mod onsim;
 pub mod registry;
 pub mod sim_local;
+pub mod sim_orders;
 pub mod simulator;
+pub mod telnyx;
 
 pub use connector::{
     CatalogueProgress, Connector, InboundEvent, PlaceOrder, PlacedOrder, WebhookError,
 };
 pub use error::ConnectorError;
+pub use lines::SubscriberLines;
 pub use registry::ConnectorRegistry;
 /// The header map webhooks arrive with (the `http` crate's, as axum's).
 pub use reqwest::header::HeaderMap;
+pub use sim_orders::SimCardOrders;

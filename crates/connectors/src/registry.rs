@@ -3,14 +3,30 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use simgate_domain::ProviderId;
+use simgate_domain::{Capability, ProviderId};
 
-use crate::Connector;
+use crate::{Connector, SimCardOrders, SubscriberLines};
+
+/// What a SIM card order provider can do.
+const SIM_ORDER_CAPABILITIES: &[Capability] = &[Capability::SimCardOrders];
+/// What a subscriber line provider can do.
+const LINE_CAPABILITIES: &[Capability] = &[
+    Capability::SubscriberLines,
+    Capability::Numbers,
+    Capability::Porting,
+    Capability::Groups,
+];
 
 /// Connectors by provider; the one place the rest of simgate looks them up.
+///
+/// eSIM bundle providers, SIM card order providers and subscriber line
+/// providers are held apart, each behind its own trait, so that nothing has
+/// to pretend to sell what it does not.
 #[derive(Clone, Default)]
 pub struct ConnectorRegistry {
     connectors: BTreeMap<ProviderId, Arc<dyn Connector>>,
+    sim_orders: BTreeMap<ProviderId, Arc<dyn SimCardOrders>>,
+    lines: BTreeMap<ProviderId, Arc<dyn SubscriberLines>>,
 }
 
 impl ConnectorRegistry {
@@ -19,18 +35,65 @@ impl ConnectorRegistry {
         Self::default()
     }
 
-    /// Adds (or replaces) the connector of its provider.
+    /// Adds (or replaces) the eSIM connector of its provider.
     pub fn register(&mut self, connector: Arc<dyn Connector>) {
         self.connectors.insert(connector.provider(), connector);
     }
 
-    /// The connector of a provider, if configured.
+    /// Adds (or replaces) a SIM card order provider.
+    pub fn register_sim_orders(&mut self, provider: Arc<dyn SimCardOrders>) {
+        self.sim_orders.insert(provider.provider(), provider);
+    }
+
+    /// Adds (or replaces) a subscriber line provider.
+    pub fn register_lines(&mut self, provider: Arc<dyn SubscriberLines>) {
+        self.lines.insert(provider.provider(), provider);
+    }
+
+    /// The eSIM connector of a provider, if configured.
     pub fn get(&self, provider: ProviderId) -> Option<Arc<dyn Connector>> {
         self.connectors.get(&provider).cloned()
     }
 
-    /// All configured connectors, in provider order.
+    /// All configured eSIM connectors, in provider order.
     pub fn all(&self) -> impl Iterator<Item = &Arc<dyn Connector>> {
         self.connectors.values()
+    }
+
+    /// A SIM card order provider: the one named, or the first configured.
+    pub fn sim_orders(&self, provider: Option<ProviderId>) -> Option<Arc<dyn SimCardOrders>> {
+        match provider {
+            Some(provider) => self.sim_orders.get(&provider).cloned(),
+            None => self.sim_orders.values().next().cloned(),
+        }
+    }
+
+    /// A subscriber line provider: the one named, or the first configured.
+    pub fn lines(&self, provider: Option<ProviderId>) -> Option<Arc<dyn SubscriberLines>> {
+        match provider {
+            Some(provider) => self.lines.get(&provider).cloned(),
+            None => self.lines.values().next().cloned(),
+        }
+    }
+
+    /// Every configured provider with what it can do, in provider order.
+    pub fn capabilities(&self) -> Vec<(ProviderId, Vec<Capability>)> {
+        let mut all: BTreeMap<ProviderId, Vec<Capability>> = BTreeMap::new();
+        for connector in self.connectors.values() {
+            all.entry(connector.provider())
+                .or_default()
+                .extend_from_slice(connector.capabilities());
+        }
+        for provider in self.sim_orders.keys() {
+            all.entry(*provider)
+                .or_default()
+                .extend_from_slice(SIM_ORDER_CAPABILITIES);
+        }
+        for provider in self.lines.keys() {
+            all.entry(*provider)
+                .or_default()
+                .extend_from_slice(LINE_CAPABILITIES);
+        }
+        all.into_iter().collect()
     }
 }
