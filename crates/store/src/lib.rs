@@ -8,8 +8,11 @@
 
 mod catalogue;
 mod error;
+mod events;
+mod lines;
 mod orders;
 mod records;
+mod sim_orders;
 mod tenants;
 mod webhooks;
 
@@ -23,8 +26,11 @@ use sqlx::{AnyPool, Executor, SqlSafeStr};
 
 pub use catalogue::{ProductFilter, ProductSort};
 pub use error::StoreError;
+pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
+pub use lines::{LineRecord, LineStatus};
 pub use orders::InsertOutcome;
 pub use records::{EsimRecord, NewOrder, OrderFailure, OrderRecord, Tenant};
+pub use sim_orders::{SimOrderInsert, SimOrderRecord, SimOrderState};
 pub use tenants::hash_api_key;
 pub use webhooks::StoredWebhook;
 
@@ -37,8 +43,18 @@ fn migrator() -> Migrator {
             "inbound webhooks",
             include_str!("../migrations/0002_inbound_webhooks.sql"),
         ),
+        (
+            3,
+            "outbound events",
+            include_str!("../migrations/0003_outbound_events.sql"),
+        ),
+        (
+            4,
+            "sim orders and lines",
+            include_str!("../migrations/0004_sim_orders_and_lines.sql"),
+        ),
     ];
-    Migrator::with_migrations(
+    let mut migrator = Migrator::with_migrations(
         migrations
             .into_iter()
             .map(|(version, name, sql)| {
@@ -51,7 +67,11 @@ fn migrator() -> Migrator {
                 )
             })
             .collect(),
-    )
+    );
+    // The job library keeps its own migrations in sqlx's default table, in
+    // the same database: ours live apart so neither sees the other's.
+    migrator.dangerous_set_table_name("simgate_migrations");
+    migrator
 }
 
 /// Which database a store runs on: connection settings differ.

@@ -17,11 +17,11 @@ use crate::{
 
 /// The result of writing an order down.
 #[derive(Debug)]
-pub enum InsertOutcome {
+pub enum InsertOutcome<T = OrderRecord> {
     /// A new order was written.
-    Created(OrderRecord),
+    Created(T),
     /// The tenant already used this idempotency key; here is that order.
-    Existing(OrderRecord),
+    Existing(T),
 }
 
 const ORDER_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, provider, product_id, sku, kind, \
@@ -265,10 +265,15 @@ impl Store {
 
     /// Orders the provider accepted and is still fulfilling, least recently
     /// checked first.
-    pub async fn orders_fulfilling(&self) -> Result<Vec<OrderRecord>, StoreError> {
+    pub async fn orders_fulfilling(
+        &self,
+        provider: Option<ProviderId>,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'fulfilling' ORDER BY updated_at ASC LIMIT 100"
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'fulfilling' \
+             AND ($1 IS NULL OR provider = $1) ORDER BY updated_at ASC LIMIT 100"
         )))
+        .bind(provider.map(|p| p.as_str()))
         .fetch_all(&self.pool)
         .await?;
         self.hydrate_all(rows).await

@@ -6,10 +6,14 @@ use std::str::FromStr;
 use chrono::Utc;
 use rust_decimal::Decimal;
 use simgate_domain::{
-    ActivationCode, CountryCode, Currency, DataAllowance, Iccid, InstallDetails, Money, OrderKind,
-    OrderStatus, Product, ProductId, ProviderId,
+    ActivationCode, CountryCode, Currency, DataAllowance, Iccid, InstallDetails, Money, Msisdn,
+    NewAddress, OrderKind, OrderStatus, Product, ProductId, ProviderId, ShippingAddress, SimOrder,
+    SimOrderStatus,
 };
-use simgate_store::{InsertOutcome, NewOrder, ProductFilter, ProductSort, Store, StoreError};
+use simgate_store::{
+    InsertOutcome, LineStatus, NewOrder, ProductFilter, ProductSort, SimOrderInsert, SimOrderState,
+    Store, StoreError,
+};
 use sqlx::Connection;
 
 async fn sqlite() -> (Store, tempfile::TempDir) {
@@ -267,6 +271,164 @@ async fn api_keys_are_stored_hashed(store: Store) {
     );
 }
 
+fn shipped(id: &str, status: Option<SimOrderStatus>) -> SimOrder {
+    let at = Utc::now();
+    SimOrder {
+        id: id.to_owned(),
+        quantity: 2,
+        cost: usd("2.53"),
+        status,
+        provider_status: status.map_or("lost_in_transit", |s| s.as_str()).to_owned(),
+        tracking_url: None,
+        address: ShippingAddress {
+            id: "1293384261075731499".into(),
+            address: NewAddress {
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                business_name: "Engines".into(),
+                street_address: "311 W Superior St".into(),
+                extended_address: None,
+                locality: "Chicago".into(),
+                administrative_area: None,
+                postal_code: None,
+                country_code: CountryCode::parse("US").unwrap(),
+            },
+        },
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+async fn sim_orders_are_written_first_keyed_and_paged(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    store.create_tenant("t2", "two").await.unwrap();
+    let insert = |tenant: &str, key: Option<&str>| SimOrderInsert {
+        tenant_id: tenant.to_owned(),
+        provider: ProviderId::Telnyx,
+        address_id: "1293384261075731499".into(),
+        quantity: 2,
+        idempotency_key: key.map(str::to_owned),
+        request_hash: "h".into(),
+    };
+    let InsertOutcome::Created(first) = store
+        .insert_sim_order(&insert("t1", Some("k")))
+        .await
+        .unwrap()
+    else {
+        panic!("first insert creates");
+    };
+    assert_eq!(first.state, SimOrderState::Submitting);
+    let InsertOutcome::Existing(again) = store
+        .insert_sim_order(&insert("t1", Some("k")))
+        .await
+        .unwrap()
+    else {
+        panic!("same key, same order");
+    };
+    assert_eq!(again.id, first.id);
+    assert!(matches!(
+        store
+            .insert_sim_order(&insert("t2", Some("k")))
+            .await
+            .unwrap(),
+        InsertOutcome::Created(_)
+    ));
+
+    let previous = store
+        .record_sim_order(&first.id, &shipped("up-1", Some(SimOrderStatus::Shipped)))
+        .await
+        .unwrap();
+    assert_eq!(previous, SimOrderState::Submitting);
+    let stored = store.sim_order(&first.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, SimOrderState::Placed(SimOrderStatus::Shipped));
+    assert_eq!(stored.snapshot.unwrap().cost, usd("2.53"));
+    assert!(
+        store
+            .sim_order_linked(ProviderId::Telnyx, "up-1")
+            .await
+            .unwrap()
+    );
+
+    for _ in 0..4 {
+        store.insert_sim_order(&insert("t1", None)).await.unwrap();
+    }
+    let (page, total) = store.sim_orders_for_tenant("t1", None, 2, 2).await.unwrap();
+    assert_eq!((page.len(), total), (2, 5));
+    let (shipped_only, total) = store
+        .sim_orders_for_tenant("t1", Some("shipped"), 1, 10)
+        .await
+        .unwrap();
+    assert_eq!((shipped_only.len(), total), (1, 1));
+    let (_, submitting) = store
+        .sim_orders_for_tenant("t1", Some("submitting"), 1, 10)
+        .await
+        .unwrap();
+    assert_eq!(submitting, 4);
+    let follow = store.sim_orders_to_follow().await.unwrap();
+    assert_eq!(follow.len(), 6, "everything but nothing final");
+
+    // A status nobody documented is kept, and the order keeps being followed.
+    store
+        .record_sim_order(&first.id, &shipped("up-1", None))
+        .await
+        .unwrap();
+    let odd = store.sim_order(&first.id).await.unwrap().unwrap();
+    assert_eq!(odd.state, SimOrderState::PlacedUnknown);
+    assert_eq!(odd.snapshot.unwrap().provider_status, "lost_in_transit");
+}
+
+async fn a_number_is_one_tenants_line_until_ceased(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    store.create_tenant("t2", "two").await.unwrap();
+    let mpn = Msisdn::parse("447700900001").unwrap();
+    let claimed = store
+        .claim_line("t1", ProviderId::Onsim, &mpn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.status, LineStatus::Provisioning);
+    assert!(
+        store
+            .claim_line("t2", ProviderId::Onsim, &mpn)
+            .await
+            .unwrap()
+            .is_none(),
+        "one number, one line"
+    );
+    let iccid = Iccid::with_check_digit("8944530000000012345").unwrap();
+    store
+        .set_line_status(ProviderId::Onsim, &mpn, LineStatus::Active, Some(&iccid))
+        .await
+        .unwrap();
+    assert!(store.lines_provisioning().await.unwrap().is_empty());
+    let renumbered = Msisdn::parse("447700900002").unwrap();
+    store
+        .renumber_line(ProviderId::Onsim, &mpn, &renumbered)
+        .await
+        .unwrap();
+    let line = store
+        .line(ProviderId::Onsim, &renumbered)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((line.tenant_id.as_str(), line.iccid), ("t1", Some(iccid)));
+    store
+        .set_line_status(ProviderId::Onsim, &renumbered, LineStatus::Ceased, None)
+        .await
+        .unwrap();
+    let reused = store
+        .claim_line("t2", ProviderId::Onsim, &renumbered)
+        .await
+        .unwrap()
+        .expect("a ceased line frees its number");
+    assert_eq!(reused.tenant_id, "t2");
+    store
+        .release_line(ProviderId::Onsim, &renumbered)
+        .await
+        .unwrap();
+    assert!(store.lines_for_tenant("t2").await.unwrap().is_empty());
+}
+
 macro_rules! on_both_backends {
     ($($scenario:ident),* $(,)?) => {
         mod on_sqlite {
@@ -295,4 +457,6 @@ on_both_backends!(
     one_upstream_order_links_to_one_local_order,
     catalogue_replacement_and_search,
     api_keys_are_stored_hashed,
+    sim_orders_are_written_first_keyed_and_paged,
+    a_number_is_one_tenants_line_until_ceased,
 );

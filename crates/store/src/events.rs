@@ -1,0 +1,358 @@
+//! Events for resellers and their deliveries to each tenant's endpoints.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{Store, StoreError, from_millis, millis};
+
+/// A tenant's webhook endpoint. Its secret signs every delivery.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub id: String,
+    pub tenant_id: String,
+    pub url: String,
+    /// `whsec_…` (Standard Webhooks).
+    pub secret: String,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("id", &self.id)
+            .field("url", &self.url)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: String,
+    pub tenant_id: String,
+    pub event_type: String,
+    /// The JSON body sent to endpoints.
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    Delivered,
+    /// Gave up after the last attempt.
+    Failed,
+    /// The endpoint answered 410 Gone, or was removed.
+    Disabled,
+}
+
+impl DeliveryStatus {
+    /// The lower-case name used in storage and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, StoreError> {
+        Ok(match raw {
+            "pending" => Self::Pending,
+            "delivered" => Self::Delivered,
+            "failed" => Self::Failed,
+            "disabled" => Self::Disabled,
+            other => return Err(StoreError::corrupt(format!("delivery status {other}"))),
+        })
+    }
+}
+
+/// One event's delivery to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub last_response: Option<u16>,
+    pub last_error: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, enabled, disabled_reason, created_at";
+const EVENT_COLUMNS: &str = "id, tenant_id, event_type, payload, created_at";
+const DELIVERY_COLUMNS: &str =
+    "id, event_id, endpoint_id, status, attempts, last_response, last_error, updated_at";
+
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+impl Store {
+    /// Registers an endpoint for a tenant.
+    pub async fn create_endpoint(
+        &self,
+        tenant_id: &str,
+        url: &str,
+        secret: &str,
+    ) -> Result<Endpoint, StoreError> {
+        let id = new_id("whe");
+        sqlx::query(
+            "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, enabled, disabled_reason, created_at) \
+             VALUES ($1, $2, $3, $4, 1, NULL, $5)",
+        )
+        .bind(id.clone())
+        .bind(tenant_id.to_owned())
+        .bind(url.to_owned())
+        .bind(secret.to_owned())
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        self.endpoint(&id)
+            .await?
+            .ok_or_else(|| StoreError::corrupt("endpoint vanished"))
+    }
+
+    /// An endpoint by id.
+    pub async fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"
+        )))
+        .bind(id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(endpoint_from_row).transpose()
+    }
+
+    /// A tenant's endpoints, oldest first.
+    pub async fn endpoints_for_tenant(&self, tenant_id: &str) -> Result<Vec<Endpoint>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY id"
+        )))
+        .bind(tenant_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(endpoint_from_row).collect()
+    }
+
+    /// Disables an endpoint (410 Gone, or removed by its tenant).
+    pub async fn disable_endpoint(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $2 WHERE id = $1 AND enabled = 1")
+            .bind(id.to_owned())
+            .bind(reason.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records an event once per `dedupe_key`, with a pending delivery to
+    /// each of the tenant's enabled endpoints. Returns the new deliveries'
+    /// ids, or `None` when the event was already recorded.
+    pub async fn record_event(
+        &self,
+        tenant_id: &str,
+        event_type: &str,
+        dedupe_key: &str,
+        payload: &str,
+    ) -> Result<Option<(String, Vec<String>)>, StoreError> {
+        let id = new_id("evt");
+        let now = millis(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO events (id, tenant_id, event_type, dedupe_key, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind(id.clone())
+        .bind(tenant_id.to_owned())
+        .bind(event_type.to_owned())
+        .bind(dedupe_key.to_owned())
+        .bind(payload.to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let deliveries = insert_deliveries(&mut tx, &id, tenant_id, now).await?;
+        tx.commit().await?;
+        Ok(Some((id, deliveries)))
+    }
+
+    /// New pending deliveries of an existing event to every enabled endpoint.
+    pub async fn redeliver_event(&self, event: &StoredEvent) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let deliveries =
+            insert_deliveries(&mut tx, &event.id, &event.tenant_id, millis(Utc::now())).await?;
+        tx.commit().await?;
+        Ok(deliveries)
+    }
+
+    /// A tenant's event.
+    pub async fn event_for_tenant(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<StoredEvent>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND tenant_id = $2"
+        )))
+        .bind(id.to_owned())
+        .bind(tenant_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    /// A tenant's events, newest first, older than `before` when given.
+    pub async fn events_for_tenant(
+        &self,
+        tenant_id: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT {limit}"
+        )))
+        .bind(tenant_id.to_owned())
+        .bind(before.unwrap_or_default().to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    /// The deliveries of an event.
+    pub async fn deliveries_of(&self, event_id: &str) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM event_deliveries WHERE event_id = $1 ORDER BY id"
+        )))
+        .bind(event_id.to_owned())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+
+    /// A delivery with its event and endpoint, for the delivery job.
+    pub async fn delivery(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Delivery, StoredEvent, Endpoint)>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM event_deliveries WHERE id = $1"
+        )))
+        .bind(id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(delivery) = row.as_ref().map(delivery_from_row).transpose()? else {
+            return Ok(None);
+        };
+        let event = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"
+        )))
+        .bind(delivery.event_id.clone())
+        .fetch_one(&self.pool)
+        .await?;
+        let Some(endpoint) = self.endpoint(&delivery.endpoint_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((delivery, event_from_row(&event)?, endpoint)))
+    }
+
+    /// Records the outcome of one attempt.
+    pub async fn record_attempt(
+        &self,
+        id: &str,
+        status: DeliveryStatus,
+        response: Option<u16>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE event_deliveries SET status = $2, attempts = attempts + 1, last_response = $3, \
+             last_error = $4, updated_at = $5 WHERE id = $1",
+        )
+        .bind(id.to_owned())
+        .bind(status.as_str())
+        .bind(response.map(i64::from))
+        .bind(error.map(str::to_owned))
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+async fn insert_deliveries(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    event_id: &str,
+    tenant_id: &str,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let endpoints = sqlx::query(
+        "SELECT id FROM webhook_endpoints WHERE tenant_id = $1 AND enabled = 1 ORDER BY id",
+    )
+    .bind(tenant_id.to_owned())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut ids = Vec::new();
+    for endpoint in endpoints {
+        let endpoint_id: String = endpoint.try_get("id")?;
+        let id = new_id("dlv");
+        sqlx::query(
+            "INSERT INTO event_deliveries (id, event_id, endpoint_id, status, attempts, last_response, last_error, updated_at) \
+             VALUES ($1, $2, $3, 'pending', 0, NULL, NULL, $4)",
+        )
+        .bind(id.clone())
+        .bind(event_id.to_owned())
+        .bind(endpoint_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn endpoint_from_row(row: &AnyRow) -> Result<Endpoint, StoreError> {
+    Ok(Endpoint {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        url: row.try_get("url")?,
+        secret: row.try_get("secret")?,
+        enabled: row.try_get::<i64, _>("enabled")? == 1,
+        disabled_reason: row.try_get("disabled_reason")?,
+        created_at: from_millis(row.try_get("created_at")?),
+    })
+}
+
+fn event_from_row(row: &AnyRow) -> Result<StoredEvent, StoreError> {
+    Ok(StoredEvent {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        event_type: row.try_get("event_type")?,
+        payload: row.try_get("payload")?,
+        created_at: from_millis(row.try_get("created_at")?),
+    })
+}
+
+fn delivery_from_row(row: &AnyRow) -> Result<Delivery, StoreError> {
+    let status: String = row.try_get("status")?;
+    Ok(Delivery {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        endpoint_id: row.try_get("endpoint_id")?,
+        status: DeliveryStatus::parse(&status)?,
+        attempts: row.try_get::<i64, _>("attempts")? as u32,
+        last_response: row
+            .try_get::<Option<i64>, _>("last_response")?
+            .map(|r| r as u16),
+        last_error: row.try_get("last_error")?,
+        updated_at: from_millis(row.try_get("updated_at")?),
+    })
+}

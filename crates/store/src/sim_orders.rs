@@ -1,0 +1,342 @@
+//! Physical SIM card orders and shipping addresses, per tenant.
+//!
+//! An order row is written (`submitting`) before the provider is called, so
+//! that an order whose answer is lost is found and settled afterwards
+//! instead of being forgotten or bought twice.
+
+use chrono::{DateTime, Utc};
+use simgate_domain::{ProviderId, ShippingAddress, SimOrder, SimOrderStatus};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{InsertOutcome, Store, StoreError, from_millis, millis};
+
+const COLUMNS: &str = "id, tenant_id, provider, upstream_id, address_id, quantity, status, \
+     failure, snapshot, idempotency_key, request_hash, created_at, updated_at";
+
+/// Where a SIM order is from simgate's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimOrderState {
+    /// Written down; the provider's answer is not known yet.
+    Submitting,
+    /// The provider refused it, or it was never created: nothing was bought.
+    Failed,
+    /// The provider has it, in this status.
+    Placed(SimOrderStatus),
+    /// The provider has it, in a status nobody documented.
+    PlacedUnknown,
+}
+
+impl SimOrderState {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Self::Submitting => "submitting",
+            Self::Failed => "failed",
+            Self::Placed(status) => status.as_str(),
+            Self::PlacedUnknown => "unknown",
+        }
+    }
+
+    fn parse(raw: &str) -> Self {
+        match raw {
+            "submitting" => Self::Submitting,
+            "failed" => Self::Failed,
+            other => SimOrderStatus::parse(other).map_or(Self::PlacedUnknown, Self::Placed),
+        }
+    }
+
+    /// Whether the order can still change.
+    pub fn is_final(&self) -> bool {
+        match self {
+            Self::Failed => true,
+            Self::Placed(status) => status.is_final(),
+            Self::Submitting | Self::PlacedUnknown => false,
+        }
+    }
+}
+
+/// A SIM order to write down before calling the provider.
+#[derive(Debug, Clone)]
+pub struct SimOrderInsert {
+    pub tenant_id: String,
+    pub provider: ProviderId,
+    pub address_id: String,
+    pub quantity: u32,
+    pub idempotency_key: Option<String>,
+    /// Hash of the request, to tell a retry from a different request.
+    pub request_hash: String,
+}
+
+/// A tenant's SIM order and the provider's last word on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimOrderRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub provider: ProviderId,
+    pub upstream_id: Option<String>,
+    pub address_id: String,
+    pub quantity: u32,
+    pub state: SimOrderState,
+    pub failure: Option<String>,
+    /// The provider's order as last fetched.
+    pub snapshot: Option<SimOrder>,
+    pub request_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn record(row: &AnyRow) -> Result<SimOrderRecord, StoreError> {
+    let provider: String = row.try_get("provider")?;
+    let snapshot: Option<String> = row.try_get("snapshot")?;
+    let status: String = row.try_get("status")?;
+    Ok(SimOrderRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        provider: provider.parse().map_err(StoreError::corrupt)?,
+        upstream_id: row.try_get("upstream_id")?,
+        address_id: row.try_get("address_id")?,
+        quantity: u32::try_from(row.try_get::<i64, _>("quantity")?).map_err(StoreError::corrupt)?,
+        state: SimOrderState::parse(&status),
+        failure: row.try_get("failure")?,
+        snapshot: snapshot
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(StoreError::corrupt)?,
+        request_hash: row.try_get("request_hash")?,
+        created_at: from_millis(row.try_get("created_at")?),
+        updated_at: from_millis(row.try_get("updated_at")?),
+    })
+}
+
+fn state_of(order: &SimOrder) -> SimOrderState {
+    order
+        .status
+        .map_or(SimOrderState::PlacedUnknown, SimOrderState::Placed)
+}
+
+impl Store {
+    /// Remembers an address a tenant created at a provider.
+    pub async fn insert_address(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+        address: &ShippingAddress,
+    ) -> Result<String, StoreError> {
+        let id = format!("adr_{}", uuid::Uuid::now_v7().simple());
+        let snapshot = serde_json::to_string(address).map_err(StoreError::corrupt)?;
+        sqlx::query(
+            "INSERT INTO shipping_addresses (id, tenant_id, provider, upstream_id, snapshot, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.clone())
+        .bind(tenant_id.to_owned())
+        .bind(provider.as_str())
+        .bind(address.id.clone())
+        .bind(snapshot)
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Whether the provider's address belongs to the tenant.
+    pub async fn owns_address(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+        upstream_id: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM shipping_addresses \
+             WHERE tenant_id = $1 AND provider = $2 AND upstream_id = $3",
+        )
+        .bind(tenant_id.to_owned())
+        .bind(provider.as_str())
+        .bind(upstream_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Writes a SIM order down before the provider is called, or returns the
+    /// order an earlier request with the same idempotency key made.
+    pub async fn insert_sim_order(
+        &self,
+        order: &SimOrderInsert,
+    ) -> Result<InsertOutcome<SimOrderRecord>, StoreError> {
+        if let Some(key) = &order.idempotency_key
+            && let Some(existing) = self.sim_order_by_key(&order.tenant_id, key).await?
+        {
+            return Ok(InsertOutcome::Existing(existing));
+        }
+        let id = format!("so_{}", uuid::Uuid::now_v7().simple());
+        let now = millis(Utc::now());
+        let inserted = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO sim_orders ({COLUMNS}) VALUES \
+             ($1, $2, $3, NULL, $4, $5, 'submitting', NULL, NULL, $6, $7, $8, $8)"
+        )))
+        .bind(id.clone())
+        .bind(order.tenant_id.clone())
+        .bind(order.provider.as_str())
+        .bind(order.address_id.clone())
+        .bind(i64::from(order.quantity))
+        .bind(order.idempotency_key.clone())
+        .bind(order.request_hash.clone())
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                if let Some(key) = &order.idempotency_key
+                    && let Some(existing) = self.sim_order_by_key(&order.tenant_id, key).await?
+                {
+                    return Ok(InsertOutcome::Existing(existing));
+                }
+                return Err(StoreError::Database(sqlx::Error::Database(e)));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let created = self
+            .sim_order(&id)
+            .await?
+            .ok_or_else(|| StoreError::corrupt("SIM order vanished after insert"))?;
+        Ok(InsertOutcome::Created(created))
+    }
+
+    async fn sim_order_by_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<SimOrderRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sim_orders WHERE tenant_id = $1 AND idempotency_key = $2"
+        )))
+        .bind(tenant_id.to_owned())
+        .bind(key.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// One SIM order by simgate's id.
+    pub async fn sim_order(&self, id: &str) -> Result<Option<SimOrderRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sim_orders WHERE id = $1"
+        )))
+        .bind(id.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    /// Records the provider's view of an order; returns the previous state
+    /// so the caller can announce a change exactly when there was one.
+    pub async fn record_sim_order(
+        &self,
+        id: &str,
+        upstream: &SimOrder,
+    ) -> Result<SimOrderState, StoreError> {
+        let previous = self
+            .sim_order(id)
+            .await?
+            .ok_or_else(|| StoreError::corrupt(format!("SIM order {id} vanished")))?
+            .state;
+        let snapshot = serde_json::to_string(upstream).map_err(StoreError::corrupt)?;
+        sqlx::query(
+            "UPDATE sim_orders SET upstream_id = $2, status = $3, snapshot = $4, failure = NULL, \
+             updated_at = $5 WHERE id = $1",
+        )
+        .bind(id.to_owned())
+        .bind(upstream.id.clone())
+        .bind(state_of(upstream).as_str())
+        .bind(snapshot)
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(previous)
+    }
+
+    /// Marks an order that was never created upstream as failed.
+    pub async fn fail_sim_order(&self, id: &str, why: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sim_orders SET status = 'failed', failure = $2, updated_at = $3 \
+             WHERE id = $1 AND status = 'submitting'",
+        )
+        .bind(id.to_owned())
+        .bind(why.to_owned())
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Leaves a note on an order still waiting for its outcome, and moves it
+    /// to the back of the follow-up queue.
+    pub async fn touch_sim_order(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sim_orders SET updated_at = $2 WHERE id = $1")
+            .bind(id.to_owned())
+            .bind(millis(Utc::now()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A page of a tenant's SIM orders, newest first, optionally of one status.
+    pub async fn sim_orders_for_tenant(
+        &self,
+        tenant_id: &str,
+        status: Option<&str>,
+        page: u32,
+        size: u32,
+    ) -> Result<(Vec<SimOrderRecord>, u64), StoreError> {
+        let offset = i64::from(page.saturating_sub(1)) * i64::from(size);
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sim_orders WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) \
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        )))
+        .bind(tenant_id.to_owned())
+        .bind(status.map(str::to_owned))
+        .bind(i64::from(size))
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM sim_orders WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2)",
+        )
+        .bind(tenant_id.to_owned())
+        .bind(status.map(str::to_owned))
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let orders = rows.iter().map(record).collect::<Result<_, _>>()?;
+        Ok((orders, u64::try_from(total).unwrap_or_default()))
+    }
+
+    /// Orders that can still change, least recently checked first.
+    pub async fn sim_orders_to_follow(&self) -> Result<Vec<SimOrderRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sim_orders \
+             WHERE status NOT IN ('failed', 'delivered', 'canceled') \
+             ORDER BY updated_at ASC LIMIT 100"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record).collect()
+    }
+
+    /// Whether an upstream order is already linked to one of ours.
+    pub async fn sim_order_linked(
+        &self,
+        provider: ProviderId,
+        upstream_id: &str,
+    ) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 AS one FROM sim_orders WHERE provider = $1 AND upstream_id = $2")
+                .bind(provider.as_str())
+                .bind(upstream_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some())
+    }
+}
