@@ -1,7 +1,7 @@
 //! Errors of the use cases, each naming what the client or operator can do.
 
 use simgate_connectors::ConnectorError;
-use simgate_domain::{DomainError, ProviderId};
+use simgate_domain::{Capability, DomainError, ProviderId};
 use simgate_store::{OrderRecord, StoreError};
 
 /// Why a use case did not succeed.
@@ -27,8 +27,26 @@ pub enum ServiceError {
     WebhookMalformed(String),
     #[error("provider {0} sends no webhooks simgate understands")]
     WebhooksUnsupported(ProviderId),
+    #[error("no event {0} for this account")]
+    EventNotFound(String),
+    #[error("{0}")]
+    Queue(String),
     #[error("no order {0} for this account")]
     OrderNotFound(String),
+    #[error("no configured provider offers {0:?}")]
+    NoProviderFor(Capability),
+    #[error("no address {0} for this account; create it with POST /v1/addresses")]
+    AddressNotFound(String),
+    #[error("no SIM order {0} for this account")]
+    SimOrderNotFound(String),
+    #[error("number {0} is already a line")]
+    LineExists(String),
+    #[error("no line {0} for this account")]
+    LineNotFound(String),
+    #[error("no port {0}")]
+    PortNotFound(String),
+    #[error("ceasing a line cannot be undone: send {{\"confirm\": true}} to do it")]
+    ConfirmationRequired,
     #[error("the Idempotency-Key was already used for a different request")]
     IdempotencyConflict,
     #[error("provider {0} is not configured")]

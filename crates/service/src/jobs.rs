@@ -1,8 +1,11 @@
-//! Background jobs: the scheduled catalogue sync and the order reconciler.
+//! Background jobs: the scheduled catalogue sync and the order reconciler
+//! (which also follows SIM card orders and settles line provisioning),
+//! plus the worker of the event delivery queue.
 //!
-//! Both are idempotent passes over durable state, so a plain interval loop
-//! is enough: the queue *is* the orders table, and a pass interrupted by a
-//! crash is simply run again by the next process.
+//! The first two are idempotent passes over durable state, so a plain
+//! interval loop is enough: their queue *is* the orders table, and a pass
+//! interrupted by a crash is simply run again by the next process. Event
+//! deliveries are individual, delayed and retried: they go through apalis.
 
 use std::time::Duration;
 
@@ -10,6 +13,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::Services;
+use crate::queue::ApalisQueue;
 
 /// How often each job runs.
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +31,10 @@ pub struct BackgroundJobs {
 }
 
 impl BackgroundJobs {
-    /// Starts the jobs.
-    pub fn start(services: Services, schedule: JobSchedule) -> Self {
+    /// Starts the jobs and the event delivery worker.
+    pub fn start(services: Services, schedule: JobSchedule, queue: &ApalisQueue) -> Self {
         let (stop, stopped) = watch::channel(false);
+        let deliveries = queue.start_worker(services.clone(), stopped.clone());
         let catalogue = {
             let services = services.clone();
             every(schedule.catalogue_every, stopped.clone(), move || {
@@ -47,11 +52,21 @@ impl BackgroundJobs {
                     Ok(settled) => tracing::info!(settled, "reconciled orders"),
                     Err(error) => tracing::warn!(%error, "order reconciliation pass failed"),
                 }
+                match services.follow_sim_orders().await {
+                    Ok(0) => {}
+                    Ok(changed) => tracing::info!(changed, "SIM orders moved on"),
+                    Err(error) => tracing::warn!(%error, "SIM order follow-up pass failed"),
+                }
+                match services.settle_lines().await {
+                    Ok(0) => {}
+                    Ok(settled) => tracing::info!(settled, "settled line provisioning"),
+                    Err(error) => tracing::warn!(%error, "line settlement pass failed"),
+                }
             }
         });
         Self {
             stop,
-            tasks: vec![catalogue, reconcile],
+            tasks: vec![catalogue, reconcile, deliveries],
         }
     }
 

@@ -12,7 +12,7 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
 use simgate_connectors::{ConnectorError, PlaceOrder, PlacedOrder};
-use simgate_domain::{Capability, OrderId, OrderKind, OrderStatus, ProductId};
+use simgate_domain::{Capability, OrderId, OrderKind, OrderStatus, ProductId, ProviderId};
 use simgate_store::{InsertOutcome, NewOrder, OrderFailure, OrderRecord};
 
 use crate::{ServiceError, Services};
@@ -204,6 +204,7 @@ impl Services {
                         retryable: error.is_transient(),
                     };
                     self.store.fail_order(&order.id, &failure).await?;
+                    self.announce(&self.reload(&order.id).await?).await;
                     tracing::warn!(order = %order.id, %error, "provider did not take the order");
                 } else {
                     tracing::warn!(order = %order.id, %error, "order outcome unknown; it will be reconciled");
@@ -244,6 +245,7 @@ impl Services {
             .await?;
         metrics::counter!("simgate_orders_total", "provider" => order.provider().as_str(), "status" => order.status.as_str())
             .increment(1);
+        self.announce(&order).await;
         tracing::info!(order = %order.id, upstream = %placed.reference, status = %order.status, "order recorded");
         Ok(order)
     }
@@ -257,13 +259,27 @@ impl Services {
             - ChronoDuration::from_std(self.config.reconcile_after)
                 .unwrap_or(ChronoDuration::seconds(45));
         let stuck = self.store.orders_to_reconcile(cutoff, cutoff).await?;
-        let fulfilling = self.store.orders_fulfilling().await?;
+        let fulfilling = self.store.orders_fulfilling(None).await?;
         let mut settled = 0;
         for order in stuck.into_iter().chain(fulfilling) {
             match self.reconcile_one(order).await {
                 Ok(true) => settled += 1,
                 Ok(false) => {}
                 Err(error) => tracing::warn!(%error, "could not reconcile an order yet"),
+            }
+        }
+        Ok(settled)
+    }
+
+    /// Polls the provider for its orders still being fulfilled.
+    pub(crate) async fn poll_fulfilling(
+        &self,
+        provider: ProviderId,
+    ) -> Result<usize, ServiceError> {
+        let mut settled = 0;
+        for order in self.store.orders_fulfilling(Some(provider)).await? {
+            if self.reconcile_one(order).await? {
+                settled += 1;
             }
         }
         Ok(settled)
@@ -329,7 +345,9 @@ impl Services {
                         ),
                         retryable: true,
                     };
-                    return Ok(self.store.fail_order(&id, &failure).await?);
+                    let failed = self.store.fail_order(&id, &failure).await?;
+                    self.announce(&self.reload(&id).await?).await;
+                    return Ok(failed);
                 }
                 if !self.store.reopen_order(&id).await? {
                     return Ok(false);

@@ -16,6 +16,26 @@ pub enum WebhookOutcome {
 }
 
 impl Services {
+    /// Asks the provider about its in-flight orders now. A webhook we could
+    /// not verify may be a genuine one mangled on the way: its payload is
+    /// not trusted, but the news it may carry is fetched from the source.
+    fn repoll_in_background(&self, provider: ProviderId) {
+        let services = self.clone();
+        tokio::spawn(async move {
+            let Ok(_only_one) = services.repolling.try_lock() else {
+                return;
+            };
+            match services.poll_fulfilling(provider).await {
+                Ok(settled) => {
+                    tracing::info!(%provider, settled, "re-polled orders after an unverified webhook");
+                }
+                Err(error) => {
+                    tracing::warn!(%provider, %error, "re-poll after an unverified webhook failed")
+                }
+            }
+        });
+    }
+
     /// Receives a provider webhook: verify, store raw, apply once.
     pub async fn receive_webhook(
         &self,
@@ -30,7 +50,10 @@ impl Services {
         let event = connector.verify_webhook(headers, body).map_err(|error| {
             tracing::warn!(%provider, %error, "refused a webhook");
             match error {
-                WebhookError::Unverified(reason) => ServiceError::WebhookUnverified(reason),
+                WebhookError::Unverified(reason) => {
+                    self.repoll_in_background(provider);
+                    ServiceError::WebhookUnverified(reason)
+                }
                 WebhookError::Malformed(reason) => ServiceError::WebhookMalformed(reason),
                 WebhookError::Unsupported => ServiceError::WebhooksUnsupported(provider),
             }
@@ -84,6 +107,7 @@ impl Services {
                     .deliver_esim(&order, &order_reference, &install)
                     .await?;
                 tracing::info!(order = %order.id, iccid = %install.iccid, status = %order.status, "eSIM delivered by webhook");
+                self.announce(&order).await;
                 Ok("applied")
             }
             InboundEvent::UsageReported {
@@ -101,6 +125,7 @@ impl Services {
                     %provider, tenant = %tenant_id, %iccid, %alert, bundle = %usage.bundle,
                     remaining_bytes = ?usage.remaining_bytes, "usage reported"
                 );
+                self.usage_event(&tenant_id, &iccid, &usage).await?;
                 Ok("recorded")
             }
             InboundEvent::OrderChanged {

@@ -1,0 +1,321 @@
+//! Physical SIM card orders: addresses, cost previews, orders written down
+//! before the provider is called, and status changes followed by polling
+//! and announced as `sim_order.<status>` events.
+
+use chrono::{Duration as ChronoDuration, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use simgate_connectors::SimCardOrders;
+use simgate_domain::{
+    Capability, NewAddress, PageRequest, ProviderId, ShippingAddress, SimOrderFilter,
+    SimOrderPreview,
+};
+use simgate_store::{InsertOutcome, SimOrderInsert, SimOrderRecord, SimOrderState};
+use std::sync::Arc;
+
+use crate::{ServiceError, Services};
+
+/// Most SIM cards one order may ask for.
+pub const MAX_SIM_ORDER_QUANTITY: u32 = 1000;
+
+/// A request for SIM cards.
+#[derive(Debug, Clone)]
+pub struct SimOrderRequest {
+    pub tenant_id: String,
+    pub provider: Option<ProviderId>,
+    /// The provider's address id, from [`Services::create_address`].
+    pub address_id: String,
+    pub quantity: u32,
+    pub idempotency_key: Option<String>,
+}
+
+/// A placed (or replayed) SIM order.
+#[derive(Debug, Clone)]
+pub struct SimOrderOutcome {
+    pub order: SimOrderRecord,
+    /// True when an earlier request with the same key made this order.
+    pub replayed: bool,
+}
+
+impl Services {
+    fn sim_provider(
+        &self,
+        provider: Option<ProviderId>,
+    ) -> Result<Arc<dyn SimCardOrders>, ServiceError> {
+        self.connectors
+            .sim_orders(provider)
+            .ok_or(ServiceError::NoProviderFor(Capability::SimCardOrders))
+    }
+
+    fn check_quantity(quantity: u32) -> Result<(), ServiceError> {
+        if quantity == 0 || quantity > MAX_SIM_ORDER_QUANTITY {
+            return Err(ServiceError::InvalidQuantity {
+                got: quantity,
+                max: MAX_SIM_ORDER_QUANTITY,
+            });
+        }
+        Ok(())
+    }
+
+    async fn owned_address(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+        address_id: &str,
+    ) -> Result<(), ServiceError> {
+        if self
+            .store
+            .owns_address(tenant_id, provider, address_id)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(ServiceError::AddressNotFound(address_id.to_owned()))
+        }
+    }
+
+    /// Creates a shipping address at the provider, for this tenant.
+    pub async fn create_address(
+        &self,
+        tenant_id: &str,
+        provider: Option<ProviderId>,
+        address: &NewAddress,
+    ) -> Result<ShippingAddress, ServiceError> {
+        address.validate()?;
+        let connector = self.sim_provider(provider)?;
+        let created = connector
+            .create_address(address)
+            .await
+            .map_err(ServiceError::upstream)?;
+        self.store
+            .insert_address(tenant_id, connector.provider(), &created)
+            .await?;
+        Ok(created)
+    }
+
+    /// What an order would cost.
+    pub async fn preview_sim_order(
+        &self,
+        tenant_id: &str,
+        provider: Option<ProviderId>,
+        address_id: &str,
+        quantity: u32,
+    ) -> Result<SimOrderPreview, ServiceError> {
+        Self::check_quantity(quantity)?;
+        let connector = self.sim_provider(provider)?;
+        self.owned_address(tenant_id, connector.provider(), address_id)
+            .await?;
+        connector
+            .preview_sim_order(address_id, quantity)
+            .await
+            .map_err(ServiceError::upstream)
+    }
+
+    /// Orders SIM cards. The order is written down first; if the provider's
+    /// answer is lost it stays `submitting` until the follow-up pass finds
+    /// it upstream (or establishes that it was never created).
+    pub async fn place_sim_order(
+        &self,
+        request: SimOrderRequest,
+    ) -> Result<SimOrderOutcome, ServiceError> {
+        Self::check_quantity(request.quantity)?;
+        let connector = self.sim_provider(request.provider)?;
+        let provider = connector.provider();
+        self.owned_address(&request.tenant_id, provider, &request.address_id)
+            .await?;
+        let fingerprint = hex::encode(Sha256::digest(format!(
+            "{provider}\n{}\n{}",
+            request.address_id, request.quantity
+        )));
+        let insert = SimOrderInsert {
+            tenant_id: request.tenant_id.clone(),
+            provider,
+            address_id: request.address_id.clone(),
+            quantity: request.quantity,
+            idempotency_key: request.idempotency_key.clone(),
+            request_hash: fingerprint.clone(),
+        };
+        let record = match self.store.insert_sim_order(&insert).await? {
+            InsertOutcome::Existing(order) => {
+                if order.request_hash != fingerprint {
+                    return Err(ServiceError::IdempotencyConflict);
+                }
+                return Ok(SimOrderOutcome {
+                    order,
+                    replayed: true,
+                });
+            }
+            InsertOutcome::Created(order) => order,
+        };
+        match connector
+            .create_sim_order(&request.address_id, request.quantity)
+            .await
+        {
+            Ok(placed) => {
+                self.store.record_sim_order(&record.id, &placed).await?;
+            }
+            Err(error) if error.nothing_was_processed() => {
+                self.store
+                    .fail_sim_order(&record.id, &error.to_string())
+                    .await?;
+                return Err(ServiceError::upstream(error));
+            }
+            Err(error) => {
+                tracing::warn!(order = %record.id, %error, "SIM order outcome unknown; it will be looked up");
+            }
+        }
+        Ok(SimOrderOutcome {
+            order: self.sim_order_record(&record.id).await?,
+            replayed: false,
+        })
+    }
+
+    async fn sim_order_record(&self, id: &str) -> Result<SimOrderRecord, ServiceError> {
+        self.store
+            .sim_order(id)
+            .await?
+            .ok_or_else(|| ServiceError::SimOrderNotFound(id.to_owned()))
+    }
+
+    /// A tenant's SIM order, refreshed from the provider while it can change.
+    pub async fn sim_order(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<SimOrderRecord, ServiceError> {
+        let record = self
+            .store
+            .sim_order(id)
+            .await?
+            .filter(|r| r.tenant_id == tenant_id)
+            .ok_or_else(|| ServiceError::SimOrderNotFound(id.to_owned()))?;
+        if record.state.is_final() || record.upstream_id.is_none() {
+            return Ok(record);
+        }
+        match self.follow_sim_order(record.clone()).await {
+            Ok(()) => self.sim_order_record(id).await,
+            Err(error) => {
+                // The last known state is still the truth we have.
+                tracing::warn!(order = id, %error, "could not refresh a SIM order");
+                Ok(record)
+            }
+        }
+    }
+
+    /// A page of a tenant's SIM orders, newest first.
+    pub async fn sim_orders(
+        &self,
+        tenant_id: &str,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> Result<(Vec<SimOrderRecord>, u64), ServiceError> {
+        Ok(self
+            .store
+            .sim_orders_for_tenant(tenant_id, status, page.number, page.size)
+            .await?)
+    }
+
+    /// Follows every SIM order that can still change; returns how many changed.
+    pub async fn follow_sim_orders(&self) -> Result<usize, ServiceError> {
+        let mut changed = 0;
+        for record in self.store.sim_orders_to_follow().await? {
+            let before = record.state;
+            let id = record.id.clone();
+            match self.follow_sim_order(record).await {
+                Ok(()) => {
+                    if self.sim_order_record(&id).await?.state != before {
+                        changed += 1;
+                    }
+                }
+                Err(error) => tracing::warn!(order = %id, %error, "could not follow a SIM order"),
+            }
+        }
+        Ok(changed)
+    }
+
+    async fn follow_sim_order(&self, record: SimOrderRecord) -> Result<(), ServiceError> {
+        let connector = self.sim_provider(Some(record.provider))?;
+        let Some(upstream_id) = &record.upstream_id else {
+            return self.recover_sim_order(connector.as_ref(), &record).await;
+        };
+        let upstream = connector
+            .sim_order(upstream_id)
+            .await
+            .map_err(ServiceError::upstream)?;
+        let previous = self.store.record_sim_order(&record.id, &upstream).await?;
+        let now = self.sim_order_record(&record.id).await?;
+        if previous != now.state {
+            self.announce_sim_order(&now).await;
+        }
+        Ok(())
+    }
+
+    /// Settles an order whose creation answer was lost: the provider keeps
+    /// no caller reference, so its recent orders to the same address with
+    /// the same quantity, created since ours and not yet linked, are matched.
+    async fn recover_sim_order(
+        &self,
+        connector: &dyn SimCardOrders,
+        record: &SimOrderRecord,
+    ) -> Result<(), ServiceError> {
+        let age = Utc::now() - record.created_at;
+        let settle_after =
+            ChronoDuration::from_std(self.config.reconcile_after).unwrap_or(ChronoDuration::zero());
+        if age < settle_after {
+            // The call may still be in flight.
+            return Ok(());
+        }
+        let filter = SimOrderFilter {
+            address_id: Some(record.address_id.clone()),
+            quantity: Some(record.quantity),
+            ..SimOrderFilter::default()
+        };
+        let page = PageRequest::new(1, simgate_domain::sim_order::MAX_PAGE_SIZE)?;
+        let listed = connector
+            .list_sim_orders(&filter, page)
+            .await
+            .map_err(ServiceError::upstream)?;
+        let since = record.created_at - ChronoDuration::seconds(60);
+        for candidate in listed.orders {
+            if candidate.created_at >= since
+                && !self
+                    .store
+                    .sim_order_linked(record.provider, &candidate.id)
+                    .await?
+            {
+                tracing::info!(order = %record.id, upstream = %candidate.id, "found a SIM order whose answer was lost");
+                self.store.record_sim_order(&record.id, &candidate).await?;
+                self.announce_sim_order(&self.sim_order_record(&record.id).await?)
+                    .await;
+                return Ok(());
+            }
+        }
+        tracing::info!(order = %record.id, "SIM order was never created upstream");
+        self.store
+            .fail_sim_order(&record.id, "the provider never created this order")
+            .await?;
+        Ok(())
+    }
+
+    /// `sim_order.<status>` for each status an order reaches.
+    async fn announce_sim_order(&self, record: &SimOrderRecord) {
+        let SimOrderState::Placed(status) = record.state else {
+            return;
+        };
+        let event_type = format!("sim_order.{}", status.as_str());
+        let snapshot = record.snapshot.as_ref();
+        let data = json!({
+            "id": record.id,
+            "status": status,
+            "quantity": record.quantity,
+            "address_id": record.address_id,
+            "upstream_id": record.upstream_id,
+            "tracking_url": snapshot.and_then(|s| s.tracking_url.clone()),
+            "cost": snapshot.map(|s| s.cost),
+        });
+        let key = format!("{event_type}:{}", record.id);
+        if let Err(error) = self.emit(&record.tenant_id, &event_type, &key, data).await {
+            tracing::error!(order = %record.id, %error, "could not record a SIM order event");
+        }
+    }
+}
