@@ -74,6 +74,9 @@ pub fn metrics_handle() -> PrometheusHandle {
         (name = "orders", description = "Durable, idempotent orders"),
         (name = "esims", description = "Install details, QR codes, usage, top-ups, revokes, location and SMS"),
         (name = "webhooks", description = "Events from providers, verified per provider"),
+        (name = "events", description = "Events for resellers: endpoints, log, replay (Standard Webhooks)"),
+        (name = "sim-orders", description = "Physical SIM cards shipped to an address"),
+        (name = "lines", description = "Subscriber lines, numbers, SIMs, ports, groups and subscribers"),
         (name = "system", description = "Health")
     ),
     components(schemas(problem::Problem))
@@ -100,6 +103,37 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::esims::location))
         .routes(routes!(routes::esims::send_sms))
         .routes(routes!(routes::webhooks::receive))
+        .routes(routes!(
+            routes::events::create_endpoint,
+            routes::events::list_endpoints
+        ))
+        .routes(routes!(routes::events::delete_endpoint))
+        .routes(routes!(routes::events::list_events))
+        .routes(routes!(routes::events::get_event))
+        .routes(routes!(routes::events::replay_event))
+        .routes(routes!(routes::sim_orders::create_address))
+        .routes(routes!(routes::sim_orders::preview))
+        .routes(routes!(
+            routes::sim_orders::create_sim_order,
+            routes::sim_orders::list_sim_orders
+        ))
+        .routes(routes!(routes::sim_orders::get_sim_order))
+        .routes(routes!(routes::lines::provision, routes::lines::list))
+        .routes(routes!(routes::lines::get, routes::lines::update_settings))
+        .routes(routes!(routes::lines::set_recording))
+        .routes(routes!(routes::lines::change_bundle))
+        .routes(routes!(routes::lines::esim))
+        .routes(routes!(routes::lines::qr_png))
+        .routes(routes!(routes::lines::qr_svg))
+        .routes(routes!(routes::lines::provider_qr))
+        .routes(routes!(routes::lines::cease))
+        .routes(routes!(routes::lines::offers))
+        .routes(routes!(routes::lines::numbers, routes::lines::add_number))
+        .routes(routes!(routes::lines::sims))
+        .routes(routes!(routes::lines::ports))
+        .routes(routes!(routes::lines::port))
+        .routes(routes!(routes::lines::groups, routes::lines::add_group))
+        .routes(routes!(routes::lines::subscribers))
         .routes(routes!(routes::system::healthz))
         .split_for_parts()
 }

@@ -33,6 +33,10 @@ pub struct Problem {
     /// The status that order was left in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_status: Option<String>,
+    /// The provider's own error code, when a provider refused the request
+    /// (Telnyx `10015`, …): surfaced as given, never swallowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_code: Option<String>,
 }
 
 /// An error on its way to becoming a problem response.
@@ -41,8 +45,10 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     detail: String,
-    order: Option<(String, String)>,
+    /// Boxed: rarely set, and it would make every `Result<_, ApiError>` large.
+    order: Option<Box<(String, String)>>,
     retry_after: Option<Duration>,
+    provider_code: Option<String>,
 }
 
 impl ApiError {
@@ -54,6 +60,7 @@ impl ApiError {
             detail: detail.into(),
             order: None,
             retry_after: None,
+            provider_code: None,
         }
     }
 
@@ -68,7 +75,7 @@ impl ApiError {
     }
 
     fn with_order(mut self, order: Option<&OrderRecord>) -> Self {
-        self.order = order.map(|o| (o.id.to_string(), o.status.to_string()));
+        self.order = order.map(|o| Box::new((o.id.to_string(), o.status.to_string())));
         self
     }
 
@@ -108,6 +115,8 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::EsimNotFound(_) => Self::not_found("esim_not_found", detail),
             ServiceError::OrderNotFound(_) => Self::not_found("order_not_found", detail),
+            ServiceError::EventNotFound(_) => Self::not_found("event_not_found", detail),
+            ServiceError::Queue(e) => Self::internal(&e),
             ServiceError::WebhookUnverified(_) => {
                 Self::new(S::UNAUTHORIZED, "webhook_unverified", detail)
             }
@@ -130,6 +139,17 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::ProviderMismatch { .. } => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "provider_mismatch", detail)
+            }
+            ServiceError::NoProviderFor(_) => {
+                Self::new(S::NOT_IMPLEMENTED, "capability_not_configured", detail)
+            }
+            ServiceError::AddressNotFound(_) => Self::not_found("address_not_found", detail),
+            ServiceError::SimOrderNotFound(_) => Self::not_found("sim_order_not_found", detail),
+            ServiceError::LineExists(_) => Self::new(S::CONFLICT, "line_exists", detail),
+            ServiceError::LineNotFound(_) => Self::not_found("line_not_found", detail),
+            ServiceError::PortNotFound(_) => Self::not_found("port_not_found", detail),
+            ServiceError::ConfirmationRequired => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "confirmation_required", detail)
             }
             ServiceError::Upstream { order, source } => {
                 upstream(&source).with_order(order.as_deref())
@@ -155,8 +175,13 @@ fn upstream(error: &ConnectorError) -> ApiError {
         }
         ConnectorError::Unauthorized { .. } => (S::BAD_GATEWAY, "upstream_auth_failed"),
         ConnectorError::Unsupported(_) => (S::NOT_IMPLEMENTED, "unsupported_by_provider"),
+        ConnectorError::Provider { status: 404, .. } => (S::NOT_FOUND, "upstream_not_found"),
+        ConnectorError::Provider { .. } => (S::UNPROCESSABLE_ENTITY, "provider_rejected"),
     };
     let mut api = ApiError::new(status, code, detail);
+    if let ConnectorError::Provider { code, .. } = error {
+        api.provider_code = Some(code.clone());
+    }
     api.retry_after = error.retry_after().or(match status {
         S::SERVICE_UNAVAILABLE => Some(Duration::from_secs(1)),
         _ => None,
@@ -176,8 +201,9 @@ impl IntoResponse for ApiError {
             status: self.status.as_u16(),
             detail: self.detail,
             code: self.code.to_owned(),
-            order_id: self.order.as_ref().map(|(id, _)| id.clone()),
-            order_status: self.order.map(|(_, status)| status),
+            order_id: self.order.as_ref().map(|order| order.0.clone()),
+            order_status: self.order.map(|order| order.1),
+            provider_code: self.provider_code,
         };
         let mut response = (self.status, Json(problem)).into_response();
         response.headers_mut().insert(

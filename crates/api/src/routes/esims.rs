@@ -44,10 +44,18 @@ pub async fn get_esim(
     Ok(Json(esim.into()))
 }
 
-/// The QR code of a tenant's eSIM: its activation code, nothing else.
-async fn qr_code(state: &AppState, tenant_id: &str, iccid: &str) -> Result<QrCode, ApiError> {
+/// The activation code of a tenant's eSIM, which is all its QR holds.
+async fn activation_code(
+    state: &AppState,
+    tenant_id: &str,
+    iccid: &str,
+) -> Result<String, ApiError> {
     let esim = state.services.esim(tenant_id, &parse_iccid(iccid)?).await?;
-    QrCode::new(esim.install.activation.to_string().as_bytes()).map_err(|e| {
+    Ok(esim.install.activation.to_string())
+}
+
+fn qr_code(text: &str) -> Result<QrCode, ApiError> {
+    QrCode::new(text.as_bytes()).map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "qr_failed",
@@ -56,16 +64,9 @@ async fn qr_code(state: &AppState, tenant_id: &str, iccid: &str) -> Result<QrCod
     })
 }
 
-/// The activation code as a PNG QR code.
-#[utoipa::path(get, path = "/v1/esims/{iccid}/qr.png", tag = "esims", params(("iccid" = String, Path)),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem)))]
-pub async fn qr_png(
-    State(state): State<AppState>,
-    AuthTenant(tenant): AuthTenant,
-    Path(iccid): Path<String>,
-) -> Result<Response, ApiError> {
-    let image = qr_code(&state, &tenant.id, &iccid)
-        .await?
+/// A PNG QR code of `text`, as a response.
+pub(crate) fn png_response(text: &str) -> Result<Response, ApiError> {
+    let image = qr_code(text)?
         .render::<Luma<u8>>()
         .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
         .build();
@@ -80,6 +81,26 @@ pub async fn qr_png(
     Ok(([(header::CONTENT_TYPE, "image/png")], png.into_inner()).into_response())
 }
 
+/// An SVG QR code of `text`, as a response.
+pub(crate) fn svg_response(text: &str) -> Result<Response, ApiError> {
+    let image = qr_code(text)?
+        .render::<svg::Color>()
+        .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
+        .build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], image).into_response())
+}
+
+/// The activation code as a PNG QR code.
+#[utoipa::path(get, path = "/v1/esims/{iccid}/qr.png", tag = "esims", params(("iccid" = String, Path)),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem)))]
+pub async fn qr_png(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(iccid): Path<String>,
+) -> Result<Response, ApiError> {
+    png_response(&activation_code(&state, &tenant.id, &iccid).await?)
+}
+
 /// The activation code as an SVG QR code.
 #[utoipa::path(get, path = "/v1/esims/{iccid}/qr.svg", tag = "esims", params(("iccid" = String, Path)),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
@@ -88,12 +109,7 @@ pub async fn qr_svg(
     AuthTenant(tenant): AuthTenant,
     Path(iccid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let image = qr_code(&state, &tenant.id, &iccid)
-        .await?
-        .render::<svg::Color>()
-        .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
-        .build();
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], image).into_response())
+    svg_response(&activation_code(&state, &tenant.id, &iccid).await?)
 }
 
 /// Live data usage of every bundle on the eSIM, from its provider.

@@ -1,9 +1,12 @@
 //! The `/v1` handlers, one module per resource.
 
 pub mod esims;
+pub mod events;
+pub mod lines;
 pub mod orders;
 pub mod products;
 pub mod providers;
+pub mod sim_orders;
 pub mod system;
 pub mod webhooks;
 

@@ -16,12 +16,11 @@ pub async fn list_providers(
     _tenant: AuthTenant,
 ) -> Result<Json<ProviderList>, ApiError> {
     let mut data = Vec::new();
-    for connector in state.services.connectors.all() {
-        let provider = connector.provider();
+    for (provider, capabilities) in state.services.connectors.capabilities() {
         let synced = state.services.store.last_catalogue_sync(provider).await?;
         data.push(ProviderView {
             id: provider.to_string(),
-            capabilities: connector.capabilities().to_vec(),
+            capabilities,
             catalogue_products: synced.map(|(_, n)| n).unwrap_or(0),
             catalogue_synced_at: synced.map(|(at, _)| at),
         });

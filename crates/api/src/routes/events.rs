@@ -1,0 +1,258 @@
+//! Reseller-facing events: webhook endpoints, the event log and replays.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use simgate_service::events::new_secret;
+use simgate_store::{Endpoint, StoredEvent};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::AuthTenant;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::problem::{ApiError, Problem};
+
+/// `POST /v1/webhook-endpoints` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEndpoint {
+    /// An `https://` (or `http://`) URL that accepts POSTs.
+    pub url: String,
+}
+
+/// A webhook endpoint. Its `secret` verifies the `webhook-signature` header.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EndpointView {
+    pub id: String,
+    pub url: String,
+    /// `whsec_…`, as the Standard Webhooks libraries expect it.
+    pub secret: String,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Endpoint> for EndpointView {
+    fn from(e: Endpoint) -> Self {
+        Self {
+            id: e.id,
+            url: e.url,
+            secret: e.secret,
+            enabled: e.enabled,
+            disabled_reason: e.disabled_reason,
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// The tenant's endpoints.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EndpointList {
+    pub data: Vec<EndpointView>,
+}
+
+/// One delivery of an event.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryView {
+    pub endpoint_id: String,
+    /// `pending`, `delivered`, `failed` or `disabled`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_response: Option<u16>,
+    pub last_error: Option<String>,
+}
+
+/// An event and how its deliveries went.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventView {
+    /// Also the `webhook-id` of every delivery of it.
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// The body endpoints receive.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// A page of events, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventPage {
+    pub data: Vec<EventView>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<String>,
+}
+
+/// How many deliveries a replay started.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Replay {
+    pub deliveries: usize,
+}
+
+fn validate_url(raw: &str) -> Result<(), ApiError> {
+    let bad = |why: &str| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_url",
+            format!("url '{raw}' {why}"),
+        )
+    };
+    let url = url_parse(raw).ok_or_else(|| bad("is not a URL"))?;
+    if !matches!(url.0.as_str(), "http" | "https") {
+        return Err(bad("must be http or https"));
+    }
+    if url.1.is_empty() {
+        return Err(bad("has no host"));
+    }
+    Ok(())
+}
+
+/// (scheme, host) of an absolute URL.
+fn url_parse(raw: &str) -> Option<(String, String)> {
+    let uri: axum::http::Uri = raw.parse().ok()?;
+    Some((
+        uri.scheme_str()?.to_ascii_lowercase(),
+        uri.host()?.to_owned(),
+    ))
+}
+
+/// Registers an endpoint; every later event of the tenant is sent to it.
+#[utoipa::path(post, path = "/v1/webhook-endpoints", tag = "events", request_body = CreateEndpoint,
+    responses((status = 201, body = EndpointView), (status = 422, body = Problem)))]
+pub async fn create_endpoint(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    ApiJson(body): ApiJson<CreateEndpoint>,
+) -> Result<(StatusCode, Json<EndpointView>), ApiError> {
+    validate_url(&body.url)?;
+    let endpoint = state
+        .services
+        .store
+        .create_endpoint(&tenant.id, &body.url, &new_secret())
+        .await?;
+    Ok((StatusCode::CREATED, Json(endpoint.into())))
+}
+
+/// The tenant's endpoints.
+#[utoipa::path(get, path = "/v1/webhook-endpoints", tag = "events", responses((status = 200, body = EndpointList)))]
+pub async fn list_endpoints(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+) -> Result<Json<EndpointList>, ApiError> {
+    let endpoints = state
+        .services
+        .store
+        .endpoints_for_tenant(&tenant.id)
+        .await?;
+    Ok(Json(EndpointList {
+        data: endpoints.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Stops sending events to an endpoint.
+#[utoipa::path(delete, path = "/v1/webhook-endpoints/{id}", tag = "events", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+pub async fn delete_endpoint(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let store = &state.services.store;
+    match store.endpoint(&id).await? {
+        Some(endpoint) if endpoint.tenant_id == tenant.id => {
+            store.disable_endpoint(&id, "removed by its owner").await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(ApiError::not_found(
+            "endpoint_not_found",
+            format!("no endpoint {id}"),
+        )),
+    }
+}
+
+/// Event list filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventQuery {
+    /// Events older than this event id.
+    before: Option<String>,
+    /// Page size, 1–100 (default 20).
+    limit: Option<u32>,
+}
+
+async fn view(state: &AppState, event: StoredEvent) -> Result<EventView, ApiError> {
+    let deliveries = state.services.store.deliveries_of(&event.id).await?;
+    Ok(EventView {
+        payload: serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null),
+        id: event.id,
+        event_type: event.event_type,
+        created_at: event.created_at,
+        deliveries: deliveries
+            .into_iter()
+            .map(|d| DeliveryView {
+                endpoint_id: d.endpoint_id,
+                status: d.status.as_str().to_owned(),
+                attempts: d.attempts,
+                last_response: d.last_response,
+                last_error: d.last_error,
+            })
+            .collect(),
+    })
+}
+
+/// The tenant's events, newest first.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventQuery),
+    responses((status = 200, body = EventPage), (status = 400, body = Problem)))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    ApiQuery(query): ApiQuery<EventQuery>,
+) -> Result<Json<EventPage>, ApiError> {
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "limit must be between 1 and 100",
+        ));
+    }
+    let events = state
+        .services
+        .store
+        .events_for_tenant(&tenant.id, query.before.as_deref(), limit)
+        .await?;
+    let next_before = (events.len() == limit as usize)
+        .then(|| events.last().map(|e| e.id.clone()))
+        .flatten();
+    let mut data = Vec::with_capacity(events.len());
+    for event in events {
+        data.push(view(&state, event).await?);
+    }
+    Ok(Json(EventPage { data, next_before }))
+}
+
+/// One event.
+#[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = String, Path)),
+    responses((status = 200, body = EventView), (status = 404, body = Problem)))]
+pub async fn get_event(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(id): Path<String>,
+) -> Result<Json<EventView>, ApiError> {
+    let event = state.services.event(&tenant.id, &id).await?;
+    Ok(Json(view(&state, event).await?))
+}
+
+/// Sends an event again to every enabled endpoint, with the same `webhook-id`.
+#[utoipa::path(post, path = "/v1/events/{id}/replay", tag = "events", params(("id" = String, Path)),
+    responses((status = 202, body = Replay), (status = 404, body = Problem)))]
+pub async fn replay_event(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Replay>), ApiError> {
+    let deliveries = state.services.replay_event(&tenant.id, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(Replay { deliveries })))
+}
