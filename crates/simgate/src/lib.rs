@@ -16,20 +16,23 @@ use simgate_connectors::esim_story::{
     EsimStoryClient, EsimStoryConfig, EsimStorySandbox, StorySandboxConfig,
 };
 use simgate_connectors::http::RetryPolicy;
+use simgate_connectors::onsim::{OnsimClient, OnsimConfig, OnsimSandbox, OnsimSandboxConfig};
 use simgate_connectors::sim_local::sandbox::TOKEN_PATH;
 use simgate_connectors::sim_local::{
     SimLocalClient, SimLocalConfig, SimLocalSandbox, SimLocalSandboxConfig,
 };
 use simgate_connectors::simulator::SimulatorHandle;
+use simgate_connectors::telnyx::{TelnyxClient, TelnyxConfig, TelnyxSandbox, TelnyxSandboxConfig};
 use simgate_domain::ProviderId;
 use simgate_service::jobs::{BackgroundJobs, JobSchedule};
+use simgate_service::queue::ApalisQueue;
 use simgate_service::{ServiceConfig, Services};
 use simgate_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use settings::{EsimGoSettings, EsimStorySettings, Settings, SimLocalSettings};
+pub use settings::{BearerSettings, EsimGoSettings, EsimStorySettings, Settings, SimLocalSettings};
 
 /// Why simgate could not start.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,8 @@ pub enum StartError {
     Settings(#[from] settings::SettingsError),
     #[error("database: {0}")]
     Store(#[from] simgate_store::StoreError),
+    #[error(transparent)]
+    Queue(#[from] simgate_service::queue::QueueError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -81,11 +86,36 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
             retry: RetryPolicy::default(),
         })));
     }
+    if let Some(telnyx) = &settings.providers.telnyx {
+        registry.register_sim_orders(Arc::new(TelnyxClient::new(TelnyxConfig {
+            base_url: telnyx
+                .base_url
+                .clone()
+                .unwrap_or_else(|| TELNYX_URL.to_owned()),
+            api_key: telnyx.api_key.clone(),
+            timeout: Duration::from_secs(telnyx.timeout_secs.max(1)),
+        })));
+    }
+    if let Some(onsim) = &settings.providers.onsim {
+        registry.register_lines(Arc::new(OnsimClient::new(OnsimConfig {
+            base_url: onsim
+                .base_url
+                .clone()
+                .unwrap_or_else(|| ONSIM_URL.to_owned()),
+            api_key: onsim.api_key.clone(),
+            timeout: Duration::from_secs(onsim.timeout_secs.max(1)),
+        })));
+    }
     Ok(registry)
 }
 
-/// Connects the store and builds the use-case layer.
-pub async fn services(settings: &Settings) -> Result<Services, StartError> {
+/// Telnyx's production API.
+const TELNYX_URL: &str = "https://api.telnyx.com/v2";
+/// ONSIM's production API.
+const ONSIM_URL: &str = "https://api.onsimapp.com";
+
+/// Connects the store and the delivery queue, and builds the use-case layer.
+pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue), StartError> {
     let store = Store::connect(&settings.database_url).await?;
     // A call still in flight must never look lost: reconcile only after
     // the longest provider timeout has surely expired.
@@ -94,6 +124,8 @@ pub async fn services(settings: &Settings) -> Result<Services, StartError> {
         providers.esim_go.as_ref().map(|p| p.timeout_secs),
         providers.esim_story.as_ref().map(|p| p.timeout_secs),
         providers.sim_local.as_ref().map(|p| p.timeout_secs),
+        providers.telnyx.as_ref().map(|p| p.timeout_secs),
+        providers.onsim.as_ref().map(|p| p.timeout_secs),
     ]
     .into_iter()
     .flatten()
@@ -102,9 +134,19 @@ pub async fn services(settings: &Settings) -> Result<Services, StartError> {
     let reconcile_after = settings.jobs.reconcile_after_secs.max(longest_timeout + 1);
     let config = ServiceConfig {
         reconcile_after: Duration::from_secs(reconcile_after),
+        delivery_backoff: Duration::from_millis(settings.jobs.delivery_backoff_ms.max(1)),
         ..ServiceConfig::default()
     };
-    Ok(Services::new(store, connectors(settings)?, config))
+    let queue = ApalisQueue::connect(&settings.database_url).await?;
+    Ok((
+        Services::new(
+            store,
+            connectors(settings)?,
+            Arc::new(queue.clone()),
+            config,
+        ),
+        queue,
+    ))
 }
 
 /// A running simgate: the HTTP server and its background jobs.
@@ -119,7 +161,7 @@ pub struct Application {
 impl Application {
     /// Connects the database, starts the jobs and begins serving.
     pub async fn start(settings: &Settings) -> Result<Self, StartError> {
-        let services = services(settings).await?;
+        let (services, queue) = services(settings).await?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -137,6 +179,7 @@ impl Application {
                 catalogue_every: Duration::from_secs(settings.jobs.catalogue_sync_secs.max(1)),
                 reconcile_every: Duration::from_secs(settings.jobs.reconcile_every_secs.max(1)),
             },
+            &queue,
         );
         let app = simgate_api::app(AppState::new(services.clone()));
         let (tx, rx) = oneshot::channel::<()>();
@@ -257,6 +300,39 @@ pub async fn start_sim_local_sandbox(
         webhook_api_key: SecretString::from(config.webhook_api_key),
         webhook_header: config.webhook_header,
         synchronous: false,
+        timeout_secs: 10,
+    };
+    Ok((handle, sandbox, settings))
+}
+
+/// Starts the built-in Telnyx SIM card order sandbox and returns provider
+/// settings pointing at it.
+pub async fn start_telnyx_sandbox(
+    listen: SocketAddr,
+    config: TelnyxSandboxConfig,
+) -> Result<(SimulatorHandle, TelnyxSandbox, BearerSettings), StartError> {
+    let api_key = config.api_key.clone();
+    let sandbox = TelnyxSandbox::new(config);
+    let handle = serve_sandbox(listen, sandbox.router()).await?;
+    let settings = BearerSettings {
+        base_url: Some(handle.base_url()),
+        api_key: SecretString::from(api_key),
+        timeout_secs: 10,
+    };
+    Ok((handle, sandbox, settings))
+}
+
+/// Starts the built-in ONSIM sandbox and returns provider settings pointing at it.
+pub async fn start_onsim_sandbox(
+    listen: SocketAddr,
+    config: OnsimSandboxConfig,
+) -> Result<(SimulatorHandle, OnsimSandbox, BearerSettings), StartError> {
+    let api_key = config.api_key.clone();
+    let sandbox = OnsimSandbox::new(config);
+    let handle = serve_sandbox(listen, sandbox.router()).await?;
+    let settings = BearerSettings {
+        base_url: Some(handle.base_url()),
+        api_key: SecretString::from(api_key),
         timeout_secs: 10,
     };
     Ok((handle, sandbox, settings))

@@ -126,6 +126,20 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 settings.providers.sim_local = Some(sim_local_settings);
                 sandboxes.push(handle);
                 sim_local_sandbox = Some(sim_local);
+                let (handle, _, telnyx) = simgate::start_telnyx_sandbox(
+                    settings.sandbox.telnyx_listen,
+                    Default::default(),
+                )
+                .await?;
+                tracing::info!(url = %handle.base_url(), "Telnyx sandbox is running");
+                settings.providers.telnyx = Some(telnyx);
+                sandboxes.push(handle);
+                let (handle, _, onsim) =
+                    simgate::start_onsim_sandbox(settings.sandbox.onsim_listen, Default::default())
+                        .await?;
+                tracing::info!(url = %handle.base_url(), "ONSIM sandbox is running");
+                settings.providers.onsim = Some(onsim);
+                sandboxes.push(handle);
             }
             let app = Application::start(&settings).await?;
             if let Some(story) = &story_sandbox {
@@ -171,7 +185,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Tenants {
             command: TenantCommand::Create { name },
         } => {
-            let services = simgate::services(&settings).await?;
+            let (services, _) = simgate::services(&settings).await?;
             let (id, key) = simgate::create_tenant(&services.store, &name).await?;
             println!(
                 "tenant: {id}\napi key: {key}\n(store the key now: simgate keeps only its hash)"
@@ -189,7 +203,7 @@ async fn sync_catalogue(
     settings: &Settings,
     only: Option<ProviderId>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let services = simgate::services(settings).await?;
+    let (services, _) = simgate::services(settings).await?;
     let providers: Vec<ProviderId> = services
         .connectors
         .all()

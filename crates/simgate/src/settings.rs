@@ -28,6 +28,22 @@ pub struct Providers {
     pub esim_go: Option<EsimGoSettings>,
     pub esim_story: Option<EsimStorySettings>,
     pub sim_local: Option<SimLocalSettings>,
+    pub telnyx: Option<BearerSettings>,
+    pub onsim: Option<BearerSettings>,
+}
+
+/// How to reach a provider that authenticates with a bearer API key
+/// (Telnyx, ONSIM).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BearerSettings {
+    /// Defaults to the provider's production URL.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// API key sent as `Authorization: Bearer` (secret: never logged).
+    #[serde(serialize_with = "redact")]
+    pub api_key: SecretString,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
 }
 
 /// How to reach Sim Local UNITE (its URLs are not published: configure them).
@@ -153,6 +169,8 @@ pub struct Jobs {
     /// Age of an unanswered submission before it counts as lost; must
     /// exceed every provider timeout.
     pub reconcile_after_secs: u64,
+    /// First wait before a failed event delivery is retried (it doubles).
+    pub delivery_backoff_ms: u64,
 }
 
 /// The built-in sandboxes used by `serve --sandbox`.
@@ -164,6 +182,10 @@ pub struct SandboxSettings {
     pub esim_story_listen: SocketAddr,
     /// Where the Sim Local sandbox listens.
     pub sim_local_listen: SocketAddr,
+    /// Where the Telnyx sandbox listens.
+    pub telnyx_listen: SocketAddr,
+    /// Where the ONSIM sandbox listens.
+    pub onsim_listen: SocketAddr,
     /// API key of the demo tenant created in sandbox mode.
     pub tenant_api_key: String,
 }
@@ -178,11 +200,14 @@ impl Default for Settings {
                 catalogue_sync_secs: 6 * 3600,
                 reconcile_every_secs: 10,
                 reconcile_after_secs: 45,
+                delivery_backoff_ms: 5000,
             },
             sandbox: SandboxSettings {
                 esim_go_listen: ([127, 0, 0, 1], 0).into(),
                 esim_story_listen: ([127, 0, 0, 1], 0).into(),
                 sim_local_listen: ([127, 0, 0, 1], 0).into(),
+                telnyx_listen: ([127, 0, 0, 1], 0).into(),
+                onsim_listen: ([127, 0, 0, 1], 0).into(),
                 tenant_api_key: "sk_sandbox_simgate".to_owned(),
             },
         }
