@@ -11,8 +11,10 @@ use simgate::settings::Settings;
 use simgate::{Application, EsimGoSettings, EsimStorySettings, SimLocalSettings};
 use simgate_connectors::esim_go::{EsimGoSandbox, SandboxConfig};
 use simgate_connectors::esim_story::EsimStorySandbox;
+use simgate_connectors::onsim::{OnsimSandbox, OnsimSandboxConfig};
 use simgate_connectors::sim_local::{SimLocalSandbox, SimLocalSandboxConfig};
 use simgate_connectors::simulator::SimulatorHandle;
+use simgate_connectors::telnyx::{TelnyxSandbox, TelnyxSandboxConfig};
 use simgate_domain::ProviderId;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
@@ -76,7 +78,10 @@ impl Sandbox {
 pub struct Options {
     pub upstream_timeout_secs: u64,
     pub reconcile_after_secs: u64,
+    pub reconcile_every_secs: u64,
     pub database_url: Option<String>,
+    /// Time between two steps of a Telnyx SIM order's life.
+    pub telnyx_step: Duration,
 }
 
 impl Default for Options {
@@ -84,7 +89,9 @@ impl Default for Options {
         Self {
             upstream_timeout_secs: 5,
             reconcile_after_secs: 6,
+            reconcile_every_secs: 1,
             database_url: None,
+            telnyx_step: Duration::from_millis(100),
         }
     }
 }
@@ -101,6 +108,12 @@ pub struct TestApp {
     /// The Sim Local sandbox, delivering its webhooks to this app.
     pub sim_local: SimLocalSandbox,
     pub sim_local_handle: SimulatorHandle,
+    /// The Telnyx SIM card order sandbox.
+    pub telnyx: TelnyxSandbox,
+    pub telnyx_handle: SimulatorHandle,
+    /// The ONSIM subscriber line sandbox.
+    pub onsim: OnsimSandbox,
+    pub onsim_handle: SimulatorHandle,
     pub app: Application,
     _dir: TempDir,
 }
@@ -121,8 +134,9 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
         timeout_secs: options.upstream_timeout_secs,
         accept_unsigned_callbacks: false,
     });
-    settings.jobs.reconcile_every_secs = 1;
+    settings.jobs.reconcile_every_secs = options.reconcile_every_secs;
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
+    settings.jobs.delivery_backoff_ms = 200;
     settings
 }
 
@@ -156,6 +170,21 @@ impl TestApp {
             timeout_secs: options.upstream_timeout_secs,
             ..sim_local_settings
         });
+        let (telnyx_handle, telnyx, telnyx_settings) = simgate::start_telnyx_sandbox(
+            ([127, 0, 0, 1], 0).into(),
+            TelnyxSandboxConfig {
+                step: options.telnyx_step,
+                ..TelnyxSandboxConfig::default()
+            },
+        )
+        .await
+        .unwrap();
+        settings.providers.telnyx = Some(telnyx_settings);
+        let (onsim_handle, onsim, onsim_settings) =
+            simgate::start_onsim_sandbox(([127, 0, 0, 1], 0).into(), OnsimSandboxConfig::default())
+                .await
+                .unwrap();
+        settings.providers.onsim = Some(onsim_settings);
         let app = Application::start(&settings).await.expect("simgate starts");
         story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
         sim_local.set_webhook_url(Some(simgate::webhook_url(&app, ProviderId::SimLocal)));
@@ -174,6 +203,10 @@ impl TestApp {
             story_handle,
             sim_local,
             sim_local_handle,
+            telnyx,
+            telnyx_handle,
+            onsim,
+            onsim_handle,
             app,
             _dir: dir,
         };
@@ -187,8 +220,16 @@ impl TestApp {
         eventually(Duration::from_secs(120), || async {
             let body: Value = self.get("/v1/providers").await.json().await.ok()?;
             let providers = body["data"].as_array()?;
-            let synced = providers.len() == 3
-                && providers.iter().all(|p| {
+            let catalogues: Vec<&Value> = providers
+                .iter()
+                .filter(|p| {
+                    p["capabilities"]
+                        .as_array()
+                        .is_some_and(|c| c.contains(&json!("catalogue")))
+                })
+                .collect();
+            let synced = catalogues.len() == 3
+                && catalogues.iter().all(|p| {
                     let products = p["catalogue_products"].as_u64().unwrap_or(0);
                     products >= if p["id"] == "esim-go" { 5000 } else { 1 }
                 });
@@ -209,6 +250,17 @@ impl TestApp {
     /// GETs a JSON body, whatever the status.
     pub async fn get_json(&self, path: &str) -> Value {
         self.get(path).await.json().await.unwrap()
+    }
+
+    /// Sends a body with any method.
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: &Value) -> Response {
+        self.client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn delete(&self, path: &str) -> Response {

@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::Connection;
 
+use crate::events::{Receiver, register, signature_is_valid};
 use crate::helpers::{Options, TestApp};
 
 /// Server of this machine and CI (`.ci/run` starts it when it is down).
@@ -36,6 +37,9 @@ async fn orders_work_the_same_on_postgres() {
     let japan = app.get_json("/v1/products?country=JP&limit=5").await;
     assert_eq!(japan["data"].as_array().unwrap().len(), 5);
 
+    let receiver = Receiver::start(&[(503, None)]).await;
+    let endpoint = register(&app, &receiver.url).await;
+
     let product = app.cheapest("JP").await;
     let order = app.order(&product, "pg-1").await;
     assert_eq!(order["status"], "completed");
@@ -67,4 +71,12 @@ async fn orders_work_the_same_on_postgres() {
     let listed = app.get_json("/v1/orders?status=completed&limit=5").await;
     assert_eq!(listed["data"][0]["id"], order["id"]);
     assert_eq!(app.sandbox.state.purchases(), 1);
+
+    // The event went through the PostgreSQL-backed queue, retried once.
+    let received = receiver.wait_for(2).await;
+    assert_eq!(received[0].id, received[1].id);
+    let secret = endpoint["secret"].as_str().unwrap();
+    assert!(signature_is_valid(secret, &received[1]));
+    let payload: serde_json::Value = serde_json::from_str(&received[1].body).unwrap();
+    assert_eq!(payload["data"]["id"], order["id"]);
 }

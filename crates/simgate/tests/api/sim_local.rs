@@ -4,7 +4,11 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{Options, TestApp, assert_problem};
+use std::time::Duration;
+
+use simgate_domain::ProviderId;
+
+use crate::helpers::{Options, TestApp, assert_problem, eventually};
 
 async fn order(app: &TestApp, product: &str, key: &str) -> Value {
     let response = app
@@ -67,6 +71,51 @@ async fn with_webhooks_off_orders_complete_by_polling_and_failures_surface() {
         )
         .await;
     assert_problem(two, StatusCode::BAD_GATEWAY, "upstream_rejected").await;
+}
+
+#[tokio::test]
+async fn an_unverified_webhook_prompts_a_poll_of_the_provider() {
+    // No scheduled polling after start and no genuine webhooks: only the
+    // forged webhook can make simgate look at the order again.
+    let app = TestApp::spawn_with(Options {
+        reconcile_every_secs: 3600,
+        ..Options::default()
+    })
+    .await;
+    app.sim_local.set_webhook_url(None);
+    let product = app.cheapest_from("sim-local", "DE").await;
+    let placed = order(&app, &product, "sl-forged").await;
+    assert_eq!(placed["status"], "fulfilling");
+    let id = placed["id"].as_str().unwrap();
+    let upstream = placed["upstream_reference"].as_str().unwrap();
+    // Let the provider finish first, seen through the connector itself.
+    let connector = app
+        .app
+        .services()
+        .connectors
+        .get(ProviderId::SimLocal)
+        .unwrap();
+    eventually(Duration::from_secs(30), || async {
+        let upstream_order = connector.fetch_order(upstream).await.ok()?;
+        (upstream_order.provider_status == "COMPLETED").then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.get_json(&format!("/v1/orders/{id}")).await["status"],
+        "fulfilling"
+    );
+    let forged = app
+        .client
+        .post(format!("{}/v1/webhooks/sim-local", app.address))
+        .header("X-API-Key", "forged")
+        .json(&json!({"order_id": upstream, "status": "FAILED"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(forged, StatusCode::UNAUTHORIZED, "webhook_unverified").await;
+    // The payload said FAILED; the provider, asked, says COMPLETED.
+    let done = app.wait_for_order(id, "completed").await;
+    assert_eq!(done["provider_status"], "COMPLETED");
 }
 
 #[tokio::test]

@@ -52,9 +52,35 @@ async fn signed_callbacks_are_accepted_once_in_either_encoding() {
     let b64 = base64::engine::general_purpose::STANDARD
         .encode(callback_signature(key, second.as_bytes()));
     assert_eq!(
-        send(&app, Some(b64), &second).await.status(),
+        send(&app, Some(b64.clone()), &second).await.status(),
         StatusCode::OK
     );
+    send(&app, Some(b64), &second).await;
+
+    // 90 % left says nothing; 10 % left would be "low"; nothing left is "depleted", once.
+    let low = callback(iccid, 100_000_000);
+    let low_signature = hex::encode(callback_signature(key, low.as_bytes()));
+    send(&app, Some(low_signature), &low).await;
+    let events = app.get_json("/v1/events?limit=100").await;
+    let mut types: Vec<&str> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        ["esim.usage.depleted", "esim.usage.low", "order.completed"]
+    );
+    let depleted = &events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "esim.usage.depleted")
+        .unwrap()["payload"]["data"];
+    assert_eq!(depleted["iccid"], iccid);
+    assert_eq!(depleted["remaining_bytes"], 0);
 }
 
 #[tokio::test]
