@@ -24,6 +24,34 @@ pub enum InsertOutcome<T = OrderRecord> {
     Existing(T),
 }
 
+impl<T> InsertOutcome<T> {
+    /// Settles an insert keyed by a tenant's idempotency key. A unique
+    /// violation on a keyed insert means a concurrent request with the same
+    /// key won the race: its record is the answer. `existing` and `created`
+    /// are lazy lookups (by key, by the new id); only the one needed runs.
+    pub(crate) async fn settle(
+        inserted: Result<sqlx::any::AnyQueryResult, sqlx::Error>,
+        keyed: bool,
+        existing: impl Future<Output = Result<Option<T>, StoreError>>,
+        created: impl Future<Output = Result<Option<T>, StoreError>>,
+        what: &str,
+    ) -> Result<Self, StoreError> {
+        match inserted {
+            Ok(_) => created
+                .await?
+                .map(Self::Created)
+                .ok_or_else(|| StoreError::corrupt(format!("{what} vanished after insert"))),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && keyed => {
+                match existing.await? {
+                    Some(existing) => Ok(Self::Existing(existing)),
+                    None => Err(StoreError::Database(sqlx::Error::Database(e))),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
 const ORDER_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, provider, product_id, sku, kind, \
     target_iccid, quantity, unit_price_micros, currency, status, upstream_ref, provider_status, \
     error_code, error_message, retryable, attempts, submitted_at, created_at, updated_at";
@@ -63,25 +91,15 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await;
-        match inserted {
-            Ok(_) => {}
-            // Lost a race with a concurrent request carrying the same key.
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                if let Some(key) = &order.idempotency_key
-                    && let Some(existing) =
-                        self.order_by_idempotency_key(&order.tenant_id, key).await?
-                {
-                    return Ok(InsertOutcome::Existing(existing));
-                }
-                return Err(StoreError::Database(sqlx::Error::Database(e)));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let created = self
-            .order_by_id(&id)
-            .await?
-            .ok_or_else(|| StoreError::corrupt("order vanished after insert"))?;
-        Ok(InsertOutcome::Created(created))
+        let key = order.idempotency_key.as_deref().unwrap_or_default();
+        InsertOutcome::settle(
+            inserted,
+            order.idempotency_key.is_some(),
+            self.order_by_idempotency_key(&order.tenant_id, key),
+            self.order_by_id(&id),
+            "order",
+        )
+        .await
     }
 
     async fn order_by_idempotency_key(

@@ -185,23 +185,15 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await;
-        match inserted {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                if let Some(key) = &order.idempotency_key
-                    && let Some(existing) = self.sim_order_by_key(&order.tenant_id, key).await?
-                {
-                    return Ok(InsertOutcome::Existing(existing));
-                }
-                return Err(StoreError::Database(sqlx::Error::Database(e)));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let created = self
-            .sim_order(&id)
-            .await?
-            .ok_or_else(|| StoreError::corrupt("SIM order vanished after insert"))?;
-        Ok(InsertOutcome::Created(created))
+        let key = order.idempotency_key.as_deref().unwrap_or_default();
+        InsertOutcome::settle(
+            inserted,
+            order.idempotency_key.is_some(),
+            self.sim_order_by_key(&order.tenant_id, key),
+            self.sim_order(&id),
+            "SIM order",
+        )
+        .await
     }
 
     async fn sim_order_by_key(
