@@ -87,8 +87,14 @@ pub async fn execute(
 
 /// Reads `Retry-After` as delay-seconds (the form providers use).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    header_seconds(headers, RETRY_AFTER.as_str())
+}
+
+/// Reads a header holding a whole number of seconds (`Retry-After`,
+/// Telnyx's `x-ratelimit-reset`).
+pub fn header_seconds(headers: &HeaderMap, name: &str) -> Option<Duration> {
     headers
-        .get(RETRY_AFTER)?
+        .get(name)?
         .to_str()
         .ok()?
         .trim()

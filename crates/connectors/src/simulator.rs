@@ -9,7 +9,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -175,6 +175,17 @@ async fn inject(State(state): State<FaultState>, request: Request, next: Next) -
                 .into_response()
         }
     }
+}
+
+/// Whether a request carries `Authorization: Bearer <expected>`, compared
+/// in constant time; what the bearer-auth simulators check.
+pub fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    !given.is_empty() && crate::http::secrets_match(given, expected)
 }
 
 /// A simulator served on a local port; stops when dropped or shut down.

@@ -305,6 +305,21 @@ pub async fn start_sim_local_sandbox(
     Ok((handle, sandbox, settings))
 }
 
+/// Serves a bearer-auth sandbox and returns settings that reach it with `api_key`.
+async fn serve_bearer_sandbox(
+    listen: SocketAddr,
+    router: axum::Router,
+    api_key: String,
+) -> Result<(SimulatorHandle, BearerSettings), StartError> {
+    let handle = serve_sandbox(listen, router).await?;
+    let settings = BearerSettings {
+        base_url: Some(handle.base_url()),
+        api_key: SecretString::from(api_key),
+        timeout_secs: 10,
+    };
+    Ok((handle, settings))
+}
+
 /// Starts the built-in Telnyx SIM card order sandbox and returns provider
 /// settings pointing at it.
 pub async fn start_telnyx_sandbox(
@@ -313,12 +328,7 @@ pub async fn start_telnyx_sandbox(
 ) -> Result<(SimulatorHandle, TelnyxSandbox, BearerSettings), StartError> {
     let api_key = config.api_key.clone();
     let sandbox = TelnyxSandbox::new(config);
-    let handle = serve_sandbox(listen, sandbox.router()).await?;
-    let settings = BearerSettings {
-        base_url: Some(handle.base_url()),
-        api_key: SecretString::from(api_key),
-        timeout_secs: 10,
-    };
+    let (handle, settings) = serve_bearer_sandbox(listen, sandbox.router(), api_key).await?;
     Ok((handle, sandbox, settings))
 }
 
@@ -329,12 +339,7 @@ pub async fn start_onsim_sandbox(
 ) -> Result<(SimulatorHandle, OnsimSandbox, BearerSettings), StartError> {
     let api_key = config.api_key.clone();
     let sandbox = OnsimSandbox::new(config);
-    let handle = serve_sandbox(listen, sandbox.router()).await?;
-    let settings = BearerSettings {
-        base_url: Some(handle.base_url()),
-        api_key: SecretString::from(api_key),
-        timeout_secs: 10,
-    };
+    let (handle, settings) = serve_bearer_sandbox(listen, sandbox.router(), api_key).await?;
     Ok((handle, sandbox, settings))
 }
 

@@ -42,8 +42,9 @@ use super::types::{
     ProvisionOwnUc, Provisioned, RecordingUpdate, Services, SimEntry, SimList, SubscriberEntry,
     SubscriberList, SubscriberQuery,
 };
-use crate::http::secrets_match;
-use crate::simulator::{ADMIN_PREFIX, FaultInjector, SimulatorHandle, serve, with_faults};
+use crate::simulator::{
+    ADMIN_PREFIX, FaultInjector, SimulatorHandle, bearer_matches, serve, with_faults,
+};
 
 /// The API key the sandbox accepts unless configured otherwise.
 pub const DEFAULT_API_KEY: &str = "sandbox-onsim-key";
@@ -666,14 +667,8 @@ async fn require_key(
     request: Request,
     next: Next,
 ) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let valid = !given.is_empty() && secrets_match(given, &sandbox.lock().config.api_key);
-    if !valid {
+    let expected = sandbox.lock().config.api_key.clone();
+    if !bearer_matches(request.headers(), &expected) {
         return error(
             StatusCode::UNAUTHORIZED,
             "UNAUTHORIZED",

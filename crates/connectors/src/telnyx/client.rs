@@ -127,7 +127,8 @@ fn refusal(raw: &RawResponse) -> ConnectorError {
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => ConnectorError::Unauthorized { status },
         StatusCode::NOT_FOUND => ConnectorError::NotFound(detail),
         StatusCode::TOO_MANY_REQUESTS => ConnectorError::RateLimited {
-            retry_after: http::retry_after(&raw.headers).or_else(|| rate_limit_reset(raw)),
+            retry_after: http::retry_after(&raw.headers)
+                .or_else(|| http::header_seconds(&raw.headers, RATE_LIMIT_RESET)),
         },
         s if s.is_client_error() => match first {
             Some(error) => ConnectorError::Provider {
@@ -142,17 +143,6 @@ fn refusal(raw: &RawResponse) -> ConnectorError {
         },
         _ => http::error_for_status(raw, detail),
     }
-}
-
-fn rate_limit_reset(raw: &RawResponse) -> Option<Duration> {
-    raw.headers
-        .get(RATE_LIMIT_RESET)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }
 
 fn order_body(address_id: &str, quantity: u32) -> OrderBody {

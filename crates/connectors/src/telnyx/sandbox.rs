@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,8 +36,9 @@ use super::types::{
     OrderBody, PaginationMeta, SIM_CARD_ORDER, SIM_CARD_ORDER_PREVIEW, SimCardOrder,
     SimCardOrderPreview,
 };
-use crate::http::secrets_match;
-use crate::simulator::{ADMIN_PREFIX, FaultInjector, SimulatorHandle, serve, with_faults};
+use crate::simulator::{
+    ADMIN_PREFIX, FaultInjector, SimulatorHandle, bearer_matches, serve, with_faults,
+};
 
 /// The API key the sandbox accepts unless configured otherwise.
 pub const DEFAULT_API_KEY: &str = "sandbox-telnyx-key";
@@ -362,14 +363,8 @@ async fn require_key(
     request: Request,
     next: Next,
 ) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    let valid = !given.is_empty() && secrets_match(given, &sandbox.lock().config.api_key);
-    if !valid {
+    let expected = sandbox.lock().config.api_key.clone();
+    if !bearer_matches(request.headers(), &expected) {
         return refusal(
             StatusCode::UNAUTHORIZED,
             "10009",
