@@ -334,19 +334,7 @@ async fn a_restart_mid_retry_still_delivers_the_event() {
         .as_str()
         .unwrap()
         .to_owned();
-    let product = eventually(Duration::from_secs(120), || async {
-        let page: Value = client
-            .get(format!("{}/v1/products?country=DE&limit=1", first.address))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        page["data"][0]["id"].as_str().map(str::to_owned)
-    })
-    .await;
+    let product = first.first_product(&key, "DE").await;
     let ordered = client
         .post(format!("{}/v1/orders", first.address))
         .bearer_auth(&key)
@@ -359,15 +347,7 @@ async fn a_restart_mid_retry_still_delivers_the_event() {
     receiver.wait_for(1).await;
     // Dies once the failed attempt is written down and the retry waits.
     eventually(Duration::from_secs(30), || async {
-        let events: Value = client
-            .get(format!("{}/v1/events?limit=1", first.address))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
+        let events = first.get_json(&key, "/v1/events?limit=1").await?;
         (events["data"][0]["deliveries"][0]["attempts"] == 1).then_some(())
     })
     .await;

@@ -77,6 +77,30 @@ impl Binary {
         Self { child, address }
     }
 
+    /// A GET as the tenant holding `key`, read as JSON; `None` when it
+    /// failed, so it can be awaited with `eventually`.
+    pub async fn get_json(&self, key: &str, path: &str) -> Option<Value> {
+        reqwest::Client::new()
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(key)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()
+    }
+
+    /// The id of a product sold in `country`, once the catalogue has one.
+    pub async fn first_product(&self, key: &str, country: &str) -> String {
+        let path = format!("/v1/products?country={country}&limit=1");
+        eventually(Duration::from_secs(120), || async {
+            let page = self.get_json(key, &path).await?;
+            page["data"][0]["id"].as_str().map(str::to_owned)
+        })
+        .await
+    }
+
     /// SIGKILL: no shutdown hook, no flush, like a power cut.
     pub fn crash(mut self) {
         self.child.kill().unwrap();
@@ -111,19 +135,7 @@ async fn a_crash_while_the_provider_answers_ends_with_exactly_one_purchase() {
 
     let first = Binary::serve(&sandbox, &db, 30).await;
     let client = reqwest::Client::new();
-    let product = eventually(Duration::from_secs(120), || async {
-        let page: Value = client
-            .get(format!("{}/v1/products?country=JP&limit=1", first.address))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        page["data"][0]["id"].as_str().map(str::to_owned)
-    })
-    .await;
+    let product = first.first_product(&key, "JP").await;
 
     // The provider will buy, then never answer.
     sandbox

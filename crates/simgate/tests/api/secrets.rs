@@ -3,10 +3,10 @@
 use std::fs::File;
 use std::process::Stdio;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use simgate_connectors::esim_go::SandboxConfig;
 
-use crate::helpers::{Sandbox, eventually};
+use crate::helpers::Sandbox;
 use crate::recovery::{Binary, simgate_command};
 
 const PROVIDER_KEY: &str = "esimgo-live-7f3a9c1e5b2d4e6f";
@@ -35,19 +35,7 @@ async fn provider_and_tenant_keys_stay_out_of_the_log() {
     let log = File::create(&log_path).unwrap();
     let app = Binary::serve_with_log(&sandbox, &db, 5, Stdio::from(log), "debug").await;
     let client = reqwest::Client::new();
-    let product = eventually(std::time::Duration::from_secs(60), || async {
-        let page: Value = client
-            .get(format!("{}/v1/products?country=JP&limit=1", app.address))
-            .bearer_auth(&tenant_key)
-            .send()
-            .await
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        page["data"][0]["id"].as_str().map(str::to_owned)
-    })
-    .await;
+    let product = app.first_product(&tenant_key, "JP").await;
     // A success, a provider refusal, a provider failure and a bad key.
     for fault in [
         None,
