@@ -16,6 +16,7 @@ pub mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use simgate_connectors::ConnectorRegistry;
 use simgate_store::Store;
 
@@ -69,6 +70,17 @@ pub struct Services {
 }
 
 impl Services {
+    /// Before this instant, an upstream call still without an answer is
+    /// taken as lost and settled by asking the provider. A delay too large
+    /// to subtract means "never".
+    pub(crate) fn reconcile_cutoff(&self) -> DateTime<Utc> {
+        let now = Utc::now();
+        chrono::Duration::from_std(self.config.reconcile_after)
+            .ok()
+            .and_then(|delay| now.checked_sub_signed(delay))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
     /// Bundles the store, connectors, delivery queue and configuration.
     pub fn new(
         store: Store,
@@ -81,10 +93,7 @@ impl Services {
             connectors: Arc::new(connectors),
             config,
             queue,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .expect("a client with only a timeout always builds"),
+            http: simgate_connectors::http::build_client(Duration::from_secs(10)),
             repolling: Arc::default(),
         }
     }

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration as ChronoDuration, Utc};
 use simgate_connectors::{ConnectorError, SubscriberLines};
 use simgate_domain::{
     Capability, Group, Iccid, InventoryState, Line, LineEsim, LineOffer, LineRef, LineSettings,
@@ -116,12 +115,8 @@ impl Services {
         tenant_id: &str,
         mpn: &Msisdn,
     ) -> Result<String, ServiceError> {
-        let (connector, _) = self.owned_line(tenant_id, mpn).await?;
-        let esim = connector
-            .line_esim(&LineRef::Mpn(mpn.clone()), false)
-            .await
-            .map_err(ServiceError::upstream)?;
-        connector
+        let (_, esim) = self.line_esim(tenant_id, mpn, false).await?;
+        self.line_provider(None)?
             .provider_qr_url(&esim.activation_code)
             .await
             .map_err(ServiceError::upstream)
@@ -209,9 +204,7 @@ impl Services {
     /// Settles lines whose provisioning answer was lost: a number the
     /// provider knows is active, one it does not know was never provisioned.
     pub async fn settle_lines(&self) -> Result<usize, ServiceError> {
-        let cutoff = Utc::now()
-            - ChronoDuration::from_std(self.config.reconcile_after)
-                .unwrap_or(ChronoDuration::zero());
+        let cutoff = self.reconcile_cutoff();
         let mut settled = 0;
         for record in self.store.lines_provisioning().await? {
             if record.updated_at > cutoff {

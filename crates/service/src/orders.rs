@@ -255,20 +255,12 @@ impl Services {
     /// and never sent (a crash between the two steps); and follows orders
     /// the provider is still fulfilling. Returns how many were settled.
     pub async fn reconcile_orders(&self) -> Result<usize, ServiceError> {
-        let cutoff = Utc::now()
-            - ChronoDuration::from_std(self.config.reconcile_after)
-                .unwrap_or(ChronoDuration::seconds(45));
+        let cutoff = self.reconcile_cutoff();
         let stuck = self.store.orders_to_reconcile(cutoff, cutoff).await?;
         let fulfilling = self.store.orders_fulfilling(None).await?;
-        let mut settled = 0;
-        for order in stuck.into_iter().chain(fulfilling) {
-            match self.reconcile_one(order).await {
-                Ok(true) => settled += 1,
-                Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "could not reconcile an order yet"),
-            }
-        }
-        Ok(settled)
+        Ok(self
+            .reconcile_each(stuck.into_iter().chain(fulfilling))
+            .await)
     }
 
     /// Polls the provider for its orders still being fulfilled.
@@ -276,13 +268,22 @@ impl Services {
         &self,
         provider: ProviderId,
     ) -> Result<usize, ServiceError> {
+        let fulfilling = self.store.orders_fulfilling(Some(provider)).await?;
+        Ok(self.reconcile_each(fulfilling).await)
+    }
+
+    /// Reconciles each order, one failure not stopping the others; returns
+    /// how many were settled.
+    async fn reconcile_each(&self, orders: impl IntoIterator<Item = OrderRecord>) -> usize {
         let mut settled = 0;
-        for order in self.store.orders_fulfilling(Some(provider)).await? {
-            if self.reconcile_one(order).await? {
-                settled += 1;
+        for order in orders {
+            match self.reconcile_one(order).await {
+                Ok(true) => settled += 1,
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "could not reconcile an order yet"),
             }
         }
-        Ok(settled)
+        settled
     }
 
     async fn reconcile_one(&self, order: OrderRecord) -> Result<bool, ServiceError> {

@@ -2,7 +2,7 @@
 //! before the provider is called, and status changes followed by polling
 //! and announced as `sim_order.<status>` events.
 
-use chrono::{Duration as ChronoDuration, Utc};
+use chrono::Duration as ChronoDuration;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use simgate_connectors::SimCardOrders;
@@ -192,14 +192,12 @@ impl Services {
         if record.state.is_final() || record.upstream_id.is_none() {
             return Ok(record);
         }
-        match self.follow_sim_order(record.clone()).await {
-            Ok(()) => self.sim_order_record(id).await,
-            Err(error) => {
-                // The last known state is still the truth we have.
-                tracing::warn!(order = id, %error, "could not refresh a SIM order");
-                Ok(record)
-            }
-        }
+        let refreshed = self.follow_sim_order(record.clone()).await;
+        Ok(refreshed.unwrap_or_else(|error| {
+            // The last known state is still the truth we have.
+            tracing::warn!(order = id, %error, "could not refresh a SIM order");
+            record
+        }))
     }
 
     /// A page of a tenant's SIM orders, newest first.
@@ -222,8 +220,8 @@ impl Services {
             let before = record.state;
             let id = record.id.clone();
             match self.follow_sim_order(record).await {
-                Ok(()) => {
-                    if self.sim_order_record(&id).await?.state != before {
+                Ok(now) => {
+                    if now.state != before {
                         changed += 1;
                     }
                 }
@@ -233,7 +231,11 @@ impl Services {
         Ok(changed)
     }
 
-    async fn follow_sim_order(&self, record: SimOrderRecord) -> Result<(), ServiceError> {
+    /// Asks the provider about one order; returns the order as it now stands.
+    async fn follow_sim_order(
+        &self,
+        record: SimOrderRecord,
+    ) -> Result<SimOrderRecord, ServiceError> {
         let connector = self.sim_provider(Some(record.provider))?;
         let Some(upstream_id) = &record.upstream_id else {
             return self.recover_sim_order(connector.as_ref(), &record).await;
@@ -247,7 +249,7 @@ impl Services {
         if previous != now.state {
             self.announce_sim_order(&now).await;
         }
-        Ok(())
+        Ok(now)
     }
 
     /// Settles an order whose creation answer was lost: the provider keeps
@@ -257,13 +259,10 @@ impl Services {
         &self,
         connector: &dyn SimCardOrders,
         record: &SimOrderRecord,
-    ) -> Result<(), ServiceError> {
-        let age = Utc::now() - record.created_at;
-        let settle_after =
-            ChronoDuration::from_std(self.config.reconcile_after).unwrap_or(ChronoDuration::zero());
-        if age < settle_after {
+    ) -> Result<SimOrderRecord, ServiceError> {
+        if record.created_at > self.reconcile_cutoff() {
             // The call may still be in flight.
-            return Ok(());
+            return Ok(record.clone());
         }
         let filter = SimOrderFilter {
             address_id: Some(record.address_id.clone()),
@@ -285,16 +284,16 @@ impl Services {
             {
                 tracing::info!(order = %record.id, upstream = %candidate.id, "found a SIM order whose answer was lost");
                 self.store.record_sim_order(&record.id, &candidate).await?;
-                self.announce_sim_order(&self.sim_order_record(&record.id).await?)
-                    .await;
-                return Ok(());
+                let now = self.sim_order_record(&record.id).await?;
+                self.announce_sim_order(&now).await;
+                return Ok(now);
             }
         }
         tracing::info!(order = %record.id, "SIM order was never created upstream");
         self.store
             .fail_sim_order(&record.id, "the provider never created this order")
             .await?;
-        Ok(())
+        self.sim_order_record(&record.id).await
     }
 
     /// `sim_order.<status>` for each status an order reaches.
