@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Store, StoreError, from_millis, millis};
+use crate::{Store, StoreError, from_millis, millis, new_id};
 
 /// A tenant's webhook endpoint. Its secret signs every delivery.
 #[derive(Clone, PartialEq, Eq)]
@@ -91,10 +91,6 @@ const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, enabled, disabled_re
 const EVENT_COLUMNS: &str = "id, tenant_id, event_type, payload, created_at";
 const DELIVERY_COLUMNS: &str =
     "id, event_id, endpoint_id, status, attempts, last_response, last_error, updated_at";
-
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
-}
 
 impl Store {
     /// Registers an endpoint for a tenant.

@@ -147,6 +147,12 @@ impl Store {
 }
 
 /// Unix milliseconds of a time.
+/// A new row id: a type prefix, then a time-ordered UUID, so ids sort by
+/// creation and say what they name (`ord_…`, `evt_…`).
+pub(crate) fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
 pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }

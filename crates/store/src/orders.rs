@@ -12,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::{
-    EsimRecord, NewOrder, OrderFailure, OrderRecord, Store, StoreError, from_millis, millis,
+    EsimRecord, NewOrder, OrderFailure, OrderRecord, Store, StoreError, from_millis, millis, new_id,
 };
 
 /// The result of writing an order down.
@@ -65,7 +65,7 @@ impl Store {
         {
             return Ok(InsertOutcome::Existing(existing));
         }
-        let id = OrderId(format!("ord_{}", uuid::Uuid::now_v7().simple()));
+        let id = OrderId(new_id("ord"));
         let now = millis(Utc::now());
         let (kind, target) = match &order.kind {
             OrderKind::NewEsim => ("new_esim", None),

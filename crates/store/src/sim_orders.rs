@@ -9,7 +9,7 @@ use simgate_domain::{ProviderId, ShippingAddress, SimOrder, SimOrderStatus};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{InsertOutcome, Store, StoreError, from_millis, millis};
+use crate::{InsertOutcome, Store, StoreError, from_millis, millis, new_id};
 
 const COLUMNS: &str = "id, tenant_id, provider, upstream_id, address_id, quantity, status, \
      failure, snapshot, idempotency_key, request_hash, created_at, updated_at";
@@ -122,7 +122,7 @@ impl Store {
         provider: ProviderId,
         address: &ShippingAddress,
     ) -> Result<String, StoreError> {
-        let id = format!("adr_{}", uuid::Uuid::now_v7().simple());
+        let id = new_id("adr");
         let snapshot = serde_json::to_string(address).map_err(StoreError::corrupt)?;
         sqlx::query(
             "INSERT INTO shipping_addresses (id, tenant_id, provider, upstream_id, snapshot, created_at) \
@@ -169,7 +169,7 @@ impl Store {
         {
             return Ok(InsertOutcome::Existing(existing));
         }
-        let id = format!("so_{}", uuid::Uuid::now_v7().simple());
+        let id = new_id("so");
         let now = millis(Utc::now());
         let inserted = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO sim_orders ({COLUMNS}) VALUES \

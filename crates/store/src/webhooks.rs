@@ -6,7 +6,7 @@ use simgate_domain::{Iccid, InstallDetails, OrderId, OrderStatus, ProviderId};
 use sqlx::Row;
 
 use crate::orders::link_esim;
-use crate::{OrderRecord, Store, StoreError, millis};
+use crate::{OrderRecord, Store, StoreError, millis, new_id};
 
 /// A webhook as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +24,7 @@ impl Store {
         dedupe_key: &str,
         body: &str,
     ) -> Result<StoredWebhook, StoreError> {
-        let id = format!("whk_{}", uuid::Uuid::now_v7().simple());
+        let id = new_id("whk");
         let inserted = sqlx::query(
             "INSERT INTO inbound_webhooks (id, provider, dedupe_key, body, received_at) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, dedupe_key) DO NOTHING",
