@@ -21,6 +21,7 @@ use crate::auth::AuthTenant;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
 use crate::routes::esims::{png_response, svg_response};
+use crate::routes::{required, required_text};
 
 fn parse_mpn(raw: &str) -> Result<Msisdn, ApiError> {
     Ok(Msisdn::parse(raw)?)
@@ -89,14 +90,6 @@ impl std::fmt::Debug for CreateLine {
             .field("uc", &self.uc)
             .finish_non_exhaustive()
     }
-}
-
-fn required<T>(value: Option<T>, field: &'static str) -> Result<T, DomainError> {
-    value.ok_or(DomainError::MissingField(field))
-}
-
-fn required_text(value: Option<String>, field: &'static str) -> Result<String, DomainError> {
-    required(value.filter(|v| !v.trim().is_empty()), field)
 }
 
 fn country(raw: &str) -> Result<CountryCode, DomainError> {

@@ -11,8 +11,22 @@ pub mod system;
 pub mod webhooks;
 
 use axum::http::HeaderMap;
+use simgate_domain::DomainError;
 
 use crate::problem::ApiError;
+
+/// A body field that must be present: its absence is named (`missing_field`).
+pub(crate) fn required<T>(value: Option<T>, field: &'static str) -> Result<T, DomainError> {
+    value.ok_or(DomainError::MissingField(field))
+}
+
+/// A text field that must be present and not blank.
+pub(crate) fn required_text(
+    value: Option<String>,
+    field: &'static str,
+) -> Result<String, DomainError> {
+    required(value.filter(|v| !v.trim().is_empty()), field)
+}
 
 /// Reads an optional `Idempotency-Key`: 1–255 visible ASCII characters.
 pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {

@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::AuthTenant;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
-use crate::routes::idempotency_key;
+use crate::routes::{idempotency_key, required_text};
 
 /// A shipping address to create. Every field is checked by simgate first,
 /// so a missing one is named (`missing_field`) before any upstream call.
@@ -43,25 +43,20 @@ pub struct CreateAddress {
 }
 
 impl CreateAddress {
+    /// Every required field present and not blank, so the first missing
+    /// one is named; the service checks the address again before use.
     fn into_address(self) -> Result<NewAddress, DomainError> {
-        let required = |value: Option<String>, field: &'static str| {
-            value
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(DomainError::MissingField(field))
-        };
-        let address = NewAddress {
-            first_name: required(self.first_name, "first_name")?,
-            last_name: required(self.last_name, "last_name")?,
-            business_name: required(self.business_name, "business_name")?,
-            street_address: required(self.street_address, "street_address")?,
+        Ok(NewAddress {
+            first_name: required_text(self.first_name, "first_name")?,
+            last_name: required_text(self.last_name, "last_name")?,
+            business_name: required_text(self.business_name, "business_name")?,
+            street_address: required_text(self.street_address, "street_address")?,
             extended_address: self.extended_address,
-            locality: required(self.locality, "locality")?,
+            locality: required_text(self.locality, "locality")?,
             administrative_area: self.administrative_area,
             postal_code: self.postal_code,
-            country_code: CountryCode::parse(&required(self.country_code, "country_code")?)?,
-        };
-        address.validate()?;
-        Ok(address)
+            country_code: CountryCode::parse(&required_text(self.country_code, "country_code")?)?,
+        })
     }
 }
 
