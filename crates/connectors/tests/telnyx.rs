@@ -13,7 +13,7 @@ use simgate_connectors::telnyx::sandbox::{DEFAULT_API_KEY, SHIPPING_PRICE, SIM_C
 use simgate_connectors::telnyx::{TelnyxClient, TelnyxConfig, TelnyxSandbox, TelnyxSandboxConfig};
 use simgate_connectors::{ConnectorError, SimCardOrders};
 use simgate_domain::{
-    CountryCode, NewAddress, PageRequest, SimOrder, SimOrderFilter, SimOrderStatus,
+    CountryCode, NewAddress, PageRequest, ShippingAddress, SimOrder, SimOrderFilter, SimOrderStatus,
 };
 use tokio::net::TcpListener;
 
@@ -33,6 +33,16 @@ async fn fixture(config: TelnyxSandboxConfig) -> Fixture {
         sandbox,
         handle,
         client,
+    }
+}
+
+impl Fixture {
+    /// A shipping address in Chicago, created through the client.
+    async fn chicago(&self) -> ShippingAddress {
+        self.client
+            .create_address(&address("Chicago", "US"))
+            .await
+            .unwrap()
     }
 }
 
@@ -95,11 +105,7 @@ async fn an_order_walks_to_delivered_at_the_previewed_price() {
         ..TelnyxSandboxConfig::default()
     })
     .await;
-    let shipping = f
-        .client
-        .create_address(&address("Chicago", "US"))
-        .await
-        .unwrap();
+    let shipping = f.chicago().await;
     assert!(shipping.id.parse::<i64>().is_ok(), "an int64 as a string");
     assert_eq!(shipping.address.business_name, "Analytical Engines Ltd");
 
@@ -157,11 +163,7 @@ async fn an_order_walks_to_delivered_at_the_previewed_price() {
 #[tokio::test]
 async fn an_order_canceled_before_shipping_stays_canceled() {
     let f = still().await;
-    let shipping = f
-        .client
-        .create_address(&address("Chicago", "US"))
-        .await
-        .unwrap();
+    let shipping = f.chicago().await;
     let order = f.client.create_sim_order(&shipping.id, 1).await.unwrap();
     let cancel = reqwest::Client::new()
         .post(format!(
@@ -181,11 +183,7 @@ async fn an_order_canceled_before_shipping_stays_canceled() {
 #[tokio::test]
 async fn hundreds_of_orders_page_and_filter_like_telnyx() {
     let f = still().await;
-    let chicago = f
-        .client
-        .create_address(&address("Chicago", "US"))
-        .await
-        .unwrap();
+    let chicago = f.chicago().await;
     let toronto = f
         .client
         .create_address(&address("Toronto", "CA"))
@@ -332,11 +330,7 @@ async fn refusals_carry_telnyx_codes() {
         ]
     );
 
-    let shipping = f
-        .client
-        .create_address(&address("Chicago", "US"))
-        .await
-        .unwrap();
+    let shipping = f.chicago().await;
     let zero = f
         .client
         .create_sim_order(&shipping.id, 0)
@@ -452,11 +446,7 @@ async fn the_rate_limit_answers_429_with_its_headers_and_the_client_waits_it_out
 #[tokio::test]
 async fn injected_faults_are_classified() {
     let f = still().await;
-    let shipping = f
-        .client
-        .create_address(&address("Chicago", "US"))
-        .await
-        .unwrap();
+    let shipping = f.chicago().await;
     let arm = |spec: Value| {
         let url = format!("{}/__admin/faults", f.handle.base_url());
         async move {

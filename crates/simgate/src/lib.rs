@@ -88,22 +88,16 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
     }
     if let Some(telnyx) = &settings.providers.telnyx {
         registry.register_sim_orders(Arc::new(TelnyxClient::new(TelnyxConfig {
-            base_url: telnyx
-                .base_url
-                .clone()
-                .unwrap_or_else(|| TELNYX_URL.to_owned()),
+            base_url: telnyx.base_url_or(TELNYX_URL),
             api_key: telnyx.api_key.clone(),
-            timeout: Duration::from_secs(telnyx.timeout_secs.max(1)),
+            timeout: telnyx.timeout(),
         })));
     }
     if let Some(onsim) = &settings.providers.onsim {
         registry.register_lines(Arc::new(OnsimClient::new(OnsimConfig {
-            base_url: onsim
-                .base_url
-                .clone()
-                .unwrap_or_else(|| ONSIM_URL.to_owned()),
+            base_url: onsim.base_url_or(ONSIM_URL),
             api_key: onsim.api_key.clone(),
-            timeout: Duration::from_secs(onsim.timeout_secs.max(1)),
+            timeout: onsim.timeout(),
         })));
     }
     Ok(registry)

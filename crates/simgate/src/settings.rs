@@ -46,6 +46,20 @@ pub struct BearerSettings {
     pub timeout_secs: u64,
 }
 
+impl BearerSettings {
+    /// The configured base URL, or the provider's `production` one.
+    pub fn base_url_or(&self, production: &str) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| production.to_owned())
+    }
+
+    /// The per-call timeout, at least one second.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_secs.max(1))
+    }
+}
+
 /// How to reach Sim Local UNITE (its URLs are not published: configure them).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimLocalSettings {

@@ -473,8 +473,14 @@ async fn create_address(State(sandbox): State<TelnyxSandbox>, body: Bytes) -> An
     Ok(Json(Data { data: address }).into_response())
 }
 
-/// Checks an order body; the address it names and its price.
-fn check_order(state: &TelnyxState, body: &Bytes) -> Result<(Address, u32, Cost, Cost), Refusal> {
+/// What `quantity` SIM cards cost: the cards, and the total with shipping.
+fn price(quantity: u32) -> (Decimal, Decimal) {
+    let cards = SIM_CARD_PRICE * Decimal::from(quantity);
+    (cards, cards + SHIPPING_PRICE)
+}
+
+/// Checks an order body; the address it names and the quantity.
+fn check_order(state: &TelnyxState, body: &Bytes) -> Result<(Address, u32), Refusal> {
     let value: serde_json::Value = parse_body(body)?;
     let absent: Vec<ErrorObject> = ["address_id", "quantity"]
         .into_iter()
@@ -515,18 +521,17 @@ fn check_order(state: &TelnyxState, body: &Bytes) -> Result<(Address, u32, Cost,
                 Some(Source::Pointer("/address_id".to_owned())),
             )],
         })?;
-    let cards = SIM_CARD_PRICE * Decimal::from(quantity);
-    Ok((address, quantity, usd(cards), usd(SHIPPING_PRICE)))
+    Ok((address, quantity))
 }
 
 async fn preview(State(sandbox): State<TelnyxSandbox>, body: Bytes) -> Answer {
     let state = sandbox.lock();
-    let (_, quantity, cards, shipping) = check_order(&state, &body)?;
-    let total = SIM_CARD_PRICE * Decimal::from(quantity) + SHIPPING_PRICE;
+    let (_, quantity) = check_order(&state, &body)?;
+    let (cards, total) = price(quantity);
     let data = SimCardOrderPreview {
         total_cost: usd(total),
-        shipping_cost: shipping,
-        sim_cards_cost: cards,
+        shipping_cost: usd(SHIPPING_PRICE),
+        sim_cards_cost: usd(cards),
         record_type: SIM_CARD_ORDER_PREVIEW.to_owned(),
         quantity,
     };
@@ -535,11 +540,11 @@ async fn preview(State(sandbox): State<TelnyxSandbox>, body: Bytes) -> Answer {
 
 async fn create_order(State(sandbox): State<TelnyxSandbox>, body: Bytes) -> Answer {
     let mut state = sandbox.lock();
-    let (address, quantity, _, _) = check_order(&state, &body)?;
+    let (address, quantity) = check_order(&state, &body)?;
     let record = OrderRecord {
         id: Uuid::new_v4().to_string(),
         quantity,
-        cost: SIM_CARD_PRICE * Decimal::from(quantity) + SHIPPING_PRICE,
+        cost: price(quantity).1,
         address,
         created_at: now(),
         canceled_at: None,
