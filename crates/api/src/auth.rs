@@ -19,37 +19,49 @@ impl FromRequestParts<AppState> for AuthTenant {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            });
-        let key = bearer
-            .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "missing_api_key",
-                    "send your API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-                )
-            })?;
-        let tenant = state
-            .services
-            .store
-            .tenant_by_api_key(key)
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_api_key",
-                    "the API key is not valid",
-                )
-            })?;
-        Ok(Self(tenant))
+        let key = presented_key(parts)?;
+        match state.services.store.tenant_by_api_key(key).await? {
+            Some(tenant) => Ok(Self(tenant)),
+            // The operator is no tenant: it owns no orders, lines or events.
+            None if state.operator.matches(key) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "tenant_only",
+                "this operation acts for a tenant; use that tenant's API key",
+            )),
+            None => Err(invalid_api_key()),
+        }
     }
+}
+
+/// The key a request presents, as `Authorization: Bearer <key>` or
+/// `X-API-Key: <key>`; a 401 `missing_api_key` without one.
+pub fn presented_key(parts: &Parts) -> Result<&str, ApiError> {
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    bearer
+        .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_api_key",
+                "send your API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            )
+        })
+}
+
+/// A key that is neither a tenant's nor the operator's.
+pub fn invalid_api_key() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_api_key",
+        "the API key is not valid",
+    )
 }

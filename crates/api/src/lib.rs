@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod extract;
+pub mod operator;
 pub mod problem;
 pub mod routes;
 pub mod views;
@@ -37,14 +38,26 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub services: Services,
     pub metrics: PrometheusHandle,
+    /// The operator's key (digest only); none configured closes operator routes.
+    pub operator: operator::OperatorKey,
 }
 
 impl AppState {
-    /// State over the given services, with the process-wide metrics recorder.
+    /// State over the given services, with the process-wide metrics recorder
+    /// and no operator key.
     pub fn new(services: Services) -> Self {
         Self {
             services,
             metrics: metrics_handle(),
+            operator: operator::OperatorKey::none(),
+        }
+    }
+
+    /// The same state, with operator routes opened to `key`.
+    pub fn with_operator_key(self, key: operator::OperatorKey) -> Self {
+        Self {
+            operator: key,
+            ..self
         }
     }
 }

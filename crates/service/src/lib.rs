@@ -24,6 +24,7 @@ use crate::queue::DeliveryQueue;
 
 pub use catalogue::SyncReport;
 pub use error::ServiceError;
+pub use lines::InventoryScope;
 pub use orders::{OrderRequest, PlaceOutcome};
 pub use sim_orders::{MAX_SIM_ORDER_QUANTITY, SimOrderOutcome, SimOrderRequest};
 pub use webhooks::WebhookOutcome;

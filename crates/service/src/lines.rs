@@ -2,6 +2,7 @@
 //! is settled by looking the number up), managed while they live, ceased
 //! only on explicit confirmation. Each line belongs to one tenant.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use simgate_connectors::{ConnectorError, SubscriberLines};
@@ -247,15 +248,30 @@ impl Services {
             .map_err(ServiceError::upstream)
     }
 
-    /// The provider account's numbers in a state.
-    pub async fn numbers(&self, state: InventoryState) -> Result<Vec<PhoneNumber>, ServiceError> {
-        self.line_provider(None)?
+    /// The provider account's numbers in a state, as `scope` may see them:
+    /// numbers free to provision (`reserved`) are offered to every tenant;
+    /// numbers in use only to the tenant whose lines they are.
+    pub async fn numbers(
+        &self,
+        scope: InventoryScope<'_>,
+        state: InventoryState,
+    ) -> Result<Vec<PhoneNumber>, ServiceError> {
+        let connector = self.line_provider(None)?;
+        let numbers = connector
             .numbers(state)
             .await
-            .map_err(ServiceError::upstream)
+            .map_err(ServiceError::upstream)?;
+        if state == InventoryState::Reserved {
+            return Ok(numbers);
+        }
+        let held = self.held_lines(scope, connector.provider()).await?;
+        Ok(numbers
+            .into_iter()
+            .filter(|number| held.holds_number(number.mpn.as_str()))
+            .collect())
     }
 
-    /// Adds a number to the provider account.
+    /// Adds a number to the provider account (an operator's act).
     pub async fn add_number(&self, mpn: &Msisdn) -> Result<(), ServiceError> {
         self.line_provider(None)?
             .add_number(mpn)
@@ -263,35 +279,61 @@ impl Services {
             .map_err(ServiceError::upstream)
     }
 
-    /// The provider account's SIMs.
+    /// The provider account's SIMs, as `scope` may see them: a tenant sees
+    /// the SIMs and eSIMs behind its own lines only.
     pub async fn line_sims(
         &self,
+        scope: InventoryScope<'_>,
         state: InventoryState,
         kind: SimKind,
     ) -> Result<Vec<SimCard>, ServiceError> {
-        self.line_provider(None)?
+        let connector = self.line_provider(None)?;
+        let sims = connector
             .sims(state, kind)
             .await
-            .map_err(ServiceError::upstream)
+            .map_err(ServiceError::upstream)?;
+        let held = self.held_lines(scope, connector.provider()).await?;
+        Ok(sims.into_iter().filter(|sim| held.holds_sim(sim)).collect())
     }
 
-    /// Number ports in a state.
-    pub async fn ports(&self, state: PortState) -> Result<Vec<Port>, ServiceError> {
-        self.line_provider(None)?
+    /// Number ports in a state, as `scope` may see them: a tenant sees the
+    /// ports of its own lines' numbers.
+    pub async fn ports(
+        &self,
+        scope: InventoryScope<'_>,
+        state: PortState,
+    ) -> Result<Vec<Port>, ServiceError> {
+        let connector = self.line_provider(None)?;
+        let ports = connector
             .ports(state)
             .await
-            .map_err(ServiceError::upstream)
+            .map_err(ServiceError::upstream)?;
+        let held = self.held_lines(scope, connector.provider()).await?;
+        Ok(ports
+            .into_iter()
+            .filter(|port| held.holds_port(port))
+            .collect())
     }
 
-    /// One number port.
-    pub async fn port(&self, id: &str) -> Result<Port, ServiceError> {
-        match self.line_provider(None)?.port(id).await {
-            Err(ConnectorError::NotFound(_)) => Err(ServiceError::PortNotFound(id.to_owned())),
-            other => other.map_err(ServiceError::upstream),
+    /// One number port; another tenant's port is `PortNotFound`, like a
+    /// missing one, so its existence is not disclosed.
+    pub async fn port(&self, scope: InventoryScope<'_>, id: &str) -> Result<Port, ServiceError> {
+        let connector = self.line_provider(None)?;
+        let port = match connector.port(id).await {
+            Err(ConnectorError::NotFound(_)) => {
+                return Err(ServiceError::PortNotFound(id.to_owned()));
+            }
+            other => other.map_err(ServiceError::upstream)?,
+        };
+        let held = self.held_lines(scope, connector.provider()).await?;
+        if held.holds_port(&port) {
+            Ok(port)
+        } else {
+            Err(ServiceError::PortNotFound(id.to_owned()))
         }
     }
 
-    /// Customer groups.
+    /// Customer groups of the provider account (an operator's view).
     pub async fn groups(&self) -> Result<Vec<Group>, ServiceError> {
         self.line_provider(None)?
             .groups()
@@ -299,7 +341,8 @@ impl Services {
             .map_err(ServiceError::upstream)
     }
 
-    /// Adds a customer group, checked against the provider's rules first.
+    /// Adds a customer group, checked against the provider's rules first
+    /// (an operator's act).
     pub async fn add_group(&self, group: &Group) -> Result<(), ServiceError> {
         group.validate()?;
         self.line_provider(None)?
@@ -308,14 +351,101 @@ impl Services {
             .map_err(ServiceError::upstream)
     }
 
-    /// Subscribers matching a filter.
+    /// Subscribers matching a filter, as `scope` may see them: a tenant sees
+    /// the subscribers of its own lines.
     pub async fn subscribers(
         &self,
+        scope: InventoryScope<'_>,
         filter: &SubscriberFilter,
     ) -> Result<Vec<Subscriber>, ServiceError> {
-        self.line_provider(None)?
+        let connector = self.line_provider(None)?;
+        let subscribers = connector
             .subscribers(filter)
             .await
-            .map_err(ServiceError::upstream)
+            .map_err(ServiceError::upstream)?;
+        let held = self.held_lines(scope, connector.provider()).await?;
+        Ok(subscribers
+            .into_iter()
+            .filter(|subscriber| held.holds_number(subscriber.mpn.as_str()))
+            .collect())
+    }
+
+    /// What `scope` holds at the provider: everything for the operator,
+    /// the numbers and SIMs of its own (not ceased) lines for a tenant.
+    async fn held_lines(
+        &self,
+        scope: InventoryScope<'_>,
+        provider: ProviderId,
+    ) -> Result<HeldLines, ServiceError> {
+        let tenant_id = match scope {
+            InventoryScope::Operator => return Ok(HeldLines::Everything),
+            InventoryScope::Tenant(tenant_id) => tenant_id,
+        };
+        let lines = self.store.lines_held_by(tenant_id, provider).await?;
+        Ok(HeldLines::Only {
+            numbers: lines.iter().map(|l| l.mpn.as_str().to_owned()).collect(),
+            sims: lines
+                .iter()
+                .filter_map(|l| l.iccid.as_ref())
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+        })
+    }
+}
+
+/// Whose view of the line provider's account a caller gets. The account is
+/// the operator's; tenants share it, so each sees only its own part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InventoryScope<'a> {
+    /// The operator: the whole account, unfiltered.
+    Operator,
+    /// A tenant (by id): what sits behind its own lines, and the numbers
+    /// free to provision.
+    Tenant(&'a str),
+}
+
+/// The numbers and SIMs a scope may see.
+enum HeldLines {
+    Everything,
+    /// Digits of E.164 numbers and printed ICCIDs of a tenant's lines.
+    Only {
+        numbers: HashSet<String>,
+        sims: HashSet<String>,
+    },
+}
+
+impl HeldLines {
+    /// Whether a number (as the provider wrote it) is one of the lines.
+    fn holds_number(&self, number: &str) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Only { numbers, .. } => {
+                Msisdn::parse(number).is_ok_and(|mpn| numbers.contains(mpn.as_str()))
+            }
+        }
+    }
+
+    /// A SIM is a line's when it carries the line's number or ICCID.
+    fn holds_sim(&self, sim: &SimCard) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Only { sims, .. } => {
+                sims.contains(sim.iccid.as_str())
+                    || sim
+                        .mpn
+                        .as_ref()
+                        .is_some_and(|m| self.holds_number(m.as_str()))
+            }
+        }
+    }
+
+    /// A port is a line's when it moves the line's number, or ports a
+    /// number in onto the line.
+    fn holds_port(&self, port: &Port) -> bool {
+        self.holds_number(&port.number)
+            || port
+                .port_in_number
+                .as_deref()
+                .is_some_and(|n| self.holds_number(n))
     }
 }

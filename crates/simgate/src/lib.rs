@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 use simgate_api::AppState;
+use simgate_api::operator::OperatorKey;
 use simgate_connectors::ConnectorRegistry;
 use simgate_connectors::esim_go::{EsimGoClient, EsimGoConfig, EsimGoSandbox, SandboxConfig};
 use simgate_connectors::esim_story::{
@@ -43,6 +44,8 @@ pub enum StartError {
     Store(#[from] simgate_store::StoreError),
     #[error(transparent)]
     Queue(#[from] simgate_service::queue::QueueError),
+    #[error(transparent)]
+    OperatorKey(#[from] simgate_api::operator::OperatorKeyError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -150,11 +153,17 @@ pub struct Application {
     jobs: Option<BackgroundJobs>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The `metrics_listen` server, when configured: where and its task.
+    metrics_server: Option<(SocketAddr, JoinHandle<std::io::Result<()>>)>,
 }
 
 impl Application {
     /// Connects the database, starts the jobs and begins serving.
     pub async fn start(settings: &Settings) -> Result<Self, StartError> {
+        let operator_key = match &settings.admin_api_key {
+            Some(key) => OperatorKey::new(key)?,
+            None => OperatorKey::none(),
+        };
         let (services, queue) = services(settings).await?;
         let listener =
             TcpListener::bind(settings.listen)
@@ -175,7 +184,11 @@ impl Application {
             },
             &queue,
         );
-        let app = simgate_api::app(AppState::new(services.clone()));
+        let metrics_server = match settings.metrics_listen {
+            Some(listen) => Some(serve_metrics(listen).await?),
+            None => None,
+        };
+        let app = simgate_api::app(AppState::new(services.clone()).with_operator_key(operator_key));
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -191,7 +204,13 @@ impl Application {
             jobs: Some(jobs),
             shutdown: Some(tx),
             server: Some(server),
+            metrics_server,
         })
+    }
+
+    /// Where `/metrics` is served without a key, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(|(addr, _)| *addr)
     }
 
     /// Where the API listens.
@@ -220,11 +239,32 @@ impl Application {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
+        if let Some((_, metrics)) = self.metrics_server.take() {
+            metrics.abort();
+        }
         if let Some(jobs) = self.jobs.take() {
             jobs.stop().await;
         }
         self.services.store.close().await;
     }
+}
+
+/// Serves `/metrics` alone, without a key, on `listen` (`metrics_listen`).
+async fn serve_metrics(
+    listen: SocketAddr,
+) -> Result<(SocketAddr, JoinHandle<std::io::Result<()>>), StartError> {
+    let failed = |source| StartError::Listen {
+        addr: listen,
+        source,
+    };
+    let listener = TcpListener::bind(listen).await.map_err(failed)?;
+    let addr = listener.local_addr().map_err(failed)?;
+    let app = simgate_api::routes::system::metrics_app(simgate_api::metrics_handle());
+    tracing::info!(%addr, "metrics are served without a key");
+    Ok((
+        addr,
+        tokio::spawn(async move { axum::serve(listener, app).await }),
+    ))
 }
 
 /// Serves a sandbox's router on `listen`.

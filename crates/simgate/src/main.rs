@@ -161,6 +161,15 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     app.addr(),
                     settings.sandbox.tenant_api_key
                 );
+                // No demo operator key: a well-known one would open the
+                // operator routes of any sandbox reachable from elsewhere.
+                if settings.admin_api_key.is_some() {
+                    eprintln!("operator routes and /metrics take the configured admin_api_key");
+                } else {
+                    eprintln!(
+                        "no operator key: set SIMGATE_ADMIN_API_KEY to add numbers or groups and read /metrics"
+                    );
+                }
             }
             tokio::select! {
                 served = app.wait() => served?,

@@ -20,6 +20,16 @@ pub struct Settings {
     pub providers: Providers,
     pub jobs: Jobs,
     pub sandbox: SandboxSettings,
+    /// The operator's API key (at least 24 characters): the only key that
+    /// may add numbers or groups to provider accounts, list their raw
+    /// inventory and read `/metrics` on `listen`. Unset: those stay closed.
+    /// Kept in memory only as a digest; never logged.
+    #[serde(default, serialize_with = "redact_optional")]
+    pub admin_api_key: Option<SecretString>,
+    /// A second address serving only `/metrics`, without a key, for a
+    /// scraper on a private network. Unset: no such listener.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Upstream providers; a provider without settings is not configured.
@@ -173,6 +183,16 @@ fn redact<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Erro
     s.serialize_str("[REDACTED]")
 }
 
+fn redact_optional<S: serde::Serializer>(
+    secret: &Option<SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => s.serialize_str("[REDACTED]"),
+        None => s.serialize_none(),
+    }
+}
+
 /// Periods of the background jobs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Jobs {
@@ -224,6 +244,8 @@ impl Default for Settings {
                 onsim_listen: ([127, 0, 0, 1], 0).into(),
                 tenant_api_key: "sk_sandbox_simgate".to_owned(),
             },
+            admin_api_key: None,
+            metrics_listen: None,
         }
     }
 }

@@ -185,6 +185,25 @@ impl Store {
         rows.iter().map(record).collect()
     }
 
+    /// Every line a tenant holds at a provider (provisioning or active, not
+    /// ceased), unbounded: what the provider account's inventory is
+    /// filtered by, so a tenant sees only what sits behind its own lines.
+    pub async fn lines_held_by(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+    ) -> Result<Vec<LineRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM lines WHERE tenant_id = $1 AND provider = $2 \
+             AND status <> 'ceased'"
+        )))
+        .bind(tenant_id.to_owned())
+        .bind(provider.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record).collect()
+    }
+
     /// Lines whose provisioning outcome is unknown, oldest first.
     pub async fn lines_provisioning(&self) -> Result<Vec<LineRecord>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(

@@ -1,5 +1,10 @@
 //! Subscriber lines (`/v1/lines`) and the provider account's inventory
 //! around them: offers, numbers, SIMs, ports, groups and subscribers.
+//!
+//! The account is the operator's and every tenant shares it, so each tenant
+//! sees only what sits behind its own lines (plus the catalogue and the
+//! numbers free to provision); the operator's key sees it whole and is the
+//! only one that may add numbers or groups to it.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -19,6 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::AuthTenant;
 use crate::extract::{ApiJson, ApiQuery};
+use crate::operator::{Caller, Operator};
 use crate::problem::{ApiError, Problem};
 use crate::routes::esims::{png_response, svg_response};
 use crate::routes::{required, required_text};
@@ -448,12 +454,13 @@ pub struct ListOf<T> {
     pub data: Vec<T>,
 }
 
-/// Products (to provision with) and bundles (to change to).
+/// Products (to provision with) and bundles (to change to): the provider's
+/// catalogue, open to every tenant.
 #[utoipa::path(get, path = "/v1/line-offers", tag = "lines",
-    responses((status = 200, body = ListOf<LineOffer>)))]
+    responses((status = 200, body = ListOf<LineOffer>), (status = 401, body = Problem)))]
 pub async fn offers(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    _caller: Caller,
 ) -> Result<Json<ListOf<LineOffer>>, ApiError> {
     Ok(Json(ListOf {
         data: state.services.line_offers().await?,
@@ -468,17 +475,19 @@ pub struct NumberQuery {
     state: Option<InventoryState>,
 }
 
-/// The provider account's numbers.
+/// Numbers of the provider account: those free to provision (`reserved`)
+/// for anyone; those in use (`active`) only the caller's own, or all of
+/// them for the operator.
 #[utoipa::path(get, path = "/v1/numbers", tag = "lines", params(NumberQuery),
-    responses((status = 200, body = ListOf<PhoneNumber>)))]
+    responses((status = 200, body = ListOf<PhoneNumber>), (status = 401, body = Problem)))]
 pub async fn numbers(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    caller: Caller,
     ApiQuery(query): ApiQuery<NumberQuery>,
 ) -> Result<Json<ListOf<PhoneNumber>>, ApiError> {
     let wanted = query.state.unwrap_or(InventoryState::Active);
     Ok(Json(ListOf {
-        data: state.services.numbers(wanted).await?,
+        data: state.services.numbers(caller.scope(), wanted).await?,
     }))
 }
 
@@ -490,12 +499,13 @@ pub struct AddNumber {
     pub mpn: String,
 }
 
-/// Adds a number to the provider account.
+/// Adds a number to the provider account. Operator key only.
 #[utoipa::path(post, path = "/v1/numbers", tag = "lines", request_body = AddNumber,
-    responses((status = 201), (status = 400, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_number(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    _operator: Operator,
     ApiJson(body): ApiJson<AddNumber>,
 ) -> Result<StatusCode, ApiError> {
     state.services.add_number(&parse_mpn(&body.mpn)?).await?;
@@ -512,17 +522,19 @@ pub struct SimQuery {
     kind: Option<SimKind>,
 }
 
-/// The provider account's SIMs.
+/// SIMs of the provider account: a tenant's are those behind its own lines;
+/// the operator sees all, free ones (`reserved`) included.
 #[utoipa::path(get, path = "/v1/sims", tag = "lines", params(SimQuery),
-    responses((status = 200, body = ListOf<SimCard>)))]
+    responses((status = 200, body = ListOf<SimCard>), (status = 401, body = Problem)))]
 pub async fn sims(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    caller: Caller,
     ApiQuery(query): ApiQuery<SimQuery>,
 ) -> Result<Json<ListOf<SimCard>>, ApiError> {
     let data = state
         .services
         .line_sims(
+            caller.scope(),
             query.state.unwrap_or(InventoryState::Active),
             query.kind.unwrap_or(SimKind::All),
         )
@@ -538,49 +550,54 @@ pub struct PortQuery {
     state: Option<PortState>,
 }
 
-/// Number ports.
+/// Number ports: a tenant's are those of its own lines' numbers; the
+/// operator sees all.
 #[utoipa::path(get, path = "/v1/ports", tag = "lines", params(PortQuery),
-    responses((status = 200, body = ListOf<Port>)))]
+    responses((status = 200, body = ListOf<Port>), (status = 401, body = Problem)))]
 pub async fn ports(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    caller: Caller,
     ApiQuery(query): ApiQuery<PortQuery>,
 ) -> Result<Json<ListOf<Port>>, ApiError> {
     let data = state
         .services
-        .ports(query.state.unwrap_or(PortState::All))
+        .ports(caller.scope(), query.state.unwrap_or(PortState::All))
         .await?;
     Ok(Json(ListOf { data }))
 }
 
-/// One number port.
+/// One number port (another tenant's is not found).
 #[utoipa::path(get, path = "/v1/ports/{id}", tag = "lines", params(("id" = String, Path)),
-    responses((status = 200, body = Port), (status = 404, body = Problem)))]
+    responses((status = 200, body = Port), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn port(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Port>, ApiError> {
-    Ok(Json(state.services.port(&id).await?))
+    Ok(Json(state.services.port(caller.scope(), &id).await?))
 }
 
-/// Customer groups.
-#[utoipa::path(get, path = "/v1/groups", tag = "lines", responses((status = 200, body = ListOf<Group>)))]
+/// Customer groups of the provider account. Operator key only: groups are
+/// how the operator organises the account its tenants share.
+#[utoipa::path(get, path = "/v1/groups", tag = "lines",
+    responses((status = 200, body = ListOf<Group>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn groups(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    _operator: Operator,
 ) -> Result<Json<ListOf<Group>>, ApiError> {
     Ok(Json(ListOf {
         data: state.services.groups().await?,
     }))
 }
 
-/// Adds a customer group (name rules are checked before the provider is called).
+/// Adds a customer group (name rules are checked before the provider is
+/// called). Operator key only.
 #[utoipa::path(post, path = "/v1/groups", tag = "lines", request_body = Group,
-    responses((status = 201, body = Group), (status = 400, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Group), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_group(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    _operator: Operator,
     ApiJson(group): ApiJson<Group>,
 ) -> Result<(StatusCode, Json<Group>), ApiError> {
     state.services.add_group(&group).await?;
@@ -597,12 +614,13 @@ pub struct SubscriberQuery {
     group: Option<String>,
 }
 
-/// Subscribers of the provider account.
+/// Subscribers of the provider account: a tenant's are those of its own
+/// lines; the operator sees all.
 #[utoipa::path(get, path = "/v1/subscribers", tag = "lines", params(SubscriberQuery),
-    responses((status = 200, body = ListOf<Subscriber>)))]
+    responses((status = 200, body = ListOf<Subscriber>), (status = 401, body = Problem)))]
 pub async fn subscribers(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    caller: Caller,
     ApiQuery(query): ApiQuery<SubscriberQuery>,
 ) -> Result<Json<ListOf<Subscriber>>, ApiError> {
     let filter = SubscriberFilter {
@@ -611,6 +629,6 @@ pub async fn subscribers(
         group: query.group,
     };
     Ok(Json(ListOf {
-        data: state.services.subscribers(&filter).await?,
+        data: state.services.subscribers(caller.scope(), &filter).await?,
     }))
 }

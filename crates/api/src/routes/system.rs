@@ -1,11 +1,15 @@
 //! Operational endpoints: health, metrics, and the catch-all problem answers.
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::AppState;
+use crate::operator::Operator;
 use crate::problem::ApiError;
 use crate::views::Health;
 
@@ -33,13 +37,31 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus metrics.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics. They span every tenant, so on the API's listener
+/// they need the operator key.
+pub async fn metrics(State(state): State<AppState>, _operator: Operator) -> Response {
+    render_metrics(&state.metrics)
+}
+
+fn render_metrics(handle: &PrometheusHandle) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        handle.render(),
     )
         .into_response()
+}
+
+/// `/metrics` alone, for a listener of its own (`metrics_listen`) where a
+/// scraper reads them without a key: that address is kept private by where
+/// it listens, not by a key.
+pub fn metrics_app(handle: PrometheusHandle) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(move || async move { render_metrics(&handle) }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 /// Any path the API does not have.

@@ -118,6 +118,9 @@ pub struct TestApp {
     _dir: TempDir,
 }
 
+/// The operator key every test app is configured with (`admin_api_key`).
+pub const OPERATOR_KEY: &str = "op_test_4f1c2b9e8d7a6c5b4a3f2e1d";
+
 /// Builds settings for an app on a random port against `sandbox`.
 pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Settings {
     let mut settings = Settings {
@@ -137,6 +140,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.reconcile_every_secs = options.reconcile_every_secs;
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
     settings.jobs.delivery_backoff_ms = 200;
+    settings.admin_api_key = Some(OPERATOR_KEY.into());
     settings
 }
 

@@ -7,7 +7,28 @@ use simgate_domain::Msisdn;
 
 use std::time::Duration;
 
-use crate::helpers::{Options, TestApp, assert_problem, eventually};
+use crate::helpers::{OPERATOR_KEY, Options, TestApp, assert_problem, eventually};
+
+/// A request with the operator's key: the provider account's groups,
+/// numbers added and raw inventory are the operator's.
+async fn as_operator(app: &TestApp, method: Method, path: &str, body: &Value) -> reqwest::Response {
+    let mut request = app
+        .client
+        .request(method.clone(), format!("{}{path}", app.address))
+        .bearer_auth(OPERATOR_KEY);
+    if method != Method::GET {
+        request = request.json(body);
+    }
+    request.send().await.unwrap()
+}
+
+async fn operator_json(app: &TestApp, path: &str) -> Value {
+    as_operator(app, Method::GET, path, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap()
+}
 
 /// A reserved number of the provider account, free to provision.
 async fn reserved_number(app: &TestApp, skip: usize) -> String {
@@ -19,17 +40,17 @@ async fn reserved_number(app: &TestApp, skip: usize) -> String {
 }
 
 async fn create_group(app: &TestApp, name: &str) {
-    let response = app
-        .post(
-            "/v1/groups",
-            &json!({
-                "name": name, "home_locations": ["GB"], "address_line_1": "1 Example Street",
-                "address_line_2": null, "city": "London", "country": "United Kingdom",
-                "post_code": "SW1A 0AA", "description": "test customers"
-            }),
-            None,
-        )
-        .await;
+    let response = as_operator(
+        app,
+        Method::POST,
+        "/v1/groups",
+        &json!({
+            "name": name, "home_locations": ["GB"], "address_line_1": "1 Example Street",
+            "address_line_2": null, "city": "London", "country": "United Kingdom",
+            "post_code": "SW1A 0AA", "description": "test customers"
+        }),
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::CREATED, "group {name}");
 }
 
@@ -58,7 +79,7 @@ async fn a_line_lives_from_provisioning_to_cease() {
     );
 
     create_group(&app, "TRAVEL_CO").await;
-    let groups = app.get_json("/v1/groups").await;
+    let groups = operator_json(&app, "/v1/groups").await;
     assert!(
         groups["data"]
             .as_array()
@@ -194,15 +215,16 @@ async fn a_line_lives_from_provisioning_to_cease() {
     assert_eq!(installed["status"], "installed", "{installed}");
     assert_eq!(installed["activation_code"], refreshed["activation_code"]);
 
-    // Ports around the line.
-    let in_progress = app.get_json("/v1/ports?state=in_progress").await;
+    // Ports of the provider account (none is this tenant's).
+    assert_eq!(app.get_json("/v1/ports").await["data"], json!([]));
+    let in_progress = operator_json(&app, "/v1/ports?state=in_progress").await;
     let ports = in_progress["data"].as_array().unwrap();
     assert!(!ports.is_empty());
     assert!(ports.iter().all(|p| p["state"] == "in_progress"));
     let port_id = ports[0]["id"].as_str().unwrap();
-    let port = app.get_json(&format!("/v1/ports/{port_id}")).await;
+    let port = operator_json(&app, &format!("/v1/ports/{port_id}")).await;
     assert_eq!(port["id"], port_id);
-    let all = app.get_json("/v1/ports").await;
+    let all = operator_json(&app, "/v1/ports").await;
     assert!(all["data"].as_array().unwrap().len() >= ports.len());
 
     // Cease: only with confirmation, and for good.
@@ -250,7 +272,8 @@ async fn a_line_lives_from_provisioning_to_cease() {
 #[tokio::test]
 async fn a_physical_sim_is_provisioned_from_its_short_iccid_on_own_uc() {
     let app = TestApp::spawn().await;
-    let sims = app.get_json("/v1/sims?state=reserved&kind=psim").await;
+    // The operator lists its free physical SIMs and hands one out.
+    let sims = operator_json(&app, "/v1/sims?state=reserved&kind=psim").await;
     let sims = sims["data"].as_array().unwrap();
     assert!(!sims.is_empty());
     assert!(
@@ -386,21 +409,21 @@ async fn bad_line_requests_get_clear_problems() {
         .unwrap();
     assert_eq!(listed["data"], json!([]));
 
-    let bad_group = app
-        .post(
-            "/v1/groups",
-            &json!({ "name": "_bad", "home_locations": ["GB"], "address_line_1": "x",
-                     "address_line_2": null, "city": null, "country": null, "post_code": null,
-                     "description": null }),
-            None,
-        )
-        .await;
+    let bad_group = as_operator(
+        &app,
+        Method::POST,
+        "/v1/groups",
+        &json!({ "name": "_bad", "home_locations": ["GB"], "address_line_1": "x",
+                 "address_line_2": null, "city": null, "country": null, "post_code": null,
+                 "description": null }),
+    )
+    .await;
     assert_problem(bad_group, StatusCode::BAD_REQUEST, "invalid_group_name").await;
     let no_port = app.get("/v1/ports/999999").await;
     assert_problem(no_port, StatusCode::NOT_FOUND, "port_not_found").await;
     let bad_state = app.get("/v1/ports?state=sideways").await;
     assert_problem(bad_state, StatusCode::BAD_REQUEST, "invalid_query").await;
-    let bad_number = app.post("/v1/numbers", &json!({ "mpn": "12" }), None).await;
+    let bad_number = as_operator(&app, Method::POST, "/v1/numbers", &json!({ "mpn": "12" })).await;
     assert_problem(bad_number, StatusCode::BAD_REQUEST, "invalid_msisdn").await;
     let empty_bundle = app
         .send(
@@ -415,9 +438,13 @@ async fn bad_line_requests_get_clear_problems() {
 #[tokio::test]
 async fn a_number_added_joins_the_reserve_once() {
     let app = TestApp::spawn().await;
-    let added = app
-        .post("/v1/numbers", &json!({ "mpn": "+447700900777" }), None)
-        .await;
+    let added = as_operator(
+        &app,
+        Method::POST,
+        "/v1/numbers",
+        &json!({ "mpn": "+447700900777" }),
+    )
+    .await;
     assert_eq!(added.status(), StatusCode::CREATED);
     let reserved = app.get_json("/v1/numbers?state=reserved").await;
     assert!(
@@ -427,15 +454,23 @@ async fn a_number_added_joins_the_reserve_once() {
             .iter()
             .any(|n| n["mpn"] == "447700900777")
     );
-    let again = app
-        .post("/v1/numbers", &json!({ "mpn": "447700900777" }), None)
-        .await;
+    let again = as_operator(
+        &app,
+        Method::POST,
+        "/v1/numbers",
+        &json!({ "mpn": "447700900777" }),
+    )
+    .await;
     let problem =
         assert_problem(again, StatusCode::UNPROCESSABLE_ENTITY, "provider_rejected").await;
     assert_eq!(problem["provider_code"], "NUMBER_EXISTS");
-    let malformed = app
-        .post("/v1/numbers", &json!({ "mpn": "07700 900777" }), None)
-        .await;
+    let malformed = as_operator(
+        &app,
+        Method::POST,
+        "/v1/numbers",
+        &json!({ "mpn": "07700 900777" }),
+    )
+    .await;
     assert_problem(malformed, StatusCode::BAD_REQUEST, "invalid_msisdn").await;
 }
 

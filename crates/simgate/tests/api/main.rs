@@ -16,4 +16,5 @@ mod secrets;
 mod sim_local;
 mod sim_orders;
 mod system;
+mod tenancy;
 mod usage_callbacks;

@@ -66,3 +66,62 @@ async fn provider_and_tenant_keys_stay_out_of_the_log() {
     assert!(!log.contains(PROVIDER_KEY), "provider key leaked");
     assert!(!log.contains(&tenant_key), "tenant key leaked");
 }
+
+const OPERATOR_KEY: &str = "op_live_9b8a7c6d5e4f3a2b1c0d9e8f";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_key_stays_out_of_the_log() {
+    let sandbox = Sandbox::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simgate.db");
+    let log_path = dir.path().join("simgate.log");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = simgate_command(&sandbox, &db, 5)
+        .env("SIMGATE_ADMIN_API_KEY", OPERATOR_KEY)
+        .env("SIMGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "debug")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(File::create(&log_path).unwrap()))
+        .spawn()
+        .unwrap();
+    let address = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    crate::helpers::eventually(std::time::Duration::from_secs(60), || async {
+        let response = client.get(format!("{address}/healthz")).send().await.ok()?;
+        response.status().is_success().then_some(())
+    })
+    .await;
+    // Accepted, refused as a near miss, and used on a tenant route.
+    let metrics = client
+        .get(format!("{address}/metrics"))
+        .bearer_auth(OPERATOR_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), reqwest::StatusCode::OK);
+    for key in [format!("{OPERATOR_KEY}0"), OPERATOR_KEY.to_owned()] {
+        client
+            .get(format!("{address}/v1/orders"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        client
+            .get(format!("{address}/v1/groups"))
+            .header("X-API-Key", &key)
+            .send()
+            .await
+            .unwrap();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("listening"), "the log was written: {log}");
+    assert!(!log.contains(OPERATOR_KEY), "operator key leaked");
+}

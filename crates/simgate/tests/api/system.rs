@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 
-use crate::helpers::TestApp;
+use crate::helpers::{OPERATOR_KEY, TestApp};
 
 #[tokio::test]
 async fn health_metrics_openapi_and_docs() {
@@ -9,7 +9,16 @@ async fn health_metrics_openapi_and_docs() {
     assert_eq!(health["status"], "ok");
 
     app.get("/v1/products?limit=1").await;
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .bearer_auth(OPERATOR_KEY)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("simgate_http_requests_total"), "{metrics}");
 
     let spec = app.get_json("/openapi.json").await;
