@@ -429,6 +429,49 @@ async fn a_number_is_one_tenants_line_until_ceased(store: Store) {
     assert!(store.lines_for_tenant("t2").await.unwrap().is_empty());
 }
 
+/// What a tenant's view of the shared line inventory is filtered by.
+async fn a_tenant_holds_its_live_lines_only(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    store.create_tenant("t2", "two").await.unwrap();
+    let number = |n: u32| Msisdn::parse(&format!("4477009002{n:02}")).unwrap();
+    for (tenant, n) in [("t1", 1), ("t1", 2), ("t1", 3), ("t2", 4)] {
+        store
+            .claim_line(tenant, ProviderId::Onsim, &number(n))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    store
+        .set_line_status(ProviderId::Onsim, &number(2), LineStatus::Active, None)
+        .await
+        .unwrap();
+    store
+        .set_line_status(ProviderId::Onsim, &number(3), LineStatus::Ceased, None)
+        .await
+        .unwrap();
+    let held = |tenant: &'static str| {
+        let store = store.clone();
+        async move {
+            let mut numbers: Vec<String> = store
+                .lines_held_by(tenant, ProviderId::Onsim)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|line| line.mpn.to_string())
+                .collect();
+            numbers.sort();
+            numbers
+        }
+    };
+    assert_eq!(
+        held("t1").await,
+        [number(1).to_string(), number(2).to_string()],
+        "provisioning and active, not ceased"
+    );
+    assert_eq!(held("t2").await, [number(4).to_string()]);
+    assert!(held("t3").await.is_empty());
+}
+
 macro_rules! on_both_backends {
     ($($scenario:ident),* $(,)?) => {
         mod on_sqlite {
@@ -459,4 +502,5 @@ on_both_backends!(
     api_keys_are_stored_hashed,
     sim_orders_are_written_first_keyed_and_paged,
     a_number_is_one_tenants_line_until_ceased,
+    a_tenant_holds_its_live_lines_only,
 );
