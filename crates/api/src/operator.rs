@@ -108,7 +108,7 @@ impl FromRequestParts<AppState> for Operator {
 }
 
 /// A tenant key on an operator route.
-pub fn operator_only() -> ApiError {
+fn operator_only() -> ApiError {
     ApiError::new(
         StatusCode::FORBIDDEN,
         "operator_only",
