@@ -43,6 +43,8 @@ pub enum StartError {
     Store(#[from] simgate_store::StoreError),
     #[error(transparent)]
     Queue(#[from] simgate_service::queue::QueueError),
+    #[error(transparent)]
+    DeliveryClient(#[from] simgate_service::webhook_targets::DeliveryClientError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -129,6 +131,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue), St
     let config = ServiceConfig {
         reconcile_after: Duration::from_secs(reconcile_after),
         delivery_backoff: Duration::from_millis(settings.jobs.delivery_backoff_ms.max(1)),
+        allow_private_webhook_targets: settings.webhooks.allow_private_targets,
         ..ServiceConfig::default()
     };
     let queue = ApalisQueue::connect(&settings.database_url).await?;
@@ -138,7 +141,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue), St
             connectors(settings)?,
             Arc::new(queue.clone()),
             config,
-        ),
+        )?,
         queue,
     ))
 }

@@ -20,6 +20,18 @@ pub struct Settings {
     pub providers: Providers,
     pub jobs: Jobs,
     pub sandbox: SandboxSettings,
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
+}
+
+/// Outbound event deliveries to tenants' endpoints.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WebhookSettings {
+    /// Let endpoints be loopback, private or link-local addresses, for
+    /// local development only: tenants could otherwise reach internal
+    /// services through simgate. Off by default, also with `serve --sandbox`.
+    #[serde(default)]
+    pub allow_private_targets: bool,
 }
 
 /// Upstream providers; a provider without settings is not configured.
@@ -224,6 +236,7 @@ impl Default for Settings {
                 onsim_listen: ([127, 0, 0, 1], 0).into(),
                 tenant_api_key: "sk_sandbox_simgate".to_owned(),
             },
+            webhooks: WebhookSettings::default(),
         }
     }
 }

@@ -137,6 +137,8 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.reconcile_every_secs = options.reconcile_every_secs;
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
     settings.jobs.delivery_backoff_ms = 200;
+    // Test receivers listen on 127.0.0.1, which production refuses.
+    settings.webhooks.allow_private_targets = true;
     settings
 }
 
