@@ -17,3 +17,4 @@ mod sim_local;
 mod sim_orders;
 mod system;
 mod usage_callbacks;
+mod webhook_targets;
