@@ -504,6 +504,12 @@ mod tests {
                 .await
                 .is_ok()
         );
+        // `.invalid` never resolves (RFC 6761): nothing can be checked.
+        let unknown = check_registration("https://simgate-test.invalid/hook", false).await;
+        assert!(
+            matches!(unknown, Err(TargetError::Unresolvable { .. })),
+            "{unknown:?}"
+        );
         for url in ["not a url", "ftp://example.com/", "/relative", "http://"] {
             let invalid = check_registration(url, true).await;
             assert!(

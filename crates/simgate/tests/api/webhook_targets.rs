@@ -189,6 +189,14 @@ async fn every_kind_of_private_target_is_refused_at_registration() {
         "{problem}"
     );
 
+    let unknown = running.register("https://simgate-test.invalid/hooks").await;
+    assert_problem(
+        unknown,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "webhook_target_unresolvable",
+    )
+    .await;
+
     // Public addresses are accepted (no event is sent to them here).
     for url in [
         "https://93.184.215.14/hooks",
