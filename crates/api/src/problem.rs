@@ -10,6 +10,7 @@ use serde::Serialize;
 use simgate_connectors::ConnectorError;
 use simgate_domain::DomainError;
 use simgate_service::ServiceError;
+use simgate_service::webhook_targets::{NOT_PUBLIC_CODE, TargetError};
 use simgate_store::{OrderRecord, StoreError};
 
 /// The body of every error answer (`application/problem+json`).
@@ -116,6 +117,15 @@ impl From<ServiceError> for ApiError {
             ServiceError::EsimNotFound(_) => Self::not_found("esim_not_found", detail),
             ServiceError::OrderNotFound(_) => Self::not_found("order_not_found", detail),
             ServiceError::EventNotFound(_) => Self::not_found("event_not_found", detail),
+            ServiceError::WebhookTarget(e) => Self::new(
+                S::UNPROCESSABLE_ENTITY,
+                match e {
+                    TargetError::InvalidUrl { .. } => "invalid_url",
+                    TargetError::NotPublic(_) => NOT_PUBLIC_CODE,
+                    TargetError::Unresolvable { .. } => "webhook_target_unresolvable",
+                },
+                detail,
+            ),
             ServiceError::Queue(e) => Self::internal(&e),
             ServiceError::WebhookUnverified(_) => {
                 Self::new(S::UNAUTHORIZED, "webhook_unverified", detail)

@@ -4,6 +4,8 @@ use simgate_connectors::ConnectorError;
 use simgate_domain::{Capability, DomainError, ProviderId};
 use simgate_store::{OrderRecord, StoreError};
 
+use crate::webhook_targets::TargetError;
+
 /// Why a use case did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -29,6 +31,9 @@ pub enum ServiceError {
     WebhooksUnsupported(ProviderId),
     #[error("no event {0} for this account")]
     EventNotFound(String),
+    /// A webhook endpoint's URL is malformed or not a public address.
+    #[error(transparent)]
+    WebhookTarget(#[from] TargetError),
     #[error("{0}")]
     Queue(String),
     #[error("no order {0} for this account")]

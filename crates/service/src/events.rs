@@ -14,8 +14,9 @@ use rand::Rng;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use simgate_domain::{BundleUsage, Iccid, OrderStatus};
-use simgate_store::{DeliveryStatus, OrderRecord, StoredEvent};
+use simgate_store::{DeliveryStatus, Endpoint, OrderRecord, StoredEvent};
 
+use crate::webhook_targets::{self, NOT_PUBLIC_CODE, TargetRefused};
 use crate::{ServiceError, Services};
 
 /// Attempts before a delivery is given up.
@@ -42,6 +43,20 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String
 }
 
 impl Services {
+    /// Registers a webhook endpoint for the tenant, once its URL is known to
+    /// be a public `http(s)` target (unless the operator allows private ones).
+    pub async fn create_endpoint(
+        &self,
+        tenant_id: &str,
+        url: &str,
+    ) -> Result<Endpoint, ServiceError> {
+        webhook_targets::check_registration(url, self.config.allow_private_webhook_targets).await?;
+        Ok(self
+            .store
+            .create_endpoint(tenant_id, url, &new_secret())
+            .await?)
+    }
+
     /// Records an event once per `dedupe_key` and schedules its deliveries.
     pub(crate) async fn emit(
         &self,
@@ -177,20 +192,31 @@ impl Services {
                 .await?;
             return Ok(());
         }
-        let timestamp = Utc::now().timestamp();
-        let signature =
-            sign(&endpoint.secret, &event.id, timestamp, &event.payload).unwrap_or_default();
-        let sent = self
-            .http
-            .post(&endpoint.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &event.id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(event.payload.clone())
-            .send()
-            .await;
         let attempt = delivery.attempts + 1;
+        // A literal address never reaches the resolver's check: judge it here.
+        let refused_literal = if self.config.allow_private_webhook_targets {
+            None
+        } else {
+            webhook_targets::refusal_before_sending(&endpoint.url)
+        };
+        let sent = match refused_literal {
+            Some(refused) => Err(Failure::Refusal(refused)),
+            None => {
+                let timestamp = Utc::now().timestamp();
+                let signature = sign(&endpoint.secret, &event.id, timestamp, &event.payload)
+                    .unwrap_or_default();
+                self.http
+                    .post(&endpoint.url)
+                    .header("content-type", "application/json")
+                    .header("webhook-id", &event.id)
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .header("webhook-signature", signature)
+                    .body(event.payload.clone())
+                    .send()
+                    .await
+                    .map_err(Failure::from_send)
+            }
+        };
         let (status, retry_after, error) = match sent {
             Ok(response) if response.status().is_success() => {
                 self.store
@@ -222,9 +248,18 @@ impl Services {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let retry_after = simgate_connectors::http::retry_after(response.headers());
-                (Some(status), retry_after, format!("answered {status}"))
+                let error = if response.status().is_redirection() {
+                    format!("answered {status}; redirects are not followed")
+                } else {
+                    format!("answered {status}")
+                };
+                (Some(status), retry_after, error)
             }
-            Err(error) => (None, None, error.without_url().to_string()),
+            Err(Failure::Refusal(refused)) => {
+                tracing::warn!(endpoint = %endpoint.id, %refused, "webhook target refused: not a public address");
+                (None, None, format!("{NOT_PUBLIC_CODE}: {refused}"))
+            }
+            Err(Failure::Unsent(error)) => (None, None, error.without_url().to_string()),
         };
         if attempt >= MAX_ATTEMPTS {
             self.store
@@ -255,6 +290,23 @@ impl Services {
             .saturating_mul(1 << attempt.saturating_sub(1).min(16));
         let jitter = rand::rng().random_range(0.0..0.25);
         base.mul_f64(1.0 + jitter).min(MAX_DELAY)
+    }
+}
+
+/// Why an attempt got no answer.
+enum Failure {
+    /// The target is not a public address: nothing was sent.
+    Refusal(TargetRefused),
+    /// The request failed on its way (connection, timeout, …).
+    Unsent(reqwest::Error),
+}
+
+impl Failure {
+    fn from_send(error: reqwest::Error) -> Self {
+        match webhook_targets::refusal_in(&error) {
+            Some(refused) => Self::Refusal(refused.clone()),
+            None => Self::Unsent(error),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub mod lines;
 pub mod orders;
 pub mod queue;
 pub mod sim_orders;
+pub mod webhook_targets;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use simgate_connectors::ConnectorRegistry;
 use simgate_store::Store;
 
 use crate::queue::DeliveryQueue;
+use crate::webhook_targets::DeliveryClientError;
 
 pub use catalogue::SyncReport;
 pub use error::ServiceError;
@@ -42,6 +44,9 @@ pub struct ServiceConfig {
     pub max_quantity: u32,
     /// First wait before an event delivery is retried (doubling after).
     pub delivery_backoff: Duration,
+    /// Let webhook endpoints be loopback or private addresses: for local
+    /// development only, since tenants could then reach internal services.
+    pub allow_private_webhook_targets: bool,
 }
 
 impl Default for ServiceConfig {
@@ -51,6 +56,7 @@ impl Default for ServiceConfig {
             max_attempts: 5,
             max_quantity: 100,
             delivery_backoff: Duration::from_secs(5),
+            allow_private_webhook_targets: false,
         }
     }
 }
@@ -63,7 +69,8 @@ pub struct Services {
     pub config: ServiceConfig,
     /// Where event deliveries are scheduled.
     pub queue: Arc<dyn DeliveryQueue>,
-    /// Client for event deliveries to resellers' endpoints.
+    /// Client for event deliveries to resellers' endpoints, which connects
+    /// to public addresses only (see [`webhook_targets`]).
     http: reqwest::Client,
     /// Held while in-flight orders are re-polled after an unverifiable
     /// webhook, so a flood of forged ones costs one poll at a time.
@@ -88,14 +95,14 @@ impl Services {
         connectors: ConnectorRegistry,
         queue: Arc<dyn DeliveryQueue>,
         config: ServiceConfig,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, DeliveryClientError> {
+        Ok(Self {
             store,
             connectors: Arc::new(connectors),
             config,
             queue,
-            http: simgate_connectors::http::build_client(Duration::from_secs(10)),
+            http: webhook_targets::delivery_client(config.allow_private_webhook_targets)?,
             repolling: Arc::default(),
-        }
+        })
     }
 }

@@ -46,6 +46,8 @@ pub enum StartError {
     Queue(#[from] simgate_service::queue::QueueError),
     #[error(transparent)]
     OperatorKey(#[from] simgate_api::operator::OperatorKeyError),
+    #[error(transparent)]
+    DeliveryClient(#[from] simgate_service::webhook_targets::DeliveryClientError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -132,6 +134,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue), St
     let config = ServiceConfig {
         reconcile_after: Duration::from_secs(reconcile_after),
         delivery_backoff: Duration::from_millis(settings.jobs.delivery_backoff_ms.max(1)),
+        allow_private_webhook_targets: settings.webhooks.allow_private_targets,
         ..ServiceConfig::default()
     };
     let queue = ApalisQueue::connect(&settings.database_url).await?;
@@ -141,7 +144,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue), St
             connectors(settings)?,
             Arc::new(queue.clone()),
             config,
-        ),
+        )?,
         queue,
     ))
 }

@@ -30,6 +30,19 @@ pub struct Settings {
     /// scraper on a private network. Unset: no such listener.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// Outbound deliveries to tenants' webhook endpoints.
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
+}
+
+/// Outbound event deliveries to tenants' endpoints.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WebhookSettings {
+    /// Let endpoints be loopback, private or link-local addresses, for
+    /// local development only: tenants could otherwise reach internal
+    /// services through simgate. Off by default, also with `serve --sandbox`.
+    #[serde(default)]
+    pub allow_private_targets: bool,
 }
 
 /// Upstream providers; a provider without settings is not configured.
@@ -246,6 +259,7 @@ impl Default for Settings {
             },
             admin_api_key: None,
             metrics_listen: None,
+            webhooks: WebhookSettings::default(),
         }
     }
 }

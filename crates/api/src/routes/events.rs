@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use simgate_service::events::new_secret;
 use simgate_store::{Endpoint, StoredEvent};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +17,9 @@ use crate::problem::{ApiError, Problem};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
-    /// An `https://` (or `http://`) URL that accepts POSTs.
+    /// An `https://` (or `http://`) URL that accepts POSTs, on a public
+    /// address: loopback, private, link-local and other internal targets
+    /// are refused, and redirects are not followed.
     pub url: String,
 }
 
@@ -92,34 +93,9 @@ pub struct Replay {
     pub deliveries: usize,
 }
 
-fn validate_url(raw: &str) -> Result<(), ApiError> {
-    let bad = |why: &str| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_url",
-            format!("url '{raw}' {why}"),
-        )
-    };
-    let url = url_parse(raw).ok_or_else(|| bad("is not a URL"))?;
-    if !matches!(url.0.as_str(), "http" | "https") {
-        return Err(bad("must be http or https"));
-    }
-    if url.1.is_empty() {
-        return Err(bad("has no host"));
-    }
-    Ok(())
-}
-
-/// (scheme, host) of an absolute URL.
-fn url_parse(raw: &str) -> Option<(String, String)> {
-    let uri: axum::http::Uri = raw.parse().ok()?;
-    Some((
-        uri.scheme_str()?.to_ascii_lowercase(),
-        uri.host()?.to_owned(),
-    ))
-}
-
 /// Registers an endpoint; every later event of the tenant is sent to it.
+/// Its host must be a public address, or a name resolving only to public
+/// addresses (422 `webhook_target_not_public` otherwise).
 #[utoipa::path(post, path = "/v1/webhook-endpoints", tag = "events", request_body = CreateEndpoint,
     responses((status = 201, body = EndpointView), (status = 422, body = Problem)))]
 pub async fn create_endpoint(
@@ -127,11 +103,9 @@ pub async fn create_endpoint(
     AuthTenant(tenant): AuthTenant,
     ApiJson(body): ApiJson<CreateEndpoint>,
 ) -> Result<(StatusCode, Json<EndpointView>), ApiError> {
-    validate_url(&body.url)?;
     let endpoint = state
         .services
-        .store
-        .create_endpoint(&tenant.id, &body.url, &new_secret())
+        .create_endpoint(&tenant.id, &body.url)
         .await?;
     Ok((StatusCode::CREATED, Json(endpoint.into())))
 }

@@ -141,6 +141,8 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
     settings.jobs.delivery_backoff_ms = 200;
     settings.admin_api_key = Some(OPERATOR_KEY.into());
+    // Test receivers listen on 127.0.0.1, which production refuses.
+    settings.webhooks.allow_private_targets = true;
     settings
 }
 

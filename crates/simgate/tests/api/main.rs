@@ -18,3 +18,4 @@ mod sim_orders;
 mod system;
 mod tenancy;
 mod usage_callbacks;
+mod webhook_targets;

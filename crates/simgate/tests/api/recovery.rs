@@ -36,6 +36,8 @@ pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Comma
         )
         .env("SIMGATE_JOBS__RECONCILE_EVERY_SECS", "1")
         .env("SIMGATE_JOBS__RECONCILE_AFTER_SECS", "1")
+        // Test receivers listen on 127.0.0.1, which production refuses.
+        .env("SIMGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null());
     command
