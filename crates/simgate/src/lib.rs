@@ -2,6 +2,7 @@
 //! its background jobs out. The CLI (`main.rs`) and the integration tests
 //! start simgate the same way, through [`Application::start`].
 
+pub mod server;
 pub mod settings;
 
 use std::net::SocketAddr;
@@ -149,7 +150,7 @@ pub struct Application {
     services: Services,
     jobs: Option<BackgroundJobs>,
     shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    server: Option<JoinHandle<()>>,
 }
 
 impl Application {
@@ -175,14 +176,17 @@ impl Application {
             },
             &queue,
         );
-        let app = simgate_api::app(AppState::new(services.clone()));
+        let app = simgate_api::limits::apply(
+            simgate_api::app(AppState::new(services.clone())),
+            settings.server.request_limits(),
+        );
         let (tx, rx) = oneshot::channel::<()>();
+        let server_settings = settings.server.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
+            server::serve(listener, app, &server_settings, async {
+                let _ = rx.await;
+            })
+            .await;
         });
         tracing::info!(%addr, "simgate is listening");
         Ok(Self {
@@ -204,10 +208,11 @@ impl Application {
         &self.services
     }
 
-    /// Serves until the server stops (it does not on its own).
+    /// Serves until the server stops (it does not on its own); an error
+    /// means the server task panicked.
     pub async fn wait(mut self) -> std::io::Result<()> {
         match self.server.take() {
-            Some(server) => server.await.unwrap_or(Ok(())),
+            Some(server) => server.await.map_err(std::io::Error::other),
             None => Ok(()),
         }
     }

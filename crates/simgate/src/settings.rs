@@ -20,6 +20,8 @@ pub struct Settings {
     pub providers: Providers,
     pub jobs: Jobs,
     pub sandbox: SandboxSettings,
+    /// Limits on clients: timeouts and sizes (`[server]`).
+    pub server: crate::server::ServerSettings,
 }
 
 /// Upstream providers; a provider without settings is not configured.
@@ -224,6 +226,7 @@ impl Default for Settings {
                 onsim_listen: ([127, 0, 0, 1], 0).into(),
                 tenant_api_key: "sk_sandbox_simgate".to_owned(),
             },
+            server: crate::server::ServerSettings::default(),
         }
     }
 }
