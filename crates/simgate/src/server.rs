@@ -83,7 +83,7 @@ impl ServerSettings {
     }
 }
 
-/// hyper refuses a smaller read buffer.
+/// hyper panics on a smaller read buffer.
 const MIN_READ_BUFFER: usize = 8192;
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains: no
@@ -115,4 +115,47 @@ pub async fn serve(
     }
     drop(listener);
     connections.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::Settings;
+
+    #[test]
+    fn a_partial_server_section_keeps_the_other_defaults() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            file,
+            "[server]\nheader_read_timeout_secs = 2\nmax_body_bytes = 1024"
+        )
+        .unwrap();
+        let settings = Settings::load(Some(file.path())).unwrap();
+        assert_eq!(
+            settings.server,
+            ServerSettings {
+                header_read_timeout_secs: 2,
+                max_body_bytes: 1024,
+                ..ServerSettings::default()
+            }
+        );
+        assert_eq!(settings.server.request_limits().max_body_bytes, 1024);
+    }
+
+    #[test]
+    fn the_read_buffer_covers_our_limits_and_never_goes_below_hyper_minimum() {
+        let settings = ServerSettings::default();
+        assert_eq!(
+            settings.read_buffer_bytes(),
+            2 * (settings.max_uri_bytes + settings.max_header_bytes)
+        );
+        let tiny = ServerSettings {
+            max_uri_bytes: 10,
+            max_header_bytes: 10,
+            ..ServerSettings::default()
+        };
+        assert_eq!(tiny.read_buffer_bytes(), MIN_READ_BUFFER);
+    }
 }
