@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod extract;
+pub mod limits;
 pub mod operator;
 pub mod problem;
 pub mod routes;
@@ -15,7 +16,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -29,9 +30,6 @@ use utoipa_axum::routes;
 use utoipa_scalar::{Scalar, Servable};
 
 use crate::problem::ApiError;
-
-/// Largest request body accepted; every v1 body is a small JSON object.
-const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -151,7 +149,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts()
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application; serve it wrapped in [`limits::apply`],
+/// which bounds request sizes and the body's arrival.
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api_routes();
     let openapi_json = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
@@ -169,7 +168,6 @@ pub fn app(state: AppState) -> Router {
         .fallback(routes::system::not_found)
         .method_not_allowed_fallback(routes::system::method_not_allowed)
         .layer(middleware::from_fn(record_metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(

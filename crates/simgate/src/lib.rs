@@ -2,6 +2,7 @@
 //! its background jobs out. The CLI (`main.rs`) and the integration tests
 //! start simgate the same way, through [`Application::start`].
 
+pub mod server;
 pub mod settings;
 
 use std::net::SocketAddr;
@@ -155,9 +156,9 @@ pub struct Application {
     services: Services,
     jobs: Option<BackgroundJobs>,
     shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<std::io::Result<()>>>,
+    server: Option<JoinHandle<()>>,
     /// The `metrics_listen` server, when configured: where and its task.
-    metrics_server: Option<(SocketAddr, JoinHandle<std::io::Result<()>>)>,
+    metrics_server: Option<(SocketAddr, JoinHandle<()>)>,
 }
 
 impl Application {
@@ -188,17 +189,20 @@ impl Application {
             &queue,
         );
         let metrics_server = match settings.metrics_listen {
-            Some(listen) => Some(serve_metrics(listen).await?),
+            Some(listen) => Some(serve_metrics(listen, &settings.server).await?),
             None => None,
         };
-        let app = simgate_api::app(AppState::new(services.clone()).with_operator_key(operator_key));
+        let app = simgate_api::limits::apply(
+            simgate_api::app(AppState::new(services.clone()).with_operator_key(operator_key)),
+            settings.server.request_limits(),
+        );
         let (tx, rx) = oneshot::channel::<()>();
+        let server_settings = settings.server.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await
+            server::serve(listener, app, &server_settings, async {
+                let _ = rx.await;
+            })
+            .await;
         });
         tracing::info!(%addr, "simgate is listening");
         Ok(Self {
@@ -226,10 +230,11 @@ impl Application {
         &self.services
     }
 
-    /// Serves until the server stops (it does not on its own).
+    /// Serves until the server stops (it does not on its own); an error
+    /// means the server task panicked.
     pub async fn wait(mut self) -> std::io::Result<()> {
         match self.server.take() {
-            Some(server) => server.await.unwrap_or(Ok(())),
+            Some(server) => server.await.map_err(std::io::Error::other),
             None => Ok(()),
         }
     }
@@ -252,21 +257,29 @@ impl Application {
     }
 }
 
-/// Serves `/metrics` alone, without a key, on `listen` (`metrics_listen`).
+/// Serves `/metrics` alone, without a key, on `listen` (`metrics_listen`),
+/// with the same client limits as the API.
 async fn serve_metrics(
     listen: SocketAddr,
-) -> Result<(SocketAddr, JoinHandle<std::io::Result<()>>), StartError> {
+    limits: &server::ServerSettings,
+) -> Result<(SocketAddr, JoinHandle<()>), StartError> {
     let failed = |source| StartError::Listen {
         addr: listen,
         source,
     };
     let listener = TcpListener::bind(listen).await.map_err(failed)?;
     let addr = listener.local_addr().map_err(failed)?;
-    let app = simgate_api::routes::system::metrics_app(simgate_api::metrics_handle());
+    let app = simgate_api::limits::apply(
+        simgate_api::routes::system::metrics_app(simgate_api::metrics_handle()),
+        limits.request_limits(),
+    );
+    let limits = limits.clone();
     tracing::info!(%addr, "metrics are served without a key");
     Ok((
         addr,
-        tokio::spawn(async move { axum::serve(listener, app).await }),
+        tokio::spawn(
+            async move { server::serve(listener, app, &limits, std::future::pending()).await },
+        ),
     ))
 }
 

@@ -20,6 +20,8 @@ pub struct Settings {
     pub providers: Providers,
     pub jobs: Jobs,
     pub sandbox: SandboxSettings,
+    /// Limits on clients: timeouts and sizes (`[server]`).
+    pub server: crate::server::ServerSettings,
     /// The operator's API key (at least 24 characters): the only key that
     /// may add numbers or groups to provider accounts, list their raw
     /// inventory and read `/metrics` on `listen`. Unset: those stay closed.
@@ -257,6 +259,7 @@ impl Default for Settings {
                 onsim_listen: ([127, 0, 0, 1], 0).into(),
                 tenant_api_key: "sk_sandbox_simgate".to_owned(),
             },
+            server: crate::server::ServerSettings::default(),
             admin_api_key: None,
             metrics_listen: None,
             webhooks: WebhookSettings::default(),

@@ -8,6 +8,7 @@ mod esims;
 mod events;
 mod faults;
 mod helpers;
+mod limits;
 mod lines;
 mod orders;
 mod postgres;
