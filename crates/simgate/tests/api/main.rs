@@ -8,6 +8,7 @@ mod esims;
 mod events;
 mod faults;
 mod helpers;
+mod instances;
 mod limits;
 mod lines;
 mod orders;
