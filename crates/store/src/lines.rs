@@ -354,5 +354,4 @@ impl Store {
         .await?;
         rows.iter().map(record).collect()
     }
-
 }
