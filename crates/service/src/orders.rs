@@ -95,8 +95,7 @@ impl Services {
         };
         match self.store.insert_order(&new).await? {
             InsertOutcome::Created(order) => {
-                metrics::counter!("simgate_orders_created_total", "provider" => order.provider().as_str())
-                    .increment(1);
+                crate::telemetry::order_created(order.provider());
                 let order = self.submit(order).await?;
                 Ok(PlaceOutcome {
                     order,
@@ -195,8 +194,6 @@ impl Services {
         match connector.place_order(&request).await {
             Ok(placed) => self.adopt(&order.id, &placed).await,
             Err(error) => {
-                metrics::counter!("simgate_upstream_order_errors_total", "provider" => provider.as_str())
-                    .increment(1);
                 if error.nothing_was_processed() {
                     let failure = OrderFailure {
                         code: failure_code(&error).to_owned(),
@@ -243,8 +240,6 @@ impl Services {
                 &placed.esims,
             )
             .await?;
-        metrics::counter!("simgate_orders_total", "provider" => order.provider().as_str(), "status" => order.status.as_str())
-            .increment(1);
         self.announce(&order).await;
         tracing::info!(order = %order.id, upstream = %placed.reference, status = %order.status, "order recorded");
         Ok(order)
@@ -258,6 +253,7 @@ impl Services {
         let cutoff = self.reconcile_cutoff();
         let stuck = self.store.orders_to_reconcile(cutoff, cutoff).await?;
         let fulfilling = self.store.orders_fulfilling(None).await?;
+        crate::telemetry::reconcile_backlog(stuck.len() + fulfilling.len());
         Ok(self
             .reconcile_each(stuck.into_iter().chain(fulfilling))
             .await)
