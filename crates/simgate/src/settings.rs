@@ -30,6 +30,23 @@ pub struct Settings {
     /// scraper on a private network. Unset: no such listener.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// How log lines are written to stderr: `text` for people, `json` (one
+    /// object a line) for log collectors. `--log-format` overrides it.
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+/// The shape of log lines (`log_format`, `--log-format`,
+/// `SIMGATE_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, coloured on a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line: event fields at the top level, the
+    /// request span's fields (request id, tenant id, …) under `span`.
+    Json,
 }
 
 /// Upstream providers; a provider without settings is not configured.
@@ -246,6 +263,7 @@ impl Default for Settings {
             },
             admin_api_key: None,
             metrics_listen: None,
+            log_format: LogFormat::Text,
         }
     }
 }
