@@ -286,3 +286,28 @@ impl Settings {
             .map_err(|e| SettingsError(Box::new(e)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_format_is_read_from_the_file_and_defaults_to_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("json.toml");
+        std::fs::write(&json, "log_format = \"json\"\n").unwrap();
+        assert_eq!(
+            Settings::load(Some(&json)).unwrap().log_format,
+            LogFormat::Json
+        );
+        let plain = dir.path().join("plain.toml");
+        std::fs::write(&plain, "listen = \"127.0.0.1:8080\"\n").unwrap();
+        assert_eq!(
+            Settings::load(Some(&plain)).unwrap().log_format,
+            LogFormat::Text
+        );
+        let wrong = dir.path().join("wrong.toml");
+        std::fs::write(&wrong, "log_format = \"xml\"\n").unwrap();
+        assert!(Settings::load(Some(&wrong)).is_err());
+    }
+}
