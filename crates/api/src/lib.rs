@@ -20,6 +20,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use simgate_service::Services;
 use std::sync::OnceLock;
+use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -90,9 +91,31 @@ pub fn metrics_handle() -> PrometheusHandle {
             observability::describe();
             simgate_connectors::metered::describe();
             simgate_service::telemetry::describe();
+            spawn_upkeep(handle.clone());
             handle
         })
         .clone()
+}
+
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Folds histogram samples into buckets on a timer, as the exporter's own
+/// `install` would: without it, samples pile up in memory until a scrape,
+/// without bound when nothing scrapes. A plain thread: the recorder may be
+/// installed before (or outside) any async runtime.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "no metrics upkeep thread; histograms fold on each scrape only");
+    }
 }
 
 #[derive(OpenApi)]
