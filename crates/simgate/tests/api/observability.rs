@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use simgate_domain::ProviderId;
 
 use crate::events::{Receiver, register};
 use crate::helpers::{OPERATOR_KEY, Sandbox, TestApp, assert_problem, eventually};
@@ -267,6 +268,16 @@ async fn metrics_are_described_histograms_covering_orders_upstreams_and_backlogs
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    // A catalogue sync the provider fails (as the scheduled job would run it).
+    app.sandbox
+        .arm(json!({"kind": "status", "status": 500, "times": 1, "path": "/catalogue", "method": "GET"}))
+        .await;
+    let synced = app
+        .app
+        .services()
+        .sync_catalogue(ProviderId::EsimGo, &|_| {})
+        .await;
+    assert!(synced.is_err(), "the armed fault fails the sync");
     // The failed order's event: refused once (500), then delivered.
     receiver.wait_for(2).await;
 
@@ -312,6 +323,7 @@ async fn metrics_are_described_histograms_covering_orders_upstreams_and_backlogs
         "simgate_reconcile_backlog",
         "simgate_catalogue_age_seconds",
         "simgate_inbound_webhooks_rejected_total",
+        "simgate_catalogue_sync_failures_total",
     ] {
         assert!(metrics.contains(&format!("# HELP {name} ")), "HELP {name}");
         assert!(metrics.contains(&format!("# TYPE {name} ")), "TYPE {name}");
@@ -371,6 +383,13 @@ async fn metrics_are_described_histograms_covering_orders_upstreams_and_backlogs
         )
         .is_some_and(|n| n >= 1.0)
     );
+    let sync_failures = increase(
+        &before,
+        &metrics,
+        "simgate_catalogue_sync_failures_total",
+        &[("provider", "esim-go")],
+    );
+    assert!(sync_failures >= 1.0, "{sync_failures}");
     let age = value(
         &metrics,
         "simgate_catalogue_age_seconds",
