@@ -21,7 +21,10 @@ impl FromRequestParts<AppState> for AuthTenant {
     ) -> Result<Self, Self::Rejection> {
         let key = presented_key(parts)?;
         match state.services.store.tenant_by_api_key(key).await? {
-            Some(tenant) => Ok(Self(tenant)),
+            Some(tenant) => {
+                crate::observability::record_tenant(&tenant.id);
+                Ok(Self(tenant))
+            }
             // The operator is no tenant: it owns no orders, lines or events.
             None if state.operator.matches(key) => Err(ApiError::new(
                 StatusCode::FORBIDDEN,

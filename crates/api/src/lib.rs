@@ -7,23 +7,21 @@
 pub mod auth;
 pub mod extract;
 pub mod limits;
+pub mod observability;
 pub mod operator;
 pub mod problem;
 pub mod routes;
 pub mod views;
 
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
-
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use simgate_service::Services;
+use std::sync::OnceLock;
+use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,20 +58,61 @@ impl AppState {
     }
 }
 
+/// Histogram buckets of every duration metric, in seconds: from a fast
+/// local read to the longest upstream timeout.
+const DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
 /// The process-wide Prometheus recorder, installed on first use (a process
-/// may serve several apps, as tests do, but has one recorder).
+/// may serve several apps, as tests do, but has one recorder). Durations are
+/// histograms, not summaries: buckets add up across instances, and they do
+/// not fall back to zero when traffic pauses.
 pub fn metrics_handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            let builder = PrometheusBuilder::new();
+            let builder = match builder.set_buckets(DURATION_BUCKETS) {
+                Ok(builder) => builder,
+                Err(error) => {
+                    tracing::warn!(%error, "duration histograms not configured; summaries instead");
+                    PrometheusBuilder::new()
+                }
+            };
+            let recorder = builder.build_recorder();
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
             }
+            observability::describe();
+            simgate_connectors::metered::describe();
+            simgate_service::telemetry::describe();
+            spawn_upkeep(handle.clone());
             handle
         })
         .clone()
+}
+
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Folds histogram samples into buckets on a timer, as the exporter's own
+/// `install` would: without it, samples pile up in memory until a scrape,
+/// without bound when nothing scrapes. A plain thread: the recorder may be
+/// installed before (or outside) any async runtime.
+fn spawn_upkeep(handle: PrometheusHandle) {
+    let spawned = std::thread::Builder::new()
+        .name("metrics-upkeep".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "no metrics upkeep thread; histograms fold on each scrape only");
+    }
 }
 
 #[derive(OpenApi)]
@@ -167,8 +206,6 @@ pub fn app(state: AppState) -> Router {
         .merge(Scalar::with_url("/docs", openapi))
         .fallback(routes::system::not_found)
         .method_not_allowed_fallback(routes::system::method_not_allowed)
-        .layer(middleware::from_fn(record_metrics))
-        .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
                 axum::http::StatusCode::INTERNAL_SERVER_ERROR,
@@ -177,23 +214,7 @@ pub fn app(state: AppState) -> Router {
             )
             .into_response()
         }))
+        // Outermost: the span and request line cover everything, panics too.
+        .layer(middleware::from_fn(observability::observe))
         .with_state(state)
-}
-
-async fn record_metrics(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().to_string();
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    let took: Duration = started.elapsed();
-    metrics::counter!("simgate_http_requests_total", "method" => method.clone(), "path" => path.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("simgate_http_request_duration_seconds", "method" => method, "path" => path)
-        .record(took.as_secs_f64());
-    response
 }

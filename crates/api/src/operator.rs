@@ -146,7 +146,10 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(Self::Operator);
         }
         match state.services.store.tenant_by_api_key(key).await? {
-            Some(tenant) => Ok(Self::Tenant(tenant)),
+            Some(tenant) => {
+                crate::observability::record_tenant(&tenant.id);
+                Ok(Self::Tenant(tenant))
+            }
             None => Err(crate::auth::invalid_api_key()),
         }
     }

@@ -38,6 +38,11 @@ pub struct Problem {
     /// (Telnyx `10015`, …): surfaced as given, never swallowed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_code: Option<String>,
+    /// The request's id (`X-Request-Id`), to quote when reporting the
+    /// error: every log line of the request carries it. Added on the way
+    /// out by [`crate::observability`], so every problem has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// An error on its way to becoming a problem response.
@@ -214,6 +219,7 @@ impl IntoResponse for ApiError {
             order_id: self.order.as_ref().map(|order| order.0.clone()),
             order_status: self.order.map(|order| order.1),
             provider_code: self.provider_code,
+            request_id: None,
         };
         let mut response = (self.status, Json(problem)).into_response();
         response.headers_mut().insert(

@@ -18,6 +18,7 @@ pub mod esim_go;
 pub mod esim_story;
 pub mod http;
 pub mod lines;
+pub mod metered;
 pub mod onsim;
 pub mod registry;
 pub mod sim_local;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use simgate_domain::{Capability, ProviderId};
 
+use crate::metered::Metered;
 use crate::{Connector, SimCardOrders, SubscriberLines};
 
 /// What a SIM card order provider can do.
@@ -35,19 +36,25 @@ impl ConnectorRegistry {
         Self::default()
     }
 
-    /// Adds (or replaces) the eSIM connector of its provider.
+    /// Adds (or replaces) the eSIM connector of its provider; its calls
+    /// are measured (see [`crate::metered`]).
     pub fn register(&mut self, connector: Arc<dyn Connector>) {
-        self.connectors.insert(connector.provider(), connector);
+        let id = connector.provider();
+        self.connectors
+            .insert(id, Arc::new(Metered::new(id, connector)));
     }
 
-    /// Adds (or replaces) a SIM card order provider.
+    /// Adds (or replaces) a SIM card order provider, its calls measured.
     pub fn register_sim_orders(&mut self, provider: Arc<dyn SimCardOrders>) {
-        self.sim_orders.insert(provider.provider(), provider);
+        let id = provider.provider();
+        self.sim_orders
+            .insert(id, Arc::new(Metered::new(id, provider)));
     }
 
-    /// Adds (or replaces) a subscriber line provider.
+    /// Adds (or replaces) a subscriber line provider, its calls measured.
     pub fn register_lines(&mut self, provider: Arc<dyn SubscriberLines>) {
-        self.lines.insert(provider.provider(), provider);
+        let id = provider.provider();
+        self.lines.insert(id, Arc::new(Metered::new(id, provider)));
     }
 
     /// The eSIM connector of a provider, if configured.

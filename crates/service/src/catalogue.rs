@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use simgate_connectors::CatalogueProgress;
+use simgate_connectors::{CatalogueProgress, Connector};
 use simgate_domain::ProviderId;
 
 use crate::{ServiceError, Services};
@@ -29,16 +29,14 @@ impl Services {
             .get(provider)
             .ok_or(ServiceError::ProviderNotConfigured(provider))?;
         let started = Instant::now();
-        let products = connector
-            .fetch_catalogue(progress)
-            .await
-            .map_err(ServiceError::upstream)?;
-        let stored = self
-            .store
-            .replace_catalogue(provider, &products, Utc::now())
-            .await?;
-        metrics::gauge!("simgate_catalogue_products", "provider" => provider.as_str())
-            .set(stored as f64);
+        let stored = match self.fetch_and_store(connector.as_ref(), progress).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                crate::telemetry::catalogue_sync_failed(provider);
+                return Err(error);
+            }
+        };
+        crate::telemetry::catalogue_synced(provider, stored);
         let report = SyncReport {
             provider,
             products: stored,
@@ -46,6 +44,21 @@ impl Services {
         };
         tracing::info!(%provider, products = stored, took_ms = report.took.as_millis() as u64, "catalogue synced");
         Ok(report)
+    }
+
+    async fn fetch_and_store(
+        &self,
+        connector: &dyn Connector,
+        progress: &(dyn Fn(CatalogueProgress) + Send + Sync),
+    ) -> Result<usize, ServiceError> {
+        let products = connector
+            .fetch_catalogue(progress)
+            .await
+            .map_err(ServiceError::upstream)?;
+        Ok(self
+            .store
+            .replace_catalogue(connector.provider(), &products, Utc::now())
+            .await?)
     }
 
     /// Syncs every configured provider that lists a catalogue; one

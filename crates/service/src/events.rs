@@ -16,6 +16,7 @@ use sha2::Sha256;
 use simgate_domain::{BundleUsage, Iccid, OrderStatus};
 use simgate_store::{DeliveryStatus, Endpoint, OrderRecord, StoredEvent};
 
+use crate::telemetry::{self, DeliveryOutcome};
 use crate::webhook_targets::{self, NOT_PUBLIC_CODE, TargetRefused};
 use crate::{ServiceError, Services};
 
@@ -57,14 +58,15 @@ impl Services {
             .await?)
     }
 
-    /// Records an event once per `dedupe_key` and schedules its deliveries.
+    /// Records an event once per `dedupe_key` and schedules its deliveries;
+    /// true when it was new (false: that fact was already recorded).
     pub(crate) async fn emit(
         &self,
         tenant_id: &str,
         event_type: &str,
         dedupe_key: &str,
         data: Value,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<bool, ServiceError> {
         let payload = json!({
             "type": event_type,
             "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -76,11 +78,11 @@ impl Services {
             .record_event(tenant_id, event_type, dedupe_key, &payload)
             .await?
         else {
-            return Ok(());
+            return Ok(false);
         };
         tracing::info!(event = %event_id, event_type, deliveries = deliveries.len(), "event recorded");
         self.schedule(&deliveries).await;
-        Ok(())
+        Ok(true)
     }
 
     async fn schedule(&self, deliveries: &[String]) {
@@ -118,7 +120,11 @@ impl Services {
         });
         // A retryable failure can be retried into success: key failures by attempt.
         let key = format!("{event_type}:{}:{}", order.id, order.attempts);
-        self.emit(&order.tenant_id, event_type, &key, data).await
+        // Counted with the event, which is recorded once per fact.
+        if self.emit(&order.tenant_id, event_type, &key, data).await? {
+            crate::telemetry::order_finished(order.provider(), order.status);
+        }
+        Ok(())
     }
 
     /// `esim.usage.low` (10 % or less left) or `esim.usage.depleted`.
@@ -146,7 +152,8 @@ impl Services {
             "initial_bytes": initial,
             "remaining_bytes": remaining,
         });
-        self.emit(tenant_id, event_type, &key, data).await
+        self.emit(tenant_id, event_type, &key, data).await?;
+        Ok(())
     }
 
     /// Sends an event again to every enabled endpoint (new deliveries, same `webhook-id`).
@@ -190,6 +197,7 @@ impl Services {
                     Some("endpoint disabled"),
                 )
                 .await?;
+            telemetry::delivery_attempt(DeliveryOutcome::Disabled);
             return Ok(());
         }
         let attempt = delivery.attempts + 1;
@@ -227,6 +235,7 @@ impl Services {
                         None,
                     )
                     .await?;
+                telemetry::delivery_attempt(DeliveryOutcome::Delivered);
                 tracing::info!(delivery = delivery_id, event = %event.id, attempt, "event delivered");
                 return Ok(());
             }
@@ -242,6 +251,7 @@ impl Services {
                         Some("410 Gone"),
                     )
                     .await?;
+                telemetry::delivery_attempt(DeliveryOutcome::Disabled);
                 tracing::warn!(endpoint = %endpoint.id, "endpoint answered 410 Gone and was disabled");
                 return Ok(());
             }
@@ -265,12 +275,14 @@ impl Services {
             self.store
                 .record_attempt(delivery_id, DeliveryStatus::Failed, status, Some(&error))
                 .await?;
+            telemetry::delivery_attempt(DeliveryOutcome::Failed);
             tracing::warn!(delivery = delivery_id, attempt, %error, "giving up on a delivery");
             return Ok(());
         }
         self.store
             .record_attempt(delivery_id, DeliveryStatus::Pending, status, Some(&error))
             .await?;
+        telemetry::delivery_attempt(DeliveryOutcome::Retrying);
         let delay = retry_after
             .unwrap_or_else(|| self.backoff(attempt))
             .min(MAX_DELAY);

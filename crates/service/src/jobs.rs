@@ -1,6 +1,7 @@
 //! Background jobs: the scheduled catalogue sync and the order reconciler
-//! (which also follows SIM card orders and settles line provisioning),
-//! plus the worker of the event delivery queue.
+//! (which also follows SIM card orders, settles line provisioning and
+//! refreshes the backlog and catalogue-age gauges), plus the worker of the
+//! event delivery queue.
 //!
 //! The first two are idempotent passes over durable state, so a plain
 //! interval loop is enough: their queue *is* the orders table, and a pass
@@ -61,6 +62,9 @@ impl BackgroundJobs {
                     Ok(0) => {}
                     Ok(settled) => tracing::info!(settled, "settled line provisioning"),
                     Err(error) => tracing::warn!(%error, "line settlement pass failed"),
+                }
+                if let Err(error) = services.refresh_gauges().await {
+                    tracing::warn!(%error, "could not refresh the backlog and catalogue gauges");
                 }
             }
         });

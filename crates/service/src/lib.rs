@@ -11,6 +11,7 @@ pub mod lines;
 pub mod orders;
 pub mod queue;
 pub mod sim_orders;
+pub mod telemetry;
 pub mod webhook_targets;
 pub mod webhooks;
 

@@ -101,8 +101,7 @@ impl Services {
         };
         match self.store.insert_order(&new).await? {
             InsertOutcome::Created(order) => {
-                metrics::counter!("simgate_orders_created_total", "provider" => order.provider().as_str())
-                    .increment(1);
+                crate::telemetry::order_created(order.provider());
                 let order = self.submit(order).await?;
                 Ok(PlaceOutcome {
                     order,
@@ -212,8 +211,6 @@ impl Services {
                 .order()
                 .clone()),
             Err(error) => {
-                metrics::counter!("simgate_upstream_order_errors_total", "provider" => provider.as_str())
-                    .increment(1);
                 if error.nothing_was_processed() {
                     let failure = OrderFailure {
                         code: failure_code(&error).to_owned(),
@@ -270,8 +267,6 @@ impl Services {
                         .increment(1);
                     tracing::warn!(order = %order.id, upstream = %placed.reference, "recorded the answer of a superseded attempt as the order's purchase");
                 }
-                metrics::counter!("simgate_orders_total", "provider" => provider, "status" => order.status.as_str())
-                    .increment(1);
                 self.announce(order).await;
                 tracing::info!(order = %order.id, upstream = %placed.reference, status = %order.status, "order recorded");
             }
@@ -305,6 +300,7 @@ impl Services {
             .store
             .claim_orders_fulfilling(&lease, RECONCILE_BATCH)
             .await?;
+        crate::telemetry::reconcile_backlog(stuck.len() + fulfilling.len());
         let mut settled = 0;
         for order in stuck.into_iter().chain(fulfilling) {
             let (id, fence) = (order.id.clone(), order.fence);

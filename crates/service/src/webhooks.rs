@@ -51,11 +51,18 @@ impl Services {
             tracing::warn!(%provider, %error, "refused a webhook");
             match error {
                 WebhookError::Unverified(reason) => {
+                    crate::telemetry::webhook_rejected(provider, "unverified");
                     self.repoll_in_background(provider);
                     ServiceError::WebhookUnverified(reason)
                 }
-                WebhookError::Malformed(reason) => ServiceError::WebhookMalformed(reason),
-                WebhookError::Unsupported => ServiceError::WebhooksUnsupported(provider),
+                WebhookError::Malformed(reason) => {
+                    crate::telemetry::webhook_rejected(provider, "malformed");
+                    ServiceError::WebhookMalformed(reason)
+                }
+                WebhookError::Unsupported => {
+                    crate::telemetry::webhook_rejected(provider, "unsupported");
+                    ServiceError::WebhooksUnsupported(provider)
+                }
             }
         })?;
         let delivery_id = match &event {

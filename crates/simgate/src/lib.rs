@@ -34,7 +34,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use settings::{BearerSettings, EsimGoSettings, EsimStorySettings, Settings, SimLocalSettings};
+pub use settings::{
+    BearerSettings, EsimGoSettings, EsimStorySettings, LogFormat, Settings, SimLocalSettings,
+};
 
 /// Why simgate could not start.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use simgate::{Application, Settings};
+use simgate::{Application, LogFormat, Settings};
 use simgate_domain::ProviderId;
 use tokio::net::TcpListener;
 
@@ -24,6 +24,10 @@ struct Cli {
         default_value = "simgate.toml"
     )]
     config: PathBuf,
+    /// Log lines as `text` or `json` (one object per line); overrides the
+    /// `log_format` setting and `SIMGATE_LOG_FORMAT`.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -78,16 +82,16 @@ enum TenantCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
     let cli = Cli::parse();
-    match run(cli).await {
+    let settings = match Settings::load(Some(&cli.config)) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(cli.log_format.unwrap_or(settings.log_format));
+    match run(cli, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -96,8 +100,26 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let mut settings = Settings::load(Some(&cli.config))?;
+/// Logs to stderr in the chosen format; `RUST_LOG` narrows or widens what
+/// is logged (by default `info`: one line per HTTP request among others).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into());
+    let logger = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logger.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logger
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Serve { sandbox } => {
             let mut sandboxes = Vec::new();

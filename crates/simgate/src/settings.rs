@@ -32,6 +32,10 @@ pub struct Settings {
     /// scraper on a private network. Unset: no such listener.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// How log lines are written to stderr: `text` for people, `json` (one
+    /// object a line) for log collectors. `--log-format` overrides it.
+    #[serde(default)]
+    pub log_format: LogFormat,
     /// Outbound deliveries to tenants' webhook endpoints.
     #[serde(default)]
     pub webhooks: WebhookSettings,
@@ -45,6 +49,19 @@ pub struct WebhookSettings {
     /// services through simgate. Off by default, also with `serve --sandbox`.
     #[serde(default)]
     pub allow_private_targets: bool,
+}
+
+/// The shape of log lines (`log_format`, `--log-format`,
+/// `SIMGATE_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, coloured on a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line: event fields at the top level, the
+    /// request span's fields (request id, tenant id, …) under `span`.
+    Json,
 }
 
 /// Upstream providers; a provider without settings is not configured.
@@ -263,6 +280,7 @@ impl Default for Settings {
             admin_api_key: None,
             metrics_listen: None,
             webhooks: WebhookSettings::default(),
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -283,5 +301,30 @@ impl Settings {
             .merge(Env::prefixed("SIMGATE_").split("__"))
             .extract()
             .map_err(|e| SettingsError(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_format_is_read_from_the_file_and_defaults_to_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("json.toml");
+        std::fs::write(&json, "log_format = \"json\"\n").unwrap();
+        assert_eq!(
+            Settings::load(Some(&json)).unwrap().log_format,
+            LogFormat::Json
+        );
+        let plain = dir.path().join("plain.toml");
+        std::fs::write(&plain, "listen = \"127.0.0.1:8080\"\n").unwrap();
+        assert_eq!(
+            Settings::load(Some(&plain)).unwrap().log_format,
+            LogFormat::Text
+        );
+        let wrong = dir.path().join("wrong.toml");
+        std::fs::write(&wrong, "log_format = \"xml\"\n").unwrap();
+        assert!(Settings::load(Some(&wrong)).is_err());
     }
 }

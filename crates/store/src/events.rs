@@ -282,6 +282,16 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// How many deliveries are still pending (not yet delivered, failed or
+    /// disabled), across every tenant: the outbound webhook backlog.
+    pub async fn pending_deliveries(&self) -> Result<u64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS pending FROM event_deliveries WHERE status = $1")
+            .bind(DeliveryStatus::Pending.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("pending")?.max(0) as u64)
+    }
 }
 
 async fn insert_deliveries(

@@ -11,6 +11,7 @@ mod helpers;
 mod instances;
 mod limits;
 mod lines;
+mod observability;
 mod orders;
 mod postgres;
 mod recovery;
