@@ -31,7 +31,7 @@ pub use lines::{LineRecord, LineStatus};
 pub use orders::InsertOutcome;
 pub use records::{EsimRecord, NewOrder, OrderFailure, OrderRecord, Tenant};
 pub use sim_orders::{SimOrderInsert, SimOrderRecord, SimOrderState};
-pub use tenants::hash_api_key;
+pub use tenants::{TenantAccount, hash_api_key};
 pub use webhooks::StoredWebhook;
 
 /// The schema migrations, embedded so that the binary needs no files beside it.
@@ -52,6 +52,11 @@ fn migrator() -> Migrator {
             4,
             "sim orders and lines",
             include_str!("../migrations/0004_sim_orders_and_lines.sql"),
+        ),
+        (
+            6,
+            "tenant admin",
+            include_str!("../migrations/0006_tenant_admin.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(
