@@ -39,6 +39,7 @@ impl Services {
             .await?;
         metrics::gauge!("simgate_catalogue_products", "provider" => provider.as_str())
             .set(stored as f64);
+        self.catalogue_loaded(provider);
         let report = SyncReport {
             provider,
             products: stored,

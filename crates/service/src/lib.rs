@@ -10,14 +10,18 @@ pub mod jobs;
 pub mod lines;
 pub mod orders;
 pub mod queue;
+pub mod readiness;
 pub mod sim_orders;
+pub mod tenants;
 pub mod webhooks;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use simgate_connectors::ConnectorRegistry;
+use simgate_domain::ProviderId;
 use simgate_store::Store;
 
 use crate::queue::DeliveryQueue;
@@ -27,6 +31,7 @@ pub use error::ServiceError;
 pub use lines::InventoryScope;
 pub use orders::{OrderRequest, PlaceOutcome};
 pub use sim_orders::{MAX_SIM_ORDER_QUANTITY, SimOrderOutcome, SimOrderRequest};
+pub use tenants::IssuedKey;
 pub use webhooks::WebhookOutcome;
 
 /// Tuning of the order flow.
@@ -68,6 +73,8 @@ pub struct Services {
     /// Held while in-flight orders are re-polled after an unverifiable
     /// webhook, so a flood of forged ones costs one poll at a time.
     repolling: Arc<tokio::sync::Mutex<()>>,
+    /// Providers whose catalogue is known loaded, for readiness.
+    catalogues_loaded: Arc<tokio::sync::watch::Sender<BTreeSet<ProviderId>>>,
 }
 
 impl Services {
@@ -96,6 +103,7 @@ impl Services {
             queue,
             http: simgate_connectors::http::build_client(Duration::from_secs(10)),
             repolling: Arc::default(),
+            catalogues_loaded: Arc::new(tokio::sync::watch::Sender::new(BTreeSet::new())),
         }
     }
 }
