@@ -9,6 +9,7 @@ mod events;
 mod faults;
 mod helpers;
 mod lines;
+mod operations;
 mod orders;
 mod postgres;
 mod recovery;
