@@ -31,12 +31,15 @@ impl Services {
         Ok(missing)
     }
 
-    /// Returns once every configured catalogue is loaded.
-    pub async fn until_catalogues_loaded(&self) -> Result<(), ServiceError> {
+    /// Returns once every configured catalogue is loaded. A store that
+    /// cannot be read is logged and asked again: it may be restarting.
+    pub async fn until_catalogues_loaded(&self) {
         let mut changes = self.catalogues_loaded.subscribe();
         loop {
-            if self.unloaded_catalogues().await?.is_empty() {
-                return Ok(());
+            match self.unloaded_catalogues().await {
+                Ok(missing) if missing.is_empty() => return,
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "readiness: catalogue state unreadable"),
             }
             // The sender lives in `self`, so `changed` cannot fail here.
             let _ = tokio::time::timeout(RECHECK_EVERY, changes.changed()).await;

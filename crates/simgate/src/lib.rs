@@ -226,10 +226,9 @@ impl Application {
 
     /// Returns once simgate is ready to serve (what `/readyz` reports):
     /// every configured provider's catalogue is loaded.
-    pub async fn ready(&self) -> Result<(), StartError> {
-        self.services.until_catalogues_loaded().await?;
+    pub async fn ready(&self) {
+        self.services.until_catalogues_loaded().await;
         tracing::info!(addr = %self.addr, "simgate is listening and ready");
-        Ok(())
     }
 
     /// Where `/metrics` is served without a key, when `metrics_listen` is set.

@@ -194,8 +194,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .await?;
             }
             tokio::select! {
-                ready = app.ready() => {
-                    ready?;
+                () = app.ready() => {
                     if sandbox {
                         print_sandbox_ready(&app, &settings);
                     }

@@ -120,28 +120,27 @@ impl Store {
     /// commit on, the old keys are refused by every instance (each request
     /// looks its key up here). `false` when there is no such tenant.
     pub async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, StoreError> {
+        // Writes first: a SQLite transaction that reads before writing
+        // fails at once if another connection wrote meanwhile.
         let mut tx = self.pool.begin().await?;
-        let exists = sqlx::query("SELECT id FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if !exists {
-            return Ok(false);
-        }
         sqlx::query("DELETE FROM api_keys WHERE tenant_id = $1")
             .bind(tenant_id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO api_keys (key_hash, tenant_id, key_prefix, created_at) VALUES ($1, $2, $3, $4)",
+        let inserted = sqlx::query(
+            "INSERT INTO api_keys (key_hash, tenant_id, key_prefix, created_at) \
+             SELECT $1, id, $3, $4 FROM tenants WHERE id = $2",
         )
         .bind(hash_api_key(key))
         .bind(tenant_id)
         .bind(key_prefix(key))
         .bind(millis(Utc::now()))
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -138,8 +138,7 @@ async fn readyz_answers_503_until_the_catalogue_is_loaded() {
 
     tokio::time::timeout(Duration::from_secs(60), app.ready())
         .await
-        .expect("ready within a minute")
-        .unwrap();
+        .expect("ready within a minute");
     let ready = client
         .get(format!("{address}/readyz"))
         .send()
