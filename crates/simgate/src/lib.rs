@@ -195,6 +195,9 @@ impl Application {
             services.clone(),
             JobSchedule {
                 catalogue_every: Duration::from_secs(settings.jobs.catalogue_sync_secs.max(1)),
+                catalogue_retry_every: Duration::from_secs(
+                    settings.jobs.catalogue_retry_secs.max(1),
+                ),
                 reconcile_every: Duration::from_secs(settings.jobs.reconcile_every_secs.max(1)),
             },
             &queue,

@@ -229,6 +229,9 @@ fn redact_optional<S: serde::Serializer>(
 pub struct Jobs {
     /// Catalogue sync period; it also runs at start.
     pub catalogue_sync_secs: u64,
+    /// How soon a catalogue whose first sync failed is tried again (simgate
+    /// is not ready until every catalogue is loaded).
+    pub catalogue_retry_secs: u64,
     /// How often lost order outcomes are looked for.
     pub reconcile_every_secs: u64,
     /// Age of an unanswered submission before it counts as lost; must
@@ -261,6 +264,7 @@ impl Default for Jobs {
     fn default() -> Self {
         Self {
             catalogue_sync_secs: 6 * 3600,
+            catalogue_retry_secs: 30,
             reconcile_every_secs: 10,
             reconcile_after_secs: 45,
             delivery_backoff_ms: 5000,

@@ -164,6 +164,34 @@ async fn readyz_answers_503_until_the_catalogue_is_loaded() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn a_catalogue_whose_first_sync_failed_is_retried_until_ready() {
+    let sandbox = Sandbox::start().await;
+    // More failures than one sync's retries: the start-up sync fails.
+    sandbox
+        .arm(json!({"kind": "status", "status": 500, "path": "/catalogue", "times": 12}))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings_for(&sandbox, &dir, &Options::default());
+    settings.jobs.catalogue_retry_secs = 1;
+    let app = Application::start(&settings).await.unwrap();
+    let readyz = format!("http://{}/readyz", app.addr());
+    let client = reqwest::Client::new();
+    assert_problem(
+        client.get(&readyz).send().await.unwrap(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+    )
+    .await;
+
+    tokio::time::timeout(Duration::from_secs(60), app.ready())
+        .await
+        .expect("ready once a retry loads the catalogue");
+    let ready = client.get(&readyz).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    app.stop().await;
+}
+
 /// `simgate serve`, its log (stderr) read line by line on a thread.
 struct Served {
     child: Child,
