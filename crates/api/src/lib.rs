@@ -127,7 +127,8 @@ fn spawn_upkeep(handle: PrometheusHandle) {
         (name = "events", description = "Events for resellers: endpoints, log, replay (Standard Webhooks)"),
         (name = "sim-orders", description = "Physical SIM cards shipped to an address"),
         (name = "lines", description = "Subscriber lines, numbers, SIMs, ports, groups and subscribers"),
-        (name = "system", description = "Health")
+        (name = "admin", description = "Tenant administration, with the operator key"),
+        (name = "system", description = "Liveness and readiness")
     ),
     components(schemas(problem::Problem))
 )]
@@ -185,6 +186,13 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::lines::groups, routes::lines::add_group))
         .routes(routes!(routes::lines::subscribers))
         .routes(routes!(routes::system::healthz))
+        .routes(routes!(routes::system::readyz))
+        .routes(routes!(
+            routes::tenants::list_tenants,
+            routes::tenants::create_tenant
+        ))
+        .routes(routes!(routes::tenants::rotate_tenant_key))
+        .routes(routes!(routes::tenants::disable_tenant))
         .split_for_parts()
 }
 

@@ -169,6 +169,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::Upstream { order, source } => {
                 upstream(&source).with_order(order.as_deref())
             }
+            ServiceError::InvalidTenantName(_) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_tenant_name", detail)
+            }
+            ServiceError::TenantNameTaken(_) => Self::new(S::CONFLICT, "tenant_name_taken", detail),
+            ServiceError::TenantNotFound(_) => Self::not_found("tenant_not_found", detail),
+            ServiceError::TenantDisabled(_) => Self::new(S::CONFLICT, "tenant_disabled", detail),
             ServiceError::Store(e) => Self::internal(&e),
         }
     }

@@ -37,6 +37,7 @@ impl Services {
             }
         };
         crate::telemetry::catalogue_synced(provider, stored);
+        self.catalogue_loaded(provider);
         let report = SyncReport {
             provider,
             products: stored,

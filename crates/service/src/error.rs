@@ -73,6 +73,14 @@ pub enum ServiceError {
         #[source]
         source: ConnectorError,
     },
+    #[error("invalid tenant name: {0}")]
+    InvalidTenantName(String),
+    #[error("a tenant named {0:?} already exists")]
+    TenantNameTaken(String),
+    #[error("no tenant {0}")]
+    TenantNotFound(String),
+    #[error("tenant {0} is disabled; its keys cannot be rotated")]
+    TenantDisabled(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

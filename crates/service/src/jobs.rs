@@ -8,6 +8,7 @@
 //! interrupted by a crash is simply run again by the next process. Event
 //! deliveries are individual, delayed and retried: they go through apalis.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -21,6 +22,9 @@ use crate::queue::ApalisQueue;
 pub struct JobSchedule {
     /// Catalogue sync period (it also runs once at start).
     pub catalogue_every: Duration,
+    /// How soon a catalogue that is not loaded yet (its first sync failed)
+    /// is tried again: simgate is not ready until it is.
+    pub catalogue_retry_every: Duration,
     /// Reconciler period (it also runs once at start).
     pub reconcile_every: Duration,
 }
@@ -36,12 +40,32 @@ impl BackgroundJobs {
     pub fn start(services: Services, schedule: JobSchedule, queue: &ApalisQueue) -> Self {
         let (stop, stopped) = watch::channel(false);
         let deliveries = queue.start_worker(services.clone(), stopped.clone());
+        // The scheduled sync and the retries of unloaded catalogues take
+        // turns, so that a provider is never synced twice at once.
+        let syncing = Arc::new(tokio::sync::Mutex::new(()));
         let catalogue = {
-            let services = services.clone();
+            let (services, syncing) = (services.clone(), syncing.clone());
             every(schedule.catalogue_every, stopped.clone(), move || {
-                let services = services.clone();
+                let (services, syncing) = (services.clone(), syncing.clone());
                 async move {
+                    let _turn = syncing.lock().await;
                     services.sync_all_catalogues(&|_, _| {}).await;
+                }
+            })
+        };
+        let catalogue_retry = {
+            let services = services.clone();
+            // The scheduled sync makes the first attempt at start.
+            let mut at_start = true;
+            every(schedule.catalogue_retry_every, stopped.clone(), move || {
+                let first_tick = std::mem::replace(&mut at_start, false);
+                let (services, syncing) = (services.clone(), syncing.clone());
+                async move {
+                    if first_tick {
+                        return;
+                    }
+                    let _turn = syncing.lock().await;
+                    retry_unloaded_catalogues(&services).await;
                 }
             })
         };
@@ -70,7 +94,7 @@ impl BackgroundJobs {
         });
         Self {
             stop,
-            tasks: vec![catalogue, reconcile, deliveries],
+            tasks: vec![catalogue, catalogue_retry, reconcile, deliveries],
         }
     }
 
@@ -88,6 +112,22 @@ impl Drop for BackgroundJobs {
         let _ = self.stop.send(true);
         for task in &self.tasks {
             task.abort();
+        }
+    }
+}
+
+/// Syncs the catalogues that are still not loaded (a failed first sync).
+async fn retry_unloaded_catalogues(services: &Services) {
+    let missing = match services.unloaded_catalogues().await {
+        Ok(missing) => missing,
+        Err(error) => {
+            tracing::warn!(%error, "cannot tell which catalogues are loaded");
+            return;
+        }
+    };
+    for provider in missing {
+        if let Err(error) = services.sync_catalogue(provider, &|_| {}).await {
+            tracing::warn!(%provider, %error, "catalogue still not loaded; will retry");
         }
     }
 }

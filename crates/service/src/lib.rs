@@ -10,16 +10,20 @@ pub mod jobs;
 pub mod lines;
 pub mod orders;
 pub mod queue;
+pub mod readiness;
 pub mod sim_orders;
 pub mod telemetry;
+pub mod tenants;
 pub mod webhook_targets;
 pub mod webhooks;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use simgate_connectors::ConnectorRegistry;
+use simgate_domain::ProviderId;
 use simgate_store::{Lease, Store};
 
 use crate::queue::DeliveryQueue;
@@ -30,6 +34,7 @@ pub use error::ServiceError;
 pub use lines::InventoryScope;
 pub use orders::{OrderRequest, PlaceOutcome};
 pub use sim_orders::{MAX_SIM_ORDER_QUANTITY, SimOrderOutcome, SimOrderRequest};
+pub use tenants::IssuedKey;
 pub use webhooks::WebhookOutcome;
 
 /// Tuning of the order flow.
@@ -78,6 +83,8 @@ pub struct Services {
     repolling: Arc<tokio::sync::Mutex<()>>,
     /// This instance's name on the rows its reconciler leases.
     instance: Arc<str>,
+    /// Providers whose catalogue is known loaded, for readiness.
+    catalogues_loaded: Arc<tokio::sync::watch::Sender<BTreeSet<ProviderId>>>,
 }
 
 impl Services {
@@ -123,6 +130,7 @@ impl Services {
             http: webhook_targets::delivery_client(config.allow_private_webhook_targets)?,
             repolling: Arc::default(),
             instance: format!("simgate-{}", uuid::Uuid::new_v4().simple()).into(),
+            catalogues_loaded: Arc::new(tokio::sync::watch::Sender::new(BTreeSet::new())),
         })
     }
 }

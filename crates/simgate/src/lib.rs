@@ -51,6 +51,8 @@ pub enum StartError {
     OperatorKey(#[from] simgate_api::operator::OperatorKeyError),
     #[error(transparent)]
     DeliveryClient(#[from] simgate_service::webhook_targets::DeliveryClientError),
+    #[error(transparent)]
+    Service(#[from] simgate_service::ServiceError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -111,6 +113,17 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
     Ok(registry)
 }
 
+/// Checks what [`Application::start`] would refuse in the settings, without
+/// connecting anywhere: the operator key and every provider's settings
+/// (`simgate config check`).
+pub fn check_settings(settings: &Settings) -> Result<(), StartError> {
+    if let Some(key) = &settings.admin_api_key {
+        OperatorKey::new(key)?;
+    }
+    connectors(settings)?;
+    Ok(())
+}
+
 /// Telnyx's production API.
 const TELNYX_URL: &str = "https://api.telnyx.com/v2";
 /// ONSIM's production API.
@@ -161,6 +174,8 @@ pub struct Application {
     server: Option<JoinHandle<()>>,
     /// The `metrics_listen` server, when configured: where and its task.
     metrics_server: Option<(SocketAddr, JoinHandle<()>)>,
+    /// How long [`Application::stop`] lets requests and jobs finish.
+    shutdown_grace: Duration,
 }
 
 impl Application {
@@ -186,6 +201,9 @@ impl Application {
             services.clone(),
             JobSchedule {
                 catalogue_every: Duration::from_secs(settings.jobs.catalogue_sync_secs.max(1)),
+                catalogue_retry_every: Duration::from_secs(
+                    settings.jobs.catalogue_retry_secs.max(1),
+                ),
                 reconcile_every: Duration::from_secs(settings.jobs.reconcile_every_secs.max(1)),
             },
             &queue,
@@ -206,7 +224,7 @@ impl Application {
             })
             .await;
         });
-        tracing::info!(%addr, "simgate is listening");
+        tracing::info!(%addr, "accepting connections; ready once catalogues are loaded");
         Ok(Self {
             addr,
             services,
@@ -214,7 +232,15 @@ impl Application {
             shutdown: Some(tx),
             server: Some(server),
             metrics_server,
+            shutdown_grace: Duration::from_secs(settings.shutdown_grace_secs),
         })
+    }
+
+    /// Returns once simgate is ready to serve (what `/readyz` reports):
+    /// every configured provider's catalogue is loaded.
+    pub async fn ready(&self) {
+        self.services.until_catalogues_loaded().await;
+        tracing::info!(addr = %self.addr, "simgate is listening and ready");
     }
 
     /// Where `/metrics` is served without a key, when `metrics_listen` is set.
@@ -241,21 +267,40 @@ impl Application {
         }
     }
 
-    /// Stops accepting requests, finishes the ones in flight and the jobs.
+    /// Stops accepting requests, lets the ones in flight and the jobs'
+    /// current passes finish, all within `shutdown_grace_secs`: what is
+    /// still running then is cut (and logged), so a stop never hangs.
     pub async fn stop(mut self) {
+        let deadline = tokio::time::Instant::now() + self.shutdown_grace;
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout_at(deadline, &mut server)
+                .await
+                .is_err()
+        {
+            tracing::warn!(
+                grace_secs = self.shutdown_grace.as_secs(),
+                "requests still in flight at the end of the shutdown grace period were cut"
+            );
+            server.abort();
         }
         if let Some((_, metrics)) = self.metrics_server.take() {
             metrics.abort();
         }
-        if let Some(jobs) = self.jobs.take() {
-            jobs.stop().await;
+        // Dropping the jobs on a timeout aborts them.
+        if let Some(jobs) = self.jobs.take()
+            && tokio::time::timeout_at(deadline, jobs.stop())
+                .await
+                .is_err()
+        {
+            tracing::warn!(
+                "background jobs still running at the end of the shutdown grace period were cut"
+            );
         }
         self.services.store.close().await;
+        tracing::info!("simgate stopped");
     }
 }
 
@@ -407,8 +452,10 @@ pub fn webhook_url(app: &Application, provider: ProviderId) -> String {
 /// The key is shown once: only its hash is stored.
 pub async fn create_tenant(store: &Store, name: &str) -> Result<(String, String), StartError> {
     let id = format!("ten_{}", uuid_simple());
-    store.create_tenant(&id, name).await?;
-    let key = format!("sk_live_{}{}", uuid_simple(), uuid_simple());
+    store
+        .create_tenant(&id, &simgate_service::tenants::tenant_name(name)?)
+        .await?;
+    let key = simgate_service::tenants::new_api_key();
     store.add_api_key(&id, &key).await?;
     Ok((id, key))
 }

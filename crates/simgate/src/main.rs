@@ -1,5 +1,5 @@
 //! The `simgate` command: serve the API, run a sandbox, sync catalogues,
-//! manage tenants.
+//! manage tenants, check the configuration.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -8,22 +8,20 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use secrecy::ExposeSecret;
 use simgate::{Application, LogFormat, Settings};
 use simgate_domain::ProviderId;
+use simgate_store::TenantAccount;
 use tokio::net::TcpListener;
 
 /// One API over many eSIM providers.
 #[derive(Parser)]
 #[command(name = "simgate", version, about)]
 struct Cli {
-    /// TOML configuration file (optional; `SIMGATE_*` variables override it).
-    #[arg(
-        long,
-        global = true,
-        env = "SIMGATE_CONFIG",
-        default_value = "simgate.toml"
-    )]
-    config: PathBuf,
+    /// TOML configuration file; `SIMGATE_*` variables override it. One given
+    /// here must exist; without it, `simgate.toml` is read if present.
+    #[arg(long, global = true, env = "SIMGATE_CONFIG")]
+    config: Option<PathBuf>,
     /// Log lines as `text` or `json` (one object per line); overrides the
     /// `log_format` setting and `SIMGATE_LOG_FORMAT`.
     #[arg(long, global = true, value_enum)]
@@ -59,6 +57,19 @@ enum Command {
     },
     /// Creates or upgrades the database schema, then exits.
     Migrate,
+    /// Configuration operations.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validates the configuration and prints it as simgate sees it (file,
+    /// then environment, then defaults), secrets redacted; exits non-zero
+    /// naming the key or file at fault.
+    Check,
 }
 
 #[derive(Subcommand)]
@@ -73,17 +84,33 @@ enum CatalogueCommand {
 
 #[derive(Subcommand)]
 enum TenantCommand {
+    /// Lists every tenant: id, name, state, creation time and key prefixes.
+    List,
     /// Creates a tenant and prints its API key (shown only once).
     Create {
+        /// Unique, non-empty name (at most 100 characters).
         #[arg(long)]
         name: String,
+    },
+    /// Replaces every key of a tenant by a new one, printed once; the old
+    /// keys are refused from now on.
+    RotateKey {
+        /// Tenant id (`ten_…`, see `simgate tenants list`).
+        #[arg(long)]
+        id: String,
+    },
+    /// Disables a tenant: its keys are refused from now on; its records stay.
+    Disable {
+        /// Tenant id (`ten_…`, see `simgate tenants list`).
+        #[arg(long)]
+        id: String,
     },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(Some(&cli.config)) {
+    let settings = match Settings::load(cli.config.as_deref()) {
         Ok(settings) => settings,
         Err(error) => {
             eprintln!("error: {error}");
@@ -122,6 +149,9 @@ fn init_logging(format: LogFormat) {
 async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Serve { sandbox } => {
+            // Registered first, so that a SIGTERM during start-up is not fatal.
+            let shutdown = shutdown_requested()?;
+            tokio::pin!(shutdown);
             let mut sandboxes = Vec::new();
             let mut esim_go_sandbox = None;
             let mut story_sandbox = None;
@@ -163,7 +193,13 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
                 settings.providers.onsim = Some(onsim);
                 sandboxes.push(handle);
             }
-            let app = Application::start(&settings).await?;
+            let app = tokio::select! {
+                app = Application::start(&settings) => app?,
+                signal = &mut shutdown => {
+                    tracing::info!(signal, "shutting down before start-up finished");
+                    return Ok(());
+                }
+            };
             if let Some(story) = &story_sandbox {
                 story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
                 if let Some(esim_go) = &esim_go_sandbox {
@@ -175,28 +211,21 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
                 }
                 simgate::ensure_sandbox_tenant(
                     &app.services().store,
-                    &settings.sandbox.tenant_api_key,
+                    settings.sandbox.tenant_api_key.expose_secret(),
                 )
                 .await?;
-                eprintln!(
-                    "simgate sandbox ready on http://{}  (API key: {})",
-                    app.addr(),
-                    settings.sandbox.tenant_api_key
-                );
-                // No demo operator key: a well-known one would open the
-                // operator routes of any sandbox reachable from elsewhere.
-                if settings.admin_api_key.is_some() {
-                    eprintln!("operator routes and /metrics take the configured admin_api_key");
-                } else {
-                    eprintln!(
-                        "no operator key: set SIMGATE_ADMIN_API_KEY to add numbers or groups and read /metrics"
-                    );
-                }
             }
             tokio::select! {
-                served = app.wait() => served?,
-                _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+                () = app.ready() => {
+                    if sandbox {
+                        print_sandbox_ready(&app, &settings);
+                    }
+                    let signal = (&mut shutdown).await;
+                    tracing::info!(signal, "shutting down");
+                }
+                signal = &mut shutdown => tracing::info!(signal, "shutting down before ready"),
             }
+            app.stop().await;
         }
         Command::Sandbox { listen } => {
             let sandbox = simgate_connectors::esim_go::EsimGoSandbox::new(Default::default());
@@ -213,21 +242,115 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
         Command::Catalogue {
             command: CatalogueCommand::Sync { provider },
         } => sync_catalogue(&settings, provider).await?,
-        Command::Tenants {
-            command: TenantCommand::Create { name },
-        } => {
-            let (services, _) = simgate::services(&settings).await?;
-            let (id, key) = simgate::create_tenant(&services.store, &name).await?;
-            println!(
-                "tenant: {id}\napi key: {key}\n(store the key now: simgate keeps only its hash)"
-            );
-        }
+        Command::Tenants { command } => administer_tenants(&settings, command).await?,
         Command::Migrate => {
             simgate::services(&settings).await?;
             eprintln!("database is up to date");
         }
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            simgate::check_settings(&settings)?;
+            print!("{}", toml::to_string_pretty(&settings)?);
+            eprintln!("configuration is valid");
+        }
     }
     Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C, naming which. The handlers are installed
+/// when this is called, not when it is first awaited.
+fn shutdown_requested() -> std::io::Result<impl Future<Output = &'static str>> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let interrupt = tokio::signal::ctrl_c();
+    Ok(async move {
+        #[cfg(unix)]
+        let signal = tokio::select! {
+            _ = interrupt => "Ctrl-C",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        #[cfg(not(unix))]
+        let signal = {
+            let _ = interrupt.await;
+            "Ctrl-C"
+        };
+        signal
+    })
+}
+
+/// The sandbox's ready line: where simgate listens and the demo key.
+fn print_sandbox_ready(app: &Application, settings: &Settings) {
+    eprintln!(
+        "simgate sandbox ready on http://{}  (API key: {})",
+        app.addr(),
+        settings.sandbox.tenant_api_key.expose_secret()
+    );
+    // No demo operator key: a well-known one would open the
+    // operator routes of any sandbox reachable from elsewhere.
+    if settings.admin_api_key.is_some() {
+        eprintln!("operator routes and /metrics take the configured admin_api_key");
+    } else {
+        eprintln!(
+            "no operator key: set SIMGATE_ADMIN_API_KEY to add numbers or groups and read /metrics"
+        );
+    }
+}
+
+/// `simgate tenants …`: the same use cases as `/admin/v1/tenants`.
+async fn administer_tenants(
+    settings: &Settings,
+    command: TenantCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (services, _) = simgate::services(settings).await?;
+    match command {
+        TenantCommand::List => {
+            let tenants = services.list_tenants().await?;
+            if tenants.is_empty() {
+                eprintln!("no tenants yet: create one with `simgate tenants create --name …`");
+            }
+            for tenant in tenants {
+                println!("{}", tenant_line(&tenant));
+            }
+        }
+        TenantCommand::Create { name } => {
+            let issued = services.create_tenant(&name).await?;
+            println!(
+                "tenant: {}\napi key: {}\n(store the key now: simgate keeps only its hash)",
+                issued.tenant.id,
+                issued.api_key.expose_secret()
+            );
+        }
+        TenantCommand::RotateKey { id } => {
+            let issued = services.rotate_tenant_key(&id).await?;
+            println!(
+                "tenant: {}\napi key: {}\n(the previous keys no longer work; store this one now)",
+                issued.tenant.id,
+                issued.api_key.expose_secret()
+            );
+        }
+        TenantCommand::Disable { id } => {
+            let tenant = services.disable_tenant(&id).await?;
+            println!("{}", tenant_line(&tenant));
+        }
+    }
+    Ok(())
+}
+
+/// One tab-separated line per tenant: id, state, name, created, key prefixes.
+fn tenant_line(tenant: &TenantAccount) -> String {
+    let state = match tenant.disabled_at {
+        Some(at) => format!("disabled {}", at.to_rfc3339()),
+        None => "enabled".to_owned(),
+    };
+    format!(
+        "{}\t{}\t{}\tcreated {}\tkeys {}",
+        tenant.id,
+        state,
+        tenant.name,
+        tenant.created_at.to_rfc3339(),
+        tenant.key_prefixes.join(",")
+    )
 }
 
 async fn sync_catalogue(

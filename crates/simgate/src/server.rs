@@ -24,7 +24,7 @@ use tokio::net::TcpListener;
 
 /// How long clients may take and how much they may send (`[server]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServerSettings {
     /// Time a client has to send a request's headers, from the moment the
     /// connection is ready for one: it is also how long an idle keep-alive

@@ -1,27 +1,34 @@
 //! Configuration: a TOML file overlaid by `SIMGATE_*` environment variables
 //! (nested keys joined by `__`, e.g. `SIMGATE_PROVIDERS__ESIM_GO__API_KEY`).
+//!
+//! Strict: a key simgate does not know is an error naming it, so a typo
+//! (`listn`, `[providers.esimgo]`) is never silently ignored. Environment
+//! variables are only read for the top-level keys below, since other tools
+//! (and simgate's own `SIMGATE_CONFIG`) share the prefix.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Env, Format, Toml};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use simgate_connectors::esim_story::types::OptionConfig;
 
-/// Everything a running simgate needs to know.
+/// Everything a running simgate needs to know. Serialising it (as
+/// `simgate config check` does) redacts every secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Where the API listens.
     pub listen: SocketAddr,
-    /// `sqlite://simgate.db` (default) or `postgres://…`.
+    /// `sqlite://simgate.db` (default) or `postgres://…` (its password is
+    /// redacted when shown).
+    #[serde(serialize_with = "redact_url_password")]
     pub database_url: String,
     pub providers: Providers,
     pub jobs: Jobs,
     pub sandbox: SandboxSettings,
-    /// Limits on clients: timeouts and sizes (`[server]`).
-    pub server: crate::server::ServerSettings,
     /// The operator's API key (at least 24 characters): the only key that
     /// may add numbers or groups to provider accounts, list their raw
     /// inventory and read `/metrics` on `listen`. Unset: those stay closed.
@@ -32,22 +39,25 @@ pub struct Settings {
     /// scraper on a private network. Unset: no such listener.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
+    /// On SIGTERM or Ctrl-C, how long in-flight requests and the
+    /// background jobs may take to finish before they are cut.
+    pub shutdown_grace_secs: u64,
+    /// Limits on clients: timeouts and sizes (`[server]`).
+    pub server: crate::server::ServerSettings,
     /// How log lines are written to stderr: `text` for people, `json` (one
     /// object a line) for log collectors. `--log-format` overrides it.
-    #[serde(default)]
     pub log_format: LogFormat,
     /// Outbound deliveries to tenants' webhook endpoints.
-    #[serde(default)]
     pub webhooks: WebhookSettings,
 }
 
 /// Outbound event deliveries to tenants' endpoints.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WebhookSettings {
     /// Let endpoints be loopback, private or link-local addresses, for
     /// local development only: tenants could otherwise reach internal
     /// services through simgate. Off by default, also with `serve --sandbox`.
-    #[serde(default)]
     pub allow_private_targets: bool,
 }
 
@@ -66,6 +76,7 @@ pub enum LogFormat {
 
 /// Upstream providers; a provider without settings is not configured.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Providers {
     pub esim_go: Option<EsimGoSettings>,
     pub esim_story: Option<EsimStorySettings>,
@@ -77,6 +88,7 @@ pub struct Providers {
 /// How to reach a provider that authenticates with a bearer API key
 /// (Telnyx, ONSIM).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BearerSettings {
     /// Defaults to the provider's production URL.
     #[serde(default)]
@@ -104,6 +116,7 @@ impl BearerSettings {
 
 /// How to reach Sim Local UNITE (its URLs are not published: configure them).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SimLocalSettings {
     pub base_url: String,
     /// OAuth2 token endpoint.
@@ -129,6 +142,7 @@ fn default_webhook_header() -> String {
 
 /// How to reach eSIM Go.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EsimGoSettings {
     #[serde(default = "esim_go_url")]
     pub base_url: String,
@@ -145,6 +159,7 @@ pub struct EsimGoSettings {
 
 /// How to reach eSIM Story, and what the operator sells through it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EsimStorySettings {
     #[serde(default = "esim_story_url")]
     pub base_url: String,
@@ -171,7 +186,7 @@ impl EsimStorySettings {
         let mut options = self.options.clone();
         if let Some(path) = &self.options_file {
             let fail = |why: String| {
-                SettingsError(Box::new(figment::Error::from(format!(
+                SettingsError::Invalid(Box::new(figment::Error::from(format!(
                     "{}: {why}",
                     path.display()
                 ))))
@@ -215,6 +230,19 @@ fn redact<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Erro
     s.serialize_str("[REDACTED]")
 }
 
+/// A database URL with its password, if any, replaced: the rest (host,
+/// database) is what an operator checks.
+fn redact_url_password<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only URLs that cannot carry a password refuse one.
+            let _ = parsed.set_password(Some("REDACTED"));
+            s.serialize_str(parsed.as_str())
+        }
+        _ => s.serialize_str(url),
+    }
+}
+
 fn redact_optional<S: serde::Serializer>(
     secret: &Option<SecretString>,
     s: S,
@@ -227,9 +255,13 @@ fn redact_optional<S: serde::Serializer>(
 
 /// Periods of the background jobs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Jobs {
     /// Catalogue sync period; it also runs at start.
     pub catalogue_sync_secs: u64,
+    /// How soon a catalogue whose first sync failed is tried again (simgate
+    /// is not ready until every catalogue is loaded).
+    pub catalogue_retry_secs: u64,
     /// How often lost order outcomes are looked for.
     pub reconcile_every_secs: u64,
     /// Age of an unanswered submission before it counts as lost; must
@@ -241,6 +273,7 @@ pub struct Jobs {
 
 /// The built-in sandboxes used by `serve --sandbox`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SandboxSettings {
     /// Where the eSIM Go sandbox listens (port 0: any free port).
     pub esim_go_listen: SocketAddr,
@@ -253,7 +286,33 @@ pub struct SandboxSettings {
     /// Where the ONSIM sandbox listens.
     pub onsim_listen: SocketAddr,
     /// API key of the demo tenant created in sandbox mode.
-    pub tenant_api_key: String,
+    #[serde(serialize_with = "redact")]
+    pub tenant_api_key: SecretString,
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Self {
+            catalogue_sync_secs: 6 * 3600,
+            catalogue_retry_secs: 30,
+            reconcile_every_secs: 10,
+            reconcile_after_secs: 45,
+            delivery_backoff_ms: 5000,
+        }
+    }
+}
+
+impl Default for SandboxSettings {
+    fn default() -> Self {
+        Self {
+            esim_go_listen: ([127, 0, 0, 1], 0).into(),
+            esim_story_listen: ([127, 0, 0, 1], 0).into(),
+            sim_local_listen: ([127, 0, 0, 1], 0).into(),
+            telnyx_listen: ([127, 0, 0, 1], 0).into(),
+            onsim_listen: ([127, 0, 0, 1], 0).into(),
+            tenant_api_key: SecretString::from("sk_sandbox_simgate"),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -262,45 +321,62 @@ impl Default for Settings {
             listen: ([127, 0, 0, 1], 8080).into(),
             database_url: "sqlite://simgate.db".to_owned(),
             providers: Providers::default(),
-            jobs: Jobs {
-                catalogue_sync_secs: 6 * 3600,
-                reconcile_every_secs: 10,
-                reconcile_after_secs: 45,
-                delivery_backoff_ms: 5000,
-            },
-            sandbox: SandboxSettings {
-                esim_go_listen: ([127, 0, 0, 1], 0).into(),
-                esim_story_listen: ([127, 0, 0, 1], 0).into(),
-                sim_local_listen: ([127, 0, 0, 1], 0).into(),
-                telnyx_listen: ([127, 0, 0, 1], 0).into(),
-                onsim_listen: ([127, 0, 0, 1], 0).into(),
-                tenant_api_key: "sk_sandbox_simgate".to_owned(),
-            },
-            server: crate::server::ServerSettings::default(),
+            jobs: Jobs::default(),
+            sandbox: SandboxSettings::default(),
             admin_api_key: None,
             metrics_listen: None,
-            webhooks: WebhookSettings::default(),
+            shutdown_grace_secs: 30,
+            server: crate::server::ServerSettings::default(),
             log_format: LogFormat::Text,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
 
 /// Why the configuration could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("configuration error: {0}")]
-pub struct SettingsError(#[from] Box<figment::Error>);
+pub enum SettingsError {
+    /// A value or key is wrong; the message names the key and its source.
+    #[error("configuration error: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    /// A configuration file asked for explicitly is not there.
+    #[error("configuration file {} not found", .0.display())]
+    MissingFile(PathBuf),
+}
+
+/// The file read when none is given: optional, unlike one given explicitly.
+pub const DEFAULT_CONFIG_FILE: &str = "simgate.toml";
 
 impl Settings {
-    /// Defaults, then the TOML file (if it exists), then the environment.
+    /// Defaults, then the TOML file, then the environment. `file` is one
+    /// given explicitly (`--config`, `SIMGATE_CONFIG`): it must exist.
+    /// Without one, `simgate.toml` is read if it exists.
     pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
-        if let Some(file) = file {
-            figment = figment.merge(Toml::file(file));
-        }
-        figment
-            .merge(Env::prefixed("SIMGATE_").split("__"))
+        let toml = match file {
+            Some(file) if !file.is_file() => {
+                return Err(SettingsError::MissingFile(file.to_owned()));
+            }
+            Some(file) => Toml::file_exact(file),
+            None => Toml::file(DEFAULT_CONFIG_FILE),
+        };
+        let known = top_level_keys();
+        Figment::new()
+            .merge(toml)
+            .merge(Env::prefixed("SIMGATE_").split("__").filter(move |key| {
+                let top = key.as_str().split('.').next().unwrap_or_default();
+                known.iter().any(|k| k.eq_ignore_ascii_case(top))
+            }))
             .extract()
-            .map_err(|e| SettingsError(Box::new(e)))
+            .map_err(|e| SettingsError::Invalid(Box::new(e)))
+    }
+}
+
+/// The keys of the top level of the configuration, read off the settings
+/// themselves so that a new setting is also read from the environment.
+fn top_level_keys() -> Vec<String> {
+    match serde_json::to_value(Settings::default()) {
+        Ok(serde_json::Value::Object(keys)) => keys.keys().cloned().collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -15,6 +15,9 @@ pub enum StoreError {
     /// The row was not in the state the caller expected (another worker won).
     #[error("order {0} was changed concurrently")]
     Conflict(String),
+    /// A value that must be unique is already taken (e.g. a tenant name).
+    #[error("{0} is already taken")]
+    Taken(String),
 }
 
 impl StoreError {

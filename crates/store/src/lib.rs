@@ -53,7 +53,7 @@ pub use orders::{InsertOutcome, Recorded};
 pub use purchases::{Lease, UpstreamPurchase};
 pub use records::{EsimRecord, NewOrder, OrderFailure, OrderRecord, Tenant};
 pub use sim_orders::{SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};
-pub use tenants::hash_api_key;
+pub use tenants::{TenantAccount, hash_api_key};
 pub use webhooks::StoredWebhook;
 
 /// The schema migrations, embedded so that the binary needs no files beside it.
@@ -79,6 +79,11 @@ fn migrator() -> Migrator {
             5,
             "fenced claims",
             include_str!("../migrations/0005_fenced_claims.sql"),
+        ),
+        (
+            6,
+            "tenant admin",
+            include_str!("../migrations/0006_tenant_admin.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(

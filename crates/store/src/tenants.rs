@@ -1,11 +1,13 @@
 //! Tenants and their API keys (stored hashed; the key itself is never kept).
 
-use chrono::Utc;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Store, StoreError, Tenant, millis};
+use crate::{Store, StoreError, Tenant, from_millis, millis};
 
 /// SHA-256 of an API key, hex. Keys are long random strings, so a fast hash
 /// is enough; the plain key is shown once and never stored.
@@ -13,15 +15,29 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// A tenant as the operator administers it: what `tenants list` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantAccount {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// When it was disabled: from then on none of its keys is accepted.
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// The first characters of each of its keys, so that an operator can
+    /// tell which key a client holds without the key being stored.
+    pub key_prefixes: Vec<String>,
+}
+
 impl Store {
-    /// Creates a tenant.
+    /// Creates a tenant; a name already used is [`StoreError::Taken`].
     pub async fn create_tenant(&self, id: &str, name: &str) -> Result<Tenant, StoreError> {
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(name)
             .bind(millis(Utc::now()))
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(|e| taken_or(e, || format!("tenant name {name:?}")))?;
         Ok(Tenant {
             id: id.to_owned(),
             name: name.to_owned(),
@@ -37,26 +53,115 @@ impl Store {
         row.as_ref().map(tenant_from_row).transpose()
     }
 
+    /// Every tenant, oldest first, with its key prefixes.
+    pub async fn tenant_accounts(&self) -> Result<Vec<TenantAccount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, disabled_at FROM tenants ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let keys = sqlx::query("SELECT tenant_id, key_prefix FROM api_keys ORDER BY created_at")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut prefixes: HashMap<String, Vec<String>> = HashMap::new();
+        for key in &keys {
+            prefixes
+                .entry(key.try_get("tenant_id")?)
+                .or_default()
+                .push(key.try_get("key_prefix")?);
+        }
+        rows.iter()
+            .map(|row| {
+                let mut account = account_from_row(row)?;
+                account.key_prefixes = prefixes.remove(&account.id).unwrap_or_default();
+                Ok(account)
+            })
+            .collect()
+    }
+
+    /// One tenant by id, with its key prefixes.
+    pub async fn tenant_account(&self, id: &str) -> Result<Option<TenantAccount>, StoreError> {
+        let row =
+            sqlx::query("SELECT id, name, created_at, disabled_at FROM tenants WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut account = account_from_row(&row)?;
+        account.key_prefixes =
+            sqlx::query("SELECT key_prefix FROM api_keys WHERE tenant_id = $1 ORDER BY created_at")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get("key_prefix"))
+                .collect::<Result<_, _>>()?;
+        Ok(Some(account))
+    }
+
     /// Stores an API key (hashed) for a tenant. Adding the same key twice is a no-op.
     pub async fn add_api_key(&self, tenant_id: &str, key: &str) -> Result<(), StoreError> {
-        let prefix: String = key.chars().take(8).collect();
         sqlx::query(
             "INSERT INTO api_keys (key_hash, tenant_id, key_prefix, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (key_hash) DO NOTHING",
         )
         .bind(hash_api_key(key))
         .bind(tenant_id)
-        .bind(prefix)
+        .bind(key_prefix(key))
         .bind(millis(Utc::now()))
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// The tenant an API key belongs to, if any.
+    /// Replaces every key of a tenant by `key`, in one transaction: from the
+    /// commit on, the old keys are refused by every instance (each request
+    /// looks its key up here). `false` when there is no such tenant.
+    pub async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, StoreError> {
+        // Writes first: a SQLite transaction that reads before writing
+        // fails at once if another connection wrote meanwhile.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM api_keys WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO api_keys (key_hash, tenant_id, key_prefix, created_at) \
+             SELECT $1, id, $3, $4 FROM tenants WHERE id = $2",
+        )
+        .bind(hash_api_key(key))
+        .bind(tenant_id)
+        .bind(key_prefix(key))
+        .bind(millis(Utc::now()))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Disables a tenant: its keys are refused from now on. Disabling a
+    /// disabled tenant keeps its first disabling time. `false` when there
+    /// is no such tenant.
+    pub async fn disable_tenant(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        sqlx::query("UPDATE tenants SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
+            .bind(id)
+            .bind(millis(at))
+            .execute(&self.pool)
+            .await?;
+        Ok(self.tenant(id).await?.is_some())
+    }
+
+    /// The enabled tenant an API key belongs to, if any.
     pub async fn tenant_by_api_key(&self, key: &str) -> Result<Option<Tenant>, StoreError> {
         let row = sqlx::query(
-            "SELECT t.id, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.key_hash = $1",
+            "SELECT t.id, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.key_hash = $1 AND t.disabled_at IS NULL",
         )
         .bind(hash_api_key(key))
         .fetch_optional(&self.pool)
@@ -65,9 +170,36 @@ impl Store {
     }
 }
 
+/// What is kept of a key in clear: enough to recognise it (`sk_live_` and
+/// four random characters), too little to use it.
+fn key_prefix(key: &str) -> String {
+    key.chars().take(12).collect()
+}
+
+/// A unique-constraint violation as [`StoreError::Taken`] naming `what`;
+/// any other failure as it is.
+fn taken_or(error: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Taken(what()),
+        _ => StoreError::Database(error),
+    }
+}
+
 fn tenant_from_row(row: &AnyRow) -> Result<Tenant, StoreError> {
     Ok(Tenant {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
+    })
+}
+
+fn account_from_row(row: &AnyRow) -> Result<TenantAccount, StoreError> {
+    Ok(TenantAccount {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_at: from_millis(row.try_get("created_at")?),
+        disabled_at: row
+            .try_get::<Option<i64>, _>("disabled_at")?
+            .map(from_millis),
+        key_prefixes: Vec::new(),
     })
 }

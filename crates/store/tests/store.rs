@@ -12,7 +12,7 @@ use simgate_domain::{
 };
 use simgate_store::{
     InsertOutcome, Lease, LineActivation, LineStatus, NewOrder, ProductFilter, ProductSort,
-    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderState, Store,
+    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderState, Store, StoreError,
 };
 use sqlx::Connection;
 
@@ -307,6 +307,75 @@ async fn api_keys_are_stored_hashed(store: Store) {
     assert_ne!(
         simgate_store::hash_api_key("sk_live_secret"),
         "sk_live_secret"
+    );
+}
+
+async fn tenant_names_are_unique_and_keys_can_be_replaced_or_disabled(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    let taken = store.create_tenant("t2", "one").await.unwrap_err();
+    assert!(
+        matches!(&taken, StoreError::Taken(what) if what.contains("one")),
+        "{taken:?}"
+    );
+    store.create_tenant("t2", "two").await.unwrap();
+    store.add_api_key("t1", "sk_live_first_key").await.unwrap();
+
+    assert!(
+        store
+            .replace_api_keys("t1", "sk_live_second_key")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_api_keys("t9", "sk_live_orphan")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .tenant_by_api_key("sk_live_first_key")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .tenant_by_api_key("sk_live_second_key")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "t1"
+    );
+
+    let accounts = store.tenant_accounts().await.unwrap();
+    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["one", "two"]);
+    assert_eq!(accounts[0].key_prefixes, ["sk_live_seco"]);
+    assert!(accounts.iter().all(|a| a.disabled_at.is_none()));
+
+    let at = Utc::now();
+    assert!(store.disable_tenant("t1", at).await.unwrap());
+    assert!(
+        store
+            .disable_tenant("t1", at + chrono::Duration::hours(1))
+            .await
+            .unwrap()
+    );
+    assert!(!store.disable_tenant("t9", at).await.unwrap());
+    assert!(
+        store
+            .tenant_by_api_key("sk_live_second_key")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let disabled = store.tenant_account("t1").await.unwrap().unwrap();
+    assert_eq!(
+        disabled.disabled_at.map(|d| d.timestamp_millis()),
+        Some(at.timestamp_millis()),
+        "the first disabling time is kept"
     );
 }
 
@@ -1080,6 +1149,7 @@ on_both_backends!(
     one_upstream_order_links_to_one_local_order,
     catalogue_replacement_and_search,
     api_keys_are_stored_hashed,
+    tenant_names_are_unique_and_keys_can_be_replaced_or_disabled,
     sim_orders_are_written_first_keyed_and_paged,
     a_number_is_one_tenants_line_until_ceased,
     a_tenant_holds_its_live_lines_only,

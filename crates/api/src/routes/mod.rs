@@ -8,6 +8,7 @@ pub mod products;
 pub mod providers;
 pub mod sim_orders;
 pub mod system;
+pub mod tenants;
 pub mod webhooks;
 
 use axum::http::HeaderMap;

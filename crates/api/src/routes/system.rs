@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::AppState;
 use crate::operator::Operator;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, Problem};
 use crate::views::Health;
 
 /// Liveness and database reachability.
@@ -35,6 +35,47 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// What `/readyz` answers once simgate can serve every request well.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// Always `ready`.
+    pub status: String,
+}
+
+/// Readiness, for a load balancer or orchestrator: 200 once migrations are
+/// done (they run before the server listens) and every configured
+/// provider's catalogue is loaded; until then a 503 `not_ready` problem
+/// naming what is missing. `/healthz` stays the liveness check.
+#[utoipa::path(get, path = "/readyz", tag = "system",
+    responses((status = 200, body = Ready), (status = 503, body = Problem)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
+    let not_ready =
+        |detail: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail);
+    if let Err(error) = state.services.store.ping().await {
+        tracing::warn!(%error, "readiness check: database unreachable");
+        return Err(not_ready("the database is unreachable".to_owned()));
+    }
+    let missing = match state.services.unloaded_catalogues().await {
+        Ok(missing) => missing,
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            return Err(not_ready(
+                "the catalogue state could not be read".to_owned(),
+            ));
+        }
+    };
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(ToString::to_string).collect();
+        return Err(not_ready(format!(
+            "catalogue not loaded yet for: {}",
+            names.join(", ")
+        )));
+    }
+    Ok(Json(Ready {
+        status: "ready".to_owned(),
+    }))
 }
 
 /// Prometheus metrics. They span every tenant, so on the API's listener

@@ -12,6 +12,7 @@ mod instances;
 mod limits;
 mod lines;
 mod observability;
+mod operations;
 mod orders;
 mod postgres;
 mod recovery;

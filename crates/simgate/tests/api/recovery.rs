@@ -21,9 +21,15 @@ pub struct Binary {
 }
 
 pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Command {
+    // An explicit configuration file must exist: an empty one, so that the
+    // environment alone configures the binary.
+    let config = db.with_extension("toml");
+    if !config.exists() {
+        std::fs::write(&config, "").unwrap();
+    }
     let mut command = Command::new(env!("CARGO_BIN_EXE_simgate"));
     command
-        .env("SIMGATE_CONFIG", db.with_extension("toml"))
+        .env("SIMGATE_CONFIG", config)
         .env("SIMGATE_DATABASE_URL", format!("sqlite://{}", db.display()))
         .env(
             "SIMGATE_PROVIDERS__ESIM_GO__BASE_URL",
