@@ -243,11 +243,7 @@ impl Services {
         fence: i64,
         placed: &PlacedOrder,
     ) -> Result<Recorded, ServiceError> {
-        let status = match placed.status {
-            // eSIM Go answers `completed` before every eSIM is listed on large orders.
-            OrderStatus::Completed if placed.esims.is_empty() => OrderStatus::Fulfilling,
-            other => other,
-        };
+        let status = delivered_status(placed);
         let recorded = self
             .store
             .record_upstream_order(
@@ -278,9 +274,37 @@ impl Services {
             Recorded::LinkedElsewhere(order) => {
                 tracing::warn!(order = %order.id, upstream = %placed.reference, "the provider's order already belongs to another order");
             }
-            Recorded::Unchanged(_) => {}
+            Recorded::Unchanged(_) | Recorded::NotTaken(_) => {}
         }
         Ok(recorded)
+    }
+
+    /// Takes a provider order matched by content as the purchase of a lost
+    /// answer, if this attempt is still current; true when it was taken.
+    async fn adopt_match(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        found: &PlacedOrder,
+    ) -> Result<bool, ServiceError> {
+        let recorded = self
+            .store
+            .adopt_matched_order(
+                id,
+                fence,
+                &found.reference,
+                &found.provider_status,
+                delivered_status(found),
+                &found.esims,
+            )
+            .await?;
+        if let Recorded::Linked { order, .. } = &recorded {
+            tracing::info!(order = %order.id, upstream = %found.reference, status = %order.status, "adopted the provider's order for a lost answer");
+            self.announce(order).await;
+            return Ok(true);
+        }
+        tracing::info!(order = %id, upstream = %found.reference, "a matched provider order was not taken: the attempt is no longer current");
+        Ok(false)
     }
 
     /// Resolves every order whose upstream outcome is unknown: submitted
@@ -392,9 +416,7 @@ impl Services {
                     .await
                     .map_err(ServiceError::upstream)?;
                 if let Some(found) = self.find_match(&order, &upstream, since).await? {
-                    tracing::info!(order = %id, upstream = %found.reference, "adopting the provider's order for a lost answer");
-                    let recorded = self.adopt(&id, fence, found).await?;
-                    return Ok(matches!(recorded, Recorded::Linked { .. }));
+                    return self.adopt_match(&id, fence, found).await;
                 }
                 if order.attempts >= self.config.max_attempts {
                     let failure = OrderFailure {
@@ -496,5 +518,14 @@ fn failure_code(error: &ConnectorError) -> &'static str {
         ConnectorError::Unauthorized { .. } => "upstream_auth_failed",
         ConnectorError::Unsupported(_) => "unsupported_by_provider",
         _ => "upstream_rejected",
+    }
+}
+
+/// The status a provider's order puts ours in: eSIM Go answers `completed`
+/// before every eSIM is listed on large orders, which is still fulfilling.
+fn delivered_status(placed: &PlacedOrder) -> OrderStatus {
+    match placed.status {
+        OrderStatus::Completed if placed.esims.is_empty() => OrderStatus::Fulfilling,
+        other => other,
     }
 }

@@ -53,6 +53,11 @@ pub enum Recorded {
     Unchanged(OrderRecord),
     /// This purchase belongs to another order; this one is untouched.
     LinkedElsewhere(OrderRecord),
+    /// A provider order found by listing and matching was not taken: the
+    /// attempt that found it is no longer current, or the order already
+    /// has its purchase. A match is a guess, not an answer to our call, so
+    /// it is never kept as an extra purchase: it may be another order's.
+    NotTaken(OrderRecord),
 }
 
 impl Recorded {
@@ -62,9 +67,29 @@ impl Recorded {
             Self::Linked { order, .. }
             | Self::Extra(order)
             | Self::Unchanged(order)
-            | Self::LinkedElsewhere(order) => order,
+            | Self::LinkedElsewhere(order)
+            | Self::NotTaken(order) => order,
         }
     }
+}
+
+/// What a provider said of one of its orders.
+#[derive(Clone, Copy)]
+struct UpstreamAnswer<'a> {
+    upstream_ref: &'a str,
+    provider_status: &'a str,
+    status: OrderStatus,
+    esims: &'a [InstallDetails],
+}
+
+/// Where an answer came from: what it proves decides whether a late one is kept.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The answer to our own call, or a lookup by our own reference: the
+    /// purchase is certainly this order's.
+    OurCall,
+    /// A provider order matched by content: possibly another order's.
+    Matched,
 }
 
 /// The statuses an order may be in to move to `next`, as an SQL list.
@@ -283,6 +308,55 @@ impl Store {
         status: OrderStatus,
         esims: &[InstallDetails],
     ) -> Result<Recorded, StoreError> {
+        let answer = UpstreamAnswer {
+            upstream_ref,
+            provider_status,
+            status,
+            esims,
+        };
+        self.record_answer(id, fence, &answer, Source::OurCall)
+            .await
+    }
+
+    /// Takes a provider order found by listing the provider's orders and
+    /// matching their content (for providers that keep no reference of
+    /// ours) as the purchase of the attempt at `fence` — only while that
+    /// attempt is current and the order has no purchase. Unlike an answer
+    /// to our own call, a match that comes too late is dropped
+    /// ([`Recorded::NotTaken`]): it may be the purchase of another order
+    /// of the same content whose own answer was lost.
+    pub async fn adopt_matched_order(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        upstream_ref: &str,
+        provider_status: &str,
+        status: OrderStatus,
+        esims: &[InstallDetails],
+    ) -> Result<Recorded, StoreError> {
+        let answer = UpstreamAnswer {
+            upstream_ref,
+            provider_status,
+            status,
+            esims,
+        };
+        self.record_answer(id, fence, &answer, Source::Matched)
+            .await
+    }
+
+    async fn record_answer(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        answer: &UpstreamAnswer<'_>,
+        source: Source,
+    ) -> Result<Recorded, StoreError> {
+        let UpstreamAnswer {
+            upstream_ref,
+            provider_status,
+            status,
+            esims,
+        } = *answer;
         let order = self
             .order_by_id(id)
             .await?
@@ -306,6 +380,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         if !claim_purchase(&mut tx, &entry, now).await? {
             tx.rollback().await?;
+            if source == Source::Matched {
+                return Ok(Recorded::NotTaken(self.existing_order(id).await?));
+            }
             return self.settle_unlinked_answer(id, entry).await;
         }
         let set = "UPDATE orders SET status = $2, upstream_ref = $3, provider_status = $4, \
@@ -325,6 +402,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let superseded = current.rows_affected() != 1;
+        if superseded && source == Source::Matched {
+            tx.rollback().await?;
+            return Ok(Recorded::NotTaken(self.existing_order(id).await?));
+        }
         if superseded {
             // A superseded attempt's answer: still the purchase of an order
             // that has none yet. Bumping the fence fences off the attempt

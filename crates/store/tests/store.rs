@@ -844,6 +844,92 @@ async fn an_expired_lease_is_taken_over(store: Store) {
     );
 }
 
+/// A provider order matched by content is a guess: a reconciler whose
+/// attempt was superseded (or whose order meanwhile got its purchase) must
+/// drop it, never keep it as an extra purchase, since it may be the
+/// purchase of another order of the same content whose answer was lost.
+async fn a_stale_match_is_not_taken(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    store.create_tenant("t2", "two").await.unwrap();
+    let order = created_order(&store).await;
+    store
+        .claim_for_submission(&order.id, order.fence, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    // Two reconcilers: the first lease expires, the second takes over.
+    let first = store
+        .claim_orders_to_reconcile(&lease("r1", -1_000), in_a_minute(), in_a_minute(), 10)
+        .await
+        .unwrap();
+    let second = store
+        .claim_orders_to_reconcile(&lease("r2", 60_000), in_a_minute(), in_a_minute(), 10)
+        .await
+        .unwrap();
+    assert!(second[0].fence > first[0].fence);
+    // The stale one matches a provider order: not taken, nothing recorded.
+    let stale = store
+        .adopt_matched_order(
+            &order.id,
+            first[0].fence,
+            "ref-someone-elses",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(stale, Recorded::NotTaken(_)), "{stale:?}");
+    assert!(
+        !store
+            .purchase_taken(ProviderId::EsimGo, "ref-someone-elses")
+            .await
+            .unwrap()
+    );
+    // The current one takes its match.
+    let current = store
+        .adopt_matched_order(
+            &order.id,
+            second[0].fence,
+            "ref-matched",
+            "completed",
+            OrderStatus::Fulfilling,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            &current,
+            Recorded::Linked {
+                superseded: false,
+                ..
+            }
+        ),
+        "{current:?}"
+    );
+    // Once the order has its purchase, a later match is dropped too.
+    let late = store
+        .adopt_matched_order(
+            &order.id,
+            current.order().fence,
+            "ref-another",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(late, Recorded::NotTaken(_)), "{late:?}");
+    let ledger = store.upstream_purchases(None).await.unwrap();
+    let ours: Vec<&str> = ledger
+        .iter()
+        .filter(|p| p.local_id == order.id.0)
+        .map(|p| p.upstream_ref.as_str())
+        .collect();
+    assert_eq!(ours, vec!["ref-matched"]);
+}
+
 async fn a_superseded_answer_is_recorded(store: Store) {
     store.create_tenant("t1", "one").await.unwrap();
     store.create_tenant("t2", "two").await.unwrap();
@@ -1157,4 +1243,5 @@ on_both_backends!(
     concurrent_batch_claims_get_disjoint_sets,
     an_expired_lease_is_taken_over,
     a_superseded_answer_is_recorded,
+    a_stale_match_is_not_taken,
 );
