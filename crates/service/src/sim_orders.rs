@@ -277,7 +277,7 @@ impl Services {
             SimOrderAnswer::LinkedElsewhere => {
                 tracing::warn!(order = id, upstream = %placed.id, "the provider's SIM order already belongs to another order");
             }
-            SimOrderAnswer::Unchanged => {}
+            SimOrderAnswer::Unchanged | SimOrderAnswer::NotTaken => {}
         }
         Ok(answer)
     }
@@ -334,9 +334,19 @@ impl Services {
                     .purchase_taken(record.provider, &candidate.id)
                     .await?
             {
-                tracing::info!(order = %record.id, upstream = %candidate.id, "found a SIM order whose answer was lost");
-                self.record_sim_answer(&record.id, record.fence, &candidate)
+                let answer = self
+                    .store
+                    .adopt_matched_sim_order(&record.id, record.fence, &candidate)
                     .await?;
+                if let SimOrderAnswer::Linked { previous, .. } = answer {
+                    tracing::info!(order = %record.id, upstream = %candidate.id, "found a SIM order whose answer was lost");
+                    let now = self.sim_order_record(&record.id).await?;
+                    if previous != now.state {
+                        self.announce_sim_order(&now).await;
+                    }
+                    return Ok(now);
+                }
+                tracing::info!(order = %record.id, upstream = %candidate.id, "a matched SIM order was not taken: the attempt is no longer current");
                 return self.sim_order_record(&record.id).await;
             }
         }

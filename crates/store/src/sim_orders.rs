@@ -37,6 +37,9 @@ pub enum SimOrderAnswer {
     Unchanged,
     /// This purchase belongs to another order.
     LinkedElsewhere,
+    /// A matched provider order was not taken: the attempt that found it
+    /// is no longer current, or the order already has its purchase.
+    NotTaken,
 }
 
 /// Where a SIM order is from simgate's point of view.
@@ -259,6 +262,30 @@ impl Store {
         fence: i64,
         upstream: &SimOrder,
     ) -> Result<SimOrderAnswer, StoreError> {
+        self.record_sim_answer(id, fence, upstream, false).await
+    }
+
+    /// Takes a provider order found by listing and matching (same address,
+    /// quantity and time) as the purchase of the attempt at `fence`, only
+    /// while that attempt is current and the order has none. A late match
+    /// is dropped ([`SimOrderAnswer::NotTaken`]), never kept as an extra:
+    /// it may be the purchase of another order of the same content.
+    pub async fn adopt_matched_sim_order(
+        &self,
+        id: &str,
+        fence: i64,
+        upstream: &SimOrder,
+    ) -> Result<SimOrderAnswer, StoreError> {
+        self.record_sim_answer(id, fence, upstream, true).await
+    }
+
+    async fn record_sim_answer(
+        &self,
+        id: &str,
+        fence: i64,
+        upstream: &SimOrder,
+        matched: bool,
+    ) -> Result<SimOrderAnswer, StoreError> {
         let order = self.existing_sim_order(id).await?;
         let snapshot = serde_json::to_string(upstream).map_err(StoreError::corrupt)?;
         let mut entry = PurchaseEntry {
@@ -288,6 +315,10 @@ impl Store {
             .bind(fence)
             .execute(&mut *tx)
             .await?;
+            if current.rows_affected() != 1 && matched {
+                tx.rollback().await?;
+                return Ok(SimOrderAnswer::NotTaken);
+            }
             if current.rows_affected() != 1 {
                 superseded = true;
                 let late = sqlx::query(AssertSqlSafe(format!(
@@ -314,6 +345,9 @@ impl Store {
         let current = self.existing_sim_order(id).await?;
         if current.upstream_id.as_deref() == Some(upstream.id.as_str()) {
             return Ok(SimOrderAnswer::Unchanged);
+        }
+        if matched {
+            return Ok(SimOrderAnswer::NotTaken);
         }
         entry.linked = false;
         if self.record_extra_purchase(&entry).await? {
