@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use simgate_connectors::ConnectorRegistry;
-use simgate_store::Store;
+use simgate_store::{Lease, Store};
 
 use crate::queue::DeliveryQueue;
 
@@ -67,6 +67,8 @@ pub struct Services {
     /// Held while in-flight orders are re-polled after an unverifiable
     /// webhook, so a flood of forged ones costs one poll at a time.
     repolling: Arc<tokio::sync::Mutex<()>>,
+    /// This instance's name on the rows its reconciler leases.
+    instance: Arc<str>,
 }
 
 impl Services {
@@ -79,6 +81,22 @@ impl Services {
             .ok()
             .and_then(|delay| now.checked_sub_signed(delay))
             .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// A lease on rows taken for reconciliation. It lasts the reconcile
+    /// delay, which exceeds every provider timeout: a reconciler's own call
+    /// in flight never outlives its lease, and the rows of a reconciler
+    /// killed mid-pass are free again one delay later.
+    pub(crate) fn lease(&self) -> Lease {
+        let now = Utc::now();
+        let until = chrono::Duration::from_std(self.config.reconcile_after)
+            .ok()
+            .and_then(|delay| now.checked_add_signed(delay))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        Lease {
+            owner: self.instance.to_string(),
+            until,
+        }
     }
 
     /// Bundles the store, connectors, delivery queue and configuration.
@@ -95,6 +113,7 @@ impl Services {
             queue,
             http: simgate_connectors::http::build_client(Duration::from_secs(10)),
             repolling: Arc::default(),
+            instance: format!("simgate-{}", uuid::Uuid::new_v4().simple()).into(),
         }
     }
 }

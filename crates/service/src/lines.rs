@@ -10,7 +10,7 @@ use simgate_domain::{
     Msisdn, PhoneNumber, Port, PortState, ProviderId, ProvisionLine, ProvisionedLine, Recording,
     SimCard, SimKind, Subscriber, SubscriberFilter,
 };
-use simgate_store::{LineRecord, LineStatus};
+use simgate_store::{LineActivation, LineRecord, LineStatus};
 
 use crate::{ServiceError, Services};
 
@@ -35,25 +35,24 @@ impl Services {
     ) -> Result<ProvisionedLine, ServiceError> {
         let connector = self.line_provider(provider)?;
         let provider = connector.provider();
-        if self
+        let Some(claim) = self
             .store
             .claim_line(tenant_id, provider, &request.mpn)
             .await?
-            .is_none()
-        {
+        else {
             return Err(ServiceError::LineExists(request.mpn.to_string()));
-        }
+        };
         match connector.provision_line(request).await {
             Ok(provisioned) => {
                 let iccid = provisioned.iccid.as_ref().or(request.iccid.as_ref());
-                self.store
-                    .set_line_status(provider, &request.mpn, LineStatus::Active, iccid)
-                    .await?;
+                self.record_line_answer(&claim, iccid).await?;
                 tracing::info!(%provider, mpn = %request.mpn, "line provisioned");
                 Ok(provisioned)
             }
             Err(error) if error.nothing_was_processed() => {
-                self.store.release_line(provider, &request.mpn).await?;
+                self.store
+                    .release_line(provider, &request.mpn, claim.fence)
+                    .await?;
                 Err(ServiceError::upstream(error))
             }
             Err(error) => {
@@ -61,6 +60,39 @@ impl Services {
                 Err(ServiceError::upstream(error))
             }
         }
+    }
+
+    /// Records that the provider provisioned a claimed line, for the attempt
+    /// the claim was read at; a provisioning that can no longer be the
+    /// tenant's line is logged and counted for an operator.
+    async fn record_line_answer(
+        &self,
+        claim: &LineRecord,
+        iccid: Option<&Iccid>,
+    ) -> Result<LineActivation, ServiceError> {
+        let activation = self
+            .store
+            .activate_line(
+                &claim.tenant_id,
+                claim.provider,
+                &claim.mpn,
+                claim.fence,
+                iccid,
+            )
+            .await?;
+        match activation {
+            LineActivation::Activated { superseded: true } => {
+                metrics::counter!("simgate_superseded_answers_total", "kind" => "line")
+                    .increment(1);
+                tracing::warn!(mpn = %claim.mpn, "recorded the answer of a superseded provisioning attempt");
+            }
+            LineActivation::Extra => {
+                metrics::counter!("simgate_extra_purchases_total", "kind" => "line").increment(1);
+                tracing::error!(mpn = %claim.mpn, tenant = %claim.tenant_id, "a superseded attempt provisioned a number that is another line now: recorded, settle it");
+            }
+            LineActivation::Activated { superseded: false } | LineActivation::Unchanged => {}
+        }
+        Ok(activation)
     }
 
     /// The tenant's live line record, or `LineNotFound` (also for another
@@ -203,38 +235,39 @@ impl Services {
 
     /// Settles lines whose provisioning answer was lost: a number the
     /// provider knows is active, one it does not know was never provisioned.
+    /// The lines are leased first, so several instances share the work.
     pub async fn settle_lines(&self) -> Result<usize, ServiceError> {
-        let cutoff = self.reconcile_cutoff();
+        let claimed = self
+            .store
+            .claim_lines_to_settle(&self.lease(), self.reconcile_cutoff(), 100)
+            .await?;
         let mut settled = 0;
-        for record in self.store.lines_provisioning().await? {
-            if record.updated_at > cutoff {
-                continue;
-            }
+        for record in claimed {
             let Some(connector) = self.connectors.lines(Some(record.provider)) else {
                 continue;
             };
             match connector.line(&record.mpn).await {
                 Ok(line) => {
-                    self.store
-                        .set_line_status(
-                            record.provider,
-                            &record.mpn,
-                            LineStatus::Active,
-                            line.iccid.as_ref(),
-                        )
+                    self.record_line_answer(&record, line.iccid.as_ref())
                         .await?;
                     settled += 1;
                 }
                 Err(ConnectorError::NotFound(_)) => {
-                    self.store
-                        .release_line(record.provider, &record.mpn)
-                        .await?;
-                    settled += 1;
+                    if self
+                        .store
+                        .release_line(record.provider, &record.mpn, record.fence)
+                        .await?
+                    {
+                        settled += 1;
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(mpn = %record.mpn, %error, "could not settle a line yet");
                 }
             }
+            self.store
+                .release_line_lease(record.provider, &record.mpn, record.fence)
+                .await?;
         }
         Ok(settled)
     }

@@ -1,25 +1,31 @@
 //! The durable order flow.
 //!
 //! 1. The order is written down (`pending`) before anything is sent.
-//! 2. It is claimed (`pending → submitted`) by a compare-and-set, so only one
-//!    worker ever calls the provider for it at a time.
+//! 2. It is claimed (`pending → submitted`) by a compare-and-set on its
+//!    fence (attempt number), so only one worker ever calls the provider
+//!    for it at a time, and a worker holding a stale read moves nothing.
 //! 3. The provider's answer is recorded. If the answer is lost (timeout,
 //!    crash, garbled body) the order stays `submitted` with no upstream
-//!    reference, and [`Services::reconcile_orders`] later asks the provider
-//!    which orders it created: a match is adopted, and only when there is
-//!    none is the order submitted again. Nothing is ever bought twice.
+//!    reference, and [`Services::reconcile_orders`] later leases it (one
+//!    instance at a time), asks the provider which orders it created: a
+//!    match is adopted, and only when there is none is the order submitted
+//!    again under a new fence. An answer for a superseded attempt is still
+//!    recorded: as the purchase, or as an extra purchase to refund.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
 use simgate_connectors::{ConnectorError, PlaceOrder, PlacedOrder};
 use simgate_domain::{Capability, OrderId, OrderKind, OrderStatus, ProductId, ProviderId};
-use simgate_store::{InsertOutcome, NewOrder, OrderFailure, OrderRecord};
+use simgate_store::{InsertOutcome, NewOrder, OrderFailure, OrderRecord, Recorded};
 
 use crate::{ServiceError, Services};
 
 /// How far back before our own submission time upstream orders are
 /// considered, to absorb clock skew between us and the provider.
 const CLOCK_SKEW: ChronoDuration = ChronoDuration::minutes(5);
+
+/// Most orders one reconcile pass leases.
+const RECONCILE_BATCH: u32 = 100;
 
 /// How often [`Services::wait_for_final`] looks at the order again.
 const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
@@ -108,7 +114,13 @@ impl Services {
                     return Err(ServiceError::IdempotencyConflict);
                 }
                 let retry = order.failure.as_ref().is_some_and(|f| f.retryable);
-                if retry && self.store.reopen_order(&order.id).await? {
+                if retry
+                    && self
+                        .store
+                        .reopen_order(&order.id, order.fence)
+                        .await?
+                        .is_some()
+                {
                     let reopened = self.reload(&order.id).await?;
                     let order = self.submit(reopened).await?;
                     return Ok(PlaceOutcome {
@@ -170,30 +182,35 @@ impl Services {
             .ok_or_else(|| ServiceError::OrderNotFound(id.to_string()))
     }
 
-    /// Claims a pending order and calls its provider. When another worker
-    /// holds the claim, returns the order as it stands.
+    /// Claims a pending order (at the fence it was read with) and calls its
+    /// provider. When another worker moved it first, returns the order as
+    /// it stands.
     async fn submit(&self, order: OrderRecord) -> Result<OrderRecord, ServiceError> {
         let provider = order.provider();
         let connector = self
             .connectors
             .get(provider)
             .ok_or(ServiceError::ProviderNotConfigured(provider))?;
-        if !self
+        let Some(attempt) = self
             .store
-            .claim_for_submission(&order.id, Utc::now())
+            .claim_for_submission(&order.id, order.fence, Utc::now())
             .await?
-        {
+        else {
             return self.reload(&order.id).await;
-        }
+        };
         let request = PlaceOrder {
             reference: order.id.to_string(),
             sku: order.product_id.sku.clone(),
             quantity: order.quantity,
             kind: order.kind.clone(),
         };
-        tracing::info!(order = %order.id, %provider, sku = %request.sku, "submitting order upstream");
+        tracing::info!(order = %order.id, %provider, sku = %request.sku, attempt, "submitting order upstream");
         match connector.place_order(&request).await {
-            Ok(placed) => self.adopt(&order.id, &placed).await,
+            Ok(placed) => Ok(self
+                .adopt(&order.id, attempt, &placed)
+                .await?
+                .order()
+                .clone()),
             Err(error) => {
                 metrics::counter!("simgate_upstream_order_errors_total", "provider" => provider.as_str())
                     .increment(1);
@@ -203,8 +220,9 @@ impl Services {
                         message: error.to_string(),
                         retryable: error.is_transient(),
                     };
-                    self.store.fail_order(&order.id, &failure).await?;
-                    self.announce(&self.reload(&order.id).await?).await;
+                    if self.store.fail_order(&order.id, attempt, &failure).await? {
+                        self.announce(&self.reload(&order.id).await?).await;
+                    }
                     tracing::warn!(order = %order.id, %error, "provider did not take the order");
                 } else {
                     tracing::warn!(order = %order.id, %error, "order outcome unknown; it will be reconciled");
@@ -218,49 +236,80 @@ impl Services {
         }
     }
 
-    /// Links a provider's order to ours and stores its eSIMs.
+    /// Records a provider's order as the answer to our attempt at `fence`
+    /// (with its eSIMs). A superseded attempt's answer is never dropped:
+    /// the store links it or keeps it as an extra purchase, which is logged
+    /// and counted here so that an operator refunds it.
     pub(crate) async fn adopt(
         &self,
         id: &OrderId,
+        fence: i64,
         placed: &PlacedOrder,
-    ) -> Result<OrderRecord, ServiceError> {
+    ) -> Result<Recorded, ServiceError> {
         let status = match placed.status {
             // eSIM Go answers `completed` before every eSIM is listed on large orders.
             OrderStatus::Completed if placed.esims.is_empty() => OrderStatus::Fulfilling,
             other => other,
         };
-        let current = self.reload(id).await?;
-        if current.status == status && current.upstream_ref.is_some() {
-            return Ok(current);
-        }
-        let order = self
+        let recorded = self
             .store
             .record_upstream_order(
                 id,
+                fence,
                 &placed.reference,
                 &placed.provider_status,
                 status,
                 &placed.esims,
             )
             .await?;
-        metrics::counter!("simgate_orders_total", "provider" => order.provider().as_str(), "status" => order.status.as_str())
-            .increment(1);
-        self.announce(&order).await;
-        tracing::info!(order = %order.id, upstream = %placed.reference, status = %order.status, "order recorded");
-        Ok(order)
+        let provider = recorded.order().provider().as_str();
+        match &recorded {
+            Recorded::Linked { order, superseded } => {
+                if *superseded {
+                    metrics::counter!("simgate_superseded_answers_total", "provider" => provider, "kind" => "order")
+                        .increment(1);
+                    tracing::warn!(order = %order.id, upstream = %placed.reference, "recorded the answer of a superseded attempt as the order's purchase");
+                }
+                metrics::counter!("simgate_orders_total", "provider" => provider, "status" => order.status.as_str())
+                    .increment(1);
+                self.announce(order).await;
+                tracing::info!(order = %order.id, upstream = %placed.reference, status = %order.status, "order recorded");
+            }
+            Recorded::Extra(order) => {
+                metrics::counter!("simgate_extra_purchases_total", "provider" => provider, "kind" => "order")
+                    .increment(1);
+                tracing::error!(order = %order.id, upstream = %placed.reference, "a superseded attempt bought this order again: extra purchase recorded, refund it");
+            }
+            Recorded::LinkedElsewhere(order) => {
+                tracing::warn!(order = %order.id, upstream = %placed.reference, "the provider's order already belongs to another order");
+            }
+            Recorded::Unchanged(_) => {}
+        }
+        Ok(recorded)
     }
 
     /// Resolves every order whose upstream outcome is unknown: submitted
     /// with no answer for longer than the reconcile delay, or written down
     /// and never sent (a crash between the two steps); and follows orders
-    /// the provider is still fulfilling. Returns how many were settled.
+    /// the provider is still fulfilling. The orders are leased first, so
+    /// several instances share the work without touching the same order.
+    /// Returns how many were settled.
     pub async fn reconcile_orders(&self) -> Result<usize, ServiceError> {
         let cutoff = self.reconcile_cutoff();
-        let stuck = self.store.orders_to_reconcile(cutoff, cutoff).await?;
-        let fulfilling = self.store.orders_fulfilling(None).await?;
-        Ok(self
-            .reconcile_each(stuck.into_iter().chain(fulfilling))
-            .await)
+        let claimed = self
+            .store
+            .claim_orders_to_reconcile(&self.lease(), cutoff, cutoff, RECONCILE_BATCH)
+            .await?;
+        let mut settled = 0;
+        for order in claimed {
+            let (id, fence) = (order.id.clone(), order.fence);
+            settled += usize::from(self.reconcile_logged(order).await);
+            // Moves end the lease themselves; this gives back the rest.
+            if let Err(error) = self.store.release_order(&id, fence).await {
+                tracing::warn!(order = %id, %error, "could not release an order's lease; it expires");
+            }
+        }
+        Ok(settled)
     }
 
     /// Polls the provider for its orders still being fulfilled.
@@ -277,17 +326,26 @@ impl Services {
     async fn reconcile_each(&self, orders: impl IntoIterator<Item = OrderRecord>) -> usize {
         let mut settled = 0;
         for order in orders {
-            match self.reconcile_one(order).await {
-                Ok(true) => settled += 1,
-                Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "could not reconcile an order yet"),
-            }
+            settled += usize::from(self.reconcile_logged(order).await);
         }
         settled
     }
 
-    async fn reconcile_one(&self, order: OrderRecord) -> Result<bool, ServiceError> {
+    /// Reconciles one order; true when it was settled, a failure logged.
+    async fn reconcile_logged(&self, order: OrderRecord) -> bool {
         let id = order.id.clone();
+        self.reconcile_one(order)
+            .await
+            .inspect_err(
+                |error| tracing::warn!(order = %id, %error, "could not reconcile an order yet"),
+            )
+            .unwrap_or(false)
+    }
+
+    /// Settles one order read at its current fence (leased, for a lost
+    /// answer): every move below is compare-and-set on that fence.
+    async fn reconcile_one(&self, order: OrderRecord) -> Result<bool, ServiceError> {
+        let (id, fence) = (order.id.clone(), order.fence);
         match order.status {
             OrderStatus::Pending => {
                 tracing::info!(order = %id, "submitting an order that was never sent");
@@ -303,7 +361,7 @@ impl Services {
                     .contains(&Capability::IdempotentOrders)
                 {
                     // Placing the same order again buys nothing twice.
-                    if !self.store.reopen_order(&id).await? {
+                    if self.store.reopen_order(&id, fence).await?.is_none() {
                         return Ok(false);
                     }
                     tracing::info!(order = %id, "placing an order whose answer was lost again");
@@ -313,11 +371,11 @@ impl Services {
                 match connector.order_by_reference(&id.0).await {
                     Ok(Some(found)) => {
                         tracing::info!(order = %id, upstream = %found.reference, "found the provider's order by our reference");
-                        self.adopt(&id, &found).await?;
-                        return Ok(true);
+                        let recorded = self.adopt(&id, fence, &found).await?;
+                        return Ok(matches!(recorded, Recorded::Linked { .. }));
                     }
                     Ok(None) => {
-                        if !self.store.reopen_order(&id).await? {
+                        if self.store.reopen_order(&id, fence).await?.is_none() {
                             return Ok(false);
                         }
                         tracing::info!(order = %id, "provider has no order with our reference; placing it again");
@@ -334,8 +392,8 @@ impl Services {
                     .map_err(ServiceError::upstream)?;
                 if let Some(found) = self.find_match(&order, &upstream, since).await? {
                     tracing::info!(order = %id, upstream = %found.reference, "adopting the provider's order for a lost answer");
-                    self.adopt(&id, found).await?;
-                    return Ok(true);
+                    let recorded = self.adopt(&id, fence, found).await?;
+                    return Ok(matches!(recorded, Recorded::Linked { .. }));
                 }
                 if order.attempts >= self.config.max_attempts {
                     let failure = OrderFailure {
@@ -346,11 +404,13 @@ impl Services {
                         ),
                         retryable: true,
                     };
-                    let failed = self.store.fail_order(&id, &failure).await?;
-                    self.announce(&self.reload(&id).await?).await;
+                    let failed = self.store.fail_order(&id, fence, &failure).await?;
+                    if failed {
+                        self.announce(&self.reload(&id).await?).await;
+                    }
                     return Ok(failed);
                 }
-                if !self.store.reopen_order(&id).await? {
+                if self.store.reopen_order(&id, fence).await?.is_none() {
                     return Ok(false);
                 }
                 tracing::info!(order = %id, "provider has no such order; submitting again");
@@ -376,7 +436,7 @@ impl Services {
                     status => status.is_final(),
                 };
                 if done {
-                    self.adopt(&id, &placed).await?;
+                    self.adopt(&id, fence, &placed).await?;
                 }
                 Ok(done)
             }
@@ -417,7 +477,7 @@ impl Services {
         for candidate in candidates {
             if !self
                 .store
-                .upstream_ref_taken(order.provider(), &candidate.reference)
+                .purchase_taken(order.provider(), &candidate.reference)
                 .await?
             {
                 return Ok(Some(candidate));

@@ -10,7 +10,7 @@ use simgate_domain::{
     Capability, NewAddress, PageRequest, ProviderId, ShippingAddress, SimOrderFilter,
     SimOrderPreview,
 };
-use simgate_store::{InsertOutcome, SimOrderInsert, SimOrderRecord, SimOrderState};
+use simgate_store::{InsertOutcome, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};
 use std::sync::Arc;
 
 use crate::{ServiceError, Services};
@@ -152,11 +152,12 @@ impl Services {
             .await
         {
             Ok(placed) => {
-                self.store.record_sim_order(&record.id, &placed).await?;
+                self.record_sim_answer(&record.id, record.fence, &placed)
+                    .await?;
             }
             Err(error) if error.nothing_was_processed() => {
                 self.store
-                    .fail_sim_order(&record.id, &error.to_string())
+                    .fail_sim_order(&record.id, record.fence, &error.to_string())
                     .await?;
                 return Err(ServiceError::upstream(error));
             }
@@ -213,12 +214,18 @@ impl Services {
             .await?)
     }
 
-    /// Follows every SIM order that can still change; returns how many changed.
+    /// Follows every SIM order that can still change; returns how many
+    /// changed. The orders are leased first, so several instances share the
+    /// work without touching the same order.
     pub async fn follow_sim_orders(&self) -> Result<usize, ServiceError> {
         let mut changed = 0;
-        for record in self.store.sim_orders_to_follow().await? {
+        let claimed = self
+            .store
+            .claim_sim_orders_to_follow(&self.lease(), self.reconcile_cutoff(), 100)
+            .await?;
+        for record in claimed {
             let before = record.state;
-            let id = record.id.clone();
+            let (id, fence) = (record.id.clone(), record.fence);
             match self.follow_sim_order(record).await {
                 Ok(now) => {
                     if now.state != before {
@@ -227,8 +234,52 @@ impl Services {
                 }
                 Err(error) => tracing::warn!(order = %id, %error, "could not follow a SIM order"),
             }
+            if let Err(error) = self.store.release_sim_order(&id, fence).await {
+                tracing::warn!(order = %id, %error, "could not release a SIM order's lease; it expires");
+            }
         }
         Ok(changed)
+    }
+
+    /// Records the provider's answer to the creation attempt at `fence`,
+    /// announcing a new status; an extra purchase is logged and counted so
+    /// that an operator refunds it.
+    async fn record_sim_answer(
+        &self,
+        id: &str,
+        fence: i64,
+        placed: &simgate_domain::SimOrder,
+    ) -> Result<SimOrderAnswer, ServiceError> {
+        let answer = self
+            .store
+            .record_sim_order_answer(id, fence, placed)
+            .await?;
+        match answer {
+            SimOrderAnswer::Linked {
+                previous,
+                superseded,
+            } => {
+                if superseded {
+                    tracing::warn!(order = id, upstream = %placed.id, "recorded the answer of a superseded attempt as the SIM order's purchase");
+                    metrics::counter!("simgate_superseded_answers_total", "kind" => "sim_order")
+                        .increment(1);
+                }
+                let now = self.sim_order_record(id).await?;
+                if previous != now.state {
+                    self.announce_sim_order(&now).await;
+                }
+            }
+            SimOrderAnswer::Extra => {
+                metrics::counter!("simgate_extra_purchases_total", "kind" => "sim_order")
+                    .increment(1);
+                tracing::error!(order = id, upstream = %placed.id, "a superseded attempt bought this SIM order again: extra purchase recorded, refund it");
+            }
+            SimOrderAnswer::LinkedElsewhere => {
+                tracing::warn!(order = id, upstream = %placed.id, "the provider's SIM order already belongs to another order");
+            }
+            SimOrderAnswer::Unchanged => {}
+        }
+        Ok(answer)
     }
 
     /// Asks the provider about one order; returns the order as it now stands.
@@ -255,6 +306,7 @@ impl Services {
     /// Settles an order whose creation answer was lost: the provider keeps
     /// no caller reference, so its recent orders to the same address with
     /// the same quantity, created since ours and not yet linked, are matched.
+    /// Adopting and failing are compare-and-set on the leased fence.
     async fn recover_sim_order(
         &self,
         connector: &dyn SimCardOrders,
@@ -279,19 +331,22 @@ impl Services {
             if candidate.created_at >= since
                 && !self
                     .store
-                    .sim_order_linked(record.provider, &candidate.id)
+                    .purchase_taken(record.provider, &candidate.id)
                     .await?
             {
                 tracing::info!(order = %record.id, upstream = %candidate.id, "found a SIM order whose answer was lost");
-                self.store.record_sim_order(&record.id, &candidate).await?;
-                let now = self.sim_order_record(&record.id).await?;
-                self.announce_sim_order(&now).await;
-                return Ok(now);
+                self.record_sim_answer(&record.id, record.fence, &candidate)
+                    .await?;
+                return self.sim_order_record(&record.id).await;
             }
         }
         tracing::info!(order = %record.id, "SIM order was never created upstream");
         self.store
-            .fail_sim_order(&record.id, "the provider never created this order")
+            .fail_sim_order(
+                &record.id,
+                record.fence,
+                "the provider never created this order",
+            )
             .await?;
         self.sim_order_record(&record.id).await
     }

@@ -140,7 +140,7 @@ impl Services {
                 if placed.status == order.status || !order.status.can_become(placed.status) {
                     return Ok("unchanged");
                 }
-                self.adopt(&order.id, &placed).await?;
+                self.adopt(&order.id, order.fence, &placed).await?;
                 Ok("applied")
             }
         }

@@ -1,6 +1,26 @@
 //! simgate's persistence: one schema and one set of queries for SQLite (the
 //! embedded default) and PostgreSQL (for several instances sharing work).
 //!
+//! # Fenced claims
+//!
+//! Every upstream submission (an order, a SIM order, a line) is an attempt
+//! numbered by the row's `fence`. Whoever moves the row names the fence it
+//! read, and the update is a compare-and-set on it that also bumps it:
+//! claiming, reopening, recording an answer and failing. A process holding
+//! a stale read therefore cannot reopen or re-send anything.
+//!
+//! Reconcilers take their work in one statement that leases rows
+//! ([`Lease`]): on PostgreSQL `UPDATE … WHERE id IN (SELECT … FOR UPDATE
+//! SKIP LOCKED LIMIT n) RETURNING …`, on SQLite the same `UPDATE` (SQLite
+//! runs one writer at a time). Leasing bumps the fence too, so a reconciler
+//! whose lease ran out is fenced off by the one that took the rows over.
+//!
+//! An answer that arrives for a superseded attempt is never dropped: it
+//! becomes the row's purchase when the row has none yet, otherwise it is
+//! kept in `upstream_purchases` as an extra purchase of that row, for an
+//! operator to refund. That table holds every purchase once (its key is the
+//! provider's reference), so no purchase is ever linked to two rows.
+//!
 //! Queries use sqlx's `Any` driver with `$N` placeholders, which both
 //! back-ends accept, so that PostgreSQL is a connection string away rather
 //! than a rewrite. Values the `Any` driver cannot carry portably are stored
@@ -11,6 +31,7 @@ mod error;
 mod events;
 mod lines;
 mod orders;
+mod purchases;
 mod records;
 mod sim_orders;
 mod tenants;
@@ -27,10 +48,11 @@ use sqlx::{AnyPool, Executor, SqlSafeStr};
 pub use catalogue::{ProductFilter, ProductSort};
 pub use error::StoreError;
 pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
-pub use lines::{LineRecord, LineStatus};
-pub use orders::InsertOutcome;
+pub use lines::{LineActivation, LineRecord, LineStatus};
+pub use orders::{InsertOutcome, Recorded};
+pub use purchases::{Lease, UpstreamPurchase};
 pub use records::{EsimRecord, NewOrder, OrderFailure, OrderRecord, Tenant};
-pub use sim_orders::{SimOrderInsert, SimOrderRecord, SimOrderState};
+pub use sim_orders::{SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};
 pub use tenants::hash_api_key;
 pub use webhooks::StoredWebhook;
 
@@ -52,6 +74,11 @@ fn migrator() -> Migrator {
             4,
             "sim orders and lines",
             include_str!("../migrations/0004_sim_orders_and_lines.sql"),
+        ),
+        (
+            5,
+            "fenced claims",
+            include_str!("../migrations/0005_fenced_claims.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(
@@ -85,6 +112,7 @@ enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
 }
 
 impl std::fmt::Debug for Store {
@@ -131,7 +159,7 @@ impl Store {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, backend })
     }
 
     /// Checks the database answers, for `/healthz`.
@@ -146,13 +174,13 @@ impl Store {
     }
 }
 
-/// Unix milliseconds of a time.
 /// A new row id: a type prefix, then a time-ordered UUID, so ids sort by
 /// creation and say what they name (`ord_…`, `evt_…`).
 pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
 
+/// Unix milliseconds of a time.
 pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }

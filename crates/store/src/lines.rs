@@ -1,13 +1,34 @@
 //! Which tenant owns which subscriber line. The line itself lives at the
 //! provider; this row is what keeps one tenant out of another's lines and
 //! what makes provisioning recoverable (written before the call).
+//!
+//! Provisioning is a fenced claim like an order's (see the crate docs): the
+//! claim is attempt 0, the settle pass leases rows (bumping the fence), and
+//! activating or releasing a claim is compare-and-set on the fence. A
+//! provisioning answer that arrives after its claim was superseded still
+//! activates the tenant's line when the number is still (or again) theirs;
+//! otherwise it is kept in the purchase ledger for an operator.
 
 use chrono::{DateTime, Utc};
 use simgate_domain::{Iccid, Msisdn, ProviderId};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Store, StoreError, from_millis, millis};
+use crate::purchases::PurchaseEntry;
+use crate::{Lease, Store, StoreError, from_millis, millis};
+
+/// What became of a provisioning answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineActivation {
+    /// The tenant's line is active now; `superseded` says the answer came
+    /// from an attempt that had been superseded.
+    Activated { superseded: bool },
+    /// The line was already active for this tenant.
+    Unchanged,
+    /// The number is someone else's line now: the provisioning was kept in
+    /// the purchase ledger as an extra one of this tenant.
+    Extra,
+}
 
 /// Where a line is in its life, as simgate knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,9 +70,11 @@ pub struct LineRecord {
     pub status: LineStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The current attempt's number (see the module docs).
+    pub fence: i64,
 }
 
-const COLUMNS: &str = "provider, mpn, tenant_id, iccid, status, created_at, updated_at";
+const COLUMNS: &str = "provider, mpn, tenant_id, iccid, status, created_at, updated_at, fence";
 
 fn record(row: &AnyRow) -> Result<LineRecord, StoreError> {
     let provider: String = row.try_get("provider")?;
@@ -69,6 +92,7 @@ fn record(row: &AnyRow) -> Result<LineRecord, StoreError> {
         status: LineStatus::parse(&status)?,
         created_at: from_millis(row.try_get("created_at")?),
         updated_at: from_millis(row.try_get("updated_at")?),
+        fence: row.try_get("fence")?,
     })
 }
 
@@ -89,8 +113,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let inserted = sqlx::query(
-            "INSERT INTO lines (provider, mpn, tenant_id, iccid, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, NULL, 'provisioning', $4, $4)",
+            "INSERT INTO lines (provider, mpn, tenant_id, iccid, status, created_at, updated_at, fence) \
+             VALUES ($1, $2, $3, NULL, 'provisioning', $4, $4, 0)",
         )
         .bind(provider.as_str())
         .bind(mpn.as_str().to_owned())
@@ -162,13 +186,140 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets a claim whose provisioning certainly did not happen.
-    pub async fn release_line(&self, provider: ProviderId, mpn: &Msisdn) -> Result<(), StoreError> {
-        sqlx::query(
-            "DELETE FROM lines WHERE provider = $1 AND mpn = $2 AND status = 'provisioning'",
+    /// Forgets the claim at `fence`, whose provisioning certainly did not
+    /// happen; a claim moved on since is left alone.
+    pub async fn release_line(
+        &self,
+        provider: ProviderId,
+        mpn: &Msisdn,
+        fence: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM lines WHERE provider = $1 AND mpn = $2 AND status = 'provisioning' AND fence = $3",
         )
         .bind(provider.as_str())
         .bind(mpn.as_str().to_owned())
+        .bind(fence)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records that the provider provisioned the tenant's number, for the
+    /// attempt at `fence`. Never drops the answer (see [`LineActivation`]).
+    pub async fn activate_line(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+        mpn: &Msisdn,
+        fence: i64,
+        iccid: Option<&Iccid>,
+    ) -> Result<LineActivation, StoreError> {
+        let now = millis(Utc::now());
+        let set = "UPDATE lines SET status = 'active', iccid = COALESCE($4, iccid), updated_at = $5, \
+             fence = fence + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE provider = $1 AND mpn = $2 AND tenant_id = $3 AND status = 'provisioning'";
+        let current = sqlx::query(AssertSqlSafe(format!("{set} AND fence = $6")))
+            .bind(provider.as_str())
+            .bind(mpn.as_str().to_owned())
+            .bind(tenant_id.to_owned())
+            .bind(iccid.map(|i| i.as_str().to_owned()))
+            .bind(now)
+            .bind(fence)
+            .execute(&self.pool)
+            .await?;
+        if current.rows_affected() == 1 {
+            return Ok(LineActivation::Activated { superseded: false });
+        }
+        // A superseded attempt: the claim is still the tenant's, or its
+        // number was released meanwhile and is free to be theirs again.
+        let late = sqlx::query(set)
+            .bind(provider.as_str())
+            .bind(mpn.as_str().to_owned())
+            .bind(tenant_id.to_owned())
+            .bind(iccid.map(|i| i.as_str().to_owned()))
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        if late.rows_affected() == 1 {
+            return Ok(LineActivation::Activated { superseded: true });
+        }
+        let readopted = sqlx::query(
+            "INSERT INTO lines (provider, mpn, tenant_id, iccid, status, created_at, updated_at, fence) \
+             VALUES ($1, $2, $3, $4, 'active', $5, $5, 0) ON CONFLICT (provider, mpn) DO NOTHING",
+        )
+        .bind(provider.as_str())
+        .bind(mpn.as_str().to_owned())
+        .bind(tenant_id.to_owned())
+        .bind(iccid.map(|i| i.as_str().to_owned()))
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if readopted.rows_affected() == 1 {
+            return Ok(LineActivation::Activated { superseded: true });
+        }
+        let line = self.line(provider, mpn).await?;
+        if line.is_some_and(|l| l.tenant_id == tenant_id && l.status == LineStatus::Active) {
+            return Ok(LineActivation::Unchanged);
+        }
+        let reference = format!("line:{mpn}:{tenant_id}:{now}");
+        self.record_extra_purchase(&PurchaseEntry {
+            provider,
+            upstream_ref: &reference,
+            local_kind: "line",
+            local_id: mpn.as_str(),
+            tenant_id,
+            linked: false,
+            detail: serde_json::json!({ "mpn": mpn.as_str(), "iccid": iccid.map(Iccid::as_str) })
+                .to_string(),
+        })
+        .await?;
+        Ok(LineActivation::Extra)
+    }
+
+    /// Takes, under `lease`, up to `limit` lines whose provisioning answer
+    /// is unknown since before `updated_before`, oldest first. One
+    /// statement, so two instances get disjoint sets; fences are bumped.
+    pub async fn claim_lines_to_settle(
+        &self,
+        lease: &Lease,
+        updated_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<LineRecord>, StoreError> {
+        let sql = self.lease_batch_sql(
+            "lines",
+            "provider, mpn",
+            COLUMNS,
+            "status = 'provisioning' AND updated_at < $4",
+            "updated_at ASC, mpn ASC",
+            limit,
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(lease.owner.clone())
+            .bind(millis(lease.until))
+            .bind(millis(Utc::now()))
+            .bind(millis(updated_before))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut lines: Vec<LineRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
+        lines.sort_by(|a, b| (a.updated_at, a.mpn.as_str()).cmp(&(b.updated_at, b.mpn.as_str())));
+        Ok(lines)
+    }
+
+    /// Gives a leased line back, if nobody moved it since `fence`.
+    pub async fn release_line_lease(
+        &self,
+        provider: ProviderId,
+        mpn: &Msisdn,
+        fence: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE lines SET lease_owner = NULL, lease_until = NULL \
+             WHERE provider = $1 AND mpn = $2 AND fence = $3",
+        )
+        .bind(provider.as_str())
+        .bind(mpn.as_str().to_owned())
+        .bind(fence)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -180,16 +331,6 @@ impl Store {
             "SELECT {COLUMNS} FROM lines WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1000"
         )))
         .bind(tenant_id.to_owned())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(record).collect()
-    }
-
-    /// Lines whose provisioning outcome is unknown, oldest first.
-    pub async fn lines_provisioning(&self) -> Result<Vec<LineRecord>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM lines WHERE status = 'provisioning' ORDER BY updated_at ASC LIMIT 100"
-        )))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(record).collect()

@@ -1,6 +1,24 @@
 //! Orders: written down before any upstream call, then moved through the
-//! state machine with compare-and-set updates so that two workers (or a
-//! worker and a restarted process) can never both submit the same order.
+//! state machine with compare-and-set updates on the order's `fence` (its
+//! attempt number) so that two workers, two instances, or a worker holding
+//! a stale read can never both submit the same order.
+//!
+//! ```text
+//!            claim(f) -> f+1                 answer(f+1)
+//!  pending ------------------> submitted --------------------> fulfilling | completed
+//!     ^                          |    |                             (purchase linked)
+//!     |  reopen(f) -> f+1        |    | fail(f) -> f+1  (nothing was processed)
+//!     +--------------------------+    v
+//!     +------------------------------ failed (retryable: reopen by the same key)
+//! ```
+//!
+//! - Every move names the fence it read and bumps it; a stale fence moves
+//!   nothing. Reconcilers lease their rows in one statement, which bumps the
+//!   fence too ([`Store::claim_orders_to_reconcile`]).
+//! - An answer for a superseded attempt still becomes the order's purchase
+//!   when the order has none (even a failed order: the provider did sell
+//!   it); otherwise it is kept in the purchase ledger as an extra purchase
+//!   of that order ([`Recorded::Extra`]). Each purchase belongs to one row.
 
 use chrono::{DateTime, Utc};
 use simgate_domain::{
@@ -11,9 +29,58 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::purchases::{PurchaseEntry, claim_purchase};
 use crate::{
-    EsimRecord, NewOrder, OrderFailure, OrderRecord, Store, StoreError, from_millis, millis, new_id,
+    EsimRecord, Lease, NewOrder, OrderFailure, OrderRecord, Store, StoreError, from_millis, millis,
+    new_id,
 };
+
+/// What became of a provider's answer.
+#[derive(Debug)]
+pub enum Recorded {
+    /// It is the order's purchase (or news of it), now recorded.
+    /// `superseded`: it came from an attempt that had been superseded,
+    /// while the order still had no purchase.
+    Linked {
+        order: OrderRecord,
+        superseded: bool,
+    },
+    /// The order already has another purchase: this one was kept as an
+    /// extra purchase of the order, for an operator to refund.
+    Extra(OrderRecord),
+    /// Nothing new: the order already has this purchase in this state or a
+    /// later one.
+    Unchanged(OrderRecord),
+    /// This purchase belongs to another order; this one is untouched.
+    LinkedElsewhere(OrderRecord),
+}
+
+impl Recorded {
+    /// The order as it stands after the answer.
+    pub fn order(&self) -> &OrderRecord {
+        match self {
+            Self::Linked { order, .. }
+            | Self::Extra(order)
+            | Self::Unchanged(order)
+            | Self::LinkedElsewhere(order) => order,
+        }
+    }
+}
+
+/// The statuses an order may be in to move to `next`, as an SQL list.
+fn predecessors(next: OrderStatus) -> String {
+    use OrderStatus::*;
+    let from: Vec<String> = [Pending, Submitted, Fulfilling, Completed, Failed, Refunded]
+        .into_iter()
+        .filter(|s| s.can_become(next))
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    if from.is_empty() {
+        "''".to_owned()
+    } else {
+        from.join(", ")
+    }
+}
 
 /// The result of writing an order down.
 #[derive(Debug)]
@@ -54,7 +121,7 @@ impl<T> InsertOutcome<T> {
 
 const ORDER_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, provider, product_id, sku, kind, \
     target_iccid, quantity, unit_price_micros, currency, status, upstream_ref, provider_status, \
-    error_code, error_message, retryable, attempts, submitted_at, created_at, updated_at";
+    error_code, error_message, retryable, attempts, submitted_at, created_at, updated_at, fence";
 
 impl Store {
     /// Writes a new order in `pending`, or returns the tenant's existing order
@@ -74,7 +141,7 @@ impl Store {
         let micros = order.unit_price.to_micros().map_err(StoreError::corrupt)?;
         let inserted = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO orders ({ORDER_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, NULL, NULL, NULL, 0, 0, NULL, $13, $13)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, NULL, NULL, NULL, 0, 0, NULL, $13, $13, 0)"
         )))
         .bind(id.0.clone())
         .bind(order.tenant_id.clone())
@@ -162,123 +229,239 @@ impl Store {
         self.hydrate_all(rows).await
     }
 
-    /// Claims an order for an upstream call: `pending → submitted`, only if it
-    /// is still pending. Returns false when someone else claimed it first.
+    /// Claims an order for an upstream call: `pending → submitted`, only if
+    /// it is still pending at `fence`. Returns the new attempt's fence, or
+    /// `None` when someone else moved the order first.
     pub async fn claim_for_submission(
         &self,
         id: &OrderId,
+        fence: i64,
         at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         let done = sqlx::query(
             "UPDATE orders SET status = 'submitted', submitted_at = $2, attempts = attempts + 1, \
-             updated_at = $2, error_code = NULL, error_message = NULL, retryable = 0 \
-             WHERE id = $1 AND status = 'pending'",
+             updated_at = $2, error_code = NULL, error_message = NULL, retryable = 0, \
+             fence = fence + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND status = 'pending' AND fence = $3",
         )
         .bind(id.0.clone())
         .bind(millis(at))
+        .bind(fence)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok((done.rows_affected() == 1).then_some(fence + 1))
     }
 
-    /// Puts a `submitted` order whose call certainly bought nothing back to
-    /// `pending`, or a retryable `failed` one, so it can be submitted again.
-    pub async fn reopen_order(&self, id: &OrderId) -> Result<bool, StoreError> {
+    /// Puts a `submitted` order whose call bought nothing back to `pending`,
+    /// or a retryable `failed` one, so it can be submitted again; only at
+    /// `fence`, so a stale read can never reopen an order another worker
+    /// has just re-sent. Returns the new fence; a lease is kept.
+    pub async fn reopen_order(&self, id: &OrderId, fence: i64) -> Result<Option<i64>, StoreError> {
         let done = sqlx::query(
-            "UPDATE orders SET status = 'pending', updated_at = $2 \
-             WHERE id = $1 AND upstream_ref IS NULL AND (status = 'submitted' OR (status = 'failed' AND retryable = 1))",
+            "UPDATE orders SET status = 'pending', updated_at = $2, fence = fence + 1 \
+             WHERE id = $1 AND fence = $3 AND upstream_ref IS NULL \
+             AND (status = 'submitted' OR (status = 'failed' AND retryable = 1))",
         )
         .bind(id.0.clone())
         .bind(millis(Utc::now()))
+        .bind(fence)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok((done.rows_affected() == 1).then_some(fence + 1))
     }
 
-    /// Records the provider's answer: the upstream reference, status and any
-    /// delivered eSIMs, in one transaction. Refuses to link one upstream
-    /// order to two local orders (the unique index guarantees it).
+    /// Records the provider's answer to the attempt at `fence`: the upstream
+    /// reference, status and any delivered eSIMs, in one transaction with
+    /// the purchase ledger. An answer is never dropped (see [`Recorded`]),
+    /// and one purchase is never linked to two orders.
     pub async fn record_upstream_order(
         &self,
         id: &OrderId,
+        fence: i64,
         upstream_ref: &str,
         provider_status: &str,
         status: OrderStatus,
         esims: &[InstallDetails],
-    ) -> Result<OrderRecord, StoreError> {
+    ) -> Result<Recorded, StoreError> {
         let order = self
             .order_by_id(id)
             .await?
             .ok_or_else(|| StoreError::Conflict(id.0.clone()))?;
-        order
-            .status
-            .transition(status)
-            .map_err(|e| StoreError::Conflict(format!("{id}: {e}")))?;
+        let detail = serde_json::json!({
+            "provider_status": provider_status,
+            "status": status.as_str(),
+            "iccids": esims.iter().map(|e| e.iccid.as_str()).collect::<Vec<_>>(),
+        })
+        .to_string();
+        let entry = PurchaseEntry {
+            provider: order.provider(),
+            upstream_ref,
+            local_kind: "order",
+            local_id: &id.0,
+            tenant_id: &order.tenant_id,
+            linked: true,
+            detail,
+        };
         let now = millis(Utc::now());
         let mut tx = self.pool.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE orders SET status = $2, upstream_ref = $3, provider_status = $4, updated_at = $5 \
-             WHERE id = $1 AND status = $6",
-        )
+        if !claim_purchase(&mut tx, &entry, now).await? {
+            tx.rollback().await?;
+            return self.settle_unlinked_answer(id, entry).await;
+        }
+        let set = "UPDATE orders SET status = $2, upstream_ref = $3, provider_status = $4, \
+             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL, \
+             error_code = NULL, error_message = NULL, retryable = 0 WHERE id = $1 AND";
+        // The current attempt's answer, or news of the purchase the order has.
+        let current = sqlx::query(AssertSqlSafe(format!(
+            "{set} status IN ({}) AND ((upstream_ref IS NULL AND fence = $6) OR upstream_ref = $3)",
+            predecessors(status)
+        )))
         .bind(id.0.clone())
         .bind(status.as_str())
         .bind(upstream_ref.to_owned())
         .bind(provider_status.to_owned())
         .bind(now)
-        .bind(order.status.as_str())
+        .bind(fence)
         .execute(&mut *tx)
         .await?;
-        if updated.rows_affected() != 1 {
-            return Err(StoreError::Conflict(id.0.clone()));
+        let superseded = current.rows_affected() != 1;
+        if superseded {
+            // A superseded attempt's answer: still the purchase of an order
+            // that has none yet. Bumping the fence fences off the attempt
+            // that superseded it, whose own answer becomes an extra one.
+            let late = sqlx::query(AssertSqlSafe(format!(
+                "{set} upstream_ref IS NULL AND status IN ('pending', 'submitted', 'failed')"
+            )))
+            .bind(id.0.clone())
+            .bind(status.as_str())
+            .bind(upstream_ref.to_owned())
+            .bind(provider_status.to_owned())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if late.rows_affected() != 1 {
+                tx.rollback().await?;
+                return self.settle_unlinked_answer(id, entry).await;
+            }
         }
         for esim in esims {
             link_esim(&mut tx, &order, esim, now).await?;
         }
         tx.commit().await?;
+        Ok(Recorded::Linked {
+            order: self.existing_order(id).await?,
+            superseded,
+        })
+    }
+
+    /// An answer that cannot be the order's purchase: news of a purchase
+    /// already recorded, or an extra purchase to keep.
+    async fn settle_unlinked_answer(
+        &self,
+        id: &OrderId,
+        mut entry: PurchaseEntry<'_>,
+    ) -> Result<Recorded, StoreError> {
+        let current = self.existing_order(id).await?;
+        if current.upstream_ref.as_deref() == Some(entry.upstream_ref) {
+            return Ok(Recorded::Unchanged(current));
+        }
+        entry.linked = false;
+        if self.record_extra_purchase(&entry).await? {
+            return Ok(Recorded::Extra(current));
+        }
+        let owner = sqlx::query(
+            "SELECT local_id FROM upstream_purchases WHERE provider = $1 AND upstream_ref = $2",
+        )
+        .bind(entry.provider.as_str())
+        .bind(entry.upstream_ref.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        let ours = match owner {
+            Some(row) => row.try_get::<String, _>("local_id")? == id.0,
+            None => false,
+        };
+        Ok(if ours {
+            Recorded::Unchanged(current)
+        } else {
+            Recorded::LinkedElsewhere(current)
+        })
+    }
+
+    async fn existing_order(&self, id: &OrderId) -> Result<OrderRecord, StoreError> {
         self.order_by_id(id)
             .await?
             .ok_or_else(|| StoreError::Conflict(id.0.clone()))
     }
 
-    /// Marks an order failed, if it is still pending or submitted.
+    /// Marks the attempt at `fence` failed (the provider certainly did
+    /// nothing), if the order is still pending or submitted without a purchase.
     pub async fn fail_order(
         &self,
         id: &OrderId,
+        fence: i64,
         failure: &OrderFailure,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE orders SET status = 'failed', error_code = $2, error_message = $3, retryable = $4, updated_at = $5 \
-             WHERE id = $1 AND status IN ('pending', 'submitted')",
+            "UPDATE orders SET status = 'failed', error_code = $2, error_message = $3, retryable = $4, \
+             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND fence = $6 AND upstream_ref IS NULL AND status IN ('pending', 'submitted')",
         )
         .bind(id.0.clone())
         .bind(failure.code.clone())
         .bind(failure.message.clone())
         .bind(i64::from(failure.retryable))
         .bind(millis(Utc::now()))
+        .bind(fence)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Orders whose upstream outcome must be found out: submitted without an
-    /// answer before `submitted_before`, or pending (never sent) before
-    /// `created_before`. Oldest first.
-    pub async fn orders_to_reconcile(
+    /// Takes, under `lease`, up to `limit` orders a reconciler must settle:
+    /// submitted without an answer before `submitted_before`, pending (never
+    /// sent, or reopened and left) since before `idle_before`, and those the
+    /// provider is still fulfilling. One statement, so two reconcilers get
+    /// disjoint sets; each returned order carries its new fence.
+    pub async fn claim_orders_to_reconcile(
         &self,
+        lease: &Lease,
         submitted_before: DateTime<Utc>,
-        created_before: DateTime<Utc>,
+        idle_before: DateTime<Utc>,
+        limit: u32,
     ) -> Result<Vec<OrderRecord>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE \
-             (status = 'submitted' AND upstream_ref IS NULL AND submitted_at < $1) \
-             OR (status = 'pending' AND created_at < $2) \
-             ORDER BY created_at ASC LIMIT 100"
-        )))
-        .bind(millis(submitted_before))
-        .bind(millis(created_before))
-        .fetch_all(&self.pool)
+        let sql = self.lease_batch_sql(
+            "orders",
+            "id",
+            ORDER_COLUMNS,
+            "(status = 'submitted' AND upstream_ref IS NULL AND submitted_at < $4) \
+             OR (status = 'pending' AND updated_at < $5) OR status = 'fulfilling'",
+            "updated_at ASC, id ASC",
+            limit,
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(lease.owner.clone())
+            .bind(millis(lease.until))
+            .bind(millis(Utc::now()))
+            .bind(millis(submitted_before))
+            .bind(millis(idle_before))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut orders = self.hydrate_all(rows).await?;
+        orders.sort_by(|a, b| (a.updated_at, &a.id.0).cmp(&(b.updated_at, &b.id.0)));
+        Ok(orders)
+    }
+
+    /// Gives a leased order back before its lease ends, if nobody moved it
+    /// since `fence` (every move already ends the lease).
+    pub async fn release_order(&self, id: &OrderId, fence: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE orders SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND fence = $2",
+        )
+        .bind(id.0.clone())
+        .bind(fence)
+        .execute(&self.pool)
         .await?;
-        self.hydrate_all(rows).await
+        Ok(())
     }
 
     /// Orders the provider accepted and is still fulfilling, least recently
@@ -295,21 +478,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         self.hydrate_all(rows).await
-    }
-
-    /// Whether an upstream order reference is already linked to a local order.
-    pub async fn upstream_ref_taken(
-        &self,
-        provider: ProviderId,
-        upstream_ref: &str,
-    ) -> Result<bool, StoreError> {
-        let row =
-            sqlx::query("SELECT 1 AS one FROM orders WHERE provider = $1 AND upstream_ref = $2")
-                .bind(provider.as_str())
-                .bind(upstream_ref.to_owned())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.is_some())
     }
 
     /// A tenant's eSIM with its install details.
@@ -445,6 +613,7 @@ fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
             .map(from_millis),
         created_at: from_millis(row.try_get("created_at")?),
         updated_at: from_millis(row.try_get("updated_at")?),
+        fence: row.try_get("fence")?,
         iccids: Vec::new(),
     })
 }

@@ -54,6 +54,9 @@ pub struct OrderRecord {
     pub submitted_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The current attempt's number: every move of the order names it and
+    /// bumps it, so a stale read moves nothing.
+    pub fence: i64,
     /// eSIMs the order delivered (or topped up).
     pub iccids: Vec<Iccid>,
 }

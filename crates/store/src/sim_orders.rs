@@ -3,16 +3,41 @@
 //! An order row is written (`submitting`) before the provider is called, so
 //! that an order whose answer is lost is found and settled afterwards
 //! instead of being forgotten or bought twice.
+//!
+//! The same fenced claim as orders (see the crate docs): the creation call
+//! is attempt 0; the follow-up pass leases rows (bumping the fence) before
+//! it adopts a lost answer or fails the order, and both are compare-and-set
+//! on the fence. A creation answer that arrives after the pass failed the
+//! order still becomes its purchase; one for an order that already has a
+//! purchase is kept in the ledger as an extra purchase.
 
 use chrono::{DateTime, Utc};
 use simgate_domain::{ProviderId, ShippingAddress, SimOrder, SimOrderStatus};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{InsertOutcome, Store, StoreError, from_millis, millis, new_id};
+use crate::purchases::{PurchaseEntry, claim_purchase};
+use crate::{InsertOutcome, Lease, Store, StoreError, from_millis, millis, new_id};
 
 const COLUMNS: &str = "id, tenant_id, provider, upstream_id, address_id, quantity, status, \
-     failure, snapshot, idempotency_key, request_hash, created_at, updated_at";
+     failure, snapshot, idempotency_key, request_hash, created_at, updated_at, fence";
+
+/// What became of the provider's answer to a SIM order's creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimOrderAnswer {
+    /// It is the order's purchase now; `previous` is the state before, and
+    /// `superseded` says it came from an attempt that had been superseded.
+    Linked {
+        previous: SimOrderState,
+        superseded: bool,
+    },
+    /// The order already has another purchase: kept as an extra one.
+    Extra,
+    /// The order already has this purchase.
+    Unchanged,
+    /// This purchase belongs to another order.
+    LinkedElsewhere,
+}
 
 /// Where a SIM order is from simgate's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +108,8 @@ pub struct SimOrderRecord {
     pub request_hash: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The current attempt's number (see the module docs).
+    pub fence: i64,
 }
 
 fn record(row: &AnyRow) -> Result<SimOrderRecord, StoreError> {
@@ -105,6 +132,7 @@ fn record(row: &AnyRow) -> Result<SimOrderRecord, StoreError> {
         request_hash: row.try_get("request_hash")?,
         created_at: from_millis(row.try_get("created_at")?),
         updated_at: from_millis(row.try_get("updated_at")?),
+        fence: row.try_get("fence")?,
     })
 }
 
@@ -173,7 +201,7 @@ impl Store {
         let now = millis(Utc::now());
         let inserted = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO sim_orders ({COLUMNS}) VALUES \
-             ($1, $2, $3, NULL, $4, $5, 'submitting', NULL, NULL, $6, $7, $8, $8)"
+             ($1, $2, $3, NULL, $4, $5, 'submitting', NULL, NULL, $6, $7, $8, $8, 0)"
         )))
         .bind(id.clone())
         .bind(order.tenant_id.clone())
@@ -222,22 +250,97 @@ impl Store {
         row.as_ref().map(record).transpose()
     }
 
-    /// Records the provider's view of an order; returns the previous state
-    /// so the caller can announce a change exactly when there was one.
+    /// Records the provider's answer to the creation attempt at `fence` (or
+    /// the order a recovery found for it), with the purchase ledger, in one
+    /// transaction. Never drops an answer (see [`SimOrderAnswer`]).
+    pub async fn record_sim_order_answer(
+        &self,
+        id: &str,
+        fence: i64,
+        upstream: &SimOrder,
+    ) -> Result<SimOrderAnswer, StoreError> {
+        let order = self.existing_sim_order(id).await?;
+        let snapshot = serde_json::to_string(upstream).map_err(StoreError::corrupt)?;
+        let mut entry = PurchaseEntry {
+            provider: order.provider,
+            upstream_ref: &upstream.id,
+            local_kind: "sim_order",
+            local_id: id,
+            tenant_id: &order.tenant_id,
+            linked: true,
+            detail: snapshot.clone(),
+        };
+        let now = millis(Utc::now());
+        let mut tx = self.pool.begin().await?;
+        let set = "UPDATE sim_orders SET upstream_id = $2, status = $3, snapshot = $4, failure = NULL, \
+             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND";
+        let mut superseded = false;
+        let mut linked = claim_purchase(&mut tx, &entry, now).await?;
+        if linked {
+            let current = sqlx::query(AssertSqlSafe(format!(
+                "{set} ((upstream_id IS NULL AND status = 'submitting' AND fence = $6) OR upstream_id = $2)"
+            )))
+            .bind(id.to_owned())
+            .bind(upstream.id.clone())
+            .bind(state_of(upstream).as_str())
+            .bind(snapshot.clone())
+            .bind(now)
+            .bind(fence)
+            .execute(&mut *tx)
+            .await?;
+            if current.rows_affected() != 1 {
+                superseded = true;
+                let late = sqlx::query(AssertSqlSafe(format!(
+                    "{set} upstream_id IS NULL AND status IN ('submitting', 'failed')"
+                )))
+                .bind(id.to_owned())
+                .bind(upstream.id.clone())
+                .bind(state_of(upstream).as_str())
+                .bind(snapshot.clone())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                linked = late.rows_affected() == 1;
+            }
+        }
+        if linked {
+            tx.commit().await?;
+            return Ok(SimOrderAnswer::Linked {
+                previous: order.state,
+                superseded,
+            });
+        }
+        tx.rollback().await?;
+        let current = self.existing_sim_order(id).await?;
+        if current.upstream_id.as_deref() == Some(upstream.id.as_str()) {
+            return Ok(SimOrderAnswer::Unchanged);
+        }
+        entry.linked = false;
+        if self.record_extra_purchase(&entry).await? {
+            return Ok(SimOrderAnswer::Extra);
+        }
+        Ok(SimOrderAnswer::LinkedElsewhere)
+    }
+
+    async fn existing_sim_order(&self, id: &str) -> Result<SimOrderRecord, StoreError> {
+        self.sim_order(id)
+            .await?
+            .ok_or_else(|| StoreError::corrupt(format!("SIM order {id} vanished")))
+    }
+
+    /// Records news of an order's purchase (polled from the provider);
+    /// returns the previous state so the caller can announce a change
+    /// exactly when there was one. Only for the purchase the order has.
     pub async fn record_sim_order(
         &self,
         id: &str,
         upstream: &SimOrder,
     ) -> Result<SimOrderState, StoreError> {
-        let previous = self
-            .sim_order(id)
-            .await?
-            .ok_or_else(|| StoreError::corrupt(format!("SIM order {id} vanished")))?
-            .state;
+        let previous = self.existing_sim_order(id).await?.state;
         let snapshot = serde_json::to_string(upstream).map_err(StoreError::corrupt)?;
         sqlx::query(
-            "UPDATE sim_orders SET upstream_id = $2, status = $3, snapshot = $4, failure = NULL, \
-             updated_at = $5 WHERE id = $1",
+            "UPDATE sim_orders SET status = $3, snapshot = $4, failure = NULL, \
+             updated_at = $5 WHERE id = $1 AND upstream_id = $2",
         )
         .bind(id.to_owned())
         .bind(upstream.id.clone())
@@ -249,15 +352,35 @@ impl Store {
         Ok(previous)
     }
 
-    /// Marks an order that was never created upstream as failed.
-    pub async fn fail_sim_order(&self, id: &str, why: &str) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE sim_orders SET status = 'failed', failure = $2, updated_at = $3 \
-             WHERE id = $1 AND status = 'submitting'",
+    /// Marks an order that was never created upstream as failed, if nobody
+    /// moved it since `fence`.
+    pub async fn fail_sim_order(
+        &self,
+        id: &str,
+        fence: i64,
+        why: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sim_orders SET status = 'failed', failure = $2, updated_at = $3, \
+             fence = fence + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND status = 'submitting' AND upstream_id IS NULL AND fence = $4",
         )
         .bind(id.to_owned())
         .bind(why.to_owned())
         .bind(millis(Utc::now()))
+        .bind(fence)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives a leased SIM order back, if nobody moved it since `fence`.
+    pub async fn release_sim_order(&self, id: &str, fence: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sim_orders SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND fence = $2",
+        )
+        .bind(id.to_owned())
+        .bind(fence)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -305,30 +428,34 @@ impl Store {
         Ok((orders, u64::try_from(total).unwrap_or_default()))
     }
 
-    /// Orders that can still change, least recently checked first.
-    pub async fn sim_orders_to_follow(&self) -> Result<Vec<SimOrderRecord>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM sim_orders \
-             WHERE status NOT IN ('failed', 'delivered', 'canceled') \
-             ORDER BY updated_at ASC LIMIT 100"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(record).collect()
-    }
-
-    /// Whether an upstream order is already linked to one of ours.
-    pub async fn sim_order_linked(
+    /// Takes, under `lease`, up to `limit` orders that can still change,
+    /// least recently checked first: linked ones to poll, and ones whose
+    /// creation answer is unknown since before `created_before`. One
+    /// statement, so two instances get disjoint sets; fences are bumped.
+    pub async fn claim_sim_orders_to_follow(
         &self,
-        provider: ProviderId,
-        upstream_id: &str,
-    ) -> Result<bool, StoreError> {
-        let row =
-            sqlx::query("SELECT 1 AS one FROM sim_orders WHERE provider = $1 AND upstream_id = $2")
-                .bind(provider.as_str())
-                .bind(upstream_id.to_owned())
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.is_some())
+        lease: &Lease,
+        created_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<SimOrderRecord>, StoreError> {
+        let sql = self.lease_batch_sql(
+            "sim_orders",
+            "id",
+            COLUMNS,
+            "(upstream_id IS NOT NULL AND status NOT IN ('failed', 'delivered', 'canceled')) \
+             OR (upstream_id IS NULL AND status = 'submitting' AND created_at < $4)",
+            "updated_at ASC, id ASC",
+            limit,
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(lease.owner.clone())
+            .bind(millis(lease.until))
+            .bind(millis(Utc::now()))
+            .bind(millis(created_before))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut orders: Vec<SimOrderRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
+        orders.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
+        Ok(orders)
     }
 }

@@ -6,6 +6,7 @@ use simgate_domain::{Iccid, InstallDetails, OrderId, OrderStatus, ProviderId};
 use sqlx::Row;
 
 use crate::orders::link_esim;
+use crate::purchases::{PurchaseEntry, claim_purchase};
 use crate::{OrderRecord, Store, StoreError, millis, new_id};
 
 /// A webhook as stored.
@@ -121,6 +122,23 @@ impl Store {
     ) -> Result<OrderRecord, StoreError> {
         let now = millis(Utc::now());
         let mut tx = self.pool.begin().await?;
+        let purchase = order.upstream_ref.as_deref().unwrap_or(reference);
+        let entry = PurchaseEntry {
+            provider: order.provider(),
+            upstream_ref: purchase,
+            local_kind: "order",
+            local_id: &order.id.0,
+            tenant_id: &order.tenant_id,
+            linked: true,
+            detail: String::new(),
+        };
+        if !claim_purchase(&mut tx, &entry, now).await? {
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(format!(
+                "{}: purchase {purchase} belongs to another order",
+                order.id
+            )));
+        }
         link_esim(&mut tx, order, esim, now).await?;
         let delivered: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM order_esims WHERE order_id = $1")
@@ -134,8 +152,10 @@ impl Store {
             OrderStatus::Fulfilling
         };
         sqlx::query(
-            "UPDATE orders SET status = $2, upstream_ref = COALESCE(upstream_ref, $3), updated_at = $4 \
-             WHERE id = $1 AND status IN ('submitted', 'fulfilling')",
+            "UPDATE orders SET status = $2, upstream_ref = COALESCE(upstream_ref, $3), updated_at = $4, \
+             fence = fence + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND (status IN ('submitted', 'fulfilling') \
+             OR (upstream_ref IS NULL AND status IN ('pending', 'failed')))",
         )
         .bind(order.id.0.clone())
         .bind(status.as_str())

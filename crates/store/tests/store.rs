@@ -11,8 +11,8 @@ use simgate_domain::{
     SimOrderStatus,
 };
 use simgate_store::{
-    InsertOutcome, LineStatus, NewOrder, ProductFilter, ProductSort, SimOrderInsert, SimOrderState,
-    Store, StoreError,
+    InsertOutcome, Lease, LineActivation, LineStatus, NewOrder, ProductFilter, ProductSort,
+    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderState, Store,
 };
 use sqlx::Connection;
 
@@ -113,17 +113,22 @@ async fn only_one_worker_claims_an_order(store: Store) {
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (store, id) = (store.clone(), order.id.clone());
-            tokio::spawn(async move { store.claim_for_submission(&id, Utc::now()).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .claim_for_submission(&id, 0, Utc::now())
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut winners = 0;
     for task in tasks {
-        winners += usize::from(task.await.unwrap());
+        winners += usize::from(task.await.unwrap().is_some());
     }
     assert_eq!(winners, 1);
     let claimed = store.order_by_id(&order.id).await.unwrap().unwrap();
     assert_eq!(claimed.status, OrderStatus::Submitted);
-    assert_eq!(claimed.attempts, 1);
+    assert_eq!((claimed.attempts, claimed.fence), (1, 1));
 }
 
 async fn one_upstream_order_links_to_one_local_order(store: Store) {
@@ -135,11 +140,12 @@ async fn one_upstream_order_links_to_one_local_order(store: Store) {
         else {
             panic!("new order expected")
         };
-        assert!(
+        assert_eq!(
             store
-                .claim_for_submission(&order.id, Utc::now())
+                .claim_for_submission(&order.id, 0, Utc::now())
                 .await
-                .unwrap()
+                .unwrap(),
+            Some(1)
         );
         ids.push(order.id);
     }
@@ -151,6 +157,7 @@ async fn one_upstream_order_links_to_one_local_order(store: Store) {
     let first = store
         .record_upstream_order(
             &ids[0],
+            1,
             "ref-1",
             "completed",
             OrderStatus::Completed,
@@ -158,24 +165,56 @@ async fn one_upstream_order_links_to_one_local_order(store: Store) {
         )
         .await
         .unwrap();
+    let Recorded::Linked {
+        order: first,
+        superseded: false,
+    } = first
+    else {
+        panic!("the current attempt's answer is linked: {first:?}")
+    };
     assert_eq!(first.iccids, vec![esim.iccid.clone()]);
     assert!(
         store
-            .upstream_ref_taken(ProviderId::EsimGo, "ref-1")
+            .purchase_taken(ProviderId::EsimGo, "ref-1")
             .await
             .unwrap()
     );
     let second = store
-        .record_upstream_order(&ids[1], "ref-1", "completed", OrderStatus::Completed, &[])
-        .await;
-    assert!(matches!(second, Err(StoreError::Database(_))), "{second:?}");
+        .record_upstream_order(
+            &ids[1],
+            1,
+            "ref-1",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(second, Recorded::LinkedElsewhere(_)), "{second:?}");
     let untouched = store.order_by_id(&ids[1]).await.unwrap().unwrap();
     assert_eq!(untouched.status, OrderStatus::Submitted);
-    // A completed order cannot be completed again.
+    // A completed order is not completed again: a second purchase is kept
+    // as an extra one of that order, never dropped.
     let again = store
-        .record_upstream_order(&ids[0], "ref-2", "completed", OrderStatus::Completed, &[])
-        .await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))));
+        .record_upstream_order(
+            &ids[0],
+            first.fence,
+            "ref-2",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(again, Recorded::Extra(_)), "{again:?}");
+    let extras = store.upstream_purchases(Some(false)).await.unwrap();
+    assert_eq!(extras.len(), 1);
+    assert_eq!(
+        (extras[0].upstream_ref.as_str(), extras[0].local_id.as_str()),
+        ("ref-2", ids[0].0.as_str())
+    );
+    let completed = store.order_by_id(&ids[0]).await.unwrap().unwrap();
+    assert_eq!(completed.upstream_ref.as_deref(), Some("ref-1"));
     let found = store
         .esim_for_tenant("t1", &esim.iccid)
         .await
@@ -334,17 +373,27 @@ async fn sim_orders_are_written_first_keyed_and_paged(store: Store) {
         InsertOutcome::Created(_)
     ));
 
-    let previous = store
-        .record_sim_order(&first.id, &shipped("up-1", Some(SimOrderStatus::Shipped)))
+    let answer = store
+        .record_sim_order_answer(
+            &first.id,
+            first.fence,
+            &shipped("up-1", Some(SimOrderStatus::Shipped)),
+        )
         .await
         .unwrap();
-    assert_eq!(previous, SimOrderState::Submitting);
+    assert_eq!(
+        answer,
+        SimOrderAnswer::Linked {
+            previous: SimOrderState::Submitting,
+            superseded: false
+        }
+    );
     let stored = store.sim_order(&first.id).await.unwrap().unwrap();
     assert_eq!(stored.state, SimOrderState::Placed(SimOrderStatus::Shipped));
     assert_eq!(stored.snapshot.unwrap().cost, usd("2.53"));
     assert!(
         store
-            .sim_order_linked(ProviderId::Telnyx, "up-1")
+            .purchase_taken(ProviderId::Telnyx, "up-1")
             .await
             .unwrap()
     );
@@ -364,7 +413,10 @@ async fn sim_orders_are_written_first_keyed_and_paged(store: Store) {
         .await
         .unwrap();
     assert_eq!(submitting, 4);
-    let follow = store.sim_orders_to_follow().await.unwrap();
+    let follow = store
+        .claim_sim_orders_to_follow(&lease("a", 60_000), in_a_minute(), 100)
+        .await
+        .unwrap();
     assert_eq!(follow.len(), 6, "everything but nothing final");
 
     // A status nobody documented is kept, and the order keeps being followed.
@@ -396,11 +448,20 @@ async fn a_number_is_one_tenants_line_until_ceased(store: Store) {
         "one number, one line"
     );
     let iccid = Iccid::with_check_digit("8944530000000012345").unwrap();
-    store
-        .set_line_status(ProviderId::Onsim, &mpn, LineStatus::Active, Some(&iccid))
-        .await
-        .unwrap();
-    assert!(store.lines_provisioning().await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .activate_line("t1", ProviderId::Onsim, &mpn, claimed.fence, Some(&iccid))
+            .await
+            .unwrap(),
+        LineActivation::Activated { superseded: false }
+    );
+    assert!(
+        store
+            .claim_lines_to_settle(&lease("a", 60_000), in_a_minute(), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let renumbered = Msisdn::parse("447700900002").unwrap();
     store
         .renumber_line(ProviderId::Onsim, &mpn, &renumbered)
@@ -422,11 +483,530 @@ async fn a_number_is_one_tenants_line_until_ceased(store: Store) {
         .unwrap()
         .expect("a ceased line frees its number");
     assert_eq!(reused.tenant_id, "t2");
-    store
-        .release_line(ProviderId::Onsim, &renumbered)
+    assert!(
+        store
+            .release_line(ProviderId::Onsim, &renumbered, reused.fence)
+            .await
+            .unwrap()
+    );
+    assert!(store.lines_for_tenant("t2").await.unwrap().is_empty());
+}
+
+/// A lease held by `owner` for `ms` milliseconds from now.
+fn lease(owner: &str, ms: i64) -> Lease {
+    Lease {
+        owner: owner.to_owned(),
+        until: Utc::now() + chrono::Duration::milliseconds(ms),
+    }
+}
+
+/// A cutoff every row written so far is older than.
+fn in_a_minute() -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::minutes(1)
+}
+
+async fn created_order(store: &Store) -> simgate_store::OrderRecord {
+    let InsertOutcome::Created(order) = store.insert_order(&new_order("t1", None)).await.unwrap()
+    else {
+        panic!("new order expected")
+    };
+    order
+}
+
+/// The bug of issue 8: a reconciler that read an order before another one
+/// re-sent it must not reopen and re-send it again. Without the fence,
+/// `reopen_order` only checked `submitted AND upstream_ref IS NULL`, which
+/// the re-sent order still is, so the stale reopen succeeded.
+async fn a_stale_read_cannot_reopen_or_resend(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    let order = created_order(&store).await;
+    let first = store
+        .claim_for_submission(&order.id, order.fence, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    // Two reconcilers read the order while its answer is lost.
+    let stale = store.order_by_id(&order.id).await.unwrap().unwrap();
+    let fresh = store.order_by_id(&order.id).await.unwrap().unwrap();
+    assert_eq!((stale.fence, fresh.fence), (first, first));
+    // One of them re-sends it: reopen, then claim again.
+    let reopened = store
+        .reopen_order(&fresh.id, fresh.fence)
+        .await
+        .unwrap()
+        .unwrap();
+    let second = store
+        .claim_for_submission(&fresh.id, reopened, Utc::now())
+        .await
+        .unwrap()
+        .expect("the fresh reader re-sends");
+    let resent = store.order_by_id(&order.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            resent.status,
+            resent.upstream_ref.as_deref(),
+            resent.attempts
+        ),
+        (OrderStatus::Submitted, None, 2),
+        "in flight again, exactly the state the old reopen accepted"
+    );
+    // The other one, holding its stale read, can move nothing.
+    assert_eq!(
+        store.reopen_order(&stale.id, stale.fence).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .claim_for_submission(&stale.id, stale.fence, Utc::now())
+            .await
+            .unwrap(),
+        None
+    );
+    let failure = simgate_store::OrderFailure {
+        code: "upstream_rejected".into(),
+        message: "stale".into(),
+        retryable: true,
+    };
+    assert!(
+        !store
+            .fail_order(&stale.id, stale.fence, &failure)
+            .await
+            .unwrap()
+    );
+    let after = store.order_by_id(&order.id).await.unwrap().unwrap();
+    assert_eq!((after.attempts, after.fence), (2, second));
+    // The current attempt still ends normally.
+    let recorded = store
+        .record_upstream_order(
+            &order.id,
+            second,
+            "ref-1",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
         .await
         .unwrap();
-    assert!(store.lines_for_tenant("t2").await.unwrap().is_empty());
+    assert!(matches!(
+        recorded,
+        Recorded::Linked {
+            superseded: false,
+            ..
+        }
+    ));
+    // A retryable failure re-tried by the same key is re-claimed under a new fence.
+    let retried = created_order(&store).await;
+    let attempt = store
+        .claim_for_submission(&retried.id, retried.fence, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .fail_order(&retried.id, attempt, &failure)
+            .await
+            .unwrap()
+    );
+    let failed = store.order_by_id(&retried.id).await.unwrap().unwrap();
+    let reopened = store
+        .reopen_order(&failed.id, failed.fence)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.reopen_order(&failed.id, failed.fence).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .claim_for_submission(&failed.id, reopened, Utc::now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn concurrent_batch_claims_get_disjoint_sets(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    let mut all = std::collections::BTreeSet::new();
+    for _ in 0..40 {
+        all.insert(created_order(&store).await.id.0);
+    }
+    let tasks: Vec<_> = (0..6)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .claim_orders_to_reconcile(
+                        &lease(&format!("instance-{n}"), 60_000),
+                        in_a_minute(),
+                        in_a_minute(),
+                        10,
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut claimed = std::collections::BTreeSet::new();
+    let mut total = 0;
+    for task in tasks {
+        let batch = task.await.unwrap();
+        assert!(batch.len() <= 10);
+        for order in batch {
+            assert_eq!(order.fence, 1, "leasing bumps the fence once");
+            total += 1;
+            assert!(claimed.insert(order.id.0), "an order was claimed twice");
+        }
+    }
+    assert_eq!(total, claimed.len());
+    // Whatever a claim skipped is still there for the next one; nothing
+    // leased is handed out again while the lease runs.
+    let rest = store
+        .claim_orders_to_reconcile(&lease("late", 60_000), in_a_minute(), in_a_minute(), 100)
+        .await
+        .unwrap();
+    for order in rest {
+        assert!(
+            claimed.insert(order.id.0),
+            "a leased order was claimed again"
+        );
+    }
+    assert_eq!(claimed, all);
+    assert!(
+        store
+            .claim_orders_to_reconcile(&lease("late", 60_000), in_a_minute(), in_a_minute(), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn an_expired_lease_is_taken_over(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    let order = created_order(&store).await;
+    // A reconciler takes the order, then is killed: its lease is never released.
+    let killed = store
+        .claim_orders_to_reconcile(&lease("killed", 300), in_a_minute(), in_a_minute(), 10)
+        .await
+        .unwrap();
+    assert_eq!(killed.len(), 1);
+    let taken_at = Utc::now();
+    let takeover = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let batch = store
+                .claim_orders_to_reconcile(
+                    &lease("survivor", 60_000),
+                    in_a_minute(),
+                    in_a_minute(),
+                    10,
+                )
+                .await
+                .unwrap();
+            if !batch.is_empty() {
+                return batch;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the lease expires and the order is taken over");
+    assert!(
+        Utc::now() - taken_at >= chrono::Duration::milliseconds(250),
+        "not before the lease ends"
+    );
+    assert_eq!(takeover[0].id, order.id);
+    assert_eq!(takeover[0].fence, killed[0].fence + 1);
+    // Had the first reconciler only paused, its moves are now fenced off.
+    assert_eq!(
+        store
+            .claim_for_submission(&order.id, killed[0].fence, Utc::now())
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .claim_for_submission(&order.id, takeover[0].fence, Utc::now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // SIM orders and lines are leased the same way.
+    store
+        .insert_sim_order(&SimOrderInsert {
+            tenant_id: "t1".into(),
+            provider: ProviderId::Telnyx,
+            address_id: "a".into(),
+            quantity: 1,
+            idempotency_key: None,
+            request_hash: "h".into(),
+        })
+        .await
+        .unwrap();
+    let mpn = Msisdn::parse("447700900009").unwrap();
+    store
+        .claim_line("t1", ProviderId::Onsim, &mpn)
+        .await
+        .unwrap()
+        .unwrap();
+    let sims = store
+        .claim_sim_orders_to_follow(&lease("killed", 60_000), in_a_minute(), 10)
+        .await
+        .unwrap();
+    let lines = store
+        .claim_lines_to_settle(&lease("killed", 60_000), in_a_minute(), 10)
+        .await
+        .unwrap();
+    assert_eq!((sims.len(), lines.len()), (1, 1));
+    assert!(
+        store
+            .claim_sim_orders_to_follow(&lease("other", 60_000), in_a_minute(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_lines_to_settle(&lease("other", 60_000), in_a_minute(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_superseded_answer_is_recorded(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    store.create_tenant("t2", "two").await.unwrap();
+    let order = created_order(&store).await;
+    let slow = store
+        .claim_for_submission(&order.id, order.fence, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    // The answer is late: a reconciler leases the order and re-sends it.
+    let leased = store
+        .claim_orders_to_reconcile(&lease("r", 60_000), in_a_minute(), in_a_minute(), 10)
+        .await
+        .unwrap();
+    let reopened = store
+        .reopen_order(&order.id, leased[0].fence)
+        .await
+        .unwrap()
+        .unwrap();
+    let resent = store
+        .claim_for_submission(&order.id, reopened, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    // The slow attempt's answer arrives first: the order has no purchase,
+    // so it is the order's purchase (the old code refused it: "cannot move
+    // from pending to completed").
+    let esim = InstallDetails {
+        iccid: Iccid::with_check_digit("894400000000000777").unwrap(),
+        activation: ActivationCode::new("smdp.example", "LATE"),
+        confirmation_code: None,
+    };
+    let late = store
+        .record_upstream_order(
+            &order.id,
+            slow,
+            "ref-slow",
+            "completed",
+            OrderStatus::Completed,
+            std::slice::from_ref(&esim),
+        )
+        .await
+        .unwrap();
+    let Recorded::Linked {
+        order: linked,
+        superseded: true,
+    } = late
+    else {
+        panic!("a superseded answer links an order without purchase: {late:?}")
+    };
+    assert_eq!(linked.upstream_ref.as_deref(), Some("ref-slow"));
+    assert_eq!(linked.iccids, vec![esim.iccid.clone()]);
+    // The re-sent attempt's answer is then an extra purchase, kept.
+    let extra = store
+        .record_upstream_order(
+            &order.id,
+            resent,
+            "ref-resent",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(extra, Recorded::Extra(_)), "{extra:?}");
+    // Recorded once, however often it is told.
+    let again = store
+        .record_upstream_order(
+            &order.id,
+            resent,
+            "ref-resent",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(again, Recorded::Unchanged(_)), "{again:?}");
+    let ledger = store.upstream_purchases(None).await.unwrap();
+    let mut seen: Vec<(&str, bool)> = ledger
+        .iter()
+        .filter(|p| p.local_id == order.id.0)
+        .map(|p| (p.upstream_ref.as_str(), p.linked))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, vec![("ref-resent", false), ("ref-slow", true)]);
+    // A failed order whose purchase turns up late gets it.
+    let gave_up = created_order(&store).await;
+    let attempt = store
+        .claim_for_submission(&gave_up.id, gave_up.fence, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    let failure = simgate_store::OrderFailure {
+        code: "upstream_unreachable".into(),
+        message: "no answer".into(),
+        retryable: true,
+    };
+    assert!(
+        store
+            .fail_order(&gave_up.id, attempt, &failure)
+            .await
+            .unwrap()
+    );
+    let found = store
+        .record_upstream_order(
+            &gave_up.id,
+            attempt,
+            "ref-found",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            found,
+            Recorded::Linked {
+                superseded: true,
+                ..
+            }
+        ),
+        "{found:?}"
+    );
+    assert_eq!(found.order().status, OrderStatus::Completed);
+    assert!(found.order().failure.is_none());
+
+    // SIM orders: an answer after the order was failed is its purchase;
+    // another one is an extra purchase.
+    let InsertOutcome::Created(sim) = store
+        .insert_sim_order(&SimOrderInsert {
+            tenant_id: "t1".into(),
+            provider: ProviderId::Telnyx,
+            address_id: "a".into(),
+            quantity: 1,
+            idempotency_key: None,
+            request_hash: "h".into(),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("new SIM order")
+    };
+    let leased = store
+        .claim_sim_orders_to_follow(&lease("r", 60_000), in_a_minute(), 10)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .fail_sim_order(&sim.id, sim.fence, "stale")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .fail_sim_order(&sim.id, leased[0].fence, "never created")
+            .await
+            .unwrap()
+    );
+    let late = store
+        .record_sim_order_answer(
+            &sim.id,
+            sim.fence,
+            &shipped("so-late", Some(SimOrderStatus::Pending)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        late,
+        SimOrderAnswer::Linked {
+            previous: SimOrderState::Failed,
+            superseded: true
+        }
+    );
+    let extra = store
+        .record_sim_order_answer(
+            &sim.id,
+            sim.fence,
+            &shipped("so-extra", Some(SimOrderStatus::Pending)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(extra, SimOrderAnswer::Extra);
+
+    // Lines: a provisioning answer after the settle pass released the
+    // claim makes the number the tenant's line again.
+    let mpn = Msisdn::parse("447700900042").unwrap();
+    let claim = store
+        .claim_line("t1", ProviderId::Onsim, &mpn)
+        .await
+        .unwrap()
+        .unwrap();
+    let leased = store
+        .claim_lines_to_settle(&lease("r", 60_000), in_a_minute(), 10)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .release_line(ProviderId::Onsim, &mpn, claim.fence)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .release_line(ProviderId::Onsim, &mpn, leased[0].fence)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .activate_line("t1", ProviderId::Onsim, &mpn, claim.fence, None)
+            .await
+            .unwrap(),
+        LineActivation::Activated { superseded: true }
+    );
+    let line = store.line(ProviderId::Onsim, &mpn).await.unwrap().unwrap();
+    assert_eq!(
+        (line.tenant_id.as_str(), line.status),
+        ("t1", LineStatus::Active)
+    );
+    // The same number provisioned for another tenant by a stale attempt is
+    // kept for an operator, not given away.
+    assert_eq!(
+        store
+            .activate_line("t2", ProviderId::Onsim, &mpn, 0, None)
+            .await
+            .unwrap(),
+        LineActivation::Extra
+    );
+    let extras = store.upstream_purchases(Some(false)).await.unwrap();
+    assert_eq!(extras.iter().filter(|p| p.local_kind == "line").count(), 1);
 }
 
 macro_rules! on_both_backends {
@@ -459,4 +1039,8 @@ on_both_backends!(
     api_keys_are_stored_hashed,
     sim_orders_are_written_first_keyed_and_paged,
     a_number_is_one_tenants_line_until_ceased,
+    a_stale_read_cannot_reopen_or_resend,
+    concurrent_batch_claims_get_disjoint_sets,
+    an_expired_lease_is_taken_over,
+    a_superseded_answer_is_recorded,
 );

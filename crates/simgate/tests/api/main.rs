@@ -8,6 +8,7 @@ mod esims;
 mod events;
 mod faults;
 mod helpers;
+mod instances;
 mod lines;
 mod orders;
 mod postgres;

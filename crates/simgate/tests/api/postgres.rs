@@ -14,7 +14,7 @@ fn server_url() -> String {
 }
 
 /// A fresh, empty database for one test.
-async fn fresh_database() -> String {
+pub async fn fresh_database() -> String {
     sqlx::any::install_default_drivers();
     let name = format!("simgate_test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = sqlx::AnyConnection::connect(&format!("{}/postgres", server_url()))

@@ -1,0 +1,189 @@
+//! What fenced claims share: leases on rows, the one statement that takes a
+//! batch of rows under a lease, and the ledger of upstream purchases that
+//! keeps every purchase linked to exactly one local row.
+
+use chrono::{DateTime, Utc};
+use simgate_domain::ProviderId;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::{Backend, Store, StoreError, from_millis, millis};
+
+/// A reconciler's hold on the rows it took, until `until`. Past that, the
+/// rows are free again, so the work of a process killed mid-pass is taken
+/// over. It must outlast any upstream call, or a call in flight would look
+/// lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// Who holds it (one id per running instance), for operators reading rows.
+    pub owner: String,
+    pub until: DateTime<Utc>,
+}
+
+/// One purchase a provider made for us, and the local row it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamPurchase {
+    pub provider: ProviderId,
+    /// The provider's reference of the purchase.
+    pub upstream_ref: String,
+    /// `order`, `sim_order` or `line`.
+    pub local_kind: String,
+    pub local_id: String,
+    pub tenant_id: String,
+    /// True when it is the row's own purchase; false for an extra purchase
+    /// made by a superseded attempt, which an operator should refund.
+    pub linked: bool,
+    /// What the provider said about it (JSON), for the refund.
+    pub detail: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A purchase about to be written to the ledger.
+pub(crate) struct PurchaseEntry<'a> {
+    pub provider: ProviderId,
+    pub upstream_ref: &'a str,
+    pub local_kind: &'static str,
+    pub local_id: &'a str,
+    pub tenant_id: &'a str,
+    pub linked: bool,
+    pub detail: String,
+}
+
+/// Writes a purchase to the ledger unless it is there already; returns
+/// whether the ledger now gives it to this entry's row (with the same role).
+/// Never fails on a duplicate, so it is safe inside a PostgreSQL transaction.
+pub(crate) async fn claim_purchase(
+    conn: &mut AnyConnection,
+    entry: &PurchaseEntry<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    sqlx::query(
+        "INSERT INTO upstream_purchases (provider, upstream_ref, local_kind, local_id, tenant_id, \
+         linked, detail, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (provider, upstream_ref) DO NOTHING",
+    )
+    .bind(entry.provider.as_str())
+    .bind(entry.upstream_ref.to_owned())
+    .bind(entry.local_kind)
+    .bind(entry.local_id.to_owned())
+    .bind(entry.tenant_id.to_owned())
+    .bind(i64::from(entry.linked))
+    .bind(entry.detail.clone())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let owner = sqlx::query(
+        "SELECT local_kind, local_id, linked FROM upstream_purchases \
+         WHERE provider = $1 AND upstream_ref = $2",
+    )
+    .bind(entry.provider.as_str())
+    .bind(entry.upstream_ref.to_owned())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(
+        owner.try_get::<String, _>("local_kind")? == entry.local_kind
+            && owner.try_get::<String, _>("local_id")? == entry.local_id
+            && (owner.try_get::<i64, _>("linked")? == 1) == entry.linked,
+    )
+}
+
+fn purchase(row: &AnyRow) -> Result<UpstreamPurchase, StoreError> {
+    let provider: String = row.try_get("provider")?;
+    Ok(UpstreamPurchase {
+        provider: provider.parse().map_err(StoreError::corrupt)?,
+        upstream_ref: row.try_get("upstream_ref")?,
+        local_kind: row.try_get("local_kind")?,
+        local_id: row.try_get("local_id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        linked: row.try_get::<i64, _>("linked")? == 1,
+        detail: row.try_get("detail")?,
+        recorded_at: from_millis(row.try_get("recorded_at")?),
+    })
+}
+
+impl Store {
+    /// The statement that takes up to `limit` rows of `table` matching
+    /// `eligible` whose lease is free or expired, leases them and bumps
+    /// their fence, returning `columns`. Binds: `$1` lease owner, `$2` lease
+    /// end, `$3` now (Unix ms), then the parameters of `eligible` from `$4`.
+    /// PostgreSQL skips rows another claim is locking; SQLite has one writer
+    /// at a time, so the single statement is atomic there as it stands.
+    pub(crate) fn lease_batch_sql(
+        &self,
+        table: &str,
+        key: &str,
+        columns: &str,
+        eligible: &str,
+        order_by: &str,
+        limit: u32,
+    ) -> String {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let free = "(lease_until IS NULL OR lease_until < $3)";
+        format!(
+            "UPDATE {table} SET lease_owner = $1, lease_until = $2, fence = fence + 1 \
+             WHERE ({key}) IN (SELECT {key} FROM {table} WHERE ({eligible}) AND {free} \
+             ORDER BY {order_by} LIMIT {limit}{lock}) AND {free} RETURNING {columns}"
+        )
+    }
+
+    /// Every purchase in the ledger, optionally only the linked ones or only
+    /// the extra ones (to refund), oldest first.
+    pub async fn upstream_purchases(
+        &self,
+        linked: Option<bool>,
+    ) -> Result<Vec<UpstreamPurchase>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT provider, upstream_ref, local_kind, local_id, tenant_id, linked, detail, \
+             recorded_at FROM upstream_purchases WHERE ($1 < 0 OR linked = $1) \
+             ORDER BY recorded_at ASC, upstream_ref ASC",
+        )
+        .bind(linked.map_or(-1, i64::from))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(purchase).collect()
+    }
+
+    /// Whether a provider's purchase already belongs to a local row (as its
+    /// purchase or as an extra one): such a purchase is never adopted again.
+    pub async fn purchase_taken(
+        &self,
+        provider: ProviderId,
+        upstream_ref: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM upstream_purchases WHERE provider = $1 AND upstream_ref = $2",
+        )
+        .bind(provider.as_str())
+        .bind(upstream_ref.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// Records an extra purchase of a row; returns false when the purchase
+    /// was already in the ledger (this row's, or another's).
+    pub(crate) async fn record_extra_purchase(
+        &self,
+        entry: &PurchaseEntry<'_>,
+    ) -> Result<bool, StoreError> {
+        debug_assert!(!entry.linked);
+        let done = sqlx::query(
+            "INSERT INTO upstream_purchases (provider, upstream_ref, local_kind, local_id, tenant_id, \
+             linked, detail, recorded_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7) \
+             ON CONFLICT (provider, upstream_ref) DO NOTHING",
+        )
+        .bind(entry.provider.as_str())
+        .bind(entry.upstream_ref.to_owned())
+        .bind(entry.local_kind)
+        .bind(entry.local_id.to_owned())
+        .bind(entry.tenant_id.to_owned())
+        .bind(entry.detail.clone())
+        .bind(millis(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
