@@ -7,7 +7,9 @@
 //! - every order reaches a final state (`completed` or `failed`);
 //! - the simulator's purchases (`GET /__admin/purchases`) equal the
 //!   completed orders, one for one by upstream reference;
-//! - no purchase is unlinked, none is linked to a failed order;
+//! - no purchase is unlinked (the upstream reference of no order; an
+//!   "extra purchase" a gateway merely records counts as one: it was bought
+//!   twice), none is linked to a failed order;
 //! - no order is lost: every order id an API call returned exists, and the
 //!   database holds no order the clients never heard of.
 //!
@@ -666,7 +668,9 @@ fn judge(
         match holders.as_slice() {
             [] => {
                 unlinked += 1;
-                failures.push(format!("purchase {detail} is linked to no order"));
+                failures.push(format!(
+                    "purchase {detail} is no order's upstream reference"
+                ));
                 suspects.push(purchase.reference.clone());
                 suspects.extend(purchase.caller_reference.clone());
             }
