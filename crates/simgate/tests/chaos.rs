@@ -25,8 +25,11 @@
 //! one database file (WAL, busy timeout). Runs take the [`ONE_RUN_AT_A_TIME`]
 //! lock: on two cores, concurrent runs would turn timeouts into noise.
 //!
-//! A failed run prints what it found (orders without a purchase, purchases
-//! without an order, orders stuck, their log lines) for diagnosis.
+//! A run takes 25–50 s on two cores and is cut at [`RUN_LIMIT`]; the
+//! three take about 1.5 min (`cargo test -p simgate --test chaos`). A failed
+//! run prints what it found (orders without a purchase, purchases without an
+//! order, orders stuck, and every log line of the orders involved) for
+//! diagnosis.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
