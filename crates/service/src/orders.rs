@@ -296,12 +296,17 @@ impl Services {
     /// Returns how many were settled.
     pub async fn reconcile_orders(&self) -> Result<usize, ServiceError> {
         let cutoff = self.reconcile_cutoff();
-        let claimed = self
+        let lease = self.lease();
+        let stuck = self
             .store
-            .claim_orders_to_reconcile(&self.lease(), cutoff, cutoff, RECONCILE_BATCH)
+            .claim_orders_to_reconcile(&lease, cutoff, cutoff, RECONCILE_BATCH)
+            .await?;
+        let fulfilling = self
+            .store
+            .claim_orders_fulfilling(&lease, RECONCILE_BATCH)
             .await?;
         let mut settled = 0;
-        for order in claimed {
+        for order in stuck.into_iter().chain(fulfilling) {
             let (id, fence) = (order.id.clone(), order.fence);
             settled += usize::from(self.reconcile_logged(order).await);
             // Moves end the lease themselves; this gives back the rest.

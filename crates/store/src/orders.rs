@@ -417,11 +417,11 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Takes, under `lease`, up to `limit` orders a reconciler must settle:
-    /// submitted without an answer before `submitted_before`, pending (never
-    /// sent, or reopened and left) since before `idle_before`, and those the
-    /// provider is still fulfilling. One statement, so two reconcilers get
-    /// disjoint sets; each returned order carries its new fence.
+    /// Takes, under `lease`, up to `limit` orders whose outcome a reconciler
+    /// must find out: submitted without an answer before `submitted_before`,
+    /// or pending (never sent, or reopened and left) since before
+    /// `idle_before`. One statement, so two reconcilers get disjoint sets;
+    /// each returned order carries its new fence.
     pub async fn claim_orders_to_reconcile(
         &self,
         lease: &Lease,
@@ -429,23 +429,50 @@ impl Store {
         idle_before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<OrderRecord>, StoreError> {
+        self.lease_orders(
+            lease,
+            "(status = 'submitted' AND upstream_ref IS NULL AND submitted_at < $4) \
+             OR (status = 'pending' AND updated_at < $5)",
+            &[millis(submitted_before), millis(idle_before)],
+            limit,
+        )
+        .await
+    }
+
+    /// Takes, under `lease`, up to `limit` orders the provider is still
+    /// fulfilling, least recently changed first, to poll them.
+    pub async fn claim_orders_fulfilling(
+        &self,
+        lease: &Lease,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
+        self.lease_orders(lease, "status = 'fulfilling'", &[], limit)
+            .await
+    }
+
+    async fn lease_orders(
+        &self,
+        lease: &Lease,
+        eligible: &str,
+        times: &[i64],
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, StoreError> {
         let sql = self.lease_batch_sql(
             "orders",
             "id",
             ORDER_COLUMNS,
-            "(status = 'submitted' AND upstream_ref IS NULL AND submitted_at < $4) \
-             OR (status = 'pending' AND updated_at < $5) OR status = 'fulfilling'",
+            eligible,
             "updated_at ASC, id ASC",
             limit,
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
+        let mut query = sqlx::query(AssertSqlSafe(sql))
             .bind(lease.owner.clone())
             .bind(millis(lease.until))
-            .bind(millis(Utc::now()))
-            .bind(millis(submitted_before))
-            .bind(millis(idle_before))
-            .fetch_all(&self.pool)
-            .await?;
+            .bind(millis(Utc::now()));
+        for time in times {
+            query = query.bind(*time);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         let mut orders = self.hydrate_all(rows).await?;
         orders.sort_by(|a, b| (a.updated_at, &a.id.0).cmp(&(b.updated_at, &b.id.0)));
         Ok(orders)
