@@ -1,5 +1,13 @@
-//! What every provider simulator shares: fault injection on demand and a
-//! way to serve it on a port, in its own process or inside a test.
+//! What every provider simulator shares: fault injection on demand, the
+//! list of what it sold, and a way to serve it on a port, in its own
+//! process or inside a test.
+//!
+//! Every simulator answers `GET /__admin/purchases` with one shape,
+//! [`PurchaseList`]: `{"purchases": [{"reference", "caller_reference",
+//! "sku", "quantity", "created_at"}]}`, oldest first. A purchase is one
+//! upstream order that bought something (for ONSIM: one provisioned line),
+//! so a test can match the provider's sales one for one against the
+//! gateway's orders, even when the simulator runs in another process.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -62,6 +70,54 @@ pub enum FaultKind {
     },
     /// Processes the request, then answers 200 with a body that is not JSON.
     Malformed,
+}
+
+/// One upstream order that bought something, as a simulator records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purchase {
+    /// The provider's own id of the order (eSIM Go order reference, Sim
+    /// Local order id, eSIM Story external order id, Telnyx order id,
+    /// ONSIM line number): what the gateway stores as the upstream reference.
+    pub reference: String,
+    /// The caller's id of the order where the provider keeps one (Sim
+    /// Local's `external_reference`, eSIM Story's `external_order_id`).
+    pub caller_reference: Option<String>,
+    /// What was bought: bundle, offering, option, `sim_card` or line bundle;
+    /// several items of one order are joined by `+`.
+    pub sku: String,
+    /// Units bought by this order.
+    pub quantity: u32,
+    /// When the provider took the order (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+impl Purchase {
+    /// A purchase made now.
+    pub fn now(
+        reference: impl Into<String>,
+        caller_reference: Option<String>,
+        sku: impl Into<String>,
+        quantity: u32,
+    ) -> Self {
+        Self {
+            reference: reference.into(),
+            caller_reference,
+            sku: sku.into(),
+            quantity,
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }
+    }
+}
+
+/// The body of `GET /__admin/purchases`, the same for every simulator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseList {
+    pub purchases: Vec<Purchase>,
+}
+
+/// The path of the purchase list on every simulator.
+pub fn purchases_path() -> String {
+    format!("{ADMIN_PREFIX}/purchases")
 }
 
 /// Builds a provider's error body for an injected status.

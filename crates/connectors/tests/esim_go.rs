@@ -13,7 +13,7 @@ use simgate_connectors::esim_go::{
     EsimGoClient, EsimGoConfig, EsimGoSandbox, RevokeMode, SandboxConfig,
 };
 use simgate_connectors::http::RetryPolicy;
-use simgate_connectors::simulator::SimulatorHandle;
+use simgate_connectors::simulator::{Purchase, PurchaseList, SimulatorHandle};
 use simgate_connectors::{Connector, ConnectorError, PlaceOrder};
 use simgate_domain::{BundleState, Iccid, OrderKind, OrderStatus};
 use tokio::net::TcpListener;
@@ -506,4 +506,79 @@ fn client_for_url(base: &str) -> EsimGoClient {
         retry: RetryPolicy::default(),
         accept_unsigned_callbacks: true,
     })
+}
+
+#[tokio::test]
+async fn the_purchase_list_holds_every_order_that_bought_something() {
+    let f = fixture_with(Duration::from_millis(500)).await;
+    assert!(listed(&f.handle).await.is_empty());
+    let order = |reference: &str, sku: &str, quantity: u32| PlaceOrder {
+        reference: reference.into(),
+        sku: sku.into(),
+        quantity,
+        kind: OrderKind::NewEsim,
+    };
+    let placed = f
+        .client
+        .place_order(&order("ord_a", JP_1GB, 2))
+        .await
+        .unwrap();
+    // A validation and a refusal buy nothing.
+    f.client
+        .create_order(&one_bundle(JP_1GB, true, Vec::new(), "validate"))
+        .await
+        .unwrap();
+    assert!(
+        f.client
+            .place_order(&order("ord_b", "no_such_bundle", 1))
+            .await
+            .is_err()
+    );
+    // An answer withheld after the purchase: bought all the same.
+    admin(
+        &f.handle,
+        "faults",
+        json!({"kind": "timeout", "ms": 3000, "path": "/orders", "method": "POST"}),
+    )
+    .await;
+    assert!(
+        f.client
+            .place_order(&order("ord_c", JP_1GB, 1))
+            .await
+            .is_err()
+    );
+
+    let purchases = listed(&f.handle).await;
+    assert_eq!(purchases.len(), 2, "{purchases:?}");
+    assert_eq!(purchases[0].reference, placed.reference);
+    assert_eq!(
+        purchases[0].caller_reference, None,
+        "eSIM Go keeps no caller reference"
+    );
+    assert_eq!(
+        (purchases[0].sku.as_str(), purchases[0].quantity),
+        (JP_1GB, 2)
+    );
+    assert_eq!(
+        (purchases[1].sku.as_str(), purchases[1].quantity),
+        (JP_1GB, 1)
+    );
+    assert_ne!(purchases[1].reference, placed.reference);
+    assert_eq!(purchases, f.sandbox.sold());
+}
+
+/// The simulator's `GET /__admin/purchases`, read over HTTP as another
+/// process would.
+async fn listed(handle: &SimulatorHandle) -> Vec<Purchase> {
+    let response = reqwest::Client::new()
+        .get(format!("{}/__admin/purchases", handle.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let list: PurchaseList = response.json().await.unwrap();
+    for purchase in &list.purchases {
+        chrono::DateTime::parse_from_rfc3339(&purchase.created_at).unwrap();
+    }
+    list.purchases
 }

@@ -20,7 +20,7 @@ use simgate_connectors::esim_story::{
     EsimStoryClient, EsimStoryConfig, EsimStorySandbox, StorySandboxConfig,
 };
 use simgate_connectors::http::RetryPolicy;
-use simgate_connectors::simulator::{SimulatorHandle, serve};
+use simgate_connectors::simulator::{Purchase, PurchaseList, SimulatorHandle, serve};
 use simgate_connectors::{Connector, ConnectorError, InboundEvent, PlaceOrder, WebhookError};
 use simgate_domain::{Iccid, OrderKind, OrderStatus};
 use tokio::net::TcpListener;
@@ -339,4 +339,52 @@ async fn signature_edge_cases_get_the_documented_refusals() {
         Err(ConnectorError::Unauthorized { status: 401 })
     ));
     assert_eq!(f.sandbox.purchases(), 1);
+}
+
+#[tokio::test]
+async fn the_purchase_list_holds_each_external_order_once() {
+    let f = fixture().await;
+    assert!(listed(&f.handle).await.is_empty());
+    let sku = f.sandbox.options()[0].option_id.clone();
+    f.client
+        .place_order(&order("ord_1", &sku, 3))
+        .await
+        .unwrap();
+    // The same external order again is accepted but buys nothing.
+    f.client
+        .place_order(&order("ord_1", &sku, 3))
+        .await
+        .unwrap();
+    assert!(
+        f.client
+            .place_order(&order("ord_2", "no-such-option", 1))
+            .await
+            .is_err()
+    );
+
+    let purchases = listed(&f.handle).await;
+    assert_eq!(purchases.len(), 1, "{purchases:?}");
+    assert_eq!(purchases[0].reference, "ord_1");
+    assert_eq!(purchases[0].caller_reference.as_deref(), Some("ord_1"));
+    assert_eq!(
+        (purchases[0].sku.as_str(), purchases[0].quantity),
+        (sku.as_str(), 3)
+    );
+    assert_eq!(purchases, f.sandbox.sold());
+}
+
+/// The simulator's `GET /__admin/purchases`, read over HTTP as another
+/// process would.
+async fn listed(handle: &SimulatorHandle) -> Vec<Purchase> {
+    let response = reqwest::Client::new()
+        .get(format!("{}/__admin/purchases", handle.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let list: PurchaseList = response.json().await.unwrap();
+    for purchase in &list.purchases {
+        chrono::DateTime::parse_from_rfc3339(&purchase.created_at).unwrap();
+    }
+    list.purchases
 }

@@ -2,6 +2,7 @@
 //! manage tenants, check the configuration.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,7 +13,6 @@ use secrecy::ExposeSecret;
 use simgate::{Application, LogFormat, Settings};
 use simgate_domain::ProviderId;
 use simgate_store::TenantAccount;
-use tokio::net::TcpListener;
 
 /// One API over many eSIM providers.
 #[derive(Parser)]
@@ -39,11 +39,25 @@ enum Command {
         #[arg(long)]
         sandbox: bool,
     },
-    /// Runs the eSIM Go sandbox alone.
+    /// Runs one provider's sandbox alone, in its own process: point a
+    /// simgate (or several) at it, and arm faults or read its purchases
+    /// under `/__admin`.
     Sandbox {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:7001")]
-        listen: std::net::SocketAddr,
+        listen: SocketAddr,
+        /// Which provider to simulate.
+        #[arg(long, default_value = "esim-go")]
+        provider: ProviderId,
+        /// Where its webhooks go (eSIM Go usage callbacks, Sim Local
+        /// fulfilment webhooks, eSIM Story eSIMs), e.g.
+        /// `http://127.0.0.1:8080/v1/webhooks/sim-local`.
+        #[arg(long)]
+        webhook_url: Option<String>,
+        /// eSIM Story only: write the options it sells to this JSON file,
+        /// for `providers.esim_story.options_file`.
+        #[arg(long)]
+        options_file: Option<PathBuf>,
     },
     /// Catalogue operations.
     Catalogue {
@@ -227,18 +241,12 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
             }
             app.stop().await;
         }
-        Command::Sandbox { listen } => {
-            let sandbox = simgate_connectors::esim_go::EsimGoSandbox::new(Default::default());
-            let listener = TcpListener::bind(listen).await?;
-            let handle = sandbox.spawn(listener)?;
-            eprintln!(
-                "eSIM Go sandbox on {} ({} bundles); X-API-Key: {}",
-                handle.base_url(),
-                sandbox.catalogue_len(),
-                simgate_connectors::esim_go::SandboxConfig::default().api_key
-            );
-            tokio::signal::ctrl_c().await?;
-        }
+        Command::Sandbox {
+            listen,
+            provider,
+            webhook_url,
+            options_file,
+        } => run_sandbox(provider, listen, webhook_url, options_file).await?,
         Command::Catalogue {
             command: CatalogueCommand::Sync { provider },
         } => sync_catalogue(&settings, provider).await?,
@@ -351,6 +359,92 @@ fn tenant_line(tenant: &TenantAccount) -> String {
         tenant.created_at.to_rfc3339(),
         tenant.key_prefixes.join(",")
     )
+}
+
+/// Serves one provider's sandbox until Ctrl-C, after printing where it
+/// listens and the (sandbox-only) credentials a simgate needs to reach it.
+async fn run_sandbox(
+    provider: ProviderId,
+    listen: SocketAddr,
+    webhook_url: Option<String>,
+    options_file: Option<PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if options_file.is_some() && provider != ProviderId::EsimStory {
+        return Err("--options-file is for --provider esim-story only".into());
+    }
+    if webhook_url.is_some() && matches!(provider, ProviderId::Telnyx | ProviderId::Onsim) {
+        return Err(format!("the {provider} sandbox sends no webhooks: drop --webhook-url").into());
+    }
+    let _handle = match provider {
+        ProviderId::EsimGo => {
+            let (handle, sandbox, settings) = simgate::start_esim_go_sandbox(listen).await?;
+            sandbox.set_callback_url(webhook_url);
+            eprintln!(
+                "eSIM Go sandbox on {} ({} bundles); X-API-Key: {}",
+                handle.base_url(),
+                sandbox.catalogue_len(),
+                settings.api_key.expose_secret()
+            );
+            handle
+        }
+        ProviderId::SimLocal => {
+            let (handle, sandbox, settings) =
+                simgate::start_sim_local_sandbox(listen, Default::default()).await?;
+            sandbox.set_webhook_url(webhook_url);
+            eprintln!(
+                "Sim Local sandbox on {}; token URL: {}; client id: {}; client secret: {}; \
+                 webhook {}: {}",
+                handle.base_url(),
+                settings.token_url,
+                settings.client_id,
+                settings.client_secret.expose_secret(),
+                settings.webhook_header,
+                settings.webhook_api_key.expose_secret()
+            );
+            handle
+        }
+        ProviderId::EsimStory => {
+            let (handle, sandbox, settings) = simgate::start_esim_story_sandbox(listen).await?;
+            if let Some(url) = webhook_url {
+                sandbox.set_webhook_url(url);
+            }
+            if let Some(path) = &options_file {
+                std::fs::write(path, serde_json::to_vec_pretty(&settings.options)?)?;
+            }
+            eprintln!(
+                "eSIM Story sandbox on {} ({} options); access key: {}; secret key: {}; \
+                 webhook secret: {}",
+                settings.base_url,
+                settings.options.len(),
+                settings.access_key,
+                settings.secret_key.expose_secret(),
+                settings.webhook_secret.expose_secret()
+            );
+            handle
+        }
+        ProviderId::Telnyx => {
+            let (handle, _, settings) =
+                simgate::start_telnyx_sandbox(listen, Default::default()).await?;
+            eprintln!(
+                "Telnyx sandbox on {}; bearer key: {}",
+                handle.base_url(),
+                settings.api_key.expose_secret()
+            );
+            handle
+        }
+        ProviderId::Onsim => {
+            let (handle, _, settings) =
+                simgate::start_onsim_sandbox(listen, Default::default()).await?;
+            eprintln!(
+                "ONSIM sandbox on {}; bearer key: {}",
+                handle.base_url(),
+                settings.api_key.expose_secret()
+            );
+            handle
+        }
+    };
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
 
 async fn sync_catalogue(

@@ -3,7 +3,9 @@
 //! of bundles, eSIMs with valid ICCIDs, data usage, and fault injection.
 //!
 //! State lives in memory behind one mutex that is never held across an
-//! `.await`. Test hooks live under [`ADMIN_PREFIX`]: `GET /__admin/stats`
+//! `.await`. Test hooks live under [`ADMIN_PREFIX`]: `GET /__admin/stats`,
+//! `GET /__admin/purchases` (every transaction order, see
+//! [`crate::simulator::PurchaseList`]; eSIM Go keeps no caller reference)
 //! and `POST /__admin/esims/{iccid}/usage {"bytes": n}` (which also sends
 //! the signed V3 usage callback, when a callback URL is set), beside the
 //! shared `/__admin/faults`.
@@ -25,7 +27,10 @@ use serde::de::DeserializeOwned;
 use simgate_domain::{ActivationCode, CountryCode, Iccid};
 
 use super::types::*;
-use crate::simulator::{ADMIN_PREFIX, FaultInjector, SimulatorHandle, serve, with_faults};
+use crate::simulator::{
+    ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, purchases_path, serve,
+    with_faults,
+};
 
 /// The SM-DP+ address of every sandbox eSIM.
 pub const SANDBOX_SMDP: &str = "smdp.sandbox.esim-go.simgate.test";
@@ -181,6 +186,7 @@ struct SandboxState {
     inventory: Vec<Lot>,
     applies: BTreeMap<String, Vec<String>>,
     purchases: usize,
+    sold: Vec<Purchase>,
     rng: StdRng,
     next_serial: u64,
     next_id: u64,
@@ -218,6 +224,7 @@ impl EsimGoSandbox {
             inventory: Vec::new(),
             applies: BTreeMap::new(),
             purchases: 0,
+            sold: Vec::new(),
             next_id: 1,
             callback_url: None,
             callbacks_delivered: 0,
@@ -267,6 +274,7 @@ impl EsimGoSandbox {
             .with_state(self.clone());
         let admin = Router::new()
             .route(&format!("{ADMIN_PREFIX}/stats"), get(stats))
+            .route(&purchases_path(), get(list_purchases))
             .route(
                 &format!("{ADMIN_PREFIX}/esims/{{iccid}}/usage"),
                 post(consume),
@@ -298,6 +306,11 @@ impl EsimGoSandbox {
     /// Transaction orders that bought something: proof of "never bought twice".
     pub fn purchases(&self) -> usize {
         self.lock().purchases
+    }
+
+    /// Every transaction order, oldest first: what `GET /__admin/purchases` lists.
+    pub fn sold(&self) -> Vec<Purchase> {
+        self.lock().sold.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, SandboxState> {
@@ -887,6 +900,14 @@ async fn create_order(
     }
     state.balance -= total;
     state.purchases += 1;
+    let skus: Vec<&str> = response.order.iter().map(|l| l.item.as_str()).collect();
+    let purchase = Purchase::now(
+        response.order_reference.clone(),
+        None,
+        skus.join("+"),
+        response.order.iter().map(|l| l.quantity).sum(),
+    );
+    state.sold.push(purchase);
     let ready_at = if assigned > ASYNC_THRESHOLD {
         now + Duration::milliseconds(ASYNC_DELAY_MS)
     } else {
@@ -1543,6 +1564,12 @@ async fn stats(State(sandbox): State<EsimGoSandbox>) -> Json<serde_json::Value> 
         "esims": state.esims.len(),
         "balance": state.balance,
     }))
+}
+
+async fn list_purchases(State(sandbox): State<EsimGoSandbox>) -> Json<PurchaseList> {
+    Json(PurchaseList {
+        purchases: sandbox.sold(),
+    })
 }
 
 #[derive(Debug, Deserialize)]

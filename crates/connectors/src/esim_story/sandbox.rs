@@ -6,7 +6,10 @@
 //! sets where eSIMs are delivered (and delivers what was waiting), `DELETE`
 //! switches webhooks off; `GET /__admin/stats`;
 //! `POST /__admin/redeliver {"external_order_id": ..}` sends an order's
-//! webhooks again, as providers do.
+//! webhooks again, as providers do; `GET /__admin/purchases` lists every
+//! order taken (see [`crate::simulator::PurchaseList`]). eSIM Story names an
+//! order only by the partner's `external_order_id`, so that is both its
+//! reference and its caller reference.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,7 +33,10 @@ use super::client::{
 };
 use super::types::*;
 use crate::http::secrets_match;
-use crate::simulator::{ADMIN_PREFIX, FaultInjector, SimulatorHandle, serve, with_faults};
+use crate::simulator::{
+    ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, purchases_path, serve,
+    with_faults,
+};
 
 /// The SM-DP+ address of every sandbox eSIM.
 pub const SANDBOX_SMDP: &str = "rsp.sandbox.esim-story.simgate.test";
@@ -79,6 +85,7 @@ struct StoryState {
     undelivered: Vec<String>,
     webhook_url: Option<String>,
     purchases: usize,
+    sold: Vec<Purchase>,
     delivered: usize,
     next_serial: u64,
     rng: StdRng,
@@ -103,6 +110,7 @@ impl EsimStorySandbox {
             undelivered: Vec::new(),
             webhook_url: None,
             purchases: 0,
+            sold: Vec::new(),
             delivered: 0,
             next_serial: (Utc::now().timestamp_millis().unsigned_abs() % 10_000_000_000) * 10_000,
             rng: StdRng::seed_from_u64(7),
@@ -125,6 +133,11 @@ impl EsimStorySandbox {
     /// Orders that bought something.
     pub fn purchases(&self) -> usize {
         self.lock().purchases
+    }
+
+    /// Every order taken, oldest first: what `GET /__admin/purchases` lists.
+    pub fn sold(&self) -> Vec<Purchase> {
+        self.lock().sold.clone()
     }
 
     /// Webhooks the receiver acknowledged with a 2xx.
@@ -155,6 +168,7 @@ impl EsimStorySandbox {
             )
             .route(&format!("{ADMIN_PREFIX}/redeliver"), post(redeliver))
             .route(&format!("{ADMIN_PREFIX}/stats"), get(stats))
+            .route(&purchases_path(), get(list_purchases))
             .with_state(self.clone());
         with_faults(api, self.faults.clone(), plain).merge(admin)
     }
@@ -395,6 +409,18 @@ async fn create_order(
         }
         state.orders.insert(order.external_order_id.clone(), ids);
         state.purchases += 1;
+        let skus: Vec<&str> = order
+            .products
+            .iter()
+            .map(|p| p.option_id.as_str())
+            .collect();
+        let purchase = Purchase::now(
+            order.external_order_id.clone(),
+            Some(order.external_order_id.clone()),
+            skus.join("+"),
+            order.products.iter().map(|p| p.qty).sum(),
+        );
+        state.sold.push(purchase);
         (units, state.config.fulfil_after)
     };
     let answer = OrderResponse {
@@ -444,6 +470,12 @@ async fn redeliver(
         sandbox.deliver(&topup_id).await;
     }
     StatusCode::NO_CONTENT
+}
+
+async fn list_purchases(State(sandbox): State<EsimStorySandbox>) -> Json<PurchaseList> {
+    Json(PurchaseList {
+        purchases: sandbox.sold(),
+    })
 }
 
 async fn stats(State(sandbox): State<EsimStorySandbox>) -> Json<serde_json::Value> {

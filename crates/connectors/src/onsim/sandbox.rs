@@ -12,8 +12,10 @@
 //! Every route but the admin ones needs `Authorization: Bearer <api_key>`.
 //! Admin hooks under [`ADMIN_PREFIX`]: `POST /__admin/accounts/{mpn}/install`
 //! (the line's eSIM is installed and enabled on a device) and
-//! `POST /__admin/accounts/{mpn}/usage` (`{"mb": n}`: data used), besides
-//! the shared `/__admin/faults`. QR images the generator links to are
+//! `POST /__admin/accounts/{mpn}/usage` (`{"mb": n}`: data used) and
+//! `GET /__admin/purchases` (every line provisioned, by number, with its
+//! bundle; ceased lines stay listed; see [`crate::simulator::PurchaseList`]),
+//! besides the shared `/__admin/faults`. QR images the generator links to are
 //! served, without auth, under `/__qr/`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,7 +45,8 @@ use super::types::{
     SubscriberList, SubscriberQuery,
 };
 use crate::simulator::{
-    ADMIN_PREFIX, FaultInjector, SimulatorHandle, bearer_matches, serve, with_faults,
+    ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, bearer_matches,
+    purchases_path, serve, with_faults,
 };
 
 /// The API key the sandbox accepts unless configured otherwise.
@@ -158,6 +161,8 @@ struct OnsimState {
     ports: BTreeMap<String, PortRecord>,
     /// Activation codes of generated QR images, by image file name.
     qr_images: BTreeMap<String, String>,
+    /// Every line provisioned, oldest first.
+    sold: Vec<Purchase>,
     next_account: u64,
     rng: StdRng,
 }
@@ -366,6 +371,7 @@ impl OnsimSandbox {
             groups: Vec::new(),
             ports: ports(),
             qr_images: BTreeMap::new(),
+            sold: Vec::new(),
             next_account: FIRST_ACCOUNT,
             rng: StdRng::seed_from_u64(3),
         };
@@ -424,6 +430,7 @@ impl OnsimSandbox {
                 &format!("{ADMIN_PREFIX}/accounts/{{mpn}}/usage"),
                 post(admin_usage),
             )
+            .route(&purchases_path(), get(list_purchases))
             .route(&format!("{QR_PREFIX}/{{file}}"), get(qr_image))
             .with_state(self.clone());
         with_faults(api, self.faults.clone(), fault_body).merge(admin)
@@ -432,6 +439,11 @@ impl OnsimSandbox {
     /// Serves on the listener in the background.
     pub fn spawn(&self, listener: tokio::net::TcpListener) -> std::io::Result<SimulatorHandle> {
         serve(listener, self.router())
+    }
+
+    /// Every line provisioned, oldest first: what `GET /__admin/purchases` lists.
+    pub fn sold(&self) -> Vec<Purchase> {
+        self.lock().sold.clone()
     }
 
     /// The numbers free to provision, in order: what tests provision with.
@@ -621,6 +633,7 @@ impl OnsimState {
             },
         );
         self.numbers.insert(mpn.to_owned(), InventoryState::Active);
+        self.sold.push(Purchase::now(mpn, None, details.bundle, 1));
         let code = self.sims.get_mut(&short).and_then(|sim| {
             sim.state = InventoryState::Active;
             sim.mpn = Some(mpn.to_owned());
@@ -1220,6 +1233,12 @@ async fn port(State(sandbox): State<OnsimSandbox>, Path(id): Path<String>) -> An
                 &format!("No port {id}"),
             )
         })
+}
+
+async fn list_purchases(State(sandbox): State<OnsimSandbox>) -> Json<PurchaseList> {
+    Json(PurchaseList {
+        purchases: sandbox.sold(),
+    })
 }
 
 async fn admin_install(State(sandbox): State<OnsimSandbox>, Path(mpn): Path<String>) -> Response {

@@ -4,7 +4,10 @@
 //! fulfilment webhook.
 //!
 //! Admin hooks under [`ADMIN_PREFIX`]: `POST|DELETE /__admin/webhook`
-//! (`{"url": ..}`), `GET /__admin/stats`, `POST /__admin/revoke-tokens`.
+//! (`{"url": ..}`), `GET /__admin/stats`, `POST /__admin/revoke-tokens`,
+//! `GET /__admin/purchases` (every order created, with its
+//! `external_reference` as the caller reference; see
+//! [`crate::simulator::PurchaseList`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,7 +28,10 @@ use serde::Deserialize;
 use simgate_domain::{CountryCode, Iccid};
 
 use super::types::*;
-use crate::simulator::{ADMIN_PREFIX, FaultInjector, SimulatorHandle, serve, with_faults};
+use crate::simulator::{
+    ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, purchases_path, serve,
+    with_faults,
+};
 
 /// The SM-DP+ address of every sandbox eSIM.
 pub const SANDBOX_SMDP: &str = "smdp.sandbox.sim-local.simgate.test";
@@ -100,6 +106,7 @@ struct SimLocalState {
     tokens_issued: usize,
     tokens_rejected: usize,
     purchases: usize,
+    sold: Vec<Purchase>,
     webhooks_delivered: usize,
     next_serial: u64,
     rng: StdRng,
@@ -220,6 +227,7 @@ impl SimLocalSandbox {
             tokens_issued: 0,
             tokens_rejected: 0,
             purchases: 0,
+            sold: Vec::new(),
             webhooks_delivered: 0,
             next_serial: (chrono::Utc::now().timestamp_millis().unsigned_abs() % 10_000_000_000)
                 * 1000,
@@ -248,6 +256,11 @@ impl SimLocalSandbox {
     /// Orders created.
     pub fn purchases(&self) -> usize {
         self.lock().purchases
+    }
+
+    /// Every order created, oldest first: what `GET /__admin/purchases` lists.
+    pub fn sold(&self) -> Vec<Purchase> {
+        self.lock().sold.clone()
     }
 
     /// Fulfilment webhooks the receiver acknowledged.
@@ -279,6 +292,7 @@ impl SimLocalSandbox {
                 post(set_webhook).delete(clear_webhook),
             )
             .route(&format!("{ADMIN_PREFIX}/stats"), get(stats))
+            .route(&purchases_path(), get(list_purchases))
             .route(
                 &format!("{ADMIN_PREFIX}/revoke-tokens"),
                 post(revoke_tokens),
@@ -615,6 +629,13 @@ async fn create_order(
             },
         );
         state.purchases += 1;
+        let purchase = Purchase::now(
+            id.clone(),
+            request.external_reference.clone(),
+            request.item.product_offering_id.clone(),
+            1,
+        );
+        state.sold.push(purchase);
         (id, state.config.sync_wait)
     };
     sandbox.walk(id.clone());
@@ -732,6 +753,12 @@ async fn clear_webhook(State(sandbox): State<SimLocalSandbox>) -> StatusCode {
 async fn revoke_tokens(State(sandbox): State<SimLocalSandbox>) -> StatusCode {
     sandbox.lock().tokens.clear();
     StatusCode::NO_CONTENT
+}
+
+async fn list_purchases(State(sandbox): State<SimLocalSandbox>) -> Json<PurchaseList> {
+    Json(PurchaseList {
+        purchases: sandbox.sold(),
+    })
 }
 
 async fn stats(State(sandbox): State<SimLocalSandbox>) -> Json<serde_json::Value> {

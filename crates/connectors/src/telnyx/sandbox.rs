@@ -10,7 +10,9 @@
 //!
 //! Every route but the admin ones needs `Authorization: Bearer <api_key>`.
 //! Admin hooks under [`ADMIN_PREFIX`]: `POST
-//! /__admin/sim_card_orders/{id}/cancel`, besides the shared
+//! /__admin/sim_card_orders/{id}/cancel` and `GET /__admin/purchases`
+//! (every order created, sku `sim_card`; Telnyx keeps no caller reference;
+//! see [`crate::simulator::PurchaseList`]), besides the shared
 //! `/__admin/faults`.
 
 use std::collections::BTreeMap;
@@ -37,7 +39,8 @@ use super::types::{
     SimCardOrderPreview,
 };
 use crate::simulator::{
-    ADMIN_PREFIX, FaultInjector, SimulatorHandle, bearer_matches, serve, with_faults,
+    ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, bearer_matches,
+    purchases_path, serve, with_faults,
 };
 
 /// The API key the sandbox accepts unless configured otherwise.
@@ -48,6 +51,8 @@ pub const SIM_CARD_PRICE: Decimal = Decimal::from_parts(12, 0, 0, false, 2);
 pub const SHIPPING_PRICE: Decimal = Decimal::from_parts(499, 0, 0, false, 2);
 /// Countries the sandbox, like a real carrier, does not ship to.
 pub const EMBARGOED: [&str; 4] = ["CU", "IR", "KP", "SY"];
+/// What the purchase list calls a physical SIM card.
+const SIM_CARD_SKU: &str = "sim_card";
 /// Where tracking URLs point.
 const TRACKING_BASE: &str = "https://tracking.sandbox.telnyx.simgate.test/";
 /// The first address id handed out (an int64 as Telnyx writes them).
@@ -214,6 +219,7 @@ impl TelnyxSandbox {
                 &format!("{ADMIN_PREFIX}/sim_card_orders/{{id}}/cancel"),
                 post(admin_cancel),
             )
+            .route(&purchases_path(), get(list_purchases))
             .with_state(self.clone());
         with_faults(api, self.faults.clone(), fault_body).merge(admin)
     }
@@ -226,6 +232,21 @@ impl TelnyxSandbox {
     /// How many orders were created: what "never bought twice" is checked by.
     pub fn orders_created(&self) -> usize {
         self.lock().orders.len()
+    }
+
+    /// Every order created, oldest first: what `GET /__admin/purchases` lists.
+    pub fn sold(&self) -> Vec<Purchase> {
+        self.lock()
+            .orders
+            .iter()
+            .map(|o| Purchase {
+                reference: o.id.clone(),
+                caller_reference: None,
+                sku: SIM_CARD_SKU.to_owned(),
+                quantity: o.quantity,
+                created_at: timestamp(o.created_at),
+            })
+            .collect()
     }
 }
 
@@ -742,6 +763,12 @@ async fn list_orders(State(sandbox): State<TelnyxSandbox>, RawQuery(query): RawQ
         },
     })
     .into_response())
+}
+
+async fn list_purchases(State(sandbox): State<TelnyxSandbox>) -> Json<PurchaseList> {
+    Json(PurchaseList {
+        purchases: sandbox.sold(),
+    })
 }
 
 async fn admin_cancel(State(sandbox): State<TelnyxSandbox>, Path(id): Path<String>) -> Answer {

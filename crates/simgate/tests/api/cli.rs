@@ -1,6 +1,10 @@
 //! The command line, run as the real binary.
 
-use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener as StdListener;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
 
 use crate::helpers::Sandbox;
 use crate::recovery::simgate_command;
@@ -44,4 +48,60 @@ async fn catalogue_sync_reports_what_it_stored_and_fails_loudly() {
         .unwrap();
     assert!(!unknown.status.success());
     assert!(String::from_utf8(unknown.stderr).unwrap().contains("acme"));
+}
+
+/// `simgate sandbox --provider …`: each simulator alone in its own process,
+/// announcing where it listens, with its purchase list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_simulator_runs_alone_and_lists_its_purchases() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = |provider: &str, port: u16| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_simgate"));
+        command
+            .args(["sandbox", "--provider", provider])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("SIMGATE_CONFIG", dir.path().join("absent.toml"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    };
+    for provider in ["esim-go", "sim-local", "esim-story", "telnyx", "onsim"] {
+        let port = StdListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = sandbox(provider, port).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let banner = tokio::task::spawn_blocking(move || BufReader::new(stderr).lines().next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(
+            banner.contains(&format!("sandbox on http://127.0.0.1:{port}")),
+            "{provider}: {banner}"
+        );
+        let listed: Value = reqwest::get(format!("http://127.0.0.1:{port}/__admin/purchases"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(listed, json!({"purchases": []}), "{provider}");
+    }
+    let refused = sandbox("telnyx", 0)
+        .args(["--webhook-url", "http://127.0.0.1:9/hook"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8(refused.stderr)
+            .unwrap()
+            .contains("sends no webhooks")
+    );
 }
