@@ -196,11 +196,14 @@ struct Simulator {
 impl Simulator {
     async fn start(provider: Provider, webhook_url: Option<String>, log: &Path) -> Self {
         let port = free_port();
+        // An empty configuration file of its own, so no stray simgate.toml counts.
+        let config = log.with_extension("toml");
+        std::fs::write(&config, "").unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_simgate"));
         command
             .args(["sandbox", "--provider", provider.slug()])
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("SIMGATE_CONFIG", log.with_extension("toml"))
+            .env("SIMGATE_CONFIG", config)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -293,9 +296,12 @@ struct Config {
 
 impl Config {
     fn command(&self) -> Command {
+        // Environment only: an empty file, so no stray simgate.toml counts.
+        let empty = self.dir.join("empty.toml");
+        std::fs::write(&empty, "").unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_simgate"));
         command
-            .env("SIMGATE_CONFIG", self.dir.join("absent.toml"))
+            .env("SIMGATE_CONFIG", empty)
             .env("SIMGATE_JOBS__RECONCILE_EVERY_SECS", "1")
             .env("SIMGATE_JOBS__RECONCILE_AFTER_SECS", "3")
             .env("SIMGATE_JOBS__DELIVERY_BACKOFF_MS", "200")
