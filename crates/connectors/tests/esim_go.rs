@@ -1,6 +1,8 @@
 //! The eSIM Go client against the eSIM Go sandbox, over real HTTP: every
 //! operation of the reference, auth failures and injected faults.
 
+mod common;
+
 use std::time::Duration;
 
 use chrono::Utc;
@@ -13,7 +15,7 @@ use simgate_connectors::esim_go::{
     EsimGoClient, EsimGoConfig, EsimGoSandbox, RevokeMode, SandboxConfig,
 };
 use simgate_connectors::http::RetryPolicy;
-use simgate_connectors::simulator::{Purchase, PurchaseList, SimulatorHandle};
+use simgate_connectors::simulator::SimulatorHandle;
 use simgate_connectors::{Connector, ConnectorError, PlaceOrder};
 use simgate_domain::{BundleState, Iccid, OrderKind, OrderStatus};
 use tokio::net::TcpListener;
@@ -511,7 +513,7 @@ fn client_for_url(base: &str) -> EsimGoClient {
 #[tokio::test]
 async fn the_purchase_list_holds_every_order_that_bought_something() {
     let f = fixture_with(Duration::from_millis(500)).await;
-    assert!(listed(&f.handle).await.is_empty());
+    assert!(common::listed(&f.handle).await.is_empty());
     let order = |reference: &str, sku: &str, quantity: u32| PlaceOrder {
         reference: reference.into(),
         sku: sku.into(),
@@ -548,7 +550,7 @@ async fn the_purchase_list_holds_every_order_that_bought_something() {
             .is_err()
     );
 
-    let purchases = listed(&f.handle).await;
+    let purchases = common::listed(&f.handle).await;
     assert_eq!(purchases.len(), 2, "{purchases:?}");
     assert_eq!(purchases[0].reference, placed.reference);
     assert_eq!(
@@ -565,20 +567,4 @@ async fn the_purchase_list_holds_every_order_that_bought_something() {
     );
     assert_ne!(purchases[1].reference, placed.reference);
     assert_eq!(purchases, f.sandbox.sold());
-}
-
-/// The simulator's `GET /__admin/purchases`, read over HTTP as another
-/// process would.
-async fn listed(handle: &SimulatorHandle) -> Vec<Purchase> {
-    let response = reqwest::Client::new()
-        .get(format!("{}/__admin/purchases", handle.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::OK);
-    let list: PurchaseList = response.json().await.unwrap();
-    for purchase in &list.purchases {
-        chrono::DateTime::parse_from_rfc3339(&purchase.created_at).unwrap();
-    }
-    list.purchases
 }

@@ -1,6 +1,8 @@
 //! The eSIM Story client against the eSIM Story sandbox over real HTTP:
 //! signing and its refusals, idempotent orders, webhooks per unit.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +22,7 @@ use simgate_connectors::esim_story::{
     EsimStoryClient, EsimStoryConfig, EsimStorySandbox, StorySandboxConfig,
 };
 use simgate_connectors::http::RetryPolicy;
-use simgate_connectors::simulator::{Purchase, PurchaseList, SimulatorHandle, serve};
+use simgate_connectors::simulator::{SimulatorHandle, serve};
 use simgate_connectors::{Connector, ConnectorError, InboundEvent, PlaceOrder, WebhookError};
 use simgate_domain::{Iccid, OrderKind, OrderStatus};
 use tokio::net::TcpListener;
@@ -344,7 +346,7 @@ async fn signature_edge_cases_get_the_documented_refusals() {
 #[tokio::test]
 async fn the_purchase_list_holds_each_external_order_once() {
     let f = fixture().await;
-    assert!(listed(&f.handle).await.is_empty());
+    assert!(common::listed(&f.handle).await.is_empty());
     let sku = f.sandbox.options()[0].option_id.clone();
     f.client
         .place_order(&order("ord_1", &sku, 3))
@@ -362,7 +364,7 @@ async fn the_purchase_list_holds_each_external_order_once() {
             .is_err()
     );
 
-    let purchases = listed(&f.handle).await;
+    let purchases = common::listed(&f.handle).await;
     assert_eq!(purchases.len(), 1, "{purchases:?}");
     assert_eq!(purchases[0].reference, "ord_1");
     assert_eq!(purchases[0].caller_reference.as_deref(), Some("ord_1"));
@@ -371,20 +373,4 @@ async fn the_purchase_list_holds_each_external_order_once() {
         (sku.as_str(), 3)
     );
     assert_eq!(purchases, f.sandbox.sold());
-}
-
-/// The simulator's `GET /__admin/purchases`, read over HTTP as another
-/// process would.
-async fn listed(handle: &SimulatorHandle) -> Vec<Purchase> {
-    let response = reqwest::Client::new()
-        .get(format!("{}/__admin/purchases", handle.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::OK);
-    let list: PurchaseList = response.json().await.unwrap();
-    for purchase in &list.purchases {
-        chrono::DateTime::parse_from_rfc3339(&purchase.created_at).unwrap();
-    }
-    list.purchases
 }

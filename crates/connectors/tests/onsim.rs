@@ -2,6 +2,8 @@
 //! operation of `SubscriberLines`, both documented shapes of an account,
 //! short ICCIDs, refusals with ONSIM's codes, auth and injected faults.
 
+mod common;
+
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -9,7 +11,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use simgate_connectors::onsim::sandbox::{DEFAULT_API_KEY, SANDBOX_SMDP};
 use simgate_connectors::onsim::{OnsimClient, OnsimConfig, OnsimSandbox, OnsimSandboxConfig};
-use simgate_connectors::simulator::{Purchase, PurchaseList, SimulatorHandle};
+use simgate_connectors::simulator::SimulatorHandle;
 use simgate_connectors::{ConnectorError, SubscriberLines};
 use simgate_domain::{
     CountryCode, Group, Iccid, InventoryState, LineOfferKind, LineRef, LineSettings, LineUc,
@@ -805,7 +807,7 @@ async fn injected_faults_are_retried_or_classified() {
 async fn the_purchase_list_holds_every_line_provisioned() {
     let f = fixture().await;
     let numbers = f.sandbox.reserved_numbers();
-    assert!(listed(&f.handle).await.is_empty());
+    assert!(common::listed(&f.handle).await.is_empty());
     f.client
         .provision_line(&own_uc(&numbers[0], None, None))
         .await
@@ -818,27 +820,11 @@ async fn the_purchase_list_holds_every_line_provisioned() {
             .is_err()
     );
 
-    let purchases = listed(&f.handle).await;
+    let purchases = common::listed(&f.handle).await;
     assert_eq!(purchases.len(), 1, "{purchases:?}");
     assert_eq!(purchases[0].reference, numbers[0].as_str());
     assert_eq!(purchases[0].caller_reference, None);
     assert_eq!(purchases[0].quantity, 1);
     assert!(!purchases[0].sku.is_empty());
     assert_eq!(purchases, f.sandbox.sold());
-}
-
-/// The simulator's `GET /__admin/purchases`, read over HTTP as another
-/// process would.
-async fn listed(handle: &SimulatorHandle) -> Vec<Purchase> {
-    let response = reqwest::Client::new()
-        .get(format!("{}/__admin/purchases", handle.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::OK);
-    let list: PurchaseList = response.json().await.unwrap();
-    for purchase in &list.purchases {
-        chrono::DateTime::parse_from_rfc3339(&purchase.created_at).unwrap();
-    }
-    list.purchases
 }

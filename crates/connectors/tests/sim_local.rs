@@ -1,6 +1,8 @@
 //! The Sim Local client against the Sim Local sandbox over real HTTP:
 //! OAuth2 token caching, expiry and revocation, and every operation.
 
+mod common;
+
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -10,7 +12,7 @@ use simgate_connectors::sim_local::sandbox::{FAILING_OFFERING, TOKEN_PATH};
 use simgate_connectors::sim_local::{
     SimLocalClient, SimLocalConfig, SimLocalSandbox, SimLocalSandboxConfig,
 };
-use simgate_connectors::simulator::{Purchase, PurchaseList, SimulatorHandle};
+use simgate_connectors::simulator::SimulatorHandle;
 use simgate_connectors::{Connector, ConnectorError, InboundEvent, PlaceOrder, WebhookError};
 use simgate_domain::{OrderKind, OrderStatus};
 use tokio::net::TcpListener;
@@ -233,7 +235,7 @@ async fn the_purchase_list_names_each_order_and_our_reference() {
     })
     .await;
     let client = client(&f, SECRET, false);
-    assert!(listed(&f.handle).await.is_empty());
+    assert!(common::listed(&f.handle).await.is_empty());
     let sku = client.product_offerings(None, Some("GB")).await.unwrap()[0]
         .id
         .clone();
@@ -247,7 +249,7 @@ async fn the_purchase_list_names_each_order_and_our_reference() {
     );
     assert!(client.place_order(&order("ord_1", &sku)).await.is_err());
 
-    let purchases = listed(&f.handle).await;
+    let purchases = common::listed(&f.handle).await;
     assert_eq!(purchases.len(), 1, "{purchases:?}");
     assert_eq!(purchases[0].reference, placed.reference);
     assert_eq!(purchases[0].caller_reference.as_deref(), Some("ord_1"));
@@ -256,20 +258,4 @@ async fn the_purchase_list_names_each_order_and_our_reference() {
         (sku.as_str(), 1)
     );
     assert_eq!(purchases, f.sandbox.sold());
-}
-
-/// The simulator's `GET /__admin/purchases`, read over HTTP as another
-/// process would.
-async fn listed(handle: &SimulatorHandle) -> Vec<Purchase> {
-    let response = reqwest::Client::new()
-        .get(format!("{}/__admin/purchases", handle.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::OK);
-    let list: PurchaseList = response.json().await.unwrap();
-    for purchase in &list.purchases {
-        chrono::DateTime::parse_from_rfc3339(&purchase.created_at).unwrap();
-    }
-    list.purchases
 }

@@ -2,13 +2,15 @@
 //! previews, orders through their whole walk, paging and every filter,
 //! Telnyx's error codes, auth, the rate limit and injected faults.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use simgate_connectors::simulator::{Purchase, PurchaseList, SimulatorHandle};
+use simgate_connectors::simulator::SimulatorHandle;
 use simgate_connectors::telnyx::sandbox::{DEFAULT_API_KEY, SHIPPING_PRICE, SIM_CARD_PRICE};
 use simgate_connectors::telnyx::{TelnyxClient, TelnyxConfig, TelnyxSandbox, TelnyxSandboxConfig};
 use simgate_connectors::{ConnectorError, SimCardOrders};
@@ -504,7 +506,7 @@ async fn injected_faults_are_classified() {
 async fn the_purchase_list_holds_every_order_created() {
     let f = still().await;
     let shipping = f.chicago().await;
-    assert!(listed(&f.handle).await.is_empty());
+    assert!(common::listed(&f.handle).await.is_empty());
     f.client.preview_sim_order(&shipping.id, 3).await.unwrap();
     let order = f.client.create_sim_order(&shipping.id, 3).await.unwrap();
     assert!(
@@ -512,7 +514,7 @@ async fn the_purchase_list_holds_every_order_created() {
         "unknown address"
     );
 
-    let purchases = listed(&f.handle).await;
+    let purchases = common::listed(&f.handle).await;
     assert_eq!(purchases.len(), 1, "a preview and a refusal buy nothing");
     assert_eq!(purchases[0].reference, order.id);
     assert_eq!(purchases[0].caller_reference, None);
@@ -521,20 +523,4 @@ async fn the_purchase_list_holds_every_order_created() {
         ("sim_card", 3)
     );
     assert_eq!(purchases, f.sandbox.sold());
-}
-
-/// The simulator's `GET /__admin/purchases`, read over HTTP as another
-/// process would.
-async fn listed(handle: &SimulatorHandle) -> Vec<Purchase> {
-    let response = reqwest::Client::new()
-        .get(format!("{}/__admin/purchases", handle.base_url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), reqwest::StatusCode::OK);
-    let list: PurchaseList = response.json().await.unwrap();
-    for purchase in &list.purchases {
-        chrono::DateTime::parse_from_rfc3339(&purchase.created_at).unwrap();
-    }
-    list.purchases
 }
