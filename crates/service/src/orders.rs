@@ -16,7 +16,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
 use simgate_connectors::{ConnectorError, PlaceOrder, PlacedOrder};
 use simgate_domain::{Capability, OrderId, OrderKind, OrderStatus, ProductId, ProviderId};
-use simgate_store::{InsertOutcome, NewOrder, OrderFailure, OrderRecord, Recorded};
+use simgate_store::{InsertOutcome, NewOrder, OrderFailure, OrderRecord, Recorded, UpstreamAnswer};
 
 use crate::{ServiceError, Services};
 
@@ -292,10 +292,12 @@ impl Services {
             .adopt_matched_order(
                 id,
                 fence,
-                &found.reference,
-                &found.provider_status,
-                delivered_status(found),
-                &found.esims,
+                &UpstreamAnswer {
+                    upstream_ref: &found.reference,
+                    provider_status: &found.provider_status,
+                    status: delivered_status(found),
+                    esims: &found.esims,
+                },
             )
             .await?;
         if let Recorded::Linked { order, .. } = &recorded {

@@ -49,7 +49,7 @@ pub use catalogue::{ProductFilter, ProductSort};
 pub use error::StoreError;
 pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
 pub use lines::{LineActivation, LineRecord, LineStatus};
-pub use orders::{InsertOutcome, Recorded};
+pub use orders::{InsertOutcome, Recorded, UpstreamAnswer};
 pub use purchases::{Lease, UpstreamPurchase};
 pub use records::{EsimRecord, NewOrder, OrderFailure, OrderRecord, Tenant};
 pub use sim_orders::{SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};

@@ -74,12 +74,16 @@ impl Recorded {
 }
 
 /// What a provider said of one of its orders.
-#[derive(Clone, Copy)]
-struct UpstreamAnswer<'a> {
-    upstream_ref: &'a str,
-    provider_status: &'a str,
-    status: OrderStatus,
-    esims: &'a [InstallDetails],
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamAnswer<'a> {
+    /// The provider's reference of its order.
+    pub upstream_ref: &'a str,
+    /// The provider's own word for the order's status.
+    pub provider_status: &'a str,
+    /// That status in our state machine.
+    pub status: OrderStatus,
+    /// The eSIMs it has delivered so far.
+    pub esims: &'a [InstallDetails],
 }
 
 /// Where an answer came from: what it proves decides whether a late one is kept.
@@ -329,19 +333,9 @@ impl Store {
         &self,
         id: &OrderId,
         fence: i64,
-        upstream_ref: &str,
-        provider_status: &str,
-        status: OrderStatus,
-        esims: &[InstallDetails],
+        answer: &UpstreamAnswer<'_>,
     ) -> Result<Recorded, StoreError> {
-        let answer = UpstreamAnswer {
-            upstream_ref,
-            provider_status,
-            status,
-            esims,
-        };
-        self.record_answer(id, fence, &answer, Source::Matched)
-            .await
+        self.record_answer(id, fence, answer, Source::Matched).await
     }
 
     async fn record_answer(

@@ -12,7 +12,7 @@ use simgate_domain::{
 };
 use simgate_store::{
     InsertOutcome, Lease, LineActivation, LineStatus, NewOrder, ProductFilter, ProductSort,
-    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderState, Store, StoreError,
+    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderState, Store, StoreError, UpstreamAnswer,
 };
 use sqlx::Connection;
 
@@ -872,10 +872,12 @@ async fn a_stale_match_is_not_taken(store: Store) {
         .adopt_matched_order(
             &order.id,
             first[0].fence,
-            "ref-someone-elses",
-            "completed",
-            OrderStatus::Completed,
-            &[],
+            &UpstreamAnswer {
+                upstream_ref: "ref-someone-elses",
+                provider_status: "completed",
+                status: OrderStatus::Completed,
+                esims: &[],
+            },
         )
         .await
         .unwrap();
@@ -891,10 +893,12 @@ async fn a_stale_match_is_not_taken(store: Store) {
         .adopt_matched_order(
             &order.id,
             second[0].fence,
-            "ref-matched",
-            "completed",
-            OrderStatus::Fulfilling,
-            &[],
+            &UpstreamAnswer {
+                upstream_ref: "ref-matched",
+                provider_status: "completed",
+                status: OrderStatus::Fulfilling,
+                esims: &[],
+            },
         )
         .await
         .unwrap();
@@ -913,10 +917,12 @@ async fn a_stale_match_is_not_taken(store: Store) {
         .adopt_matched_order(
             &order.id,
             current.order().fence,
-            "ref-another",
-            "completed",
-            OrderStatus::Completed,
-            &[],
+            &UpstreamAnswer {
+                upstream_ref: "ref-another",
+                provider_status: "completed",
+                status: OrderStatus::Completed,
+                esims: &[],
+            },
         )
         .await
         .unwrap();
