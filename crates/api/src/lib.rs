@@ -25,7 +25,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_scalar::{Scalar, Servable};
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ApiError;
 
@@ -211,7 +211,7 @@ pub fn app(state: AppState) -> Router {
                 )
             }),
         )
-        .merge(Scalar::with_url("/docs", openapi))
+        .merge(docs_ui())
         .fallback(routes::system::not_found)
         .method_not_allowed_fallback(routes::system::method_not_allowed)
         .layer(CatchPanicLayer::custom(|_| {
@@ -225,4 +225,16 @@ pub fn app(state: AppState) -> Router {
         // Outermost: the span and request line cover everything, panics too.
         .layer(middleware::from_fn(observability::observe))
         .with_state(state)
+}
+
+/// The browsable reference at `/docs`: Swagger UI from the binary (the
+/// vendored, pinned build), reading `/openapi.json`, so it renders without
+/// internet. The online validator is off: it would send the document to a
+/// third party and load its badge from there.
+fn docs_ui() -> SwaggerUi {
+    SwaggerUi::new("/docs").config(
+        Config::from("/openapi.json")
+            .validator_url("none")
+            .display_operation_id(true),
+    )
 }
