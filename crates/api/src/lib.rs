@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod extract;
 pub mod limits;
+pub mod openapi;
 pub mod operator;
 pub mod problem;
 pub mod routes;
@@ -24,7 +25,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use simgate_service::Services;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_scalar::{Scalar, Servable};
@@ -96,7 +97,7 @@ struct ApiDoc;
 
 /// The v1 routes and the OpenAPI document describing them.
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::providers::list_providers))
         .routes(routes!(routes::products::list_products))
         .routes(routes!(routes::products::get_product))
@@ -146,7 +147,10 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::lines::groups, routes::lines::add_group))
         .routes(routes!(routes::lines::subscribers))
         .routes(routes!(routes::system::healthz))
-        .split_for_parts()
+        .routes(routes!(routes::system::metrics))
+        .split_for_parts();
+    openapi::Contract.modify(&mut doc);
+    (router, doc)
 }
 
 /// The whole HTTP application; serve it wrapped in [`limits::apply`],
@@ -154,30 +158,29 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api_routes();
     let openapi_json = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
-    api.route("/metrics", get(routes::system::metrics))
-        .route(
-            "/openapi.json",
-            get(move || async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    openapi_json,
-                )
-            }),
-        )
-        .merge(Scalar::with_url("/docs", openapi))
-        .fallback(routes::system::not_found)
-        .method_not_allowed_fallback(routes::system::method_not_allowed)
-        .layer(middleware::from_fn(record_metrics))
-        .layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "simgate failed to handle the request; it has been logged",
+    api.route(
+        "/openapi.json",
+        get(move || async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                openapi_json,
             )
-            .into_response()
-        }))
-        .with_state(state)
+        }),
+    )
+    .merge(Scalar::with_url("/docs", openapi))
+    .fallback(routes::system::not_found)
+    .method_not_allowed_fallback(routes::system::method_not_allowed)
+    .layer(middleware::from_fn(record_metrics))
+    .layer(TraceLayer::new_for_http())
+    .layer(CatchPanicLayer::custom(|_| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "simgate failed to handle the request; it has been logged",
+        )
+        .into_response()
+    }))
+    .with_state(state)
 }
 
 async fn record_metrics(request: Request, next: Next) -> Response {

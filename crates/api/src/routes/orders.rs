@@ -22,7 +22,7 @@ use crate::views::{CreateOrder, OrderPage, OrderView};
 /// with an `Idempotency-Key`, repeating the request returns the same order
 /// (200, `Idempotent-Replayed: true`) and reusing the key for a different
 /// request is refused (409).
-#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = CreateOrder,
+#[utoipa::path(post, operation_id = "createOrder", path = "/v1/orders", tag = "orders", request_body = CreateOrder,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"), WaitQuery),
     responses(
         (status = 201, body = OrderView, description = "Order placed"),
@@ -56,6 +56,7 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// How long `POST /v1/orders` may wait for the order to finish.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Wait up to this long for a final status: `30s`, `500ms`, `1m` or
@@ -116,6 +117,7 @@ const MAX_PAGE: u32 = 100;
 
 /// Order list filters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OrderQuery {
     /// Only orders in this status.
@@ -127,7 +129,7 @@ pub struct OrderQuery {
 }
 
 /// The tenant's orders, newest first.
-#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderQuery),
+#[utoipa::path(get, operation_id = "listOrders", path = "/v1/orders", tag = "orders", params(OrderQuery),
     responses((status = 200, body = OrderPage), (status = 400, body = Problem)))]
 pub async fn list_orders(
     State(state): State<AppState>,
@@ -156,7 +158,7 @@ pub async fn list_orders(
 }
 
 /// One of the tenant's orders.
-#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
+#[utoipa::path(get, operation_id = "getOrder", path = "/v1/orders/{id}", tag = "orders",
     params(("id" = String, Path)),
     responses((status = 200, body = OrderView), (status = 404, body = Problem)))]
 pub async fn get_order(

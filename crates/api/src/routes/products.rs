@@ -19,6 +19,7 @@ const MAX_LIMIT: u32 = 500;
 
 /// Catalogue filters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ProductQuery {
     /// ISO 3166-1 alpha-2 country where the product must work.
@@ -40,7 +41,7 @@ pub struct ProductQuery {
 }
 
 /// Searches the catalogue.
-#[utoipa::path(get, path = "/v1/products", tag = "products", params(ProductQuery),
+#[utoipa::path(get, operation_id = "listProducts", path = "/v1/products", tag = "products", params(ProductQuery),
     responses((status = 200, body = ProductPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list_products(
     State(state): State<AppState>,
@@ -108,7 +109,7 @@ pub async fn list_products(
 }
 
 /// One product by id.
-#[utoipa::path(get, path = "/v1/products/{id}", tag = "products",
+#[utoipa::path(get, operation_id = "getProduct", path = "/v1/products/{id}", tag = "products",
     params(("id" = String, Path, description = "`<provider>:<sku>`")),
     responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
 pub async fn get_product(

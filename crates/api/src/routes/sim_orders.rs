@@ -70,7 +70,7 @@ pub struct AddressView {
 }
 
 /// Creates a shipping address at the SIM card provider.
-#[utoipa::path(post, path = "/v1/addresses", tag = "sim-orders", request_body = CreateAddress,
+#[utoipa::path(post, operation_id = "createAddress", path = "/v1/addresses", tag = "sim-orders", request_body = CreateAddress,
     responses((status = 201, body = AddressView), (status = 400, body = Problem),
         (status = 422, body = Problem), (status = 502, body = Problem)))]
 pub async fn create_address(
@@ -133,7 +133,7 @@ impl From<SimOrderPreview> for PreviewView {
 }
 
 /// Prices an order without placing it.
-#[utoipa::path(post, path = "/v1/sim-orders/preview", tag = "sim-orders", request_body = CreateSimOrder,
+#[utoipa::path(post, operation_id = "previewSimOrder", path = "/v1/sim-orders/preview", tag = "sim-orders", request_body = CreateSimOrder,
     responses((status = 200, body = PreviewView), (status = 404, body = Problem),
         (status = 422, body = Problem), (status = 502, body = Problem)))]
 pub async fn preview(
@@ -201,7 +201,7 @@ impl From<SimOrderRecord> for SimOrderView {
 /// When the provider's answer is lost (a timeout, an unreadable body) the
 /// order is accepted as `submitting` (202) and settled by the follow-up pass,
 /// which finds it upstream or marks it failed: never bought twice.
-#[utoipa::path(post, path = "/v1/sim-orders", tag = "sim-orders", request_body = CreateSimOrder,
+#[utoipa::path(post, operation_id = "createSimOrder", path = "/v1/sim-orders", tag = "sim-orders", request_body = CreateSimOrder,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses((status = 201, body = SimOrderView), (status = 200, body = SimOrderView),
         (status = 202, body = SimOrderView),
@@ -241,6 +241,7 @@ pub async fn create_sim_order(
 
 /// SIM order list filters and paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SimOrderQuery {
     /// Only orders in this status (`submitting`, `failed`, `pending`, …).
@@ -262,7 +263,7 @@ pub struct SimOrderPageView {
 }
 
 /// The tenant's SIM orders, newest first, in numbered pages.
-#[utoipa::path(get, path = "/v1/sim-orders", tag = "sim-orders", params(SimOrderQuery),
+#[utoipa::path(get, operation_id = "listSimOrders", path = "/v1/sim-orders", tag = "sim-orders", params(SimOrderQuery),
     responses((status = 200, body = SimOrderPageView), (status = 400, body = Problem)))]
 pub async fn list_sim_orders(
     State(state): State<AppState>,
@@ -298,7 +299,7 @@ pub async fn list_sim_orders(
 }
 
 /// One of the tenant's SIM orders, refreshed from the provider while it moves.
-#[utoipa::path(get, path = "/v1/sim-orders/{id}", tag = "sim-orders", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "getSimOrder", path = "/v1/sim-orders/{id}", tag = "sim-orders", params(("id" = String, Path)),
     responses((status = 200, body = SimOrderView), (status = 404, body = Problem)))]
 pub async fn get_sim_order(
     State(state): State<AppState>,
