@@ -14,7 +14,14 @@ from simgate_client import AuthenticatedClient
 from simgate_client.api.esims import get_esim, get_esim_qr_png, get_esim_usage
 from simgate_client.api.orders import create_order, get_order
 from simgate_client.api.products import list_products
-from simgate_client.models import CreateOrder, EsimView, OrderView, ProductPage, UsageView
+from simgate_client.models import (
+    CreateOrder,
+    EsimView,
+    ListProductsCountry,
+    OrderView,
+    ProductPage,
+    UsageView,
+)
 
 # The catalogue is synced in the background after start; bounded wait for it.
 CATALOGUE_DEADLINE_S = 60
@@ -24,7 +31,7 @@ def japanese_products(client: AuthenticatedClient) -> ProductPage:
     """JP products, cheapest first, once the catalogue has them."""
     deadline = time.monotonic() + CATALOGUE_DEADLINE_S
     while True:
-        answer = list_products.sync_detailed(client=client, country="JP", limit=50)
+        answer = list_products.sync_detailed(client=client, country=ListProductsCountry.JP, limit=50)
         assert answer.status_code == 200, (answer.status_code, answer.content)
         page = answer.parsed
         assert isinstance(page, ProductPage), answer.content
@@ -55,7 +62,7 @@ def main() -> None:
     assert placed.status_code == 201, (placed.status_code, placed.content)
     order = placed.parsed
     assert isinstance(order, OrderView), placed.content
-    assert order.status == "completed", order.to_dict()
+    assert order.status.value == "completed", order.to_dict()
     assert order.product_id == product.id
     assert len(order.esims) == 1, order.to_dict()
 

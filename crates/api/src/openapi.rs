@@ -5,11 +5,14 @@
 //! the problem media type of every error. Handlers document only what is
 //! particular to them, so a new route is described consistently by default.
 
+use std::sync::OnceLock;
+
 use axum::http::StatusCode;
+use simgate_domain::{CountryCode, Currency, ProviderId, SimOrderStatus};
 use utoipa::Modify;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{Object, Schema, Type};
+use utoipa::openapi::schema::{KnownFormat, Object, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::server::ServerBuilder;
 use utoipa::openapi::{Content, ContentBuilder, OpenApi, Ref, RefOr};
@@ -251,4 +254,76 @@ fn problem(description: &str) -> Response {
                 .build(),
         )
         .build()
+}
+
+/// A binary body (an image): `type: string, format: binary`, which
+/// client generators read as a file rather than an array of numbers.
+pub struct Binary;
+
+impl utoipa::PartialSchema for Binary {
+    fn schema() -> RefOr<Schema> {
+        let mut schema = Object::with_type(Type::String);
+        schema.format = Some(SchemaFormat::KnownFormat(KnownFormat::Binary));
+        Schema::Object(schema).into()
+    }
+}
+
+impl utoipa::ToSchema for Binary {}
+
+/// A string parameter that takes exactly these values.
+fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
+    let mut schema = Object::with_type(Type::String);
+    schema.enum_values = Some(values.into_iter().map(Into::into).collect());
+    schema
+}
+
+/// ISO 3166-1 alpha-2 codes, as `CountryCode::parse` accepts them.
+pub fn country_code() -> Object {
+    one_of(CountryCode::all_codes())
+}
+
+/// ISO 4217 codes, as `Currency::parse` accepts them.
+pub fn currency_code() -> Object {
+    static CODES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    one_of(CODES.get_or_init(Currency::all_codes).iter().copied())
+}
+
+/// Providers a catalogue can come from.
+pub fn catalogue_provider() -> Object {
+    one_of(ProviderId::ALL.iter().map(ProviderId::as_str))
+}
+
+/// Providers with a connector for physical SIM card orders; `null` or
+/// absent picks the configured one.
+pub fn sim_card_provider() -> Object {
+    or_null(one_of([ProviderId::Telnyx.as_str()]))
+}
+
+/// Providers with a connector for subscriber lines; `null` or absent
+/// picks the configured one.
+pub fn line_provider() -> Object {
+    or_null(one_of([ProviderId::Onsim.as_str()]))
+}
+
+/// The same choice of strings, or `null` (an optional body field).
+fn or_null(mut schema: Object) -> Object {
+    schema.schema_type = SchemaType::Array(vec![Type::String, Type::Null]);
+    if let Some(values) = schema.enum_values.as_mut() {
+        values.push(serde_json::Value::Null);
+    }
+    schema
+}
+
+/// The catalogue's sort orders.
+pub fn product_sort() -> Object {
+    one_of(["price", "-price", "data", "validity"])
+}
+
+/// SIM order statuses: simgate's own and the provider lifecycle's.
+pub fn sim_order_status() -> Object {
+    one_of(
+        ["submitting", "failed", "unknown"]
+            .into_iter()
+            .chain(SimOrderStatus::ALL.iter().map(|status| status.as_str())),
+    )
 }

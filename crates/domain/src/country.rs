@@ -25,6 +25,14 @@ impl CountryCode {
         Ok(Self([bytes[0], bytes[1]]))
     }
 
+    /// Every alpha-2 code [`CountryCode::parse`] accepts, upper case, so
+    /// the API's schema can list exactly what it takes.
+    pub fn all_codes() -> impl Iterator<Item = &'static str> {
+        celes::Country::get_countries()
+            .into_iter()
+            .map(|country| country.alpha2)
+    }
+
     /// Parses an alpha-3 code (as some providers use) into the alpha-2 form.
     pub fn from_alpha3(raw: &str) -> Result<Self, DomainError> {
         let country = celes::Country::from_alpha3(raw.trim().to_ascii_uppercase())

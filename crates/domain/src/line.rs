@@ -230,7 +230,7 @@ pub struct LineEsim {
 #[serde(deny_unknown_fields)]
 pub struct LineSettings {
     /// A new primary number.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$")]
     pub mpn: Option<Msisdn>,
     pub pbx_user: Option<String>,
     pub pbx_password: Option<String>,
@@ -320,7 +320,7 @@ pub struct SimCard {
     /// `esim` or `psim`.
     pub kind: SimKind,
     pub state: InventoryState,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$")]
     pub mpn: Option<Msisdn>,
 }
 

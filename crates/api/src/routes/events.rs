@@ -20,6 +20,11 @@ pub struct CreateEndpoint {
     /// An `https://` (or `http://`) URL that accepts POSTs, on a public
     /// address: loopback, private, link-local and other internal targets
     /// are refused, and redirects are not followed.
+    #[schema(
+        pattern = r"^https?://[^\s/?#@]+",
+        max_length = 2048,
+        example = "https://example.com/simgate/events"
+    )]
     pub url: String,
 }
 
@@ -155,6 +160,7 @@ pub struct EventQuery {
     /// Events older than this event id.
     before: Option<String>,
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 

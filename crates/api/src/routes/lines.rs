@@ -63,13 +63,14 @@ pub enum UcKind {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLine {
-    #[schema(value_type = Option<String>, example = "onsim")]
+    #[schema(schema_with = crate::openapi::line_provider)]
     pub provider: Option<ProviderId>,
     /// E.164 number, `+447777777777` or `447777777777`.
-    #[schema(example = "447700900001")]
+    #[schema(pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", example = "447700900001")]
     pub mpn: String,
     /// A physical SIM to use (printed ICCID, or the 19-digit short form);
     /// without one the provider's next free eSIM is used.
+    #[schema(pattern = r"^89[0-9]{17,18}$")]
     pub iccid: Option<String>,
     pub uc: UcKind,
     /// Own UC: SIP username (defaults to the provider's choice).
@@ -273,7 +274,7 @@ impl From<Line> for LineView {
 }
 
 /// One of the tenant's lines.
-#[utoipa::path(get, operation_id = "getLine", path = "/v1/lines/{mpn}", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(get, operation_id = "getLine", path = "/v1/lines/{mpn}", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     responses((status = 200, body = LineView), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -285,7 +286,7 @@ pub async fn get(
 }
 
 /// Changes a line's settings (services, SIP, subscriber details, number).
-#[utoipa::path(patch, operation_id = "updateLineSettings", path = "/v1/lines/{mpn}", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(patch, operation_id = "updateLineSettings", path = "/v1/lines/{mpn}", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     request_body = LineSettings,
     responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_settings(
@@ -302,7 +303,7 @@ pub async fn update_settings(
 }
 
 /// Turns call and SMS recording on or off.
-#[utoipa::path(put, operation_id = "setLineRecording", path = "/v1/lines/{mpn}/recording", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(put, operation_id = "setLineRecording", path = "/v1/lines/{mpn}/recording", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     request_body = Recording, responses((status = 204), (status = 404, body = Problem)))]
 pub async fn set_recording(
     State(state): State<AppState>,
@@ -322,11 +323,12 @@ pub async fn set_recording(
 #[serde(deny_unknown_fields)]
 pub struct ChangeBundle {
     /// A bundle SKU from `GET /v1/line-offers` (`BASE`, `UNLIMITED`, …).
+    #[schema(min_length = 1, pattern = r"\S", example = "UNLIMITED")]
     pub sku: String,
 }
 
 /// Moves a line to another data bundle.
-#[utoipa::path(put, operation_id = "changeLineBundle", path = "/v1/lines/{mpn}/bundle", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(put, operation_id = "changeLineBundle", path = "/v1/lines/{mpn}/bundle", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     request_body = ChangeBundle, responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_bundle(
     State(state): State<AppState>,
@@ -354,7 +356,7 @@ pub struct EsimQuery {
 }
 
 /// The line's eSIM install details.
-#[utoipa::path(get, operation_id = "getLineEsim", path = "/v1/lines/{mpn}/esim", tag = "lines", params(("mpn" = String, Path), EsimQuery),
+#[utoipa::path(get, operation_id = "getLineEsim", path = "/v1/lines/{mpn}/esim", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001"), EsimQuery),
     responses((status = 200, body = LineEsimView), (status = 404, body = Problem)))]
 pub async fn esim(
     State(state): State<AppState>,
@@ -379,8 +381,8 @@ async fn line_code(state: &AppState, tenant_id: &str, mpn: &str) -> Result<Strin
 }
 
 /// The line's activation code as a PNG QR code.
-#[utoipa::path(get, operation_id = "getLineEsimQrPng", path = "/v1/lines/{mpn}/esim/qr.png", tag = "lines", params(("mpn" = String, Path)),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem)))]
+#[utoipa::path(get, operation_id = "getLineEsimQrPng", path = "/v1/lines/{mpn}/esim/qr.png", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
+    responses((status = 200, content_type = "image/png", body = crate::openapi::Binary), (status = 404, body = Problem)))]
 pub async fn qr_png(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -390,7 +392,7 @@ pub async fn qr_png(
 }
 
 /// The line's activation code as an SVG QR code.
-#[utoipa::path(get, operation_id = "getLineEsimQrSvg", path = "/v1/lines/{mpn}/esim/qr.svg", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(get, operation_id = "getLineEsimQrSvg", path = "/v1/lines/{mpn}/esim/qr.svg", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
 pub async fn qr_svg(
     State(state): State<AppState>,
@@ -409,7 +411,7 @@ pub struct ProviderQr {
 
 /// The provider's own QR image of the line's activation code (ONSIM's
 /// generator); `qr.png` and `qr.svg` are simgate's own renderings.
-#[utoipa::path(get, operation_id = "getLineEsimProviderQr", path = "/v1/lines/{mpn}/esim/provider-qr", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(get, operation_id = "getLineEsimProviderQr", path = "/v1/lines/{mpn}/esim/provider-qr", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     responses((status = 200, body = ProviderQr), (status = 404, body = Problem)))]
 pub async fn provider_qr(
     State(state): State<AppState>,
@@ -433,7 +435,7 @@ pub struct CeaseLine {
 }
 
 /// Ceases a line and its SIM. Irreversible: requires `{"confirm": true}`.
-#[utoipa::path(post, operation_id = "ceaseLine", path = "/v1/lines/{mpn}/cease", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(post, operation_id = "ceaseLine", path = "/v1/lines/{mpn}/cease", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     request_body = CeaseLine,
     responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn cease(
@@ -498,6 +500,7 @@ pub async fn numbers(
 #[serde(deny_unknown_fields)]
 pub struct AddNumber {
     /// E.164.
+    #[schema(pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", example = "447700900001")]
     pub mpn: String,
 }
 

@@ -23,7 +23,7 @@ use crate::views::{CreateOrder, OrderPage, OrderView};
 /// (200, `Idempotent-Replayed: true`) and reusing the key for a different
 /// request is refused (409).
 #[utoipa::path(post, operation_id = "createOrder", path = "/v1/orders", tag = "orders", request_body = CreateOrder,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"), WaitQuery),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[\x21-\x7e]{1,255}$", description = "Makes retries safe"), WaitQuery),
     responses(
         (status = 201, body = OrderView, description = "Order placed"),
         (status = 200, body = OrderView, description = "Replay of an earlier request with the same key"),
@@ -61,6 +61,10 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 pub struct WaitQuery {
     /// Wait up to this long for a final status: `30s`, `500ms`, `1m` or
     /// plain seconds; at most 60 s. Without it the order returns at once.
+    #[param(
+        pattern = r"^((60000|[1-5]?[0-9]{1,4})ms|(60|[1-5]?[0-9])s?|[01]m)$",
+        example = "30s"
+    )]
     wait: Option<String>,
 }
 
@@ -125,6 +129,7 @@ pub struct OrderQuery {
     /// Only orders older than this order id (from `next_before`).
     before: Option<String>,
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
@@ -159,7 +164,7 @@ pub async fn list_orders(
 
 /// One of the tenant's orders.
 #[utoipa::path(get, operation_id = "getOrder", path = "/v1/orders/{id}", tag = "orders",
-    params(("id" = String, Path)),
+    params(("id" = String, Path, example = "ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b")),
     responses((status = 200, body = OrderView), (status = 404, body = Problem)))]
 pub async fn get_order(
     State(state): State<AppState>,

@@ -27,18 +27,23 @@ use crate::routes::{idempotency_key, required_text};
 #[serde(deny_unknown_fields)]
 pub struct CreateAddress {
     /// Defaults to the one configured SIM card provider.
-    #[schema(value_type = Option<String>, example = "telnyx")]
+    #[schema(schema_with = crate::openapi::sim_card_provider)]
     pub provider: Option<ProviderId>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub first_name: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub last_name: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub business_name: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub street_address: Option<String>,
     pub extended_address: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub locality: Option<String>,
     pub administrative_area: Option<String>,
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2.
-    #[schema(example = "US")]
+    #[schema(value_type = String, required = true, schema_with = crate::openapi::country_code)]
     pub country_code: Option<String>,
 }
 
@@ -104,11 +109,14 @@ pub async fn create_address(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSimOrder {
-    #[schema(value_type = Option<String>, example = "telnyx")]
+    #[schema(schema_with = crate::openapi::sim_card_provider)]
     pub provider: Option<ProviderId>,
     /// An address id from `POST /v1/addresses`.
+    #[schema(min_length = 1)]
     pub address_id: String,
     /// 1 to 1000 cards.
+    #[schema(minimum = 1, maximum = 1000)]
+    #[serde(deserialize_with = "crate::views::whole_number")]
     pub quantity: u32,
 }
 
@@ -202,7 +210,7 @@ impl From<SimOrderRecord> for SimOrderView {
 /// order is accepted as `submitting` (202) and settled by the follow-up pass,
 /// which finds it upstream or marks it failed: never bought twice.
 #[utoipa::path(post, operation_id = "createSimOrder", path = "/v1/sim-orders", tag = "sim-orders", request_body = CreateSimOrder,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[\x21-\x7e]{1,255}$", description = "Makes retries safe")),
     responses((status = 201, body = SimOrderView), (status = 200, body = SimOrderView),
         (status = 202, body = SimOrderView),
         (status = 404, body = Problem), (status = 409, body = Problem),
@@ -245,10 +253,13 @@ pub async fn create_sim_order(
 #[serde(deny_unknown_fields)]
 pub struct SimOrderQuery {
     /// Only orders in this status (`submitting`, `failed`, `pending`, …).
+    #[param(schema_with = crate::openapi::sim_order_status)]
     status: Option<String>,
     /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4294967295_i64)]
     page: Option<u32>,
     /// Page size, 1–250 (default 20).
+    #[param(minimum = 1, maximum = 250)]
     page_size: Option<u32>,
 }
 
