@@ -14,6 +14,17 @@ use crate::DomainError;
 #[serde(try_from = "String", into = "String")]
 pub struct CountryCode([u8; 2]);
 
+/// Schema of a non-empty list of alpha-2 codes, each one
+/// [`CountryCode::parse`] accepts, for the API's document.
+pub fn alpha2_list_schema() -> utoipa::openapi::schema::Array {
+    let mut code =
+        utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::String);
+    code.enum_values = Some(CountryCode::all_codes().map(Into::into).collect());
+    let mut list = utoipa::openapi::schema::Array::new(code);
+    list.min_items = Some(1);
+    list
+}
+
 impl CountryCode {
     /// Parses an alpha-2 code, case-insensitively.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
