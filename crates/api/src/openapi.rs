@@ -71,6 +71,13 @@ impl Modify for Contract {
         );
         if let Some(RefOr::T(Schema::Object(problem))) = components.schemas.get_mut("Problem") {
             document_request_id(problem);
+            problem.examples = vec![serde_json::json!({
+                "type": "urn:simgate:problem:unknown_product",
+                "title": "Unprocessable Entity",
+                "status": 422,
+                "detail": "no product esim-go:esim_1GB_7D_XX_V2 in the catalogue",
+                "code": "unknown_product"
+            })];
         }
         for (path, item) in doc.paths.paths.iter_mut() {
             for operation in operations(item) {

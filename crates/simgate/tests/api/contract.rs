@@ -61,6 +61,10 @@ async fn the_openapi_document_keeps_its_promises() {
         spec["components"]["schemas"]["Problem"]["properties"]["request_id"].is_object(),
         || "Problem has no request_id".to_owned(),
     );
+    broken.check(
+        spec["components"]["schemas"]["Problem"]["examples"][0]["code"].is_string(),
+        || "Problem has no example".to_owned(),
+    );
 
     let operations = operations(&spec);
     assert!(operations.len() > 40, "the document lists the operations");
