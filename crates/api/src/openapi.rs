@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use axum::http::StatusCode;
 use simgate_domain::{CountryCode, Currency, ProviderId, SimOrderStatus};
 use utoipa::Modify;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{KnownFormat, Object, Schema, SchemaFormat, SchemaType, Type};
@@ -82,7 +83,55 @@ impl Modify for Contract {
         for (path, item) in doc.paths.paths.iter_mut() {
             for operation in operations(item) {
                 complete(path, operation);
+                link(operation);
             }
+        }
+    }
+}
+
+/// Where an answer leads: `(operation, status, [(target, parameter,
+/// runtime expression)])`. Clients and fuzzers follow these from a created
+/// resource to the operations on it, with ids that exist.
+const LINKS: &[(&str, &str, &[(&str, &str, &str)])] = &[
+    (
+        "createOrder",
+        "201",
+        &[
+            ("getOrder", "id", "$response.body#/id"),
+            ("getEsim", "iccid", "$response.body#/esims/0"),
+            ("getEsimUsage", "iccid", "$response.body#/esims/0"),
+            ("getEsimQrPng", "iccid", "$response.body#/esims/0"),
+            ("getEsimQrSvg", "iccid", "$response.body#/esims/0"),
+            ("createTopUp", "iccid", "$response.body#/esims/0"),
+        ],
+    ),
+    (
+        "createSimOrder",
+        "201",
+        &[("getSimOrder", "id", "$response.body#/id")],
+    ),
+    (
+        "createWebhookEndpoint",
+        "201",
+        &[("deleteWebhookEndpoint", "id", "$response.body#/id")],
+    ),
+];
+
+fn link(operation: &mut Operation) {
+    let Some(id) = operation.operation_id.as_deref() else {
+        return;
+    };
+    for (from, status, targets) in LINKS.iter().filter(|(from, ..)| *from == id) {
+        let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status) else {
+            continue;
+        };
+        for (target, parameter, expression) in targets.iter() {
+            let link = LinkBuilder::new()
+                .operation_id(*target)
+                .parameter(*parameter, *expression)
+                .description(format!("The {parameter} this {from} answer gives"))
+                .build();
+            response.links.insert((*target).to_owned(), link.into());
         }
     }
 }

@@ -48,7 +48,7 @@ impl From<DataAllowance> for DataView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProductView {
     /// `<provider>:<sku>`.
-    #[schema(example = "esim-go:esim_1GB_7D_JP_V2")]
+    #[schema(example = "esim-go:esim_1GB_1D_JP_V2")]
     pub id: String,
     pub provider: String,
     pub name: String,
@@ -90,7 +90,7 @@ pub struct CreateOrder {
     /// A product id from `/v1/products`.
     #[schema(
         pattern = r"^(esim-go|esim-story|sim-local|telnyx|onsim):[\x21-\x7e]{1,200}$",
-        example = "esim-go:esim_1GB_7D_JP_V2"
+        example = "esim-go:esim_1GB_1D_JP_V2"
     )]
     pub product_id: String,
     /// How many eSIMs (default 1; at most 100 unless configured lower).
@@ -132,7 +132,7 @@ pub struct CreateTopUp {
     /// A product id from `/v1/products`, of the eSIM's provider.
     #[schema(
         pattern = r"^(esim-go|esim-story|sim-local|telnyx|onsim):[\x21-\x7e]{1,200}$",
-        example = "esim-go:esim_1GB_7D_JP_V2"
+        example = "esim-go:esim_1GB_1D_JP_V2"
     )]
     pub product_id: String,
 }

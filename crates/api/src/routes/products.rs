@@ -118,7 +118,7 @@ pub async fn list_products(
 
 /// One product by id.
 #[utoipa::path(get, operation_id = "getProduct", path = "/v1/products/{id}", tag = "products",
-    params(("id" = String, Path, pattern = r"^(esim-go|esim-story|sim-local|telnyx|onsim):[\x21-\x7e]{1,200}$", description = "`<provider>:<sku>`", example = "esim-go:esim_1GB_7D_JP_V2")),
+    params(("id" = String, Path, pattern = r"^(esim-go|esim-story|sim-local|telnyx|onsim):[\x21-\x7e]{1,200}$", description = "`<provider>:<sku>`", example = "esim-go:esim_1GB_1D_JP_V2")),
     responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
 pub async fn get_product(
     State(state): State<AppState>,
