@@ -89,31 +89,84 @@ impl Modify for Contract {
     }
 }
 
-/// Where an answer leads: `(operation, status, [(target, parameter,
-/// runtime expression)])`. Clients and fuzzers follow these from a created
+/// An answer that leads to another operation: the parameter `parameter`
+/// of `target` is taken from the answer by the runtime `expression`.
+struct Link {
+    from: &'static str,
+    status: &'static str,
+    target: &'static str,
+    parameter: &'static str,
+    expression: &'static str,
+}
+
+const fn leads(
+    from: &'static str,
+    status: &'static str,
+    target: &'static str,
+    parameter: &'static str,
+    expression: &'static str,
+) -> Link {
+    Link {
+        from,
+        status,
+        target,
+        parameter,
+        expression,
+    }
+}
+
+/// Where answers lead. Clients and fuzzers follow these from a created
 /// resource to the operations on it, with ids that exist.
-const LINKS: &[(&str, &str, &[(&str, &str, &str)])] = &[
-    (
+const LINKS: &[Link] = &[
+    leads("createOrder", "201", "getOrder", "id", "$response.body#/id"),
+    leads(
         "createOrder",
         "201",
-        &[
-            ("getOrder", "id", "$response.body#/id"),
-            ("getEsim", "iccid", "$response.body#/esims/0"),
-            ("getEsimUsage", "iccid", "$response.body#/esims/0"),
-            ("getEsimQrPng", "iccid", "$response.body#/esims/0"),
-            ("getEsimQrSvg", "iccid", "$response.body#/esims/0"),
-            ("createTopUp", "iccid", "$response.body#/esims/0"),
-        ],
+        "getEsim",
+        "iccid",
+        "$response.body#/esims/0",
     ),
-    (
+    leads(
+        "createOrder",
+        "201",
+        "getEsimUsage",
+        "iccid",
+        "$response.body#/esims/0",
+    ),
+    leads(
+        "createOrder",
+        "201",
+        "getEsimQrPng",
+        "iccid",
+        "$response.body#/esims/0",
+    ),
+    leads(
+        "createOrder",
+        "201",
+        "getEsimQrSvg",
+        "iccid",
+        "$response.body#/esims/0",
+    ),
+    leads(
+        "createOrder",
+        "201",
+        "createTopUp",
+        "iccid",
+        "$response.body#/esims/0",
+    ),
+    leads(
         "createSimOrder",
         "201",
-        &[("getSimOrder", "id", "$response.body#/id")],
+        "getSimOrder",
+        "id",
+        "$response.body#/id",
     ),
-    (
+    leads(
         "createWebhookEndpoint",
         "201",
-        &[("deleteWebhookEndpoint", "id", "$response.body#/id")],
+        "deleteWebhookEndpoint",
+        "id",
+        "$response.body#/id",
     ),
 ];
 
@@ -121,18 +174,19 @@ fn link(operation: &mut Operation) {
     let Some(id) = operation.operation_id.as_deref() else {
         return;
     };
-    for (from, status, targets) in LINKS.iter().filter(|(from, ..)| *from == id) {
-        let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status) else {
+    for link in LINKS.iter().filter(|link| link.from == id) {
+        let Some(RefOr::T(response)) = operation.responses.responses.get_mut(link.status) else {
             continue;
         };
-        for (target, parameter, expression) in targets.iter() {
-            let link = LinkBuilder::new()
-                .operation_id(*target)
-                .parameter(*parameter, *expression)
-                .description(format!("The {parameter} this {from} answer gives"))
-                .build();
-            response.links.insert((*target).to_owned(), link.into());
-        }
+        let built = LinkBuilder::new()
+            .operation_id(link.target)
+            .parameter(link.parameter, link.expression)
+            .description(format!(
+                "The {} this {} answer gives",
+                link.parameter, link.from
+            ))
+            .build();
+        response.links.insert(link.target.to_owned(), built.into());
     }
 }
 

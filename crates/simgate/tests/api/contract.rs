@@ -176,6 +176,14 @@ async fn the_openapi_document_keeps_its_promises() {
         );
     }
 
+    // A created order leads to its eSIM.
+    let created = &spec["paths"]["/v1/orders"]["post"]["responses"]["201"]["links"]["getEsim"];
+    broken.check(
+        created["operationId"] == "getEsim"
+            && created["parameters"]["iccid"] == "$response.body#/esims/0",
+        || format!("createOrder does not link to getEsim: {created}"),
+    );
+
     // The README's flow has examples a reader (or a generated client's
     // docs) can follow.
     let schemas = &spec["components"]["schemas"];
