@@ -8,6 +8,7 @@ pub mod auth;
 pub mod extract;
 pub mod limits;
 pub mod observability;
+pub mod openapi;
 pub mod operator;
 pub mod problem;
 pub mod routes;
@@ -22,7 +23,7 @@ use simgate_service::Services;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
-use utoipa::OpenApi;
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -136,7 +137,7 @@ struct ApiDoc;
 
 /// The v1 routes and the OpenAPI document describing them.
 pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::providers::list_providers))
         .routes(routes!(routes::products::list_products))
         .routes(routes!(routes::products::get_product))
@@ -193,7 +194,10 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(routes::tenants::rotate_tenant_key))
         .routes(routes!(routes::tenants::disable_tenant))
-        .split_for_parts()
+        .routes(routes!(routes::system::metrics))
+        .split_for_parts();
+    openapi::Contract.modify(&mut doc);
+    (router, doc)
 }
 
 /// The whole HTTP application; serve it wrapped in [`limits::apply`],
@@ -201,30 +205,29 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api_routes();
     let openapi_json = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
-    api.route("/metrics", get(routes::system::metrics))
-        .route(
-            "/openapi.json",
-            get(move || async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    openapi_json,
-                )
-            }),
-        )
-        .merge(docs_ui())
-        .fallback(routes::system::not_found)
-        .method_not_allowed_fallback(routes::system::method_not_allowed)
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                "simgate failed to handle the request; it has been logged",
+    api.route(
+        "/openapi.json",
+        get(move || async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                openapi_json,
             )
-            .into_response()
-        }))
-        // Outermost: the span and request line cover everything, panics too.
-        .layer(middleware::from_fn(observability::observe))
-        .with_state(state)
+        }),
+    )
+    .merge(docs_ui())
+    .fallback(routes::system::not_found)
+    .method_not_allowed_fallback(routes::system::method_not_allowed)
+    .layer(CatchPanicLayer::custom(|_| {
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "simgate failed to handle the request; it has been logged",
+        )
+        .into_response()
+    }))
+    // Outermost: the span and request line cover everything, panics too.
+    .layer(middleware::from_fn(observability::observe))
+    .with_state(state)
 }
 
 /// The browsable reference at `/docs`: Swagger UI from the binary (the

@@ -2,7 +2,7 @@
 //! the wire contract changes only on purpose.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use simgate_domain::{
     BundleState, BundleUsage, Capability, DataAllowance, Money, OrderKind, OrderStatus, Product,
 };
@@ -48,7 +48,7 @@ impl From<DataAllowance> for DataView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProductView {
     /// `<provider>:<sku>`.
-    #[schema(example = "esim-go:esim_1GB_7D_JP_V2")]
+    #[schema(example = "esim-go:esim_1GB_1D_JP_V2")]
     pub id: String,
     pub provider: String,
     pub name: String,
@@ -88,9 +88,14 @@ pub struct ProductPage {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
     /// A product id from `/v1/products`.
+    #[schema(
+        pattern = r"^(esim-go|esim-story|sim-local|telnyx|onsim):[\x21-\x7e]{1,200}$",
+        example = "esim-go:esim_1GB_1D_JP_V2"
+    )]
     pub product_id: String,
-    /// How many eSIMs (default 1).
-    #[serde(default = "one")]
+    /// How many eSIMs (default 1; at most 100 unless configured lower).
+    #[serde(default = "one", deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 100, default = 1)]
     pub quantity: u32,
 }
 
@@ -98,11 +103,37 @@ fn one() -> u32 {
     1
 }
 
+/// A count in a body. JSON Schema counts `29.0` as an integer, and so may
+/// clients generated from the document: a whole number is taken in either
+/// form, a fraction or a negative one is refused.
+pub(crate) fn whole_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    number
+        .as_u64()
+        .or_else(|| {
+            number
+                .as_f64()
+                .filter(|value| value.fract() == 0.0 && *value >= 0.0)
+                .map(|value| value as u64)
+        })
+        .and_then(|value| u32::try_from(value).ok())
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{number} is not a whole number from 0 to {}",
+                u32::MAX
+            ))
+        })
+}
+
 /// `POST /v1/esims/{iccid}/topups` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTopUp {
     /// A product id from `/v1/products`, of the eSIM's provider.
+    #[schema(
+        pattern = r"^(esim-go|esim-story|sim-local|telnyx|onsim):[\x21-\x7e]{1,200}$",
+        example = "esim-go:esim_1GB_1D_JP_V2"
+    )]
     pub product_id: String,
 }
 
@@ -111,6 +142,7 @@ pub struct CreateTopUp {
 #[serde(deny_unknown_fields)]
 pub struct SendSms {
     /// 1–160 characters.
+    #[schema(min_length = 1, max_length = 160, example = "Welcome to Japan!")]
     pub message: String,
 }
 
@@ -127,6 +159,7 @@ pub struct FailureView {
 /// An order.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OrderView {
+    #[schema(example = "ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b")]
     pub id: String,
     pub status: OrderStatus,
     /// `new_esim` or `top_up`.
@@ -186,12 +219,14 @@ pub struct OrderPage {
 /// An eSIM with everything needed to install it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EsimView {
+    #[schema(example = "8943108167001960542")]
     pub iccid: String,
     pub provider: String,
     pub order_id: String,
     pub smdp_address: String,
     pub matching_id: String,
     /// The SGP.22 activation code a QR encodes: `LPA:1$<SM-DP+>$<matching id>`.
+    #[schema(example = "LPA:1$smdp.example.com$K2-1ABCD2-EFGH3I")]
     pub activation_code: String,
     /// Given separately, never inside the activation code.
     pub confirmation_code: Option<String>,

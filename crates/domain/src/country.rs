@@ -14,6 +14,17 @@ use crate::DomainError;
 #[serde(try_from = "String", into = "String")]
 pub struct CountryCode([u8; 2]);
 
+/// Schema of a non-empty list of alpha-2 codes, each one
+/// [`CountryCode::parse`] accepts, for the API's document.
+pub fn alpha2_list_schema() -> utoipa::openapi::schema::Array {
+    let mut code =
+        utoipa::openapi::schema::Object::with_type(utoipa::openapi::schema::Type::String);
+    code.enum_values = Some(CountryCode::all_codes().map(Into::into).collect());
+    let mut list = utoipa::openapi::schema::Array::new(code);
+    list.min_items = Some(1);
+    list
+}
+
 impl CountryCode {
     /// Parses an alpha-2 code, case-insensitively.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
@@ -23,6 +34,14 @@ impl CountryCode {
         }
         let bytes = upper.as_bytes();
         Ok(Self([bytes[0], bytes[1]]))
+    }
+
+    /// Every alpha-2 code [`CountryCode::parse`] accepts, upper case, so
+    /// the API's schema can list exactly what it takes.
+    pub fn all_codes() -> impl Iterator<Item = &'static str> {
+        celes::Country::get_countries()
+            .into_iter()
+            .map(|country| country.alpha2)
     }
 
     /// Parses an alpha-3 code (as some providers use) into the alpha-2 form.

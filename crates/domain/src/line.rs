@@ -230,7 +230,7 @@ pub struct LineEsim {
 #[serde(deny_unknown_fields)]
 pub struct LineSettings {
     /// A new primary number.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$")]
     pub mpn: Option<Msisdn>,
     pub pbx_user: Option<String>,
     pub pbx_password: Option<String>,
@@ -320,7 +320,7 @@ pub struct SimCard {
     /// `esim` or `psim`.
     pub kind: SimKind,
     pub state: InventoryState,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$")]
     pub mpn: Option<Msisdn>,
 }
 
@@ -357,10 +357,18 @@ pub struct Port {
 /// A customer group of the reseller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Group {
+    /// 3–45 of `a-z A-Z 0-9 _ -`, starting alphanumeric, with a letter.
+    #[schema(
+        pattern = r"^([A-Za-z]|[0-9][0-9_-]*[A-Za-z])[A-Za-z0-9_-]*$",
+        min_length = 3,
+        max_length = 45,
+        example = "acme-travel"
+    )]
     pub name: String,
-    /// ISO 3166-1 alpha-2 (sent upstream as alpha-3).
-    #[schema(value_type = Vec<String>)]
+    /// ISO 3166-1 alpha-2 (sent upstream as alpha-3); at least one.
+    #[schema(schema_with = crate::country::alpha2_list_schema)]
     pub home_locations: Vec<CountryCode>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub address_line_1: Option<String>,
     pub address_line_2: Option<String>,
     pub city: Option<String>,

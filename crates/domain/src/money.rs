@@ -26,6 +26,25 @@ impl Currency {
             .ok_or_else(|| DomainError::UnknownCurrency(raw.to_owned()))
     }
 
+    /// Every code [`Currency::parse`] accepts, upper case, so the API's
+    /// schema can list exactly what it takes. `iso_currency` offers no
+    /// list without another dependency, so all 17,576 three-letter codes
+    /// are tried; call it once.
+    pub fn all_codes() -> Vec<&'static str> {
+        let letters = b'A'..=b'Z';
+        letters
+            .clone()
+            .flat_map(|a| letters.clone().map(move |b| [a, b]))
+            .flat_map(|[a, b]| (b'A'..=b'Z').map(move |c| [a, b, c]))
+            .filter_map(|code| {
+                std::str::from_utf8(&code)
+                    .ok()
+                    .and_then(iso_currency::Currency::from_code)
+            })
+            .map(|currency| currency.code())
+            .collect()
+    }
+
     /// The three-letter code.
     pub fn code(&self) -> &'static str {
         self.0.code()

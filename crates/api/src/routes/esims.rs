@@ -30,7 +30,7 @@ fn parse_iccid(raw: &str) -> Result<Iccid, ApiError> {
 }
 
 /// Install details of one of the tenant's eSIMs.
-#[utoipa::path(get, path = "/v1/esims/{iccid}", tag = "esims", params(("iccid" = String, Path)),
+#[utoipa::path(get, operation_id = "getEsim", path = "/v1/esims/{iccid}", tag = "esims", params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542")),
     responses((status = 200, body = EsimView), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_esim(
     State(state): State<AppState>,
@@ -91,8 +91,8 @@ pub(crate) fn svg_response(text: &str) -> Result<Response, ApiError> {
 }
 
 /// The activation code as a PNG QR code.
-#[utoipa::path(get, path = "/v1/esims/{iccid}/qr.png", tag = "esims", params(("iccid" = String, Path)),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem)))]
+#[utoipa::path(get, operation_id = "getEsimQrPng", path = "/v1/esims/{iccid}/qr.png", tag = "esims", params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542")),
+    responses((status = 200, content_type = "image/png", body = crate::openapi::Binary), (status = 404, body = Problem)))]
 pub async fn qr_png(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -102,7 +102,7 @@ pub async fn qr_png(
 }
 
 /// The activation code as an SVG QR code.
-#[utoipa::path(get, path = "/v1/esims/{iccid}/qr.svg", tag = "esims", params(("iccid" = String, Path)),
+#[utoipa::path(get, operation_id = "getEsimQrSvg", path = "/v1/esims/{iccid}/qr.svg", tag = "esims", params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542")),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
 pub async fn qr_svg(
     State(state): State<AppState>,
@@ -113,7 +113,7 @@ pub async fn qr_svg(
 }
 
 /// Live data usage of every bundle on the eSIM, from its provider.
-#[utoipa::path(get, path = "/v1/esims/{iccid}/usage", tag = "esims", params(("iccid" = String, Path)),
+#[utoipa::path(get, operation_id = "getEsimUsage", path = "/v1/esims/{iccid}/usage", tag = "esims", params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542")),
     responses((status = 200, body = UsageView), (status = 404, body = Problem), (status = 502, body = Problem)))]
 pub async fn usage(
     State(state): State<AppState>,
@@ -130,8 +130,8 @@ pub async fn usage(
 
 /// Applies another product to the eSIM; an order like any other, with the
 /// same `Idempotency-Key` rules.
-#[utoipa::path(post, path = "/v1/esims/{iccid}/topups", tag = "esims", request_body = CreateTopUp,
-    params(("iccid" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+#[utoipa::path(post, operation_id = "createTopUp", path = "/v1/esims/{iccid}/topups", tag = "esims", request_body = CreateTopUp,
+    params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542"), ("Idempotency-Key" = Option<String>, Header, pattern = r"^[\x21-\x7e]{1,255}$", description = "Makes retries safe")),
     responses((status = 201, body = OrderView), (status = 200, body = OrderView),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_topup(
@@ -155,6 +155,7 @@ pub async fn create_topup(
 
 /// Revoke options.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RevokeQuery {
     /// Refund the bundle to the reseller's balance with the provider (only
@@ -164,8 +165,8 @@ pub struct RevokeQuery {
 }
 
 /// Revokes the latest assignment of a bundle from the eSIM.
-#[utoipa::path(delete, path = "/v1/esims/{iccid}/bundles/{bundle}", tag = "esims",
-    params(("iccid" = String, Path), ("bundle" = String, Path, description = "The provider's SKU"), RevokeQuery),
+#[utoipa::path(delete, operation_id = "revokeEsimBundle", path = "/v1/esims/{iccid}/bundles/{bundle}", tag = "esims",
+    params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542"), ("bundle" = String, Path, min_length = 1, description = "The provider's SKU"), RevokeQuery),
     responses((status = 200, body = RevokeOutcome), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 501, body = Problem)))]
 pub async fn revoke_bundle(
@@ -183,7 +184,7 @@ pub async fn revoke_bundle(
 }
 
 /// The network the eSIM was last seen on.
-#[utoipa::path(get, path = "/v1/esims/{iccid}/location", tag = "esims", params(("iccid" = String, Path)),
+#[utoipa::path(get, operation_id = "getEsimLocation", path = "/v1/esims/{iccid}/location", tag = "esims", params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542")),
     responses((status = 200, body = EsimLocation), (status = 404, body = Problem), (status = 501, body = Problem)))]
 pub async fn location(
     State(state): State<AppState>,
@@ -195,8 +196,8 @@ pub async fn location(
 }
 
 /// Sends a text message to the eSIM.
-#[utoipa::path(post, path = "/v1/esims/{iccid}/sms", tag = "esims", request_body = SendSms,
-    params(("iccid" = String, Path)),
+#[utoipa::path(post, operation_id = "sendEsimSms", path = "/v1/esims/{iccid}/sms", tag = "esims", request_body = SendSms,
+    params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542")),
     responses((status = 202, description = "Accepted by the provider"), (status = 404, body = Problem),
         (status = 422, body = Problem), (status = 501, body = Problem)))]
 pub async fn send_sms(

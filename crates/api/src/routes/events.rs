@@ -20,6 +20,11 @@ pub struct CreateEndpoint {
     /// An `https://` (or `http://`) URL that accepts POSTs, on a public
     /// address: loopback, private, link-local and other internal targets
     /// are refused, and redirects are not followed.
+    #[schema(
+        pattern = r"^https?://[^\s/?#@]+",
+        max_length = 2048,
+        example = "https://example.com/simgate/events"
+    )]
     pub url: String,
 }
 
@@ -96,7 +101,7 @@ pub struct Replay {
 /// Registers an endpoint; every later event of the tenant is sent to it.
 /// Its host must be a public address, or a name resolving only to public
 /// addresses (422 `webhook_target_not_public` otherwise).
-#[utoipa::path(post, path = "/v1/webhook-endpoints", tag = "events", request_body = CreateEndpoint,
+#[utoipa::path(post, operation_id = "createWebhookEndpoint", path = "/v1/webhook-endpoints", tag = "events", request_body = CreateEndpoint,
     responses((status = 201, body = EndpointView), (status = 422, body = Problem)))]
 pub async fn create_endpoint(
     State(state): State<AppState>,
@@ -111,7 +116,7 @@ pub async fn create_endpoint(
 }
 
 /// The tenant's endpoints.
-#[utoipa::path(get, path = "/v1/webhook-endpoints", tag = "events", responses((status = 200, body = EndpointList)))]
+#[utoipa::path(get, operation_id = "listWebhookEndpoints", path = "/v1/webhook-endpoints", tag = "events", responses((status = 200, body = EndpointList)))]
 pub async fn list_endpoints(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -127,7 +132,7 @@ pub async fn list_endpoints(
 }
 
 /// Stops sending events to an endpoint.
-#[utoipa::path(delete, path = "/v1/webhook-endpoints/{id}", tag = "events", params(("id" = String, Path)),
+#[utoipa::path(delete, operation_id = "deleteWebhookEndpoint", path = "/v1/webhook-endpoints/{id}", tag = "events", params(("id" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete_endpoint(
     State(state): State<AppState>,
@@ -149,11 +154,13 @@ pub async fn delete_endpoint(
 
 /// Event list filters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Events older than this event id.
     before: Option<String>,
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
@@ -178,7 +185,7 @@ async fn view(state: &AppState, event: StoredEvent) -> Result<EventView, ApiErro
 }
 
 /// The tenant's events, newest first.
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventQuery),
+#[utoipa::path(get, operation_id = "listEvents", path = "/v1/events", tag = "events", params(EventQuery),
     responses((status = 200, body = EventPage), (status = 400, body = Problem)))]
 pub async fn list_events(
     State(state): State<AppState>,
@@ -208,7 +215,7 @@ pub async fn list_events(
 }
 
 /// One event.
-#[utoipa::path(get, path = "/v1/events/{id}", tag = "events", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "getEvent", path = "/v1/events/{id}", tag = "events", params(("id" = String, Path)),
     responses((status = 200, body = EventView), (status = 404, body = Problem)))]
 pub async fn get_event(
     State(state): State<AppState>,
@@ -220,7 +227,7 @@ pub async fn get_event(
 }
 
 /// Sends an event again to every enabled endpoint, with the same `webhook-id`.
-#[utoipa::path(post, path = "/v1/events/{id}/replay", tag = "events", params(("id" = String, Path)),
+#[utoipa::path(post, operation_id = "replayEvent", path = "/v1/events/{id}/replay", tag = "events", params(("id" = String, Path)),
     responses((status = 202, body = Replay), (status = 404, body = Problem)))]
 pub async fn replay_event(
     State(state): State<AppState>,

@@ -63,13 +63,14 @@ pub enum UcKind {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLine {
-    #[schema(value_type = Option<String>, example = "onsim")]
+    #[schema(schema_with = crate::openapi::line_provider)]
     pub provider: Option<ProviderId>,
     /// E.164 number, `+447777777777` or `447777777777`.
-    #[schema(example = "447700900001")]
+    #[schema(pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", example = "447700900001")]
     pub mpn: String,
     /// A physical SIM to use (printed ICCID, or the 19-digit short form);
     /// without one the provider's next free eSIM is used.
+    #[schema(pattern = r"^89[0-9]{17,18}$")]
     pub iccid: Option<String>,
     pub uc: UcKind,
     /// Own UC: SIP username (defaults to the provider's choice).
@@ -179,7 +180,7 @@ pub struct ProvisionedView {
 
 /// Provisions a line: number, SIM, services and, on the provider's UC, a
 /// SIP account. The number is claimed for the tenant before the call.
-#[utoipa::path(post, path = "/v1/lines", tag = "lines", request_body = CreateLine,
+#[utoipa::path(post, operation_id = "provisionLine", path = "/v1/lines", tag = "lines", request_body = CreateLine,
     responses((status = 201, body = ProvisionedView), (status = 400, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
 pub async fn provision(
@@ -235,7 +236,7 @@ pub struct LineList {
 }
 
 /// The tenant's lines, newest first.
-#[utoipa::path(get, path = "/v1/lines", tag = "lines", responses((status = 200, body = LineList)))]
+#[utoipa::path(get, operation_id = "listLines", path = "/v1/lines", tag = "lines", responses((status = 200, body = LineList)))]
 pub async fn list(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -273,7 +274,7 @@ impl From<Line> for LineView {
 }
 
 /// One of the tenant's lines.
-#[utoipa::path(get, path = "/v1/lines/{mpn}", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(get, operation_id = "getLine", path = "/v1/lines/{mpn}", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     responses((status = 200, body = LineView), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -285,7 +286,7 @@ pub async fn get(
 }
 
 /// Changes a line's settings (services, SIP, subscriber details, number).
-#[utoipa::path(patch, path = "/v1/lines/{mpn}", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(patch, operation_id = "updateLineSettings", path = "/v1/lines/{mpn}", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     request_body = LineSettings,
     responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_settings(
@@ -302,7 +303,7 @@ pub async fn update_settings(
 }
 
 /// Turns call and SMS recording on or off.
-#[utoipa::path(put, path = "/v1/lines/{mpn}/recording", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(put, operation_id = "setLineRecording", path = "/v1/lines/{mpn}/recording", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     request_body = Recording, responses((status = 204), (status = 404, body = Problem)))]
 pub async fn set_recording(
     State(state): State<AppState>,
@@ -322,11 +323,12 @@ pub async fn set_recording(
 #[serde(deny_unknown_fields)]
 pub struct ChangeBundle {
     /// A bundle SKU from `GET /v1/line-offers` (`BASE`, `UNLIMITED`, …).
+    #[schema(min_length = 1, pattern = r"\S", example = "UNLIMITED")]
     pub sku: String,
 }
 
 /// Moves a line to another data bundle.
-#[utoipa::path(put, path = "/v1/lines/{mpn}/bundle", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(put, operation_id = "changeLineBundle", path = "/v1/lines/{mpn}/bundle", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     request_body = ChangeBundle, responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_bundle(
     State(state): State<AppState>,
@@ -346,6 +348,7 @@ pub async fn change_bundle(
 
 /// Whether to ask the provider for a fresh activation code.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EsimQuery {
     /// Refresh the code (only while the eSIM is not installed).
@@ -353,7 +356,7 @@ pub struct EsimQuery {
 }
 
 /// The line's eSIM install details.
-#[utoipa::path(get, path = "/v1/lines/{mpn}/esim", tag = "lines", params(("mpn" = String, Path), EsimQuery),
+#[utoipa::path(get, operation_id = "getLineEsim", path = "/v1/lines/{mpn}/esim", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001"), EsimQuery),
     responses((status = 200, body = LineEsimView), (status = 404, body = Problem)))]
 pub async fn esim(
     State(state): State<AppState>,
@@ -378,8 +381,8 @@ async fn line_code(state: &AppState, tenant_id: &str, mpn: &str) -> Result<Strin
 }
 
 /// The line's activation code as a PNG QR code.
-#[utoipa::path(get, path = "/v1/lines/{mpn}/esim/qr.png", tag = "lines", params(("mpn" = String, Path)),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = Problem)))]
+#[utoipa::path(get, operation_id = "getLineEsimQrPng", path = "/v1/lines/{mpn}/esim/qr.png", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
+    responses((status = 200, content_type = "image/png", body = crate::openapi::Binary), (status = 404, body = Problem)))]
 pub async fn qr_png(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -389,7 +392,7 @@ pub async fn qr_png(
 }
 
 /// The line's activation code as an SVG QR code.
-#[utoipa::path(get, path = "/v1/lines/{mpn}/esim/qr.svg", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(get, operation_id = "getLineEsimQrSvg", path = "/v1/lines/{mpn}/esim/qr.svg", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
 pub async fn qr_svg(
     State(state): State<AppState>,
@@ -408,7 +411,7 @@ pub struct ProviderQr {
 
 /// The provider's own QR image of the line's activation code (ONSIM's
 /// generator); `qr.png` and `qr.svg` are simgate's own renderings.
-#[utoipa::path(get, path = "/v1/lines/{mpn}/esim/provider-qr", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(get, operation_id = "getLineEsimProviderQr", path = "/v1/lines/{mpn}/esim/provider-qr", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     responses((status = 200, body = ProviderQr), (status = 404, body = Problem)))]
 pub async fn provider_qr(
     State(state): State<AppState>,
@@ -432,7 +435,7 @@ pub struct CeaseLine {
 }
 
 /// Ceases a line and its SIM. Irreversible: requires `{"confirm": true}`.
-#[utoipa::path(post, path = "/v1/lines/{mpn}/cease", tag = "lines", params(("mpn" = String, Path)),
+#[utoipa::path(post, operation_id = "ceaseLine", path = "/v1/lines/{mpn}/cease", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
     request_body = CeaseLine,
     responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn cease(
@@ -456,7 +459,7 @@ pub struct ListOf<T> {
 
 /// Products (to provision with) and bundles (to change to): the provider's
 /// catalogue, open to every tenant.
-#[utoipa::path(get, path = "/v1/line-offers", tag = "lines",
+#[utoipa::path(get, operation_id = "listLineOffers", security(("tenantKey" = []), ("operatorKey" = [])), path = "/v1/line-offers", tag = "lines",
     responses((status = 200, body = ListOf<LineOffer>), (status = 401, body = Problem)))]
 pub async fn offers(
     State(state): State<AppState>,
@@ -469,6 +472,7 @@ pub async fn offers(
 
 /// Which numbers to list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NumberQuery {
     /// `active` (default) or `reserved`.
@@ -478,7 +482,7 @@ pub struct NumberQuery {
 /// Numbers of the provider account: those free to provision (`reserved`)
 /// for anyone; those in use (`active`) only the caller's own, or all of
 /// them for the operator.
-#[utoipa::path(get, path = "/v1/numbers", tag = "lines", params(NumberQuery),
+#[utoipa::path(get, operation_id = "listNumbers", security(("tenantKey" = []), ("operatorKey" = [])), path = "/v1/numbers", tag = "lines", params(NumberQuery),
     responses((status = 200, body = ListOf<PhoneNumber>), (status = 401, body = Problem)))]
 pub async fn numbers(
     State(state): State<AppState>,
@@ -496,11 +500,12 @@ pub async fn numbers(
 #[serde(deny_unknown_fields)]
 pub struct AddNumber {
     /// E.164.
+    #[schema(pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", example = "447700900001")]
     pub mpn: String,
 }
 
 /// Adds a number to the provider account. Operator key only.
-#[utoipa::path(post, path = "/v1/numbers", tag = "lines", request_body = AddNumber,
+#[utoipa::path(post, operation_id = "addNumber", security(("operatorKey" = [])), path = "/v1/numbers", tag = "lines", request_body = AddNumber,
     responses((status = 201), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_number(
@@ -514,6 +519,7 @@ pub async fn add_number(
 
 /// Which SIMs to list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SimQuery {
     /// `active` (default) or `reserved`.
@@ -524,7 +530,7 @@ pub struct SimQuery {
 
 /// SIMs of the provider account: a tenant's are those behind its own lines;
 /// the operator sees all, free ones (`reserved`) included.
-#[utoipa::path(get, path = "/v1/sims", tag = "lines", params(SimQuery),
+#[utoipa::path(get, operation_id = "listSims", security(("tenantKey" = []), ("operatorKey" = [])), path = "/v1/sims", tag = "lines", params(SimQuery),
     responses((status = 200, body = ListOf<SimCard>), (status = 401, body = Problem)))]
 pub async fn sims(
     State(state): State<AppState>,
@@ -544,6 +550,7 @@ pub async fn sims(
 
 /// Which ports to list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PortQuery {
     /// `all` (default), `initial`, `in_progress`, `failed`, `complete`, `closed`.
@@ -552,7 +559,7 @@ pub struct PortQuery {
 
 /// Number ports: a tenant's are those of its own lines' numbers; the
 /// operator sees all.
-#[utoipa::path(get, path = "/v1/ports", tag = "lines", params(PortQuery),
+#[utoipa::path(get, operation_id = "listPorts", security(("tenantKey" = []), ("operatorKey" = [])), path = "/v1/ports", tag = "lines", params(PortQuery),
     responses((status = 200, body = ListOf<Port>), (status = 401, body = Problem)))]
 pub async fn ports(
     State(state): State<AppState>,
@@ -567,7 +574,7 @@ pub async fn ports(
 }
 
 /// One number port (another tenant's is not found).
-#[utoipa::path(get, path = "/v1/ports/{id}", tag = "lines", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "getPort", security(("tenantKey" = []), ("operatorKey" = [])), path = "/v1/ports/{id}", tag = "lines", params(("id" = String, Path)),
     responses((status = 200, body = Port), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn port(
     State(state): State<AppState>,
@@ -579,7 +586,7 @@ pub async fn port(
 
 /// Customer groups of the provider account. Operator key only: groups are
 /// how the operator organises the account its tenants share.
-#[utoipa::path(get, path = "/v1/groups", tag = "lines",
+#[utoipa::path(get, operation_id = "listGroups", security(("operatorKey" = [])), path = "/v1/groups", tag = "lines",
     responses((status = 200, body = ListOf<Group>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn groups(
     State(state): State<AppState>,
@@ -592,7 +599,7 @@ pub async fn groups(
 
 /// Adds a customer group (name rules are checked before the provider is
 /// called). Operator key only.
-#[utoipa::path(post, path = "/v1/groups", tag = "lines", request_body = Group,
+#[utoipa::path(post, operation_id = "addGroup", security(("operatorKey" = [])), path = "/v1/groups", tag = "lines", request_body = Group,
     responses((status = 201, body = Group), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_group(
@@ -606,6 +613,7 @@ pub async fn add_group(
 
 /// Subscriber filters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberQuery {
     /// e.g. `PROVISIONED`.
@@ -616,7 +624,7 @@ pub struct SubscriberQuery {
 
 /// Subscribers of the provider account: a tenant's are those of its own
 /// lines; the operator sees all.
-#[utoipa::path(get, path = "/v1/subscribers", tag = "lines", params(SubscriberQuery),
+#[utoipa::path(get, operation_id = "listSubscribers", security(("tenantKey" = []), ("operatorKey" = [])), path = "/v1/subscribers", tag = "lines", params(SubscriberQuery),
     responses((status = 200, body = ListOf<Subscriber>), (status = 401, body = Problem)))]
 pub async fn subscribers(
     State(state): State<AppState>,

@@ -22,8 +22,8 @@ use crate::views::{CreateOrder, OrderPage, OrderView};
 /// with an `Idempotency-Key`, repeating the request returns the same order
 /// (200, `Idempotent-Replayed: true`) and reusing the key for a different
 /// request is refused (409).
-#[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = CreateOrder,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe"), WaitQuery),
+#[utoipa::path(post, operation_id = "createOrder", path = "/v1/orders", tag = "orders", request_body = CreateOrder,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[\x21-\x7e]{1,255}$", description = "Makes retries safe"), WaitQuery),
     responses(
         (status = 201, body = OrderView, description = "Order placed"),
         (status = 200, body = OrderView, description = "Replay of an earlier request with the same key"),
@@ -56,10 +56,15 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// How long `POST /v1/orders` may wait for the order to finish.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Wait up to this long for a final status: `30s`, `500ms`, `1m` or
     /// plain seconds; at most 60 s. Without it the order returns at once.
+    #[param(
+        pattern = r"^((60000|[1-5]?[0-9]{1,4})ms|(60|[1-5]?[0-9])s?|[01]m)$",
+        example = "30s"
+    )]
     wait: Option<String>,
 }
 
@@ -116,6 +121,7 @@ const MAX_PAGE: u32 = 100;
 
 /// Order list filters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OrderQuery {
     /// Only orders in this status.
@@ -123,11 +129,12 @@ pub struct OrderQuery {
     /// Only orders older than this order id (from `next_before`).
     before: Option<String>,
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
 }
 
 /// The tenant's orders, newest first.
-#[utoipa::path(get, path = "/v1/orders", tag = "orders", params(OrderQuery),
+#[utoipa::path(get, operation_id = "listOrders", path = "/v1/orders", tag = "orders", params(OrderQuery),
     responses((status = 200, body = OrderPage), (status = 400, body = Problem)))]
 pub async fn list_orders(
     State(state): State<AppState>,
@@ -156,8 +163,8 @@ pub async fn list_orders(
 }
 
 /// One of the tenant's orders.
-#[utoipa::path(get, path = "/v1/orders/{id}", tag = "orders",
-    params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "getOrder", path = "/v1/orders/{id}", tag = "orders",
+    params(("id" = String, Path, example = "ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b")),
     responses((status = 200, body = OrderView), (status = 404, body = Problem)))]
 pub async fn get_order(
     State(state): State<AppState>,

@@ -19,28 +19,37 @@ const MAX_LIMIT: u32 = 500;
 
 /// Catalogue filters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ProductQuery {
     /// ISO 3166-1 alpha-2 country where the product must work.
+    #[param(schema_with = crate::openapi::country_code)]
     country: Option<String>,
     /// Only products with at least this much data (unlimited always qualifies).
-    min_data_mb: Option<u64>,
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
+    min_data_mb: Option<u32>,
     /// Highest price, as a decimal (in `currency` when given).
+    #[param(pattern = r"^[0-9]{1,12}(\.[0-9]{1,6})?$", example = "9.99")]
     max_price: Option<String>,
     /// ISO 4217 currency of the price.
+    #[param(schema_with = crate::openapi::currency_code)]
     currency: Option<String>,
     /// Only this provider's products.
+    #[param(schema_with = crate::openapi::catalogue_provider)]
     provider: Option<String>,
     /// `price` (default), `-price`, `data` (most first) or `validity` (longest first).
+    #[param(schema_with = crate::openapi::product_sort)]
     sort: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// Products to skip.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
     offset: Option<u32>,
 }
 
 /// Searches the catalogue.
-#[utoipa::path(get, path = "/v1/products", tag = "products", params(ProductQuery),
+#[utoipa::path(get, operation_id = "listProducts", path = "/v1/products", tag = "products", params(ProductQuery),
     responses((status = 200, body = ProductPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list_products(
     State(state): State<AppState>,
@@ -91,7 +100,7 @@ pub async fn list_products(
             .as_deref()
             .map(CountryCode::parse)
             .transpose()?,
-        min_data_mb: query.min_data_mb,
+        min_data_mb: query.min_data_mb.map(u64::from),
         max_price_micros,
         currency,
         sort,
@@ -108,8 +117,8 @@ pub async fn list_products(
 }
 
 /// One product by id.
-#[utoipa::path(get, path = "/v1/products/{id}", tag = "products",
-    params(("id" = String, Path, description = "`<provider>:<sku>`")),
+#[utoipa::path(get, operation_id = "getProduct", path = "/v1/products/{id}", tag = "products",
+    params(("id" = String, Path, pattern = r"^(esim-go|esim-story|sim-local|telnyx|onsim):[\x21-\x7e]{1,200}$", description = "`<provider>:<sku>`", example = "esim-go:esim_1GB_1D_JP_V2")),
     responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
 pub async fn get_product(
     State(state): State<AppState>,

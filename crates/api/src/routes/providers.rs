@@ -9,7 +9,7 @@ use crate::problem::{ApiError, Problem};
 use crate::views::{ProviderList, ProviderView};
 
 /// Lists the configured providers with their capabilities.
-#[utoipa::path(get, path = "/v1/providers", tag = "providers",
+#[utoipa::path(get, operation_id = "listProviders", path = "/v1/providers", tag = "providers",
     responses((status = 200, body = ProviderList), (status = 401, body = Problem)))]
 pub async fn list_providers(
     State(state): State<AppState>,

@@ -27,18 +27,23 @@ use crate::routes::{idempotency_key, required_text};
 #[serde(deny_unknown_fields)]
 pub struct CreateAddress {
     /// Defaults to the one configured SIM card provider.
-    #[schema(value_type = Option<String>, example = "telnyx")]
+    #[schema(schema_with = crate::openapi::sim_card_provider)]
     pub provider: Option<ProviderId>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub first_name: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub last_name: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub business_name: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub street_address: Option<String>,
     pub extended_address: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1, pattern = r"\S")]
     pub locality: Option<String>,
     pub administrative_area: Option<String>,
     pub postal_code: Option<String>,
     /// ISO 3166-1 alpha-2.
-    #[schema(example = "US")]
+    #[schema(value_type = String, required = true, schema_with = crate::openapi::country_code)]
     pub country_code: Option<String>,
 }
 
@@ -70,7 +75,7 @@ pub struct AddressView {
 }
 
 /// Creates a shipping address at the SIM card provider.
-#[utoipa::path(post, path = "/v1/addresses", tag = "sim-orders", request_body = CreateAddress,
+#[utoipa::path(post, operation_id = "createAddress", path = "/v1/addresses", tag = "sim-orders", request_body = CreateAddress,
     responses((status = 201, body = AddressView), (status = 400, body = Problem),
         (status = 422, body = Problem), (status = 502, body = Problem)))]
 pub async fn create_address(
@@ -104,11 +109,14 @@ pub async fn create_address(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSimOrder {
-    #[schema(value_type = Option<String>, example = "telnyx")]
+    #[schema(schema_with = crate::openapi::sim_card_provider)]
     pub provider: Option<ProviderId>,
     /// An address id from `POST /v1/addresses`.
+    #[schema(min_length = 1)]
     pub address_id: String,
     /// 1 to 1000 cards.
+    #[schema(minimum = 1, maximum = 1000)]
+    #[serde(deserialize_with = "crate::views::whole_number")]
     pub quantity: u32,
 }
 
@@ -133,7 +141,7 @@ impl From<SimOrderPreview> for PreviewView {
 }
 
 /// Prices an order without placing it.
-#[utoipa::path(post, path = "/v1/sim-orders/preview", tag = "sim-orders", request_body = CreateSimOrder,
+#[utoipa::path(post, operation_id = "previewSimOrder", path = "/v1/sim-orders/preview", tag = "sim-orders", request_body = CreateSimOrder,
     responses((status = 200, body = PreviewView), (status = 404, body = Problem),
         (status = 422, body = Problem), (status = 502, body = Problem)))]
 pub async fn preview(
@@ -201,8 +209,8 @@ impl From<SimOrderRecord> for SimOrderView {
 /// When the provider's answer is lost (a timeout, an unreadable body) the
 /// order is accepted as `submitting` (202) and settled by the follow-up pass,
 /// which finds it upstream or marks it failed: never bought twice.
-#[utoipa::path(post, path = "/v1/sim-orders", tag = "sim-orders", request_body = CreateSimOrder,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+#[utoipa::path(post, operation_id = "createSimOrder", path = "/v1/sim-orders", tag = "sim-orders", request_body = CreateSimOrder,
+    params(("Idempotency-Key" = Option<String>, Header, pattern = r"^[\x21-\x7e]{1,255}$", description = "Makes retries safe")),
     responses((status = 201, body = SimOrderView), (status = 200, body = SimOrderView),
         (status = 202, body = SimOrderView),
         (status = 404, body = Problem), (status = 409, body = Problem),
@@ -241,13 +249,17 @@ pub async fn create_sim_order(
 
 /// SIM order list filters and paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SimOrderQuery {
     /// Only orders in this status (`submitting`, `failed`, `pending`, …).
+    #[param(schema_with = crate::openapi::sim_order_status)]
     status: Option<String>,
     /// Page number, from 1.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4294967295_i64)]
     page: Option<u32>,
     /// Page size, 1–250 (default 20).
+    #[param(minimum = 1, maximum = 250)]
     page_size: Option<u32>,
 }
 
@@ -262,7 +274,7 @@ pub struct SimOrderPageView {
 }
 
 /// The tenant's SIM orders, newest first, in numbered pages.
-#[utoipa::path(get, path = "/v1/sim-orders", tag = "sim-orders", params(SimOrderQuery),
+#[utoipa::path(get, operation_id = "listSimOrders", path = "/v1/sim-orders", tag = "sim-orders", params(SimOrderQuery),
     responses((status = 200, body = SimOrderPageView), (status = 400, body = Problem)))]
 pub async fn list_sim_orders(
     State(state): State<AppState>,
@@ -298,7 +310,7 @@ pub async fn list_sim_orders(
 }
 
 /// One of the tenant's SIM orders, refreshed from the provider while it moves.
-#[utoipa::path(get, path = "/v1/sim-orders/{id}", tag = "sim-orders", params(("id" = String, Path)),
+#[utoipa::path(get, operation_id = "getSimOrder", path = "/v1/sim-orders/{id}", tag = "sim-orders", params(("id" = String, Path)),
     responses((status = 200, body = SimOrderView), (status = 404, body = Problem)))]
 pub async fn get_sim_order(
     State(state): State<AppState>,

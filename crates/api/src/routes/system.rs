@@ -14,8 +14,9 @@ use crate::problem::{ApiError, Problem};
 use crate::views::Health;
 
 /// Liveness and database reachability.
-#[utoipa::path(get, path = "/healthz", tag = "system",
-    responses((status = 200, body = Health), (status = 503, body = Health)))]
+#[utoipa::path(get, operation_id = "getHealth", path = "/healthz", tag = "system",
+    responses((status = 200, body = Health, description = "The process is up and its database answers"),
+        (status = 503, body = Health, description = "The database does not answer")))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     match state.services.store.ping().await {
         Ok(()) => Json(Health {
@@ -80,6 +81,10 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiErr
 
 /// Prometheus metrics. They span every tenant, so on the API's listener
 /// they need the operator key.
+#[utoipa::path(get, path = "/metrics", tag = "system", operation_id = "getMetrics",
+    security(("operatorKey" = [])),
+    responses((status = 200, content_type = "text/plain", body = String,
+        description = "Prometheus text exposition format 0.0.4")))]
 pub async fn metrics(State(state): State<AppState>, _operator: Operator) -> Response {
     render_metrics(&state.metrics)
 }

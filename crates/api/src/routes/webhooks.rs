@@ -23,7 +23,7 @@ pub struct WebhookReceipt {
 }
 
 /// Receives a provider's webhook.
-#[utoipa::path(post, path = "/v1/webhooks/{provider}", tag = "webhooks",
+#[utoipa::path(post, operation_id = "receiveProviderWebhook", path = "/v1/webhooks/{provider}", tag = "webhooks",
     params(("provider" = String, Path, description = "e.g. `esim-story`")),
     request_body(content = String, description = "The provider's own webhook body", content_type = "application/json"),
     responses((status = 200, body = WebhookReceipt), (status = 400, body = Problem),

@@ -3,6 +3,7 @@
 mod bad_input;
 mod catalogue;
 mod cli;
+mod contract;
 mod docs_ui;
 mod esim_story;
 mod esims;
