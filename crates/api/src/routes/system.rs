@@ -49,8 +49,9 @@ pub struct Ready {
 /// done (they run before the server listens) and every configured
 /// provider's catalogue is loaded; until then a 503 `not_ready` problem
 /// naming what is missing. `/healthz` stays the liveness check.
-#[utoipa::path(get, path = "/readyz", tag = "system",
-    responses((status = 200, body = Ready), (status = 503, body = Problem)))]
+#[utoipa::path(get, operation_id = "getReadiness", path = "/readyz", tag = "system",
+    responses((status = 200, body = Ready, description = "Migrations are done and every configured catalogue is loaded"),
+        (status = 503, body = Problem, description = "Not ready yet: the problem names what is missing")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
     let not_ready =
         |detail: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail);

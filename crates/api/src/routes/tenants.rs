@@ -74,7 +74,8 @@ impl From<IssuedKey> for TenantKey {
 }
 
 /// Lists every tenant, oldest first. Operator key only.
-#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin",
+#[utoipa::path(get, path = "/admin/v1/tenants", tag = "admin", operation_id = "listTenants",
+    security(("operatorKey" = [])),
     responses((status = 200, body = TenantList), (status = 401, body = Problem),
         (status = 403, body = Problem)))]
 pub async fn list_tenants(
@@ -88,7 +89,8 @@ pub async fn list_tenants(
 }
 
 /// Creates a tenant and returns its first API key. Operator key only.
-#[utoipa::path(post, path = "/admin/v1/tenants", tag = "admin", request_body = CreateTenant,
+#[utoipa::path(post, path = "/admin/v1/tenants", tag = "admin", operation_id = "createTenant",
+    security(("operatorKey" = [])), request_body = CreateTenant,
     responses((status = 201, body = TenantKey), (status = 400, body = Problem),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -105,6 +107,7 @@ pub async fn create_tenant(
 /// Replaces every key of a tenant by a new one, returned once; the old
 /// keys are refused from now on. Operator key only.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/rotate-key", tag = "admin",
+    operation_id = "rotateTenantKey", security(("operatorKey" = [])),
     params(("id" = String, Path, description = "Tenant id (`ten_…`)")),
     responses((status = 200, body = TenantKey), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem),
@@ -120,6 +123,7 @@ pub async fn rotate_tenant_key(
 /// Disables a tenant: its keys are refused from now on; its records stay.
 /// Operator key only.
 #[utoipa::path(post, path = "/admin/v1/tenants/{id}/disable", tag = "admin",
+    operation_id = "disableTenant", security(("operatorKey" = [])),
     params(("id" = String, Path, description = "Tenant id (`ten_…`)")),
     responses((status = 200, body = TenantView), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem)))]
