@@ -20,6 +20,8 @@ fi
 
 cargo build --locked --quiet -p simgate
 work=$(mktemp -d)
+# An empty configuration file: environment only, and no stray simgate.toml.
+: >"$work/empty.toml"
 server_pid=
 stop_server() {
   if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
@@ -38,7 +40,7 @@ trap cleanup EXIT
 # take free ports too. The ready line names the address it took.
 start_server() {
   local log=$1
-  SIMGATE_CONFIG="$work/none.toml" \
+  SIMGATE_CONFIG="$work/empty.toml" \
     SIMGATE_LISTEN=127.0.0.1:0 \
     SIMGATE_ADMIN_API_KEY="$operator_key" \
     SIMGATE_DATABASE_URL="sqlite://$work/$(basename "$log" .log).db?mode=rwc" \

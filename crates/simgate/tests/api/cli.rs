@@ -55,12 +55,15 @@ async fn catalogue_sync_reports_what_it_stored_and_fails_loudly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_simulator_runs_alone_and_lists_its_purchases() {
     let dir = tempfile::tempdir().unwrap();
+    // An empty configuration file, so no stray simgate.toml counts.
+    let config = dir.path().join("empty.toml");
+    std::fs::write(&config, "").unwrap();
     let sandbox = |provider: &str, port: u16| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_simgate"));
         command
             .args(["sandbox", "--provider", provider])
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("SIMGATE_CONFIG", dir.path().join("absent.toml"))
+            .env("SIMGATE_CONFIG", &config)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
