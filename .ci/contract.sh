@@ -48,7 +48,7 @@ start_server() {
     target/debug/simgate serve --sandbox 2>"$log" &
   server_pid=$!
   local deadline=$((SECONDS + 60))
-  until grep -q 'simgate sandbox ready on' "$log"; do
+  until grep -qs 'simgate sandbox ready on' "$log"; do
     if ((SECONDS > deadline)) || ! kill -0 "$server_pid" 2>/dev/null; then
       echo "contract: the server did not start" >&2
       cat "$log" >&2
