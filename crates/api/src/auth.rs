@@ -6,6 +6,7 @@ use axum::http::{StatusCode, header};
 use simgate_store::Tenant;
 
 use crate::AppState;
+use crate::operator::Caller;
 use crate::problem::ApiError;
 
 /// The tenant whose key authenticated the request. Accepts
@@ -19,19 +20,14 @@ impl FromRequestParts<AppState> for AuthTenant {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let key = presented_key(parts)?;
-        match state.services.store.tenant_by_api_key(key).await? {
-            Some(tenant) => {
-                crate::observability::record_tenant(&tenant.id);
-                Ok(Self(tenant))
-            }
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Tenant(tenant) => Ok(Self(tenant)),
             // The operator is no tenant: it owns no orders, lines or events.
-            None if state.operator.matches(key) => Err(ApiError::new(
+            Caller::Operator => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "tenant_only",
                 "this operation acts for a tenant; use that tenant's API key",
             )),
-            None => Err(invalid_api_key()),
         }
     }
 }

@@ -96,14 +96,10 @@ impl FromRequestParts<AppState> for Operator {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let key = presented_key(parts)?;
-        if state.operator.matches(key) {
-            return Ok(Self);
+        match Caller::from_request_parts(parts, state).await? {
+            Caller::Operator => Ok(Self),
+            Caller::Tenant(_) => Err(operator_only()),
         }
-        if state.services.store.tenant_by_api_key(key).await?.is_some() {
-            return Err(operator_only());
-        }
-        Err(crate::auth::invalid_api_key())
     }
 }
 
