@@ -29,7 +29,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::purchases::{PurchaseEntry, claim_purchase};
+use crate::purchases::{PurchaseEntry, Source, claim_purchase};
 use crate::{
     EsimRecord, Lease, NewOrder, OrderFailure, OrderRecord, Store, StoreError, from_millis, millis,
     new_id,
@@ -84,16 +84,6 @@ pub struct UpstreamAnswer<'a> {
     pub status: OrderStatus,
     /// The eSIMs it has delivered so far.
     pub esims: &'a [InstallDetails],
-}
-
-/// Where an answer came from: what it proves decides whether a late one is kept.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Source {
-    /// The answer to our own call, or a lookup by our own reference: the
-    /// purchase is certainly this order's.
-    OurCall,
-    /// A provider order matched by content: possibly another order's.
-    Matched,
 }
 
 /// The statuses an order may be in to move to `next`, as an SQL list.

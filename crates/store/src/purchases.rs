@@ -38,6 +38,17 @@ pub struct UpstreamPurchase {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// Where an answer about a purchase came from: what it proves decides
+/// whether a late one is kept (orders and SIM orders alike).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// The answer to our own call, or a lookup by our own reference: the
+    /// purchase is certainly this row's.
+    OurCall,
+    /// A provider order matched by content: possibly another row's.
+    Matched,
+}
+
 /// A purchase about to be written to the ledger.
 pub(crate) struct PurchaseEntry<'a> {
     pub provider: ProviderId,

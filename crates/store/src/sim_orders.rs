@@ -16,7 +16,7 @@ use simgate_domain::{ProviderId, ShippingAddress, SimOrder, SimOrderStatus};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::purchases::{PurchaseEntry, claim_purchase};
+use crate::purchases::{PurchaseEntry, Source, claim_purchase};
 use crate::{InsertOutcome, Lease, Store, StoreError, from_millis, millis, new_id};
 
 const COLUMNS: &str = "id, tenant_id, provider, upstream_id, address_id, quantity, status, \
@@ -262,7 +262,8 @@ impl Store {
         fence: i64,
         upstream: &SimOrder,
     ) -> Result<SimOrderAnswer, StoreError> {
-        self.record_sim_answer(id, fence, upstream, false).await
+        self.record_sim_answer(id, fence, upstream, Source::OurCall)
+            .await
     }
 
     /// Takes a provider order found by listing and matching (same address,
@@ -276,7 +277,8 @@ impl Store {
         fence: i64,
         upstream: &SimOrder,
     ) -> Result<SimOrderAnswer, StoreError> {
-        self.record_sim_answer(id, fence, upstream, true).await
+        self.record_sim_answer(id, fence, upstream, Source::Matched)
+            .await
     }
 
     async fn record_sim_answer(
@@ -284,7 +286,7 @@ impl Store {
         id: &str,
         fence: i64,
         upstream: &SimOrder,
-        matched: bool,
+        source: Source,
     ) -> Result<SimOrderAnswer, StoreError> {
         let order = self.existing_sim_order(id).await?;
         let snapshot = serde_json::to_string(upstream).map_err(StoreError::corrupt)?;
@@ -315,7 +317,7 @@ impl Store {
             .bind(fence)
             .execute(&mut *tx)
             .await?;
-            if current.rows_affected() != 1 && matched {
+            if current.rows_affected() != 1 && source == Source::Matched {
                 tx.rollback().await?;
                 return Ok(SimOrderAnswer::NotTaken);
             }
@@ -346,7 +348,7 @@ impl Store {
         if current.upstream_id.as_deref() == Some(upstream.id.as_str()) {
             return Ok(SimOrderAnswer::Unchanged);
         }
-        if matched {
+        if source == Source::Matched {
             return Ok(SimOrderAnswer::NotTaken);
         }
         entry.linked = false;
