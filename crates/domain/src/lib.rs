@@ -13,6 +13,7 @@ pub mod iccid;
 pub mod line;
 pub mod lpa;
 pub mod money;
+pub mod orchestration;
 pub mod order;
 pub mod product;
 pub mod sim_order;

@@ -1,0 +1,15 @@
+//! The pure core of orchestration: one offer across providers, money across
+//! currencies, per-tenant pricing, routing, provider health and safe failover.
+//!
+//! Everything here is I/O-free and reads no clock: time, random draws, FX
+//! rates and health are passed in. That keeps every decision reproducible in
+//! tests and lets the service layer decide where state lives (per instance or
+//! in the database) without changing the rules.
+
+pub mod fx;
+pub mod offer;
+
+pub use fx::{Converted, FxError, FxRate, FxTable, compare_converted};
+pub use offer::{
+    InvalidOfferId, Offer, OfferCandidate, OfferId, OfferKey, canonical_data_mb, group_offers,
+};
