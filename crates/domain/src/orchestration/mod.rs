@@ -8,8 +8,12 @@
 
 pub mod fx;
 pub mod offer;
+pub mod pricing;
 
 pub use fx::{Converted, FxError, FxRate, FxTable, compare_converted};
 pub use offer::{
     InvalidOfferId, Offer, OfferCandidate, OfferId, OfferKey, canonical_data_mb, group_offers,
+};
+pub use pricing::{
+    OverrideTarget, PriceContext, PriceQuote, PricingError, PricingOverride, PricingRules, RoundTo,
 };
