@@ -7,10 +7,15 @@
 //! in the database) without changing the rules.
 
 pub mod fx;
+pub mod health;
 pub mod offer;
 pub mod pricing;
 
 pub use fx::{Converted, FxError, FxRate, FxTable, compare_converted};
+pub use health::{
+    Admission, CallOutcome, CircuitState, HealthConfig, HealthConfigError, HealthSnapshot,
+    ProviderHealth,
+};
 pub use offer::{
     InvalidOfferId, Offer, OfferCandidate, OfferId, OfferKey, canonical_data_mb, group_offers,
 };
