@@ -6,11 +6,16 @@
 //! tests and lets the service layer decide where state lives (per instance or
 //! in the database) without changing the rules.
 
+pub mod attempt;
 pub mod fx;
 pub mod health;
 pub mod offer;
 pub mod pricing;
 
+pub use attempt::{
+    AttemptEvent, AttemptOutcome, AttemptState, InvalidAttemptTransition, NothingReason,
+    ReconcileOutcome, UncertainReason,
+};
 pub use fx::{Converted, FxError, FxRate, FxTable, compare_converted};
 pub use health::{
     Admission, CallOutcome, CircuitState, HealthConfig, HealthConfigError, HealthSnapshot,
