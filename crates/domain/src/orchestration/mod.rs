@@ -11,6 +11,7 @@ pub mod fx;
 pub mod health;
 pub mod offer;
 pub mod pricing;
+pub mod routing;
 
 pub use attempt::{
     AttemptEvent, AttemptOutcome, AttemptState, InvalidAttemptTransition, NothingReason,
@@ -26,4 +27,8 @@ pub use offer::{
 };
 pub use pricing::{
     OverrideTarget, PriceContext, PriceQuote, PricingError, PricingOverride, PricingRules, RoundTo,
+};
+pub use routing::{
+    Basis, CountryRouting, RouteCandidate, RouteExplanation, RoutePlan, RoutingError,
+    RoutingPolicy, RoutingStrategy, Skip, Verdict, plan,
 };
