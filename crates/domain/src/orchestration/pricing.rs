@@ -130,24 +130,31 @@ pub struct PricingRules {
 /// Why pricing rules were refused or a price could not be computed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PricingError {
+    /// Negative markups sell below cost; above 1000% is almost surely a typo.
     #[error("{field} must be between 0 and 1000 percent, got {value}")]
     MarkupPercent { field: String, value: Decimal },
+    /// A fixed markup must be storable money and must not discount.
     #[error("{field} must be zero or more with at most 6 decimal places, got {value}")]
     MarkupFixed { field: String, value: Decimal },
+    /// A rounding rule that cannot round up to a storable price.
     #[error(
         "{field}: a step must be positive, an ending in [0, 1), each with at most 6 decimal places; got {value}"
     )]
     RoundTo { field: String, value: Decimal },
+    /// Two overrides for one target would make the price depend on list order.
     #[error("overrides[{index}] targets {target}, which overrides[{first}] already targets")]
     DuplicateOverride {
         index: usize,
         first: usize,
         target: String,
     },
+    /// An override that changes nothing is almost surely a mistake.
     #[error("overrides[{index}] sets none of markup_percent, markup_fixed, round_to")]
     EmptyOverride { index: usize },
+    /// Pricing a cost as if it were in another currency would be silently wrong.
     #[error("no FX rate converts {from} to {to}, so this cost cannot be priced")]
     NoFxRate { from: Currency, to: Currency },
+    /// The computation overflowed or left the range [`Money`] stores.
     #[error("the price is out of the range simgate stores")]
     OutOfRange,
 }

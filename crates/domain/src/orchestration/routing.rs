@@ -96,18 +96,23 @@ pub struct RoutingPolicy {
 /// and `countries.JP.` for an override, so the message names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoutingError {
+    /// A provider twice in a list makes its position ambiguous.
     #[error("{scope}{field} lists {provider} twice")]
     DuplicateProvider {
         scope: String,
         field: &'static str,
         provider: ProviderId,
     },
+    /// Listing and excluding one provider contradicts itself.
     #[error("{scope}providers lists {provider}, which {scope}exclude excludes")]
     ExcludedListed { scope: String, provider: ProviderId },
+    /// Priority routing without a list has no order to follow.
     #[error("{scope}strategy priority needs a non-empty providers list")]
     PriorityWithoutProviders { scope: String },
+    /// Weighted routing with nothing to draw from could never split volume.
     #[error("{scope}strategy weighted needs a positive weight for a provider that is not excluded")]
     WeightedWithoutWeights { scope: String },
+    /// An override that changes nothing is almost surely a mistake.
     #[error("countries.{0} sets none of strategy, providers, weights, exclude")]
     EmptyCountryOverride(CountryCode),
 }
