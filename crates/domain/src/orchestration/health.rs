@@ -39,8 +39,9 @@ pub enum CallOutcome {
     Uncertain,
 }
 
-/// The breaker's tuning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The breaker's tuning. Not serialisable on purpose: the service's
+/// configuration names its own fields (seconds, not a `TimeDelta`'s shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HealthConfig {
     /// How many recent calls the window keeps.
     pub window: usize,
