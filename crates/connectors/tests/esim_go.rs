@@ -305,12 +305,13 @@ async fn orders_esims_usage_and_revokes() {
         f.client.refresh(&iccid).await.unwrap().message,
         "Refresh requested"
     );
-    assert!(
+    assert_eq!(
         f.client
             .compatible(&iccid, JP_1GB)
             .await
             .unwrap()
-            .compatible
+            .compatible,
+        Some(true)
     );
     assert_eq!(
         f.client

@@ -390,7 +390,7 @@ impl EsimGoClient {
         &self,
         iccid: &Iccid,
         bundle: &str,
-    ) -> Result<Compatibility, ConnectorError> {
+    ) -> Result<CompatibilityAnswer, ConnectorError> {
         self.get(&["esims", iccid.as_str(), "compatible", bundle], &())
             .await
     }
@@ -450,7 +450,7 @@ impl EsimGoClient {
     }
 
     /// `POST /organisation/balance?amount=`: tops up the prepaid balance.
-    pub async fn top_up_balance(&self, amount: u64) -> Result<MessageResponse, ConnectorError> {
+    pub async fn top_up_balance(&self, amount: u64) -> Result<BalanceTopUp, ConnectorError> {
         self.json(
             Method::POST,
             &["organisation", "balance"],

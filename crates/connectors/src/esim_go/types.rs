@@ -71,9 +71,10 @@ pub struct Bundle {
     pub allowances: Vec<Allowance>,
 }
 
-/// `GET /catalogue` answer (the live API wraps the list).
+/// `GET /catalogue` answer. The live API wraps the list; the v2.4 reference
+/// shows a bare list of bundles, which is read as a single page.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "CatalogueWire")]
 pub struct CataloguePage {
     pub bundles: Vec<Bundle>,
     #[serde(default)]
@@ -82,6 +83,49 @@ pub struct CataloguePage {
     pub rows: u32,
     #[serde(default)]
     pub page_size: u32,
+}
+
+/// Either shape of a catalogue answer, as it arrives.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum CatalogueWire {
+    Bare(Vec<Bundle>),
+    Wrapped(CataloguePageFields),
+}
+
+/// The wrapped catalogue answer's fields.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CataloguePageFields {
+    bundles: Vec<Bundle>,
+    #[serde(default)]
+    page_count: u32,
+    #[serde(default)]
+    rows: u32,
+    #[serde(default)]
+    page_size: u32,
+}
+
+impl From<CatalogueWire> for CataloguePage {
+    fn from(wire: CatalogueWire) -> Self {
+        match wire {
+            CatalogueWire::Bare(bundles) => {
+                let count = u32::try_from(bundles.len()).unwrap_or(u32::MAX);
+                Self {
+                    bundles,
+                    page_count: 1,
+                    rows: count,
+                    page_size: count,
+                }
+            }
+            CatalogueWire::Wrapped(page) => Self {
+                bundles: page.bundles,
+                page_count: page.page_count,
+                rows: page.rows,
+                page_size: page.page_size,
+            },
+        }
+    }
 }
 
 /// `GET /catalogue` query.
@@ -132,11 +176,27 @@ pub struct CountryNetworks {
     pub networks: Vec<Network>,
 }
 
-/// `GET /networks` answer (assumed shape, see [`Network`]).
+/// `GET /networks` answer (assumed shape, see [`Network`]). The reference's
+/// only example is `null`, which is read as no networks.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "Option<NetworksFields>")]
 pub struct NetworksResponse {
     pub country_networks: Vec<CountryNetworks>,
+}
+
+/// The fields of a non-null networks answer.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NetworksFields {
+    country_networks: Vec<CountryNetworks>,
+}
+
+impl From<Option<NetworksFields>> for NetworksResponse {
+    fn from(wire: Option<NetworksFields>) -> Self {
+        Self {
+            country_networks: wire.map(|w| w.country_networks).unwrap_or_default(),
+        }
+    }
 }
 
 /// One line of `POST /orders`.
@@ -402,10 +462,23 @@ pub struct Location {
     pub last_seen: String,
 }
 
-/// `GET /esims/{iccid}/compatible/{bundle}`.
+/// `GET /esims/{iccid}/compatible/{bundle}` as the simulator sends it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Compatibility {
     pub compatible: bool,
+}
+
+/// `GET /esims/{iccid}/compatible/{bundle}` as the client reads it: the
+/// v2.4 reference answers `{"message": "..."}`, other public sources
+/// `{"compatible": bool}`; whichever came is kept, neither is guessed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompatibilityAnswer {
+    /// The verdict, when the provider sends it as a boolean.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compatible: Option<bool>,
+    /// The verdict as text, the reference's documented shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// `POST /esims/{iccid}/sms` body: 1–160 UTF-8 characters.
@@ -424,6 +497,48 @@ fn default_sender() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageResponse {
     pub message: String,
+}
+
+/// `POST /organisation/balance` answer: the reference documents
+/// `{amount, balance, ref}`; a bare `{"message": "..."}` is read too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BalanceTopUp {
+    /// The amount added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    /// The balance after the top-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<f64>,
+    /// The provider's reference of the top-up, an integer in the
+    /// reference; kept as text so a string one is read too.
+    #[serde(
+        default,
+        rename = "ref",
+        deserialize_with = "number_or_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reference: Option<String>,
+    /// A free-text answer, when the provider sends one instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Reads an optional value sent either as a JSON number or as a string.
+fn number_or_string<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Number(serde_json::Number),
+        Text(String),
+    }
+    Ok(
+        Option::<Either>::deserialize(deserializer)?.map(|value| match value {
+            Either::Number(n) => n.to_string(),
+            Either::Text(t) => t,
+        }),
+    )
 }
 
 /// Answers that carry only a status (revokes).
@@ -549,10 +664,28 @@ pub struct OrganisationResponse {
     pub organisations: Vec<Organisation>,
 }
 
-/// `GET /organisation/groups`.
+/// `GET /organisation/groups`. The reference shows a bare list of groups;
+/// a list wrapped in `{"groups": [...]}` is read too.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "GroupsWire")]
 pub struct BundleGroups {
     pub groups: Vec<BundleGroup>,
+}
+
+/// Either shape of a groups answer, as it arrives.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum GroupsWire {
+    Bare(Vec<BundleGroup>),
+    Wrapped { groups: Vec<BundleGroup> },
+}
+
+impl From<GroupsWire> for BundleGroups {
+    fn from(wire: GroupsWire) -> Self {
+        match wire {
+            GroupsWire::Bare(groups) | GroupsWire::Wrapped { groups } => Self { groups },
+        }
+    }
 }
 
 /// A bundle group name.

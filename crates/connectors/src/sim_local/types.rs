@@ -80,6 +80,9 @@ pub struct CreateOrder {
 /// The item of an order answer, with the eSIM once it is known (assumed shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderItem {
+    /// Absent from the reference's examples (their `item` is shown empty),
+    /// so an answer without it is still read.
+    #[serde(default)]
     pub product_offering_id: String,
     #[serde(default)]
     pub iccid: Option<String>,
