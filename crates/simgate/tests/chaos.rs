@@ -42,10 +42,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use simgate_connectors::esim_go::SandboxConfig;
-use simgate_connectors::sim_local::SimLocalSandboxConfig;
-use simgate_connectors::sim_local::sandbox::TOKEN_PATH;
-use simgate_connectors::simulator::{Purchase, PurchaseList};
+use simgate_sandbox::esim_go::SandboxConfig;
+use simgate_sandbox::sim_local::SimLocalSandboxConfig;
+use simgate_sandbox::sim_local::TOKEN_PATH;
+use simgate_sandbox::simulator::{Purchase, PurchaseList};
 use sqlx::Connection;
 use tokio::sync::Mutex;
 

@@ -241,7 +241,7 @@ pub fn bearer_matches(headers: &HeaderMap, expected: &str) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    !given.is_empty() && crate::http::secrets_match(given, expected)
+    !given.is_empty() && simgate_connectors::http::secrets_match(given, expected)
 }
 
 /// A simulator served on a local port; stops when dropped or shut down.

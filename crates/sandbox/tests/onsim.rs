@@ -9,14 +9,15 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use simgate_connectors::onsim::sandbox::{DEFAULT_API_KEY, SANDBOX_SMDP};
-use simgate_connectors::onsim::{OnsimClient, OnsimConfig, OnsimSandbox, OnsimSandboxConfig};
-use simgate_connectors::simulator::SimulatorHandle;
+use simgate_connectors::onsim::{OnsimClient, OnsimConfig};
 use simgate_connectors::{ConnectorError, SubscriberLines};
 use simgate_domain::{
     CountryCode, Group, Iccid, InventoryState, LineOfferKind, LineRef, LineSettings, LineUc,
     Msisdn, PortState, ProvisionLine, Recording, SimKind, SubscriberFilter,
 };
+use simgate_sandbox::onsim::{DEFAULT_API_KEY, SANDBOX_SMDP};
+use simgate_sandbox::onsim::{OnsimSandbox, OnsimSandboxConfig};
+use simgate_sandbox::simulator::SimulatorHandle;
 use tokio::net::TcpListener;
 
 struct Fixture {

@@ -10,13 +10,14 @@ use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use simgate_connectors::simulator::SimulatorHandle;
-use simgate_connectors::telnyx::sandbox::{DEFAULT_API_KEY, SHIPPING_PRICE, SIM_CARD_PRICE};
-use simgate_connectors::telnyx::{TelnyxClient, TelnyxConfig, TelnyxSandbox, TelnyxSandboxConfig};
+use simgate_connectors::telnyx::{TelnyxClient, TelnyxConfig};
 use simgate_connectors::{ConnectorError, SimCardOrders};
 use simgate_domain::{
     CountryCode, NewAddress, PageRequest, ShippingAddress, SimOrder, SimOrderFilter, SimOrderStatus,
 };
+use simgate_sandbox::simulator::SimulatorHandle;
+use simgate_sandbox::telnyx::{DEFAULT_API_KEY, SHIPPING_PRICE, SIM_CARD_PRICE};
+use simgate_sandbox::telnyx::{TelnyxSandbox, TelnyxSandboxConfig};
 use tokio::net::TcpListener;
 
 struct Fixture {

@@ -35,18 +35,18 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use simgate_domain::{Iccid, InventoryState, Msisdn, SimKind};
 
-use super::transform;
-use super::types::{
+use crate::simulator::{
+    ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, bearer_matches,
+    purchases_path, serve, with_faults,
+};
+use simgate_connectors::onsim::transform;
+use simgate_connectors::onsim::types::{
     Account, AccountInfo, Bundles, Catalogue, CatalogueBody, CatalogueBundle, CatalogueProduct,
     Cease, DataBundle, ErrorBody, ErrorDetail, EsimQuery, EsimStatus, GROUP_HOME_LOCATIONS,
     GenerateQr, GroupList, GroupRecord, HOME_LOCATIONS, MOBILE_DATA, Message, NumberEntry,
     NumberList, OneOrMany, PROVISIONED, PbxInfo, PortList, PortRecord, ProvisionOnsimUc,
     ProvisionOwnUc, Provisioned, RecordingUpdate, Services, SimEntry, SimList, SubscriberEntry,
     SubscriberList, SubscriberQuery,
-};
-use crate::simulator::{
-    ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, bearer_matches,
-    purchases_path, serve, with_faults,
 };
 
 /// The API key the sandbox accepts unless configured otherwise.

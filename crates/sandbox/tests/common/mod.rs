@@ -1,6 +1,6 @@
 //! What the connector tests share.
 
-use simgate_connectors::simulator::{Purchase, PurchaseList, SimulatorHandle};
+use simgate_sandbox::simulator::{Purchase, PurchaseList, SimulatorHandle};
 
 /// The simulator's `GET /__admin/purchases`, read over HTTP as another
 /// process would; every purchase's time is RFC 3339.

@@ -8,13 +8,12 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::SecretString;
 use simgate_connectors::http::RetryPolicy;
-use simgate_connectors::sim_local::sandbox::{FAILING_OFFERING, TOKEN_PATH};
-use simgate_connectors::sim_local::{
-    SimLocalClient, SimLocalConfig, SimLocalSandbox, SimLocalSandboxConfig,
-};
-use simgate_connectors::simulator::SimulatorHandle;
+use simgate_connectors::sim_local::{SimLocalClient, SimLocalConfig};
 use simgate_connectors::{Connector, ConnectorError, InboundEvent, PlaceOrder, WebhookError};
 use simgate_domain::{OrderKind, OrderStatus};
+use simgate_sandbox::sim_local::{FAILING_OFFERING, TOKEN_PATH};
+use simgate_sandbox::sim_local::{SimLocalSandbox, SimLocalSandboxConfig};
+use simgate_sandbox::simulator::SimulatorHandle;
 use tokio::net::TcpListener;
 
 struct Fixture {

@@ -27,11 +27,11 @@ use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use simgate_domain::{CountryCode, Iccid};
 
-use super::types::*;
 use crate::simulator::{
     ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, purchases_path, serve,
     with_faults,
 };
+use simgate_connectors::sim_local::types::*;
 
 /// The SM-DP+ address of every sandbox eSIM.
 pub const SANDBOX_SMDP: &str = "smdp.sandbox.sim-local.simgate.test";

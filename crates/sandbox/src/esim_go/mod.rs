@@ -26,11 +26,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use simgate_domain::{ActivationCode, CountryCode, Iccid};
 
-use super::types::*;
 use crate::simulator::{
     ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, purchases_path, serve,
     with_faults,
 };
+use simgate_connectors::esim_go::types::*;
 
 /// The SM-DP+ address of every sandbox eSIM.
 pub const SANDBOX_SMDP: &str = "smdp.sandbox.esim-go.simgate.test";
@@ -1642,11 +1642,16 @@ async fn send_callback(
     let Ok(body) = serde_json::to_vec(callback) else {
         return;
     };
-    let signature = hex::encode(super::client::callback_signature(api_key, &body));
+    let signature = hex::encode(simgate_connectors::esim_go::client::callback_signature(
+        api_key, &body,
+    ));
     let sent = reqwest::Client::new()
         .post(url)
         .header("content-type", "application/json")
-        .header(super::client::SIGNATURE_HEADER, signature)
+        .header(
+            simgate_connectors::esim_go::client::SIGNATURE_HEADER,
+            signature,
+        )
         .body(body)
         .send()
         .await;

@@ -11,13 +11,12 @@ use serde_json::{Value, json};
 use simgate_connectors::esim_go::types::{
     ApplyBundle, CatalogueQuery, InventoryRefund, OrderItemRequest, OrderRequest, UpdateEsim,
 };
-use simgate_connectors::esim_go::{
-    EsimGoClient, EsimGoConfig, EsimGoSandbox, RevokeMode, SandboxConfig,
-};
+use simgate_connectors::esim_go::{EsimGoClient, EsimGoConfig, RevokeMode};
 use simgate_connectors::http::RetryPolicy;
-use simgate_connectors::simulator::SimulatorHandle;
 use simgate_connectors::{Connector, ConnectorError, PlaceOrder};
 use simgate_domain::{BundleState, Iccid, OrderKind, OrderStatus};
+use simgate_sandbox::esim_go::{EsimGoSandbox, SandboxConfig};
+use simgate_sandbox::simulator::SimulatorHandle;
 use tokio::net::TcpListener;
 
 struct Fixture {

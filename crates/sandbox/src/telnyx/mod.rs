@@ -33,14 +33,14 @@ use serde::de::DeserializeOwned;
 use simgate_domain::{CountryCode, SimOrderStatus};
 use uuid::Uuid;
 
-use super::types::{
-    ADDRESS, Address, AddressBody, Cost, Data, ErrorBody, ErrorObject, ErrorSource, ListOf,
-    OrderBody, PaginationMeta, SIM_CARD_ORDER, SIM_CARD_ORDER_PREVIEW, SimCardOrder,
-    SimCardOrderPreview,
-};
 use crate::simulator::{
     ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, bearer_matches,
     purchases_path, serve, with_faults,
+};
+use simgate_connectors::telnyx::types::{
+    ADDRESS, Address, AddressBody, Cost, Data, ErrorBody, ErrorObject, ErrorSource, ListOf,
+    OrderBody, PaginationMeta, SIM_CARD_ORDER, SIM_CARD_ORDER_PREVIEW, SimCardOrder,
+    SimCardOrderPreview,
 };
 
 /// The API key the sandbox accepts unless configured otherwise.

@@ -17,14 +17,13 @@ use serde_json::{Value, json};
 use simgate_connectors::esim_story::client::{
     ACCESS_KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, WEBHOOK_SECRET_HEADER, signature,
 };
-use simgate_connectors::esim_story::sandbox::ORDERS_PATH;
-use simgate_connectors::esim_story::{
-    EsimStoryClient, EsimStoryConfig, EsimStorySandbox, StorySandboxConfig,
-};
+use simgate_connectors::esim_story::{EsimStoryClient, EsimStoryConfig};
 use simgate_connectors::http::RetryPolicy;
-use simgate_connectors::simulator::{SimulatorHandle, serve};
 use simgate_connectors::{Connector, ConnectorError, InboundEvent, PlaceOrder, WebhookError};
 use simgate_domain::{Iccid, OrderKind, OrderStatus};
+use simgate_sandbox::esim_story::ORDERS_PATH;
+use simgate_sandbox::esim_story::{EsimStorySandbox, StorySandboxConfig};
+use simgate_sandbox::simulator::{SimulatorHandle, serve};
 use tokio::net::TcpListener;
 
 type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;

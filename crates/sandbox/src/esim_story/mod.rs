@@ -27,16 +27,16 @@ use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use simgate_domain::Iccid;
 
-use super::client::{
-    ACCESS_KEY_HEADER, DUPLICATE_ORDER, SIGNATURE_HEADER, SIGNATURE_WINDOW_SECS, TIMESTAMP_HEADER,
-    WEBHOOK_SECRET_HEADER, signature,
-};
-use super::types::*;
-use crate::http::secrets_match;
 use crate::simulator::{
     ADMIN_PREFIX, FaultInjector, Purchase, PurchaseList, SimulatorHandle, purchases_path, serve,
     with_faults,
 };
+use simgate_connectors::esim_story::client::{
+    ACCESS_KEY_HEADER, DUPLICATE_ORDER, SIGNATURE_HEADER, SIGNATURE_WINDOW_SECS, TIMESTAMP_HEADER,
+    WEBHOOK_SECRET_HEADER, signature,
+};
+use simgate_connectors::esim_story::types::*;
+use simgate_connectors::http::secrets_match;
 
 /// The SM-DP+ address of every sandbox eSIM.
 pub const SANDBOX_SMDP: &str = "rsp.sandbox.esim-story.simgate.test";
