@@ -1,11 +1,11 @@
 //! Connectors: one module per upstream provider, each speaking that
-//! provider's real wire format and auth, plus a faithful simulator of it.
+//! provider's real wire format and auth. The simulators of these providers
+//! live in the `simgate-sandbox` crate, so production code ships none.
 //!
-//! A provider module has the same four files:
+//! A provider module has the same three files:
 //! - `types.rs` — the provider's wire types, exactly as it sends them;
 //! - `transform.rs` — mapping between those and `simgate_domain`;
-//! - `client.rs` — HTTP calls, auth, timeouts and retries;
-//! - `sandbox.rs` — a stateful simulator of the provider's API.
+//! - `client.rs` — HTTP calls, auth, timeouts and retries.
 //!
 //! Everything above this crate talks to a provider only through a trait:
 //! [`Connector`] for eSIM bundle providers, [`SimCardOrders`] for physical
@@ -23,7 +23,6 @@ pub mod onsim;
 pub mod registry;
 pub mod sim_local;
 pub mod sim_orders;
-pub mod simulator;
 pub mod telnyx;
 
 pub use connector::{

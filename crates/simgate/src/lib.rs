@@ -13,19 +13,20 @@ use secrecy::SecretString;
 use simgate_api::AppState;
 use simgate_api::operator::OperatorKey;
 use simgate_connectors::ConnectorRegistry;
-use simgate_connectors::esim_go::{EsimGoClient, EsimGoConfig, EsimGoSandbox, SandboxConfig};
-use simgate_connectors::esim_story::{
-    EsimStoryClient, EsimStoryConfig, EsimStorySandbox, StorySandboxConfig,
-};
+use simgate_connectors::esim_go::{EsimGoClient, EsimGoConfig};
+use simgate_connectors::esim_story::{EsimStoryClient, EsimStoryConfig};
 use simgate_connectors::http::RetryPolicy;
-use simgate_connectors::onsim::{OnsimClient, OnsimConfig, OnsimSandbox, OnsimSandboxConfig};
-use simgate_connectors::sim_local::sandbox::TOKEN_PATH;
-use simgate_connectors::sim_local::{
-    SimLocalClient, SimLocalConfig, SimLocalSandbox, SimLocalSandboxConfig,
-};
-use simgate_connectors::simulator::SimulatorHandle;
-use simgate_connectors::telnyx::{TelnyxClient, TelnyxConfig, TelnyxSandbox, TelnyxSandboxConfig};
+use simgate_connectors::onsim::{OnsimClient, OnsimConfig};
+use simgate_connectors::sim_local::{SimLocalClient, SimLocalConfig};
+use simgate_connectors::telnyx::{TelnyxClient, TelnyxConfig};
 use simgate_domain::ProviderId;
+use simgate_sandbox::esim_go::{EsimGoSandbox, SandboxConfig};
+use simgate_sandbox::esim_story::{EsimStorySandbox, StorySandboxConfig};
+use simgate_sandbox::onsim::{OnsimSandbox, OnsimSandboxConfig};
+use simgate_sandbox::sim_local::TOKEN_PATH;
+use simgate_sandbox::sim_local::{SimLocalSandbox, SimLocalSandboxConfig};
+use simgate_sandbox::simulator::SimulatorHandle;
+use simgate_sandbox::telnyx::{TelnyxSandbox, TelnyxSandboxConfig};
 use simgate_service::jobs::{BackgroundJobs, JobSchedule};
 use simgate_service::queue::ApalisQueue;
 use simgate_service::{ServiceConfig, Services};
@@ -340,7 +341,7 @@ async fn serve_sandbox(
         source,
     };
     let listener = TcpListener::bind(listen).await.map_err(failed)?;
-    simgate_connectors::simulator::serve(listener, router).map_err(failed)
+    simgate_sandbox::simulator::serve(listener, router).map_err(failed)
 }
 
 /// Starts the built-in eSIM Go sandbox and returns provider settings

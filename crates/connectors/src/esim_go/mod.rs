@@ -15,9 +15,7 @@
 //!   eSIMs appear later in `GET /orders/{ref}` and `/esims/assignments`.
 
 pub mod client;
-pub mod sandbox;
 pub mod transform;
 pub mod types;
 
 pub use client::{EsimGoClient, EsimGoConfig, RevokeMode};
-pub use sandbox::{EsimGoSandbox, SandboxConfig};

@@ -11,9 +11,7 @@
 //! - Top-ups are not offered.
 
 pub mod client;
-pub mod sandbox;
 pub mod transform;
 pub mod types;
 
 pub use client::{EsimStoryClient, EsimStoryConfig};
-pub use sandbox::{EsimStorySandbox, StorySandboxConfig};

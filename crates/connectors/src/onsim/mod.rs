@@ -65,9 +65,7 @@
 //!   limited to `GBR` and `USA` as documented (provisioning also takes `FRA`).
 
 pub mod client;
-pub mod sandbox;
 pub mod transform;
 pub mod types;
 
 pub use client::{OnsimClient, OnsimConfig};
-pub use sandbox::{OnsimSandbox, OnsimSandboxConfig};

@@ -17,9 +17,7 @@
 //! - One order holds one item: unified orders of several eSIMs are refused.
 
 pub mod client;
-pub mod sandbox;
 pub mod transform;
 pub mod types;
 
 pub use client::{SimLocalClient, SimLocalConfig};
-pub use sandbox::{SimLocalSandbox, SimLocalSandboxConfig};

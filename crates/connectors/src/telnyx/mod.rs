@@ -27,9 +27,7 @@
 //!   lost creation answer is found again by address, quantity and time.
 
 pub mod client;
-pub mod sandbox;
 pub mod transform;
 pub mod types;
 
 pub use client::{TelnyxClient, TelnyxConfig};
-pub use sandbox::{TelnyxSandbox, TelnyxSandboxConfig};

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::process::Stdio;
 
 use serde_json::json;
-use simgate_connectors::esim_go::SandboxConfig;
+use simgate_sandbox::esim_go::SandboxConfig;
 
 use crate::helpers::Sandbox;
 use crate::recovery::{Binary, simgate_command};

@@ -11,8 +11,8 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use simgate::Application;
 use simgate::settings::Settings;
-use simgate_connectors::onsim::{OnsimSandbox, OnsimSandboxConfig};
-use simgate_connectors::simulator::SimulatorHandle;
+use simgate_sandbox::onsim::{OnsimSandbox, OnsimSandboxConfig};
+use simgate_sandbox::simulator::SimulatorHandle;
 use tempfile::TempDir;
 
 use crate::helpers::{OPERATOR_KEY, assert_problem};

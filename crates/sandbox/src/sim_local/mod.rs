@@ -1,0 +1,18 @@
+//! A stateful simulator of Sim Local UNITE: OAuth2 client credentials with
+//! expiring tokens, destinations, offerings, faulty reasons, and orders that
+//! walk the real status sequence on a timer and announce their end by the
+//! fulfilment webhook.
+//!
+//! Admin hooks under [`ADMIN_PREFIX`](crate::simulator::ADMIN_PREFIX): `POST|DELETE /__admin/webhook`
+//! (`{"url": ..}`), `GET /__admin/stats`, `POST /__admin/revoke-tokens`,
+//! `GET /__admin/purchases` (every order created, with its
+//! `external_reference` as the caller reference; see
+//! [`crate::simulator::PurchaseList`]).
+
+mod routes;
+mod state;
+
+pub use state::{
+    FAILING_OFFERING, FAULTY_REASONS, SANDBOX_SMDP, SimLocalSandbox, SimLocalSandboxConfig,
+    TOKEN_PATH,
+};

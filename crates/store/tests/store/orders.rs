@@ -1,0 +1,162 @@
+//! Orders: idempotency keys, claiming, and linking upstream orders.
+
+use super::*;
+
+pub(super) async fn concurrent_inserts_with_one_key_make_one_order(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .insert_order(&new_order("t1", Some("k")))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    let mut ids = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            InsertOutcome::Created(o) => {
+                ids.push(o.id.clone());
+                created.push(o);
+            }
+            InsertOutcome::Existing(o) => ids.push(o.id.clone()),
+        }
+    }
+    assert_eq!(created.len(), 1);
+    assert!(ids.iter().all(|id| *id == ids[0]));
+    assert_eq!(
+        created[0].unit_price,
+        usd("1.365"),
+        "sub-cent prices are exact"
+    );
+}
+
+pub(super) async fn only_one_worker_claims_an_order(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    let InsertOutcome::Created(order) = store.insert_order(&new_order("t1", None)).await.unwrap()
+    else {
+        panic!("new order expected")
+    };
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, id) = (store.clone(), order.id.clone());
+            tokio::spawn(async move {
+                store
+                    .claim_for_submission(&id, 0, Utc::now())
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(task.await.unwrap().is_some());
+    }
+    assert_eq!(winners, 1);
+    let claimed = store.order_by_id(&order.id).await.unwrap().unwrap();
+    assert_eq!(claimed.status, OrderStatus::Submitted);
+    assert_eq!((claimed.attempts, claimed.fence), (1, 1));
+}
+
+pub(super) async fn one_upstream_order_links_to_one_local_order(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let InsertOutcome::Created(order) =
+            store.insert_order(&new_order("t1", None)).await.unwrap()
+        else {
+            panic!("new order expected")
+        };
+        assert_eq!(
+            store
+                .claim_for_submission(&order.id, 0, Utc::now())
+                .await
+                .unwrap(),
+            Some(1)
+        );
+        ids.push(order.id);
+    }
+    let esim = InstallDetails {
+        iccid: Iccid::with_check_digit("894400000000000123").unwrap(),
+        activation: ActivationCode::new("smdp.example", "ABC"),
+        confirmation_code: None,
+    };
+    let first = store
+        .record_upstream_order(
+            &ids[0],
+            1,
+            "ref-1",
+            "completed",
+            OrderStatus::Completed,
+            std::slice::from_ref(&esim),
+        )
+        .await
+        .unwrap();
+    let Recorded::Linked {
+        order: first,
+        superseded: false,
+    } = first
+    else {
+        panic!("the current attempt's answer is linked: {first:?}")
+    };
+    assert_eq!(first.iccids, vec![esim.iccid.clone()]);
+    assert!(
+        store
+            .purchase_taken(ProviderId::EsimGo, "ref-1")
+            .await
+            .unwrap()
+    );
+    let second = store
+        .record_upstream_order(
+            &ids[1],
+            1,
+            "ref-1",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(second, Recorded::LinkedElsewhere(_)), "{second:?}");
+    let untouched = store.order_by_id(&ids[1]).await.unwrap().unwrap();
+    assert_eq!(untouched.status, OrderStatus::Submitted);
+    // A completed order is not completed again: a second purchase is kept
+    // as an extra one of that order, never dropped.
+    let again = store
+        .record_upstream_order(
+            &ids[0],
+            first.fence,
+            "ref-2",
+            "completed",
+            OrderStatus::Completed,
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(matches!(again, Recorded::Extra(_)), "{again:?}");
+    let extras = store.upstream_purchases(Some(false)).await.unwrap();
+    assert_eq!(extras.len(), 1);
+    assert_eq!(
+        (extras[0].upstream_ref.as_str(), extras[0].local_id.as_str()),
+        ("ref-2", ids[0].0.as_str())
+    );
+    let completed = store.order_by_id(&ids[0]).await.unwrap().unwrap();
+    assert_eq!(completed.upstream_ref.as_deref(), Some("ref-1"));
+    let found = store
+        .esim_for_tenant("t1", &esim.iccid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.install, esim);
+    assert!(
+        store
+            .esim_for_tenant("t2", &esim.iccid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
