@@ -17,3 +17,12 @@ pub mod types;
 
 pub use client::{EsimStoryClient, EsimStoryConfig};
 pub use sandbox::{EsimStorySandbox, StorySandboxConfig};
+
+/// This provider's entry in simgate's provider table.
+pub const DESCRIPTOR: crate::descriptor::ProviderDescriptor =
+    crate::descriptor::ProviderDescriptor {
+        id: simgate_domain::ProviderId::EsimStory,
+        kind: crate::descriptor::ProviderKind::Esim,
+        name: "eSIM Story",
+        section: "esim_story",
+    };

@@ -71,3 +71,12 @@ pub mod types;
 
 pub use client::{OnsimClient, OnsimConfig};
 pub use sandbox::{OnsimSandbox, OnsimSandboxConfig};
+
+/// This provider's entry in simgate's provider table.
+pub const DESCRIPTOR: crate::descriptor::ProviderDescriptor =
+    crate::descriptor::ProviderDescriptor {
+        id: simgate_domain::ProviderId::Onsim,
+        kind: crate::descriptor::ProviderKind::Lines,
+        name: "ONSIM",
+        section: "onsim",
+    };

@@ -33,3 +33,12 @@ pub mod types;
 
 pub use client::{TelnyxClient, TelnyxConfig};
 pub use sandbox::{TelnyxSandbox, TelnyxSandboxConfig};
+
+/// This provider's entry in simgate's provider table.
+pub const DESCRIPTOR: crate::descriptor::ProviderDescriptor =
+    crate::descriptor::ProviderDescriptor {
+        id: simgate_domain::ProviderId::Telnyx,
+        kind: crate::descriptor::ProviderKind::SimOrders,
+        name: "Telnyx",
+        section: "telnyx",
+    };
