@@ -13,6 +13,7 @@
 //! extras are inherent methods of the provider's client.
 
 pub mod connector;
+pub mod descriptor;
 pub mod error;
 pub mod esim_go;
 pub mod esim_story;
@@ -28,9 +29,10 @@ pub mod telnyx;
 pub use connector::{
     CatalogueProgress, Connector, InboundEvent, PlaceOrder, PlacedOrder, WebhookError,
 };
+pub use descriptor::{ProviderDescriptor, ProviderKind};
 pub use error::ConnectorError;
 pub use lines::SubscriberLines;
-pub use registry::ConnectorRegistry;
+pub use registry::{ConnectorRegistry, Registration};
 /// The header map webhooks arrive with (the `http` crate's, as axum's).
 pub use reqwest::header::HeaderMap;
 pub use sim_orders::SimCardOrders;

@@ -6,7 +6,31 @@ use std::sync::Arc;
 use simgate_domain::{Capability, ProviderId};
 
 use crate::metered::Metered;
-use crate::{Connector, SimCardOrders, SubscriberLines};
+use crate::{Connector, ProviderKind, SimCardOrders, SubscriberLines};
+
+/// A provider's client, built from its settings, ready to be added to the
+/// registry under the trait its kind says.
+#[derive(Clone)]
+pub enum Registration {
+    /// An eSIM bundle provider.
+    Esim(Arc<dyn Connector>),
+    /// A SIM card order provider.
+    SimOrders(Arc<dyn SimCardOrders>),
+    /// A subscriber line provider.
+    Lines(Arc<dyn SubscriberLines>),
+}
+
+impl Registration {
+    /// Which kind of provider this registers, to check it against the
+    /// provider's descriptor.
+    pub fn kind(&self) -> ProviderKind {
+        match self {
+            Self::Esim(_) => ProviderKind::Esim,
+            Self::SimOrders(_) => ProviderKind::SimOrders,
+            Self::Lines(_) => ProviderKind::Lines,
+        }
+    }
+}
 
 /// What a SIM card order provider can do.
 const SIM_ORDER_CAPABILITIES: &[Capability] = &[Capability::SimCardOrders];
@@ -34,6 +58,15 @@ impl ConnectorRegistry {
     /// An empty registry.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Adds (or replaces) a provider under the trait it implements.
+    pub fn add(&mut self, registration: Registration) {
+        match registration {
+            Registration::Esim(connector) => self.register(connector),
+            Registration::SimOrders(provider) => self.register_sim_orders(provider),
+            Registration::Lines(provider) => self.register_lines(provider),
+        }
     }
 
     /// Adds (or replaces) the eSIM connector of its provider; its calls
@@ -81,6 +114,12 @@ impl ConnectorRegistry {
             Some(provider) => self.lines.get(&provider).cloned(),
             None => self.lines.values().next().cloned(),
         }
+    }
+
+    /// The configured subscriber line providers, in provider order: where a
+    /// line recorded under its provider is looked for.
+    pub fn line_providers(&self) -> impl Iterator<Item = ProviderId> + '_ {
+        self.lines.keys().copied()
     }
 
     /// Every configured provider with what it can do, in provider order.

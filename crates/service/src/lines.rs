@@ -96,21 +96,30 @@ impl Services {
         Ok(activation)
     }
 
-    /// The tenant's live line record, or `LineNotFound` (also for another
-    /// tenant's line, which must not be told apart from a missing one).
+    /// The tenant's live line record and the connector of the provider it
+    /// was provisioned at, or `LineNotFound` (also for another tenant's
+    /// line, which must not be told apart from a missing one). Every call
+    /// about a line goes to the provider recorded on it, not to whichever
+    /// line provider happens to be configured first.
     async fn owned_line(
         &self,
         tenant_id: &str,
         mpn: &Msisdn,
     ) -> Result<(Arc<dyn SubscriberLines>, LineRecord), ServiceError> {
-        let connector = self.line_provider(None)?;
-        let record = self
-            .store
-            .line(connector.provider(), mpn)
-            .await?
-            .filter(|line| line.tenant_id == tenant_id && line.status == LineStatus::Active)
-            .ok_or_else(|| ServiceError::LineNotFound(mpn.to_string()))?;
-        Ok((connector, record))
+        let providers: Vec<ProviderId> = self.connectors.line_providers().collect();
+        if providers.is_empty() {
+            return Err(ServiceError::NoProviderFor(Capability::SubscriberLines));
+        }
+        for provider in providers {
+            let owned =
+                self.store.line(provider, mpn).await?.filter(|line| {
+                    line.tenant_id == tenant_id && line.status == LineStatus::Active
+                });
+            if let Some(record) = owned {
+                return Ok((self.line_provider(Some(record.provider))?, record));
+            }
+        }
+        Err(ServiceError::LineNotFound(mpn.to_string()))
     }
 
     /// The tenant's lines as simgate knows them.
@@ -141,15 +150,19 @@ impl Services {
     }
 
     /// The URL of a QR image of the line's activation code that the
-    /// provider hosts (ONSIM's generator), for resellers who link to it
-    /// rather than serve simgate's own PNG or SVG.
+    /// line's provider hosts (ONSIM's generator), for resellers who link to
+    /// it rather than serve simgate's own PNG or SVG.
     pub async fn line_provider_qr(
         &self,
         tenant_id: &str,
         mpn: &Msisdn,
     ) -> Result<String, ServiceError> {
-        let (_, esim) = self.line_esim(tenant_id, mpn, false).await?;
-        self.line_provider(None)?
+        let (connector, _) = self.owned_line(tenant_id, mpn).await?;
+        let esim = connector
+            .line_esim(&LineRef::Mpn(mpn.clone()), false)
+            .await
+            .map_err(ServiceError::upstream)?;
+        connector
             .provider_qr_url(&esim.activation_code)
             .await
             .map_err(ServiceError::upstream)

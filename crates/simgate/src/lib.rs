@@ -2,6 +2,7 @@
 //! its background jobs out. The CLI (`main.rs`) and the integration tests
 //! start simgate the same way, through [`Application::start`].
 
+pub mod providers;
 pub mod server;
 pub mod settings;
 
@@ -13,12 +14,6 @@ use secrecy::SecretString;
 use simgate_api::AppState;
 use simgate_api::operator::OperatorKey;
 use simgate_connectors::ConnectorRegistry;
-use simgate_connectors::esim_go::{EsimGoClient, EsimGoConfig};
-use simgate_connectors::esim_story::{EsimStoryClient, EsimStoryConfig};
-use simgate_connectors::http::RetryPolicy;
-use simgate_connectors::onsim::{OnsimClient, OnsimConfig};
-use simgate_connectors::sim_local::{SimLocalClient, SimLocalConfig};
-use simgate_connectors::telnyx::{TelnyxClient, TelnyxConfig};
 use simgate_domain::ProviderId;
 use simgate_sandbox::esim_go::{EsimGoSandbox, SandboxConfig};
 use simgate_sandbox::esim_story::{EsimStorySandbox, StorySandboxConfig};
@@ -61,55 +56,14 @@ pub enum StartError {
     },
 }
 
-/// Builds the connector registry from the provider settings.
+/// Builds the connector registry from the provider settings: every
+/// configured provider of the table ([`providers::all`]).
 pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> {
     let mut registry = ConnectorRegistry::new();
-    if let Some(esim_go) = &settings.providers.esim_go {
-        registry.register(Arc::new(EsimGoClient::new(EsimGoConfig {
-            base_url: esim_go.base_url.clone(),
-            api_key: esim_go.api_key.clone(),
-            timeout: Duration::from_secs(esim_go.timeout_secs.max(1)),
-            retry: RetryPolicy::default(),
-            accept_unsigned_callbacks: esim_go.accept_unsigned_callbacks,
-        })));
-    }
-    if let Some(story) = &settings.providers.esim_story {
-        registry.register(Arc::new(EsimStoryClient::new(EsimStoryConfig {
-            base_url: story.base_url.clone(),
-            access_key: story.access_key.clone(),
-            secret_key: story.secret_key.clone(),
-            webhook_secret: story.webhook_secret.clone(),
-            options: story.all_options()?,
-            timeout: Duration::from_secs(story.timeout_secs.max(1)),
-            retry: RetryPolicy::default(),
-        })));
-    }
-    if let Some(sim_local) = &settings.providers.sim_local {
-        registry.register(Arc::new(SimLocalClient::new(SimLocalConfig {
-            base_url: sim_local.base_url.clone(),
-            token_url: sim_local.token_url.clone(),
-            client_id: sim_local.client_id.clone(),
-            client_secret: sim_local.client_secret.clone(),
-            webhook_api_key: sim_local.webhook_api_key.clone(),
-            webhook_header: sim_local.webhook_header.clone(),
-            synchronous: sim_local.synchronous,
-            timeout: Duration::from_secs(sim_local.timeout_secs.max(1)),
-            retry: RetryPolicy::default(),
-        })));
-    }
-    if let Some(telnyx) = &settings.providers.telnyx {
-        registry.register_sim_orders(Arc::new(TelnyxClient::new(TelnyxConfig {
-            base_url: telnyx.base_url_or(TELNYX_URL),
-            api_key: telnyx.api_key.clone(),
-            timeout: telnyx.timeout(),
-        })));
-    }
-    if let Some(onsim) = &settings.providers.onsim {
-        registry.register_lines(Arc::new(OnsimClient::new(OnsimConfig {
-            base_url: onsim.base_url_or(ONSIM_URL),
-            api_key: onsim.api_key.clone(),
-            timeout: onsim.timeout(),
-        })));
+    for provider in providers::all() {
+        if let Some(registration) = (provider.connector)(&settings.providers)? {
+            registry.add(registration);
+        }
     }
     Ok(registry)
 }
@@ -125,28 +79,12 @@ pub fn check_settings(settings: &Settings) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Telnyx's production API.
-const TELNYX_URL: &str = "https://api.telnyx.com/v2";
-/// ONSIM's production API.
-const ONSIM_URL: &str = "https://api.onsimapp.com";
-
 /// Connects the store and the delivery queue, and builds the use-case layer.
 pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue), StartError> {
     let store = Store::connect(&settings.database_url).await?;
     // A call still in flight must never look lost: reconcile only after
     // the longest provider timeout has surely expired.
-    let providers = &settings.providers;
-    let longest_timeout = [
-        providers.esim_go.as_ref().map(|p| p.timeout_secs),
-        providers.esim_story.as_ref().map(|p| p.timeout_secs),
-        providers.sim_local.as_ref().map(|p| p.timeout_secs),
-        providers.telnyx.as_ref().map(|p| p.timeout_secs),
-        providers.onsim.as_ref().map(|p| p.timeout_secs),
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-    .unwrap_or(0);
+    let longest_timeout = providers::longest_timeout_secs(&settings.providers);
     let reconcile_after = settings.jobs.reconcile_after_secs.max(longest_timeout + 1);
     let config = ServiceConfig {
         reconcile_after: Duration::from_secs(reconcile_after),

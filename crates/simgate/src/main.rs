@@ -167,45 +167,18 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
             let shutdown = shutdown_requested()?;
             tokio::pin!(shutdown);
             let mut sandboxes = Vec::new();
-            let mut esim_go_sandbox = None;
-            let mut story_sandbox = None;
-            let mut sim_local_sandbox = None;
             if sandbox {
-                let (handle, esim_go, esim_go_settings) =
-                    simgate::start_esim_go_sandbox(settings.sandbox.esim_go_listen).await?;
-                tracing::info!(url = %handle.base_url(), "eSIM Go sandbox is running");
-                settings.providers.esim_go = Some(esim_go_settings);
-                sandboxes.push(handle);
-                esim_go_sandbox = Some(esim_go);
-                let (handle, story, esim_story) =
-                    simgate::start_esim_story_sandbox(settings.sandbox.esim_story_listen).await?;
-                tracing::info!(url = %handle.base_url(), "eSIM Story sandbox is running");
-                settings.providers.esim_story = Some(esim_story);
-                sandboxes.push(handle);
-                story_sandbox = Some(story);
-                let (handle, sim_local, sim_local_settings) = simgate::start_sim_local_sandbox(
-                    settings.sandbox.sim_local_listen,
-                    Default::default(),
-                )
-                .await?;
-                tracing::info!(url = %handle.base_url(), "Sim Local sandbox is running");
-                settings.providers.sim_local = Some(sim_local_settings);
-                sandboxes.push(handle);
-                sim_local_sandbox = Some(sim_local);
-                let (handle, _, telnyx) = simgate::start_telnyx_sandbox(
-                    settings.sandbox.telnyx_listen,
-                    Default::default(),
-                )
-                .await?;
-                tracing::info!(url = %handle.base_url(), "Telnyx sandbox is running");
-                settings.providers.telnyx = Some(telnyx);
-                sandboxes.push(handle);
-                let (handle, _, onsim) =
-                    simgate::start_onsim_sandbox(settings.sandbox.onsim_listen, Default::default())
-                        .await?;
-                tracing::info!(url = %handle.base_url(), "ONSIM sandbox is running");
-                settings.providers.onsim = Some(onsim);
-                sandboxes.push(handle);
+                for provider in simgate::providers::all() {
+                    let listen = (provider.sandbox_listen)(&settings.sandbox);
+                    let running = (provider.start_sandbox)(listen).await?;
+                    tracing::info!(
+                        url = %running.handle.base_url(),
+                        "{} sandbox is running",
+                        provider.descriptor.name
+                    );
+                    running.configure(&mut settings.providers);
+                    sandboxes.push((provider.descriptor.id, running));
+                }
             }
             let app = tokio::select! {
                 app = Application::start(&settings) => app?,
@@ -214,14 +187,9 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
                     return Ok(());
                 }
             };
-            if let Some(story) = &story_sandbox {
-                story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
-                if let Some(esim_go) = &esim_go_sandbox {
-                    esim_go.set_callback_url(Some(simgate::webhook_url(&app, ProviderId::EsimGo)));
-                }
-                if let Some(sim_local) = &sim_local_sandbox {
-                    sim_local
-                        .set_webhook_url(Some(simgate::webhook_url(&app, ProviderId::SimLocal)));
+            if sandbox {
+                for (provider, running) in &sandboxes {
+                    running.set_webhook_url(Some(simgate::webhook_url(&app, *provider)));
                 }
                 simgate::ensure_sandbox_tenant(
                     &app.services().store,
@@ -372,77 +340,22 @@ async fn run_sandbox(
     if options_file.is_some() && provider != ProviderId::EsimStory {
         return Err("--options-file is for --provider esim-story only".into());
     }
-    if webhook_url.is_some() && matches!(provider, ProviderId::Telnyx | ProviderId::Onsim) {
+    let entry = simgate::providers::provider(provider);
+    if webhook_url.is_some() && !entry.sandbox_sends_webhooks {
         return Err(format!("the {provider} sandbox sends no webhooks: drop --webhook-url").into());
     }
-    let _handle = match provider {
-        ProviderId::EsimGo => {
-            let (handle, sandbox, settings) = simgate::start_esim_go_sandbox(listen).await?;
-            sandbox.set_callback_url(webhook_url);
-            eprintln!(
-                "eSIM Go sandbox on {} ({} bundles); X-API-Key: {}",
-                handle.base_url(),
-                sandbox.catalogue_len(),
-                settings.api_key.expose_secret()
-            );
-            handle
-        }
-        ProviderId::SimLocal => {
-            let (handle, sandbox, settings) =
-                simgate::start_sim_local_sandbox(listen, Default::default()).await?;
-            sandbox.set_webhook_url(webhook_url);
-            eprintln!(
-                "Sim Local sandbox on {}; token URL: {}; client id: {}; client secret: {}; \
-                 webhook {}: {}",
-                handle.base_url(),
-                settings.token_url,
-                settings.client_id,
-                settings.client_secret.expose_secret(),
-                settings.webhook_header,
-                settings.webhook_api_key.expose_secret()
-            );
-            handle
-        }
-        ProviderId::EsimStory => {
-            let (handle, sandbox, settings) = simgate::start_esim_story_sandbox(listen).await?;
-            if let Some(url) = webhook_url {
-                sandbox.set_webhook_url(url);
-            }
-            if let Some(path) = &options_file {
-                std::fs::write(path, serde_json::to_vec_pretty(&settings.options)?)?;
-            }
-            eprintln!(
-                "eSIM Story sandbox on {} ({} options); access key: {}; secret key: {}; \
-                 webhook secret: {}",
-                settings.base_url,
-                settings.options.len(),
-                settings.access_key,
-                settings.secret_key.expose_secret(),
-                settings.webhook_secret.expose_secret()
-            );
-            handle
-        }
-        ProviderId::Telnyx => {
-            let (handle, _, settings) =
-                simgate::start_telnyx_sandbox(listen, Default::default()).await?;
-            eprintln!(
-                "Telnyx sandbox on {}; bearer key: {}",
-                handle.base_url(),
-                settings.api_key.expose_secret()
-            );
-            handle
-        }
-        ProviderId::Onsim => {
-            let (handle, _, settings) =
-                simgate::start_onsim_sandbox(listen, Default::default()).await?;
-            eprintln!(
-                "ONSIM sandbox on {}; bearer key: {}",
-                handle.base_url(),
-                settings.api_key.expose_secret()
-            );
-            handle
-        }
-    };
+    let running = (entry.start_sandbox)(listen).await?;
+    running.set_webhook_url(webhook_url);
+    if let Some(path) = &options_file {
+        let mut providers = simgate::settings::Providers::default();
+        running.configure(&mut providers);
+        let options = providers
+            .esim_story
+            .map(|story| story.options)
+            .unwrap_or_default();
+        std::fs::write(path, serde_json::to_vec_pretty(&options)?)?;
+    }
+    eprintln!("{}", running.banner);
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

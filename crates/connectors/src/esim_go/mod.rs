@@ -19,3 +19,12 @@ pub mod transform;
 pub mod types;
 
 pub use client::{EsimGoClient, EsimGoConfig, RevokeMode};
+
+/// This provider's entry in simgate's provider table.
+pub const DESCRIPTOR: crate::descriptor::ProviderDescriptor =
+    crate::descriptor::ProviderDescriptor {
+        id: simgate_domain::ProviderId::EsimGo,
+        kind: crate::descriptor::ProviderKind::Esim,
+        name: "eSIM Go",
+        section: "esim_go",
+    };

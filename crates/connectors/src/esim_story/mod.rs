@@ -15,3 +15,12 @@ pub mod transform;
 pub mod types;
 
 pub use client::{EsimStoryClient, EsimStoryConfig};
+
+/// This provider's entry in simgate's provider table.
+pub const DESCRIPTOR: crate::descriptor::ProviderDescriptor =
+    crate::descriptor::ProviderDescriptor {
+        id: simgate_domain::ProviderId::EsimStory,
+        kind: crate::descriptor::ProviderKind::Esim,
+        name: "eSIM Story",
+        section: "esim_story",
+    };

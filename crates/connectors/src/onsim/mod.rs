@@ -69,3 +69,12 @@ pub mod transform;
 pub mod types;
 
 pub use client::{OnsimClient, OnsimConfig};
+
+/// This provider's entry in simgate's provider table.
+pub const DESCRIPTOR: crate::descriptor::ProviderDescriptor =
+    crate::descriptor::ProviderDescriptor {
+        id: simgate_domain::ProviderId::Onsim,
+        kind: crate::descriptor::ProviderKind::Lines,
+        name: "ONSIM",
+        section: "onsim",
+    };

@@ -21,3 +21,12 @@ pub mod transform;
 pub mod types;
 
 pub use client::{SimLocalClient, SimLocalConfig};
+
+/// This provider's entry in simgate's provider table.
+pub const DESCRIPTOR: crate::descriptor::ProviderDescriptor =
+    crate::descriptor::ProviderDescriptor {
+        id: simgate_domain::ProviderId::SimLocal,
+        kind: crate::descriptor::ProviderKind::Esim,
+        name: "Sim Local",
+        section: "sim_local",
+    };

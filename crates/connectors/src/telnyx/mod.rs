@@ -31,3 +31,12 @@ pub mod transform;
 pub mod types;
 
 pub use client::{TelnyxClient, TelnyxConfig};
+
+/// This provider's entry in simgate's provider table.
+pub const DESCRIPTOR: crate::descriptor::ProviderDescriptor =
+    crate::descriptor::ProviderDescriptor {
+        id: simgate_domain::ProviderId::Telnyx,
+        kind: crate::descriptor::ProviderKind::SimOrders,
+        name: "Telnyx",
+        section: "telnyx",
+    };

@@ -9,6 +9,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use simgate::settings::Settings;
 use simgate::{Application, EsimGoSettings, EsimStorySettings, SimLocalSettings};
+use simgate_connectors::ProviderKind;
 use simgate_domain::ProviderId;
 use simgate_sandbox::esim_go::{EsimGoSandbox, SandboxConfig};
 use simgate_sandbox::esim_story::EsimStorySandbox;
@@ -191,6 +192,13 @@ impl TestApp {
                 .await
                 .unwrap();
         settings.providers.onsim = Some(onsim_settings);
+        for provider in simgate::providers::all() {
+            assert!(
+                provider.is_configured(&settings.providers),
+                "the harness runs every provider of the table: {} is missing",
+                provider.descriptor.id
+            );
+        }
         let app = Application::start(&settings).await.expect("simgate starts");
         story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
         sim_local.set_webhook_url(Some(simgate::webhook_url(&app, ProviderId::SimLocal)));
@@ -220,8 +228,8 @@ impl TestApp {
         test
     }
 
-    /// Waits until the start-up catalogue sync has stored every provider's
-    /// catalogue (eSIM Go's with its thousands of bundles).
+    /// Waits until the start-up catalogue sync has stored every eSIM
+    /// provider's catalogue (eSIM Go's with its thousands of bundles).
     pub async fn wait_for_catalogue(&self) {
         eventually(Duration::from_secs(120), || async {
             let body: Value = self.get("/v1/providers").await.json().await.ok()?;
@@ -234,7 +242,7 @@ impl TestApp {
                         .is_some_and(|c| c.contains(&json!("catalogue")))
                 })
                 .collect();
-            let synced = catalogues.len() == 3
+            let synced = catalogues.len() == esim_providers()
                 && catalogues.iter().all(|p| {
                     let products = p["catalogue_products"].as_u64().unwrap_or(0);
                     products >= if p["id"] == "esim-go" { 5000 } else { 1 }
@@ -327,6 +335,13 @@ impl TestApp {
         })
         .await
     }
+}
+
+/// How many providers of the table sell eSIMs, each with a catalogue.
+fn esim_providers() -> usize {
+    simgate::providers::all()
+        .filter(|p| p.descriptor.kind == ProviderKind::Esim)
+        .count()
 }
 
 /// Asserts a problem response: status, content type and stable code.
