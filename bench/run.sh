@@ -44,12 +44,18 @@ API=http://127.0.0.1:$PORT
 export RUST_LOG=warn
 
 # The load tool: wrk from Debian, else oha from crates.io.
+apt_install_wrk() {
+  local sudo=
+  ((EUID == 0)) || sudo="sudo -n"
+  command -v apt-get >/dev/null || return 1
+  $sudo apt-get install -y wrk >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y wrk >/dev/null 2>&1; }
+}
 if command -v wrk >/dev/null; then
   TOOL=wrk
 elif command -v oha >/dev/null; then
   TOOL=oha
-elif command -v apt-get >/dev/null && { apt-get install -y wrk >/dev/null 2>&1 \
-  || sudo -n apt-get install -y wrk >/dev/null 2>&1; }; then
+elif apt_install_wrk; then
   TOOL=wrk
 else
   cargo install --locked oha
@@ -113,15 +119,27 @@ measure() {
     [[ -n ${BODY:-} ]] && args+=(-m POST -d "$BODY" -H 'Content-Type: application/json')
     oha -z "${SECS}s" -c "$connections" -t 10s --no-tui --output-format json "${args[@]}" "$url" \
       | tr -d ' \n' | awk '
-        function field(name,   m) {
-          return match($0, "\"" name "\":[-0-9.e+]+") ? substr($0, RSTART + length(name) + 3, RLENGTH - length(name) - 3) + 0 : 0
+        function field(text, name) {
+          if (!match(text, "\"" name "\":[-0-9.e+]+")) return 0
+          return substr(text, RSTART + length(name) + 3, RLENGTH - length(name) - 3) + 0
         }
         {
-          total = 0; ok = 0
-          s = $0; sub(/.*"statusCodeDistribution":\{/, "", s); sub(/\}.*/, "", s)
-          n = split(s, codes, ",")
-          for (i = 1; i <= n; i++) { split(codes[i], kv, ":"); gsub(/"/, "", kv[1]); total += kv[2]; if (kv[1] ~ /^2/) ok += kv[2] }
-          printf "%.0f %.2f %.2f %d\n", field("requestsPerSec"), field("p50") * 1000, field("p99") * 1000, total - ok
+          latency = substr($0, index($0, "\"latencyPercentiles\""))
+          codes = ""
+          if (index($0, "\"statusCodeDistribution\"")) {
+            codes = $0; sub(/.*"statusCodeDistribution":\{/, "", codes); sub(/\}.*/, "", codes)
+          }
+          n = split(codes, pairs, ",")
+          for (i = 1; i <= n; i++) {
+            split(pairs[i], kv, ":"); gsub(/"/, "", kv[1])
+            if (kv[1] !~ /^2/) bad += kv[2]
+          }
+          if (index($0, "\"errorDistribution\"")) {
+            n = split(substr($0, index($0, "\"errorDistribution\"")), errors, ":")
+            for (i = 3; i <= n; i++) bad += errors[i] + 0
+          }
+          printf "%.0f %.2f %.2f %d\n", field($0, "requestsPerSec"), field(latency, "p50") * 1000,
+            field(latency, "p99") * 1000, bad
         }'
   fi
 }
