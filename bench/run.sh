@@ -80,12 +80,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# waits_for URL [curl args...]: until it answers 2xx, for at most a minute.
+# waits_for URL: until it answers 2xx, for at most a minute.
 waits_for() {
   local url=$1
-  shift
   for _ in $(seq 1 600); do
-    curl -sf -o /dev/null "$@" "$url" && return 0
+    curl -sf -o /dev/null "$url" && return 0
     sleep 0.1
   done
   echo "no answer from $url" >&2
