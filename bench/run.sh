@@ -306,7 +306,7 @@ if "$BIN" serve --help | grep -q -- '--catalogue-size'; then
     start_simgate "$database" --catalogue-size "$LARGE"
     label="$backend, $SYNCED_PRODUCTS products"
     if ((SYNCED_PRODUCTS * 10 < LARGE * 9)); then
-      note "asked the sandbox for $LARGE products, simgate serves $SYNCED_PRODUCTS."
+      note "$backend run: asked the sandbox for $LARGE products, simgate serves $SYNCED_PRODUCTS."
     fi
     search_loads "$label"
     rss_row "$label, after the searches"
