@@ -1,93 +1,368 @@
 #!/usr/bin/env bash
-# Benchmarks simgate on loopback against its built-in sandbox:
-#   1. catalogue sync (download + store) of the whole eSIM Go sandbox catalogue;
-#   2. catalogue search throughput (GET /v1/products?country=JP);
-#   3. install-details and QR rendering throughput;
-#   4. SIM card orders placed through the Telnyx sandbox, and their listing;
-#   5. a subscriber line read through the ONSIM sandbox.
-# Bounded: each load runs 10 s on 127.0.0.1 only. Needs `wrk` (apt-get install wrk).
-# Writes bench/results.md.
+# Benchmarks simgate on loopback beside a bare axum JSON handler
+# (crates/bench-baseline) measured in the same run, so that every
+# throughput reads as a share of what axum and hyper alone reach on this
+# machine at this moment (issue 11). It measures, with `serve --sandbox`
+# (all five provider sandboxes in-process):
+#   - catalogue search on SQLite and on PostgreSQL, at the sandbox's default
+#     catalogue and at SIMGATE_BENCH_PRODUCTS products;
+#   - install details and the QR PNG of an eSIM;
+#   - order creation (each request a new order) on SQLite and PostgreSQL;
+#   - gateway overhead: a usage read through simgate against the same read
+#     made directly to the eSIM Go sandbox, one connection, p50 and p99;
+#   - peak RSS (VmHWM) of each simgate process, sandboxes included.
+# Throughput loads use 2 threads and 32 connections, like issue 11's table.
+#
+# Bounded: 127.0.0.1 only, each load SIMGATE_BENCH_SECONDS (default 10 s),
+# about 6 minutes in all. Installs `wrk` with apt-get when missing, else
+# `oha` with cargo. Writes bench/results.md (SIMGATE_BENCH_OUT to write
+# elsewhere, e.g. for a short smoke run).
+#
+# Environment:
+#   SIMGATE_BENCH_SECONDS   duration of each load, in seconds (default 10)
+#   SIMGATE_BENCH_PRODUCTS  the larger catalogue size (default 25000), passed
+#                           as `simgate serve --sandbox --catalogue-size N`;
+#                           rows are skipped when simgate has no such flag
+#   SIMGATE_BENCH_OUT       the results file (default bench/results.md)
+#   SIMGATE_BENCH_PG_URL    PostgreSQL server (default
+#                           postgres://postgres@127.0.0.1:5432); a throwaway
+#                           database simgate_bench_<pid> is created on it
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v wrk >/dev/null || { echo "install wrk first: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release --quiet
-BIN=target/release/simgate
-WORK=$(mktemp -d)
+SECS=${SIMGATE_BENCH_SECONDS:-10}
+LARGE=${SIMGATE_BENCH_PRODUCTS:-25000}
+OUT=${SIMGATE_BENCH_OUT:-bench/results.md}
+PG_SERVER=${SIMGATE_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
+PG_DB=simgate_bench_$$
 PORT=18080
+ESIM_GO_PORT=18081
+BASELINE_PORT=18090
 KEY=sk_sandbox_simgate
-export SIMGATE_DATABASE_URL="sqlite://$WORK/bench.db"
-export SIMGATE_LISTEN="127.0.0.1:$PORT"
+ESIM_GO_KEY=sandbox-esim-go-key
+API=http://127.0.0.1:$PORT
 export RUST_LOG=warn
 
-# 1. Catalogue sync through the CLI, against the sandbox run alone.
-$BIN sandbox --listen 127.0.0.1:17001 2>"$WORK/sandbox.log" &
-SANDBOX=$!
-PID=
-trap 'kill $SANDBOX $PID 2>/dev/null; rm -rf "$WORK"' EXIT
-until curl -s -o /dev/null "http://127.0.0.1:17001/"; do sleep 0.1; done
-start=$(date +%s.%N)
-SIMGATE_DATABASE_URL="sqlite://$WORK/sync.db" \
-SIMGATE_PROVIDERS__ESIM_GO__BASE_URL=http://127.0.0.1:17001 \
-SIMGATE_PROVIDERS__ESIM_GO__API_KEY=sandbox-esim-go-key \
-  $BIN catalogue sync >"$WORK/sync.log" 2>&1
-sync_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
-products=$(grep -oE 'stored [0-9]+' "$WORK/sync.log" | tail -n 1 | cut -d' ' -f2)
-kill $SANDBOX
+# The load tool: wrk from Debian, else oha from crates.io.
+apt_install_wrk() {
+  local sudo=
+  ((EUID == 0)) || sudo="sudo -n"
+  command -v apt-get >/dev/null || return 1
+  $sudo apt-get install -y wrk >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y wrk >/dev/null 2>&1; }
+}
+if command -v wrk >/dev/null; then
+  TOOL=wrk
+elif command -v oha >/dev/null; then
+  TOOL=oha
+elif apt_install_wrk; then
+  TOOL=wrk
+else
+  cargo install --locked oha
+  TOOL=oha
+fi
 
-# 2. The API under load, with its built-in sandbox.
-$BIN serve --sandbox 2>"$WORK/serve.log" &
-PID=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-until curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/providers" \
-  | grep -q '"catalogue_products":[1-9]'; do sleep 0.1; done
+cargo build --release --quiet -p simgate -p simgate-bench-baseline
+BIN=target/release/simgate
+WORK=$(mktemp -d)
+BASELINE=
+SIMGATE=
+PG_CREATED=
+cleanup() {
+  for pid in $SIMGATE $BASELINE; do
+    kill "$pid" 2>/dev/null || continue
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ -n $PG_CREATED ]]; then
+    psql "$PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
 
-product=$(curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/products?country=JP&limit=1" \
-  | sed -E 's/.*"id":"([^"]+)".*/\1/')
-iccid=$(curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-  -d "{\"product_id\":\"$product\"}" "http://127.0.0.1:$PORT/v1/orders" \
-  | sed -E 's/.*"esims":\["([0-9]+)".*/\1/')
-
-address=$(curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-  -d '{"first_name":"Ada","last_name":"Lovelace","business_name":"Bench Ltd","street_address":"311 W Superior St","locality":"Chicago","country_code":"US"}' \
-  "http://127.0.0.1:$PORT/v1/addresses" | sed -E 's/.*"id":"([^"]+)".*/\1/')
-mpn=$(curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/numbers?state=reserved" \
-  | sed -E 's/[^[]*\[\{"mpn":"([0-9]+)".*/\1/')
-curl -sf -o /dev/null -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-  -d "{\"mpn\":\"$mpn\",\"uc\":\"own\"}" "http://127.0.0.1:$PORT/v1/lines"
-# A POST of one SIM order per request (no Idempotency-Key: each is a new order).
-cat >"$WORK/sim-order.lua" <<LUA
-wrk.method = "POST"
-wrk.body = '{"address_id":"$address","quantity":2}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
-
-load() { # name path [wrk args...]
-  local name=$1 path=$2
-  shift 2
-  wrk -t2 -c16 -d10s "$@" -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT$path" \
-    | awk -v name="$name" '/Requests\/sec/ {rps=$2} /Latency/ {lat=$2} /Non-2xx/ {bad=$5}
-        END {printf "| %s | %s | %s | %d |\n", name, rps, lat, bad}'
+# waits_for URL: until it answers 2xx, for at most a minute.
+waits_for() {
+  local url=$1
+  for _ in $(seq 1 600); do
+    curl -sf -o /dev/null "$url" && return 0
+    sleep 0.1
+  done
+  echo "no answer from $url" >&2
+  return 1
 }
 
+# measure CONNECTIONS URL [header...]: one load; prints
+# "requests/s p50_ms p99_ms errors" (errors: non-2xx answers and socket
+# errors). With BODY set, each request is a POST of it.
+measure() {
+  local connections=$1 url=$2 threads=2
+  shift 2
+  ((connections < 2)) && threads=1
+  local args=()
+  for header in "$@"; do args+=(-H "$header"); done
+  if [[ $TOOL == wrk ]]; then
+    if [[ -n ${BODY:-} ]]; then
+      printf 'wrk.method = "POST"\nwrk.body = [[%s]]\nwrk.headers["Content-Type"] = "application/json"\n' \
+        "$BODY" >"$WORK/post.lua"
+      args+=(-s "$WORK/post.lua")
+    fi
+    wrk -t"$threads" -c"$connections" -d"${SECS}s" --timeout 10s --latency "${args[@]}" "$url" | awk '
+      function ms(v) {
+        if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0
+        if (v ~ /s$/) return v * 1000; if (v ~ /m$/) return v * 60000; return v + 0
+      }
+      /^ *50%/ { p50 = ms($2) } /^ *99%/ { p99 = ms($2) } /Requests\/sec/ { rps = $2 }
+      /Non-2xx/ { bad += $NF } /Socket errors/ { bad += $4 + $6 + $8 + $10 }
+      END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, bad }'
+  else
+    [[ -n ${BODY:-} ]] && args+=(-m POST -d "$BODY" -H 'Content-Type: application/json')
+    oha -z "${SECS}s" -c "$connections" -t 10s --no-tui --output-format json "${args[@]}" "$url" \
+      | tr -d ' \n' | awk '
+        function field(text, name) {
+          if (!match(text, "\"" name "\":[-0-9.e+]+")) return 0
+          return substr(text, RSTART + length(name) + 3, RLENGTH - length(name) - 3) + 0
+        }
+        {
+          latency = substr($0, index($0, "\"latencyPercentiles\""))
+          codes = ""
+          if (index($0, "\"statusCodeDistribution\"")) {
+            codes = $0; sub(/.*"statusCodeDistribution":\{/, "", codes); sub(/\}.*/, "", codes)
+          }
+          n = split(codes, pairs, ",")
+          for (i = 1; i <= n; i++) {
+            split(pairs[i], kv, ":"); gsub(/"/, "", kv[1])
+            if (kv[1] !~ /^2/) bad += kv[2]
+          }
+          if (index($0, "\"errorDistribution\"")) {
+            n = split(substr($0, index($0, "\"errorDistribution\"")), errors, ":")
+            for (i = 3; i <= n; i++) bad += errors[i] + 0
+          }
+          printf "%.0f %.2f %.2f %d\n", field($0, "requestsPerSec"), field(latency, "p50") * 1000,
+            field(latency, "p99") * 1000, bad
+        }'
+  fi
+}
+
+ROWS=$WORK/rows.md
+NOTES=$WORK/notes.md
+: >"$ROWS"
+: >"$NOTES"
+declare -A RPS
+
+# load NAME UNIT CONNECTIONS URL [header...]: measures, keeps the figures
+# for the table and shows them at once.
+load() {
+  local name=$1 unit=$2
+  shift 2
+  local rps p50 p99 errors
+  read -r rps p50 p99 errors < <(measure "$@")
+  RPS[$name]=$rps
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rps" "$unit" "$p50" "$p99" "$errors" >>"$ROWS"
+  printf '%-72s %8s %s  p50 %s ms  p99 %s ms  errors %s\n' "$name" "$rps" "$unit" "$p50" "$p99" "$errors" >&2
+}
+
+note() {
+  echo "$*" >>"$NOTES"
+  echo "$*" >&2
+}
+
+peak_rss_mb() {
+  awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
+}
+
+# The catalogue total simgate serves.
+products() {
+  curl -sf -H "Authorization: Bearer $KEY" "$API/v1/products?limit=1" \
+    | sed -nE 's/.*"total":([0-9]+).*/\1/p'
+}
+
+# catalogues_synced: every provider with a catalogue has synced it.
+catalogues_synced() {
+  local providers wanted synced
+  providers=$(curl -sf -H "Authorization: Bearer $KEY" "$API/v1/providers") || return 1
+  wanted=$(grep -o '"catalogue"[],]' <<<"$providers" | wc -l)
+  synced=$(grep -o '"catalogue_synced_at":"' <<<"$providers" | wc -l)
+  ((wanted > 0 && synced >= wanted))
+}
+
+# start_simgate DATABASE_URL [serve args...]: serves with the in-process
+# sandboxes and returns once every catalogue is synced; sets SIMGATE and
+# SYNCED_PRODUCTS.
+start_simgate() {
+  local database=$1
+  shift
+  SIMGATE_DATABASE_URL=$database SIMGATE_LISTEN=127.0.0.1:$PORT \
+    SIMGATE_SANDBOX__ESIM_GO_LISTEN=127.0.0.1:$ESIM_GO_PORT \
+    "$BIN" serve --sandbox "$@" 2>>"$WORK/serve.log" &
+  SIMGATE=$!
+  for _ in $(seq 1 600); do
+    if ! kill -0 "$SIMGATE" 2>/dev/null; then
+      echo "simgate serve --sandbox $* stopped; the log ends:" >&2
+      tail -n 20 "$WORK/serve.log" >&2
+      return 1
+    fi
+    if catalogues_synced; then
+      SYNCED_PRODUCTS=$(products)
+      return 0
+    fi
+    sleep 0.2
+  done
+  echo "the catalogues did not sync within two minutes; the log ends:" >&2
+  tail -n 20 "$WORK/serve.log" >&2
+  return 1
+}
+
+stop_simgate() {
+  kill "$SIMGATE"
+  wait "$SIMGATE" 2>/dev/null || true
+  SIMGATE=
+}
+
+# search_loads LABEL: the three catalogue searches.
+search_loads() {
+  local label=$1 auth="Authorization: Bearer $KEY"
+  load "GET /v1/products?country=JP&limit=1 ($label)" requests/s 32 "$API/v1/products?country=JP&limit=1" "$auth"
+  load "GET /v1/products?country=JP&limit=50 ($label)" requests/s 32 "$API/v1/products?country=JP&limit=50" "$auth"
+  load "GET /v1/products?min_data_mb=10000&sort=-price ($label)" requests/s 32 \
+    "$API/v1/products?min_data_mb=10000&sort=-price" "$auth"
+}
+
+# order_load LABEL: POST /v1/orders, each request a new order (no
+# Idempotency-Key) of the first Japanese product, from the eSIM Go sandbox.
+order_load() {
+  local label=$1 product
+  product=$(curl -sf -H "Authorization: Bearer $KEY" "$API/v1/products?country=JP&limit=1" \
+    | sed -E 's/.*"id":"([^"]+)".*/\1/')
+  BODY="{\"product_id\":\"$product\"}" load "POST /v1/orders, new order each ($label)" orders/s 32 \
+    "$API/v1/orders" "Authorization: Bearer $KEY"
+}
+
+# rss_row LABEL: the simgate process's peak RSS so far.
+rss_row() {
+  RSS_ROWS+=("| peak RSS, simgate + five in-process sandboxes ($1) | $(peak_rss_mb "$SIMGATE") MB |")
+}
+RSS_ROWS=()
+
+PG_OK=
+if ! command -v psql >/dev/null; then
+  note "PostgreSQL rows not measured: psql is not installed."
+elif psql "$PG_SERVER/postgres" -qc "CREATE DATABASE $PG_DB" >/dev/null 2>"$WORK/psql.log"; then
+  PG_CREATED=1
+  PG_OK=1
+else
+  note "PostgreSQL rows not measured: cannot create a database on $PG_SERVER ($(head -n 1 "$WORK/psql.log"))."
+fi
+recreate_pg() {
+  psql "$PG_SERVER/postgres" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null
+  psql "$PG_SERVER/postgres" -qc "CREATE DATABASE $PG_DB" >/dev/null
+}
+
+# The baseline, measured first and again last.
+target/release/simgate-bench-baseline "127.0.0.1:$BASELINE_PORT" 2>"$WORK/baseline.log" &
+BASELINE=$!
+waits_for "http://127.0.0.1:$BASELINE_PORT/json"
+load "bare axum JSON handler, GET /json (first)" requests/s 32 "http://127.0.0.1:$BASELINE_PORT/json"
+
+# SQLite, default catalogue: searches, install details, orders, overhead.
+start_simgate "sqlite://$WORK/bench.db"
+DEFAULT_PRODUCTS=$SYNCED_PRODUCTS
+label="SQLite, $DEFAULT_PRODUCTS products"
+search_loads "$label"
+product=$(curl -sf -H "Authorization: Bearer $KEY" "$API/v1/products?country=JP&limit=1" \
+  | sed -E 's/.*"id":"([^"]+)".*/\1/')
+iccid=$(curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d "{\"product_id\":\"$product\"}" "$API/v1/orders" | sed -E 's/.*"esims":\["([0-9]+)".*/\1/')
+load "GET /v1/esims/{iccid} (SQLite)" requests/s 32 "$API/v1/esims/$iccid" "Authorization: Bearer $KEY"
+load "GET /v1/esims/{iccid}/qr.png (SQLite)" requests/s 32 "$API/v1/esims/$iccid/qr.png" "Authorization: Bearer $KEY"
+load "usage through simgate, GET /v1/esims/{iccid}/usage, 1 connection" requests/s 1 \
+  "$API/v1/esims/$iccid/usage" "Authorization: Bearer $KEY"
+load "the same read from the eSIM Go sandbox directly, 1 connection" requests/s 1 \
+  "http://127.0.0.1:$ESIM_GO_PORT/esims/$iccid/bundles?includeUsed=true&limit=200" "X-API-Key: $ESIM_GO_KEY"
+order_load "SQLite"
+rss_row "$label"
+stop_simgate
+
+# PostgreSQL, default catalogue: searches and orders.
+if [[ -n $PG_OK ]]; then
+  start_simgate "$PG_SERVER/$PG_DB"
+  label="PostgreSQL, $SYNCED_PRODUCTS products"
+  search_loads "$label"
+  order_load "PostgreSQL"
+  rss_row "$label"
+  stop_simgate
+fi
+
+# The larger catalogue, when the sandbox can generate it.
+if "$BIN" serve --help | grep -q -- '--catalogue-size'; then
+  for backend in SQLite PostgreSQL; do
+    if [[ $backend == SQLite ]]; then
+      database="sqlite://$WORK/large.db"
+    elif [[ -n $PG_OK ]]; then
+      recreate_pg
+      database="$PG_SERVER/$PG_DB"
+    else
+      continue
+    fi
+    start_simgate "$database" --catalogue-size "$LARGE"
+    label="$backend, $SYNCED_PRODUCTS products"
+    if ((SYNCED_PRODUCTS * 10 < LARGE * 9)); then
+      note "$backend run: asked the sandbox for $LARGE products, simgate serves $SYNCED_PRODUCTS."
+    fi
+    search_loads "$label"
+    rss_row "$label, after the searches"
+    stop_simgate
+  done
+else
+  note "$LARGE-product rows not measured: sandbox cannot generate $LARGE products" \
+    "(\`simgate serve --sandbox\` has no \`--catalogue-size\` option)."
+fi
+
+load "bare axum JSON handler, GET /json (last)" requests/s 32 "http://127.0.0.1:$BASELINE_PORT/json"
+BASELINE_RSS=$(peak_rss_mb "$BASELINE")
+
+first=${RPS["bare axum JSON handler, GET /json (first)"]}
+last=${RPS["bare axum JSON handler, GET /json (last)"]}
+base=$(((first + last) / 2))
+through_p=$(awk -F'\t' '/usage through simgate/ { print $4, $5 }' "$ROWS")
+direct_p=$(awk -F'\t' '/from the eSIM Go sandbox directly/ { print $4, $5 }' "$ROWS")
+read -r through50 through99 <<<"$through_p"
+read -r direct50 direct99 <<<"$direct_p"
+
+commit=$(git rev-parse --short HEAD)
+git diff --quiet HEAD -- crates Cargo.toml Cargo.lock || commit="$commit, with uncommitted changes"
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
   echo "# simgate benchmarks"
   echo
-  echo "Run by \`bench/run.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores, release build, SQLite, loopback only."
+  echo "Run by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') at commit $commit;"
+  echo "$(nproc) cores (${cpu:-unknown CPU}), release build, loopback only, $TOOL,"
+  echo "$SECS s per load, 2 threads and 32 connections unless said otherwise."
+  echo "Each figure is also a share of the bare axum JSON handler (\`crates/bench-baseline\`)"
+  echo "measured in the same run: $first requests/s first, $last last, $base on average (100 %)."
+  echo "simgate runs \`serve --sandbox\`: the five provider sandboxes live in its process."
   echo
-  echo "| measurement | value |"
-  echo "|---|---|"
-  echo "| \`simgate catalogue sync\` of the sandbox ($products products, download + store) | ${sync_s} s |"
+  echo "| measurement | throughput | % of bare axum | p50 | p99 | errors |"
+  echo "|---|---|---|---|---|---|"
+  awk -F'\t' -v base="$base" '{
+      printf "| %s | %s %s | %.1f %% | %s ms | %s ms | %s |\n", $1, $2, $3, base ? 100 * $2 / base : 0, $4, $5, $6
+    }' "$ROWS"
   echo
-  echo "wrk, 2 threads, 16 connections, 10 s each:"
+  echo "Gateway overhead (usage of one eSIM, one connection, one request at a time):"
   echo
-  echo "| endpoint | requests/s | mean latency | non-2xx answers |"
+  echo "| | through simgate | eSIM Go sandbox directly | overhead |"
   echo "|---|---|---|---|"
-  load "GET /v1/products?country=JP&limit=50" "/v1/products?country=JP&limit=50"
-  load "GET /v1/products?min_data_mb=10000&sort=-price" "/v1/products?min_data_mb=10000&sort=-price"
-  load "GET /v1/esims/{iccid}" "/v1/esims/$iccid"
-  load "GET /v1/esims/{iccid}/qr.png" "/v1/esims/$iccid/qr.png"
-  load "POST /v1/sim-orders (written, then placed with the Telnyx sandbox)" "/v1/sim-orders" -s "$WORK/sim-order.lua"
-  load "GET /v1/sim-orders?page_size=250 (after the POST run)" "/v1/sim-orders?page_size=250"
-  load "GET /v1/lines/{mpn} (live from the ONSIM sandbox)" "/v1/lines/$mpn"
-} | tee bench/results.md
+  awk -v a="$through50" -v b="$direct50" 'BEGIN { printf "| p50 | %.2f ms | %.2f ms | %.2f ms |\n", a, b, a - b }'
+  awk -v a="$through99" -v b="$direct99" 'BEGIN { printf "| p99 | %.2f ms | %.2f ms | %.2f ms |\n", a, b, a - b }'
+  echo
+  echo "| process | peak RSS (VmHWM) |"
+  echo "|---|---|"
+  printf '%s\n' "${RSS_ROWS[@]}"
+  echo "| bare axum JSON handler | $BASELINE_RSS MB |"
+  if [[ -s $NOTES ]]; then
+    echo
+    sed 's/^/- /' "$NOTES"
+  fi
+  echo
+  echo "Earlier runs, made with earlier versions of this script: [history.md](history.md)."
+} >"$OUT"
+cat "$OUT"
