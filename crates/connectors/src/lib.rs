@@ -27,7 +27,8 @@ pub mod simulator;
 pub mod telnyx;
 
 pub use connector::{
-    CatalogueProgress, Connector, InboundEvent, PlaceOrder, PlacedOrder, WebhookError,
+    CatalogueProgress, Connector, InboundEvent, PlaceOrder, PlacedOrder, ReconcileStrategy,
+    WebhookError,
 };
 pub use error::ConnectorError;
 pub use lines::SubscriberLines;

@@ -52,6 +52,7 @@ fn client_for(
         timeout: Duration::from_secs(5),
         retry: RetryPolicy::default(),
     })
+    .unwrap()
 }
 
 async fn fixture() -> Fixture {

@@ -53,6 +53,9 @@ pub enum StartError {
     DeliveryClient(#[from] simgate_service::webhook_targets::DeliveryClientError),
     #[error(transparent)]
     Service(#[from] simgate_service::ServiceError),
+    /// A provider's settings cannot be used (a bad base URL, …).
+    #[error("provider settings: {0}")]
+    Connector(#[from] simgate_connectors::ConnectorError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -70,7 +73,7 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
             timeout: Duration::from_secs(esim_go.timeout_secs.max(1)),
             retry: RetryPolicy::default(),
             accept_unsigned_callbacks: esim_go.accept_unsigned_callbacks,
-        })));
+        })?));
     }
     if let Some(story) = &settings.providers.esim_story {
         registry.register(Arc::new(EsimStoryClient::new(EsimStoryConfig {
@@ -81,7 +84,7 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
             options: story.all_options()?,
             timeout: Duration::from_secs(story.timeout_secs.max(1)),
             retry: RetryPolicy::default(),
-        })));
+        })?));
     }
     if let Some(sim_local) = &settings.providers.sim_local {
         registry.register(Arc::new(SimLocalClient::new(SimLocalConfig {
@@ -94,21 +97,21 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
             synchronous: sim_local.synchronous,
             timeout: Duration::from_secs(sim_local.timeout_secs.max(1)),
             retry: RetryPolicy::default(),
-        })));
+        })?));
     }
     if let Some(telnyx) = &settings.providers.telnyx {
         registry.register_sim_orders(Arc::new(TelnyxClient::new(TelnyxConfig {
             base_url: telnyx.base_url_or(TELNYX_URL),
             api_key: telnyx.api_key.clone(),
             timeout: telnyx.timeout(),
-        })));
+        })?));
     }
     if let Some(onsim) = &settings.providers.onsim {
         registry.register_lines(Arc::new(OnsimClient::new(OnsimConfig {
             base_url: onsim.base_url_or(ONSIM_URL),
             api_key: onsim.api_key.clone(),
             timeout: onsim.timeout(),
-        })));
+        })?));
     }
     Ok(registry)
 }
