@@ -147,7 +147,10 @@ impl From<ServiceError> for ApiError {
                 },
                 detail,
             ),
-            ServiceError::Queue(e) => Self::internal(&e),
+            // The queue reports a message only: logged as an error of its own.
+            ServiceError::Queue(e) => {
+                Self::internal(Box::<dyn std::error::Error>::from(e).as_ref())
+            }
             ServiceError::WebhookUnverified(_) => {
                 Self::new(S::UNAUTHORIZED, "webhook_unverified", detail)
             }

@@ -319,7 +319,13 @@ mod tests {
             SecretString::from("secret-that-must-not-leak".to_owned()),
         )
         .unwrap_err();
-        assert!(matches!(error, ConnectorError::Config { setting: "token_url", .. }));
+        assert!(matches!(
+            error,
+            ConnectorError::Config {
+                setting: "token_url",
+                ..
+            }
+        ));
         assert!(!error.is_transient());
     }
 

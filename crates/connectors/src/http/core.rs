@@ -172,7 +172,13 @@ mod tests {
         for bad in ["not a url", "mailto:ops@example.com", ""] {
             let error = core(bad).unwrap_err();
             assert!(
-                matches!(error, ConnectorError::Config { setting: "base_url", .. }),
+                matches!(
+                    error,
+                    ConnectorError::Config {
+                        setting: "base_url",
+                        ..
+                    }
+                ),
                 "{bad}: {error:?}"
             );
             assert!(error.nothing_was_processed(), "{bad}");
