@@ -85,14 +85,30 @@ impl ApiError {
         self
     }
 
-    fn internal(error: &dyn std::fmt::Display) -> Self {
-        tracing::error!(%error, "internal error");
+    /// Logs the error with its whole `source()` chain (the cause is often
+    /// only at the end of it), and answers without any of it.
+    fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %error_chain(error), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "simgate failed to handle the request; it has been logged",
         )
     }
+}
+
+/// An error and each of its sources, outermost first, joined by `: `.
+/// Errors carry no secrets in their messages (settings hold them as
+/// `SecretString`), so the chain is safe to log.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    chain
 }
 
 impl From<DomainError> for ApiError {
@@ -131,7 +147,10 @@ impl From<ServiceError> for ApiError {
                 },
                 detail,
             ),
-            ServiceError::Queue(e) => Self::internal(&e),
+            // The queue reports a message only: logged as an error of its own.
+            ServiceError::Queue(e) => {
+                Self::internal(Box::<dyn std::error::Error>::from(e).as_ref())
+            }
             ServiceError::WebhookUnverified(_) => {
                 Self::new(S::UNAUTHORIZED, "webhook_unverified", detail)
             }
@@ -190,7 +209,10 @@ fn upstream(error: &ConnectorError) -> ApiError {
         ConnectorError::RateLimited { .. } => (S::SERVICE_UNAVAILABLE, "upstream_rate_limited"),
         ConnectorError::Connect(_) => (S::BAD_GATEWAY, "upstream_unreachable"),
         ConnectorError::ServerError { .. } => (S::BAD_GATEWAY, "upstream_error"),
-        ConnectorError::InvalidResponse(_) => (S::BAD_GATEWAY, "upstream_invalid_response"),
+        ConnectorError::InvalidResponse(_) | ConnectorError::Transport(_) => {
+            (S::BAD_GATEWAY, "upstream_invalid_response")
+        }
+        ConnectorError::Config { .. } => (S::BAD_GATEWAY, "upstream_misconfigured"),
         ConnectorError::Rejected { .. } | ConnectorError::NotFound(_) => {
             (S::BAD_GATEWAY, "upstream_rejected")
         }
@@ -239,5 +261,20 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn the_logged_chain_names_every_cause() {
+        let error = Outer(std::io::Error::other("connection reset"));
+        assert_eq!(error_chain(&error), "outer: connection reset");
     }
 }

@@ -88,6 +88,25 @@ pub enum WebhookError {
     Unsupported,
 }
 
+/// How the outcome of an order whose answer was lost is recovered: each
+/// provider offers exactly one way, declared by
+/// [`Connector::reconcile_strategy`], so the order flow dispatches on it
+/// rather than probing capabilities and catching `Unsupported`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReconcileStrategy {
+    /// The provider keeps simgate's order id: ask for the order carrying it
+    /// ([`Connector::order_by_reference`]); none found means it was never
+    /// placed, so it is placed again.
+    LookupByReference,
+    /// Placing the same order again buys nothing twice (the provider refuses
+    /// a repeated caller reference), so the order is simply placed again.
+    IdempotentResubmission,
+    /// The provider keeps no caller reference: list its orders since we
+    /// submitted ([`Connector::orders_since`]) and adopt an unclaimed one of
+    /// the same content; none found means it is submitted again.
+    ListAndMatch,
+}
+
 /// A provider, as the rest of simgate sees it.
 ///
 /// Only the operations that exist across providers live here; each defaults
@@ -100,6 +119,10 @@ pub trait Connector: Send + Sync {
 
     /// What this provider can do.
     fn capabilities(&self) -> &'static [Capability];
+
+    /// How a lost order answer is recovered at this provider. Required, so
+    /// that a new provider has to decide rather than inherit a default.
+    fn reconcile_strategy(&self) -> ReconcileStrategy;
 
     /// Downloads the whole catalogue, all pages.
     async fn fetch_catalogue(

@@ -37,9 +37,18 @@ pub enum ConnectorError {
     /// 503 after our own retries: nothing was processed.
     #[error("the provider is unavailable")]
     Unavailable { retry_after: Option<Duration> },
+    /// simgate's own settings for the provider are unusable (a base URL
+    /// that does not parse, a key HMAC cannot take): nothing was sent, and
+    /// waiting will not help.
+    #[error("the provider's {setting} setting is invalid: {reason}")]
+    Config {
+        /// The setting at fault, as the configuration names it.
+        setting: &'static str,
+        reason: String,
+    },
     /// The connection could not be made: nothing was sent.
-    #[error("could not reach the provider: {0}")]
-    Connect(String),
+    #[error("could not reach the provider")]
+    Connect(#[source] reqwest::Error),
     /// No answer in time: the provider may or may not have acted.
     #[error("the provider did not answer in time")]
     Timeout,
@@ -49,6 +58,10 @@ pub enum ConnectorError {
     /// The answer could not be understood: the provider may have acted.
     #[error("the provider's answer could not be read: {0}")]
     InvalidResponse(String),
+    /// The exchange broke off after the request left (a reset mid-answer,
+    /// …): the provider may have acted.
+    #[error("the exchange with the provider broke off")]
+    Transport(#[source] reqwest::Error),
 }
 
 impl ConnectorError {
@@ -64,6 +77,7 @@ impl ConnectorError {
                 | Self::Unauthorized { .. }
                 | Self::RateLimited { .. }
                 | Self::Unavailable { .. }
+                | Self::Config { .. }
                 | Self::Connect(_)
         )
     }
@@ -78,6 +92,7 @@ impl ConnectorError {
                 | Self::Timeout
                 | Self::ServerError { .. }
                 | Self::InvalidResponse(_)
+                | Self::Transport(_)
         )
     }
 

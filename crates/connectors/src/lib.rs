@@ -27,7 +27,8 @@ pub mod sim_orders;
 pub mod telnyx;
 
 pub use connector::{
-    CatalogueProgress, Connector, InboundEvent, PlaceOrder, PlacedOrder, WebhookError,
+    CatalogueProgress, Connector, InboundEvent, PlaceOrder, PlacedOrder, ReconcileStrategy,
+    WebhookError,
 };
 pub use descriptor::{ProviderDescriptor, ProviderKind};
 pub use error::ConnectorError;

@@ -23,7 +23,7 @@ use simgate_domain::{
 
 use crate::{
     CatalogueProgress, Connector, ConnectorError, InboundEvent, PlaceOrder, PlacedOrder,
-    SimCardOrders, SubscriberLines, WebhookError,
+    ReconcileStrategy, SimCardOrders, SubscriberLines, WebhookError,
 };
 
 /// Counter of upstream calls, by `provider`, `operation` and `outcome`.
@@ -58,10 +58,11 @@ pub fn outcome_label<T>(result: &Result<T, ConnectorError>) -> &'static str {
             ConnectorError::Unauthorized { .. } => "unauthorized",
             ConnectorError::RateLimited { .. } => "rate_limited",
             ConnectorError::Unavailable { .. } => "unavailable",
+            ConnectorError::Config { .. } => "config_error",
             ConnectorError::Connect(_) => "connect_error",
             ConnectorError::Timeout => "timeout",
             ConnectorError::ServerError { .. } => "server_error",
-            ConnectorError::InvalidResponse(_) => "invalid_response",
+            ConnectorError::InvalidResponse(_) | ConnectorError::Transport(_) => "invalid_response",
         },
     }
 }
@@ -111,6 +112,10 @@ impl Connector for Metered<dyn Connector> {
 
     fn capabilities(&self) -> &'static [Capability] {
         self.inner.capabilities()
+    }
+
+    fn reconcile_strategy(&self) -> ReconcileStrategy {
+        self.inner.reconcile_strategy()
     }
 
     async fn fetch_catalogue(

@@ -55,6 +55,7 @@ fn client(handle: &SimulatorHandle, key: &str, timeout: Duration) -> EsimGoClien
         },
         accept_unsigned_callbacks: false,
     })
+    .unwrap()
 }
 
 async fn admin(handle: &SimulatorHandle, path: &str, body: Value) -> Value {
@@ -508,6 +509,7 @@ fn client_for_url(base: &str) -> EsimGoClient {
         retry: RetryPolicy::default(),
         accept_unsigned_callbacks: true,
     })
+    .unwrap()
 }
 
 #[tokio::test]

@@ -51,6 +51,7 @@ fn client_for(
         timeout: Duration::from_secs(5),
         retry: RetryPolicy::default(),
     })
+    .unwrap()
 }
 
 async fn fixture() -> Fixture {

@@ -42,6 +42,7 @@ fn client(f: &Fixture, secret: &str, synchronous: bool) -> SimLocalClient {
         timeout: Duration::from_secs(5),
         retry: RetryPolicy::default(),
     })
+    .unwrap()
 }
 
 const SECRET: &str = "sandbox-sim-local-secret";

@@ -64,6 +64,7 @@ fn client(handle: &SimulatorHandle, key: &str) -> TelnyxClient {
         api_key: SecretString::from(key.to_owned()),
         timeout: Duration::from_secs(2),
     })
+    .unwrap()
 }
 
 fn address(locality: &str, country: &str) -> NewAddress {

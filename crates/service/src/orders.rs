@@ -7,14 +7,16 @@
 //! 3. The provider's answer is recorded. If the answer is lost (timeout,
 //!    crash, garbled body) the order stays `submitted` with no upstream
 //!    reference, and [`Services::reconcile_orders`] later leases it (one
-//!    instance at a time), asks the provider which orders it created: a
+//!    instance at a time) and recovers it the one way its provider declares
+//!    ([`ReconcileStrategy`]): by our reference, by listing and matching the
+//!    provider's orders, or by placing it again where that is idempotent. A
 //!    match is adopted, and only when there is none is the order submitted
 //!    again under a new fence. An answer for a superseded attempt is still
 //!    recorded: as the purchase, or as an extra purchase to refund.
 
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
-use simgate_connectors::{ConnectorError, PlaceOrder, PlacedOrder};
+use simgate_connectors::{Connector, ConnectorError, PlaceOrder, PlacedOrder, ReconcileStrategy};
 use simgate_domain::{Capability, OrderId, OrderKind, OrderStatus, ProductId, ProviderId};
 use simgate_store::{InsertOutcome, NewOrder, OrderFailure, OrderRecord, Recorded, UpstreamAnswer};
 
@@ -372,10 +374,9 @@ impl Services {
     /// Settles one order read at its current fence (leased, for a lost
     /// answer): every move below is compare-and-set on that fence.
     async fn reconcile_one(&self, order: OrderRecord) -> Result<bool, ServiceError> {
-        let (id, fence) = (order.id.clone(), order.fence);
         match order.status {
             OrderStatus::Pending => {
-                tracing::info!(order = %id, "submitting an order that was never sent");
+                tracing::info!(order = %order.id, "submitting an order that was never sent");
                 self.submit_or_keep(order).await
             }
             OrderStatus::Submitted => {
@@ -383,90 +384,127 @@ impl Services {
                     .connectors
                     .get(order.provider())
                     .ok_or(ServiceError::ProviderNotConfigured(order.provider()))?;
-                if connector
-                    .capabilities()
-                    .contains(&Capability::IdempotentOrders)
-                {
-                    // Placing the same order again buys nothing twice.
-                    if self.store.reopen_order(&id, fence).await?.is_none() {
-                        return Ok(false);
+                match connector.reconcile_strategy() {
+                    ReconcileStrategy::IdempotentResubmission => {
+                        self.resubmit_idempotent(order).await
                     }
-                    tracing::info!(order = %id, "placing an order whose answer was lost again");
-                    let reopened = self.reload(&id).await?;
-                    return self.submit_or_keep(reopened).await;
-                }
-                match connector.order_by_reference(&id.0).await {
-                    Ok(Some(found)) => {
-                        tracing::info!(order = %id, upstream = %found.reference, "found the provider's order by our reference");
-                        let recorded = self.adopt(&id, fence, &found).await?;
-                        return Ok(matches!(recorded, Recorded::Linked { .. }));
+                    ReconcileStrategy::LookupByReference => {
+                        self.lookup_by_reference(connector.as_ref(), order).await
                     }
-                    Ok(None) => {
-                        if self.store.reopen_order(&id, fence).await?.is_none() {
-                            return Ok(false);
-                        }
-                        tracing::info!(order = %id, "provider has no order with our reference; placing it again");
-                        let reopened = self.reload(&id).await?;
-                        return self.submit_or_keep(reopened).await;
+                    ReconcileStrategy::ListAndMatch => {
+                        self.list_and_match(connector.as_ref(), order).await
                     }
-                    Err(ConnectorError::Unsupported(_)) => {}
-                    Err(other) => return Err(ServiceError::upstream(other)),
                 }
-                let since = order.submitted_at.unwrap_or(order.created_at) - CLOCK_SKEW;
-                let upstream = connector
-                    .orders_since(since)
-                    .await
-                    .map_err(ServiceError::upstream)?;
-                if let Some(found) = self.find_match(&order, &upstream, since).await? {
-                    return self.adopt_match(&id, fence, found).await;
-                }
-                if order.attempts >= self.config.max_attempts {
-                    let failure = OrderFailure {
-                        code: "upstream_unreachable".to_owned(),
-                        message: format!(
-                            "no answer from the provider after {} attempts",
-                            order.attempts
-                        ),
-                        retryable: true,
-                    };
-                    let failed = self.store.fail_order(&id, fence, &failure).await?;
-                    if failed {
-                        self.announce(&self.reload(&id).await?).await;
-                    }
-                    return Ok(failed);
-                }
-                if self.store.reopen_order(&id, fence).await?.is_none() {
-                    return Ok(false);
-                }
-                tracing::info!(order = %id, "provider has no such order; submitting again");
-                let reopened = self.reload(&id).await?;
-                self.submit_or_keep(reopened).await
             }
-            OrderStatus::Fulfilling => {
-                let (Some(reference), Some(connector)) =
-                    (&order.upstream_ref, self.connectors.get(order.provider()))
-                else {
-                    return Ok(false);
-                };
-                if !connector.capabilities().contains(&Capability::OrderLookup) {
-                    // Fulfilled by webhook only: nothing to poll.
-                    return Ok(false);
-                }
-                let placed = connector
-                    .fetch_order(reference)
-                    .await
-                    .map_err(ServiceError::upstream)?;
-                let done = match placed.status {
-                    OrderStatus::Completed => !placed.esims.is_empty(),
-                    status => status.is_final(),
-                };
-                if done {
-                    self.adopt(&id, fence, &placed).await?;
-                }
-                Ok(done)
-            }
+            OrderStatus::Fulfilling => self.follow_fulfilling(order).await,
             _ => Ok(false),
         }
+    }
+
+    /// Idempotent resubmission: placing the same order again buys nothing
+    /// twice, so a lost answer is recovered by placing it again.
+    async fn resubmit_idempotent(&self, order: OrderRecord) -> Result<bool, ServiceError> {
+        let (id, fence) = (order.id.clone(), order.fence);
+        if self.store.reopen_order(&id, fence).await?.is_none() {
+            return Ok(false);
+        }
+        tracing::info!(order = %id, "placing an order whose answer was lost again");
+        let reopened = self.reload(&id).await?;
+        self.submit_or_keep(reopened).await
+    }
+
+    /// Lookup by caller reference: the provider's order carrying our id is
+    /// adopted; when there is none, the order was never placed and is
+    /// placed again.
+    async fn lookup_by_reference(
+        &self,
+        connector: &dyn Connector,
+        order: OrderRecord,
+    ) -> Result<bool, ServiceError> {
+        let (id, fence) = (order.id.clone(), order.fence);
+        let found = connector
+            .order_by_reference(&id.0)
+            .await
+            .map_err(ServiceError::upstream)?;
+        if let Some(found) = found {
+            tracing::info!(order = %id, upstream = %found.reference, "found the provider's order by our reference");
+            let recorded = self.adopt(&id, fence, &found).await?;
+            return Ok(matches!(recorded, Recorded::Linked { .. }));
+        }
+        if self.store.reopen_order(&id, fence).await?.is_none() {
+            return Ok(false);
+        }
+        tracing::info!(order = %id, "provider has no order with our reference; placing it again");
+        let reopened = self.reload(&id).await?;
+        self.submit_or_keep(reopened).await
+    }
+
+    /// List-and-match: the provider's orders since our submission are
+    /// searched for an unclaimed one of the same content, which is adopted;
+    /// without one the order is submitted again, or failed once it has
+    /// used up its attempts.
+    async fn list_and_match(
+        &self,
+        connector: &dyn Connector,
+        order: OrderRecord,
+    ) -> Result<bool, ServiceError> {
+        let (id, fence) = (order.id.clone(), order.fence);
+        let since = order.submitted_at.unwrap_or(order.created_at) - CLOCK_SKEW;
+        let upstream = connector
+            .orders_since(since)
+            .await
+            .map_err(ServiceError::upstream)?;
+        if let Some(found) = self.find_match(&order, &upstream, since).await? {
+            return self.adopt_match(&id, fence, found).await;
+        }
+        if order.attempts >= self.config.max_attempts {
+            let failure = OrderFailure {
+                code: "upstream_unreachable".to_owned(),
+                message: format!(
+                    "no answer from the provider after {} attempts",
+                    order.attempts
+                ),
+                retryable: true,
+            };
+            let failed = self.store.fail_order(&id, fence, &failure).await?;
+            if failed {
+                self.announce(&self.reload(&id).await?).await;
+            }
+            return Ok(failed);
+        }
+        if self.store.reopen_order(&id, fence).await?.is_none() {
+            return Ok(false);
+        }
+        tracing::info!(order = %id, "provider has no such order; submitting again");
+        let reopened = self.reload(&id).await?;
+        self.submit_or_keep(reopened).await
+    }
+
+    /// Follows an order the provider is still fulfilling, where it can be
+    /// looked up; orders fulfilled by webhook only are left to the webhook.
+    async fn follow_fulfilling(&self, order: OrderRecord) -> Result<bool, ServiceError> {
+        let (id, fence) = (order.id.clone(), order.fence);
+        let (Some(reference), Some(connector)) =
+            (&order.upstream_ref, self.connectors.get(order.provider()))
+        else {
+            return Ok(false);
+        };
+        if !connector.capabilities().contains(&Capability::OrderLookup) {
+            // Fulfilled by webhook only: nothing to poll.
+            return Ok(false);
+        }
+        let placed = connector
+            .fetch_order(reference)
+            .await
+            .map_err(ServiceError::upstream)?;
+        let done = match placed.status {
+            OrderStatus::Completed => !placed.esims.is_empty(),
+            status => status.is_final(),
+        };
+        if done {
+            self.adopt(&id, fence, &placed).await?;
+        }
+        Ok(done)
     }
 
     /// Submits, treating an upstream failure as "settled for now": the order

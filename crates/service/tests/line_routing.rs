@@ -14,13 +14,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use simgate_connectors::onsim::{OnsimClient, OnsimConfig};
 use simgate_connectors::{ConnectorError, ConnectorRegistry, SubscriberLines};
-use simgate_sandbox::onsim::{DEFAULT_API_KEY, OnsimSandbox, OnsimSandboxConfig};
-use simgate_sandbox::simulator::SimulatorHandle;
 use simgate_domain::{
     ActivationCode, Group, Iccid, InventoryState, Line, LineEsim, LineOffer, LineRef, LineSettings,
     LineUc, Msisdn, PhoneNumber, Port, PortState, ProviderId, ProvisionLine, ProvisionedLine,
     Recording, SimCard, SimKind, Subscriber, SubscriberFilter,
 };
+use simgate_sandbox::onsim::{DEFAULT_API_KEY, OnsimSandbox, OnsimSandboxConfig};
+use simgate_sandbox::simulator::SimulatorHandle;
 use simgate_service::queue::ApalisQueue;
 use simgate_service::{ServiceConfig, Services};
 use simgate_store::Store;
@@ -119,7 +119,8 @@ async fn onsim() -> (SimulatorHandle, OnsimSandbox, OnsimClient) {
         base_url: handle.base_url(),
         api_key: DEFAULT_API_KEY.to_owned().into(),
         timeout: Duration::from_secs(5),
-    });
+    })
+    .unwrap();
     (handle, sandbox, client)
 }
 

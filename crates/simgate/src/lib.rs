@@ -49,6 +49,9 @@ pub enum StartError {
     DeliveryClient(#[from] simgate_service::webhook_targets::DeliveryClientError),
     #[error(transparent)]
     Service(#[from] simgate_service::ServiceError),
+    /// A provider's settings cannot be used (a bad base URL, …).
+    #[error("provider settings: {0}")]
+    Connector(#[from] simgate_connectors::ConnectorError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,

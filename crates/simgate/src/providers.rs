@@ -121,15 +121,18 @@ pub fn longest_timeout_secs(providers: &Providers) -> u64 {
 const ESIM_GO: Provider = Provider {
     descriptor: simgate_connectors::esim_go::DESCRIPTOR,
     connector: |providers| {
-        Ok(providers.esim_go.as_ref().map(|esim_go| {
-            Registration::Esim(Arc::new(EsimGoClient::new(EsimGoConfig {
+        let Some(esim_go) = &providers.esim_go else {
+            return Ok(None);
+        };
+        Ok(Some(Registration::Esim(Arc::new(EsimGoClient::new(
+            EsimGoConfig {
                 base_url: esim_go.base_url.clone(),
                 api_key: esim_go.api_key.clone(),
                 timeout: Duration::from_secs(esim_go.timeout_secs.max(1)),
                 retry: RetryPolicy::default(),
                 accept_unsigned_callbacks: esim_go.accept_unsigned_callbacks,
-            })))
-        }))
+            },
+        )?))))
     },
     timeout_secs: |providers| providers.esim_go.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.esim_go_listen,
@@ -171,7 +174,7 @@ const ESIM_STORY: Provider = Provider {
                 timeout: Duration::from_secs(story.timeout_secs.max(1)),
                 retry: RetryPolicy::default(),
             },
-        )))))
+        )?))))
     },
     timeout_secs: |providers| providers.esim_story.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.esim_story_listen,
@@ -207,8 +210,11 @@ const ESIM_STORY: Provider = Provider {
 const SIM_LOCAL: Provider = Provider {
     descriptor: simgate_connectors::sim_local::DESCRIPTOR,
     connector: |providers| {
-        Ok(providers.sim_local.as_ref().map(|sim_local| {
-            Registration::Esim(Arc::new(SimLocalClient::new(SimLocalConfig {
+        let Some(sim_local) = &providers.sim_local else {
+            return Ok(None);
+        };
+        Ok(Some(Registration::Esim(Arc::new(SimLocalClient::new(
+            SimLocalConfig {
                 base_url: sim_local.base_url.clone(),
                 token_url: sim_local.token_url.clone(),
                 client_id: sim_local.client_id.clone(),
@@ -218,8 +224,8 @@ const SIM_LOCAL: Provider = Provider {
                 synchronous: sim_local.synchronous,
                 timeout: Duration::from_secs(sim_local.timeout_secs.max(1)),
                 retry: RetryPolicy::default(),
-            })))
-        }))
+            },
+        )?))))
     },
     timeout_secs: |providers| providers.sim_local.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.sim_local_listen,
@@ -253,13 +259,16 @@ const SIM_LOCAL: Provider = Provider {
 const TELNYX: Provider = Provider {
     descriptor: simgate_connectors::telnyx::DESCRIPTOR,
     connector: |providers| {
-        Ok(providers.telnyx.as_ref().map(|telnyx| {
-            Registration::SimOrders(Arc::new(TelnyxClient::new(TelnyxConfig {
+        let Some(telnyx) = &providers.telnyx else {
+            return Ok(None);
+        };
+        Ok(Some(Registration::SimOrders(Arc::new(TelnyxClient::new(
+            TelnyxConfig {
                 base_url: telnyx.base_url_or(TELNYX_URL),
                 api_key: telnyx.api_key.clone(),
                 timeout: telnyx.timeout(),
-            })))
-        }))
+            },
+        )?))))
     },
     timeout_secs: |providers| providers.telnyx.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.telnyx_listen,
@@ -288,13 +297,16 @@ const TELNYX: Provider = Provider {
 const ONSIM: Provider = Provider {
     descriptor: simgate_connectors::onsim::DESCRIPTOR,
     connector: |providers| {
-        Ok(providers.onsim.as_ref().map(|onsim| {
-            Registration::Lines(Arc::new(OnsimClient::new(OnsimConfig {
+        let Some(onsim) = &providers.onsim else {
+            return Ok(None);
+        };
+        Ok(Some(Registration::Lines(Arc::new(OnsimClient::new(
+            OnsimConfig {
                 base_url: onsim.base_url_or(ONSIM_URL),
                 api_key: onsim.api_key.clone(),
                 timeout: onsim.timeout(),
-            })))
-        }))
+            },
+        )?))))
     },
     timeout_secs: |providers| providers.onsim.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.onsim_listen,

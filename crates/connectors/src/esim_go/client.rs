@@ -20,10 +20,12 @@ use simgate_domain::{
 
 use super::transform;
 use super::types::*;
+use crate::http::auth::Auth;
+use crate::http::core::{ProviderHttp, body_excerpt};
 use crate::http::{self, RawResponse, RetryPolicy};
 use crate::{
     CatalogueProgress, Connector, ConnectorError, InboundEvent, PlaceOrder, PlacedOrder,
-    WebhookError,
+    ReconcileStrategy, WebhookError,
 };
 
 /// The production base URL.
@@ -81,7 +83,7 @@ pub fn callback_signature_valid(api_key: &str, body: &[u8], given: &str) -> bool
 /// The eSIM Go connector.
 pub struct EsimGoClient {
     config: EsimGoConfig,
-    http: reqwest::Client,
+    http: ProviderHttp,
 }
 
 impl std::fmt::Debug for EsimGoClient {
@@ -111,25 +113,22 @@ impl RevokeMode {
 }
 
 impl EsimGoClient {
-    /// A client for the given configuration.
-    pub fn new(config: EsimGoConfig) -> Self {
-        let http = http::build_client(config.timeout);
-        Self { config, http }
-    }
-
-    fn url(&self, segments: &[&str]) -> Result<reqwest::Url, ConnectorError> {
-        let mut url = reqwest::Url::parse(&self.config.base_url)
-            .map_err(|e| ConnectorError::Connect(format!("bad eSIM Go base URL: {e}")))?;
-        {
-            let mut path = url
-                .path_segments_mut()
-                .map_err(|_| ConnectorError::Connect("eSIM Go base URL cannot be a base".into()))?;
-            path.pop_if_empty();
-            for segment in segments {
-                path.push(segment);
-            }
-        }
-        Ok(url)
+    /// A client for the given configuration; a base URL that cannot be
+    /// used is [`ConnectorError::Config`].
+    pub fn new(config: EsimGoConfig) -> Result<Self, ConnectorError> {
+        let auth = Auth::ApiKey {
+            header: "X-API-Key",
+            key: config.api_key.clone(),
+        };
+        let http = ProviderHttp::new(
+            "eSIM Go",
+            &config.base_url,
+            config.timeout,
+            config.retry,
+            auth,
+            refusal,
+        )?;
+        Ok(Self { config, http })
     }
 
     async fn send<Q: Serialize + ?Sized, B: Serialize + ?Sized>(
@@ -140,36 +139,15 @@ impl EsimGoClient {
         body: Option<&B>,
         accept: &str,
     ) -> Result<RawResponse, ConnectorError> {
-        let url = self.url(segments)?;
-        let raw = http::execute(self.config.retry, || {
-            let mut request = self
-                .http
-                .request(method.clone(), url.clone())
-                .header("X-API-Key", self.config.api_key.expose_secret())
-                .header(ACCEPT, accept)
-                .query(query);
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            request
-        })
-        .await?;
-        if raw.status.is_success() {
-            return Ok(raw);
-        }
-        let message = serde_json::from_slice::<ErrorBody>(&raw.body)
-            .map(|e| e.message)
-            .unwrap_or_else(|_| {
-                String::from_utf8_lossy(&raw.body)
-                    .chars()
-                    .take(200)
-                    .collect()
-            });
-        tracing::warn!(provider = "esim-go", status = %raw.status, %message, "eSIM Go refused a call");
-        if raw.status.as_u16() == 401 {
-            return Err(ConnectorError::Unauthorized { status: 401 });
-        }
-        Err(http::error_for_status(&raw, message))
+        self.http
+            .send(method, segments, |request| {
+                let request = request.header(ACCEPT, accept).query(query);
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
+            })
+            .await
     }
 
     async fn json<T: DeserializeOwned, Q: Serialize + ?Sized, B: Serialize + ?Sized>(
@@ -182,9 +160,7 @@ impl EsimGoClient {
         let raw = self
             .send(method, segments, query, body, "application/json")
             .await?;
-        serde_json::from_slice(&raw.body).map_err(|e| {
-            ConnectorError::InvalidResponse(format!("eSIM Go {}: {e}", segments.join("/")))
-        })
+        self.http.decode(&raw, segments)
     }
 
     async fn get<T: DeserializeOwned, Q: Serialize + ?Sized>(
@@ -500,10 +476,27 @@ impl EsimGoClient {
     }
 }
 
+/// Reads eSIM Go's `{"message"}` error body: 401 is our key, the rest is
+/// classified by status.
+fn refusal(raw: &RawResponse) -> ConnectorError {
+    let message = serde_json::from_slice::<ErrorBody>(&raw.body)
+        .map(|e| e.message)
+        .unwrap_or_else(|_| body_excerpt(&raw.body));
+    tracing::warn!(provider = "esim-go", status = %raw.status, %message, "eSIM Go refused a call");
+    if raw.status.as_u16() == 401 {
+        return ConnectorError::Unauthorized { status: 401 };
+    }
+    http::error_for_status(raw, message)
+}
+
 #[async_trait]
 impl Connector for EsimGoClient {
     fn provider(&self) -> ProviderId {
         ProviderId::EsimGo
+    }
+
+    fn reconcile_strategy(&self) -> ReconcileStrategy {
+        ReconcileStrategy::ListAndMatch
     }
 
     fn capabilities(&self) -> &'static [Capability] {

@@ -5,7 +5,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use hmac::{Hmac, KeyInit, Mac};
+use hmac::{Hmac, KeyInit};
+use reqwest::Method;
 use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
@@ -16,10 +17,12 @@ use super::types::{
     AuthErrorBody, OptionConfig, OrderProduct, OrderRequest, OrderResponse, PlainErrorBody,
     ValidationErrorBody,
 };
-use crate::http::{self, RetryPolicy, secrets_match};
+use crate::http::auth::{Auth, HmacSigning, hmac_signature};
+use crate::http::core::{ProviderHttp, body_excerpt};
+use crate::http::{self, RawResponse, RetryPolicy, secrets_match};
 use crate::{
     CatalogueProgress, Connector, ConnectorError, InboundEvent, PlaceOrder, PlacedOrder,
-    WebhookError,
+    ReconcileStrategy, WebhookError,
 };
 
 /// The production base URL (the signed path includes its `/api`).
@@ -56,18 +59,8 @@ pub fn signature(
     secret_base64: &str,
 ) -> Result<String, BadSecret> {
     let key = BASE64.decode(secret_base64.trim()).map_err(|_| BadSecret)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| BadSecret)?;
-    mac.update(
-        format!(
-            "{}\n{}\n{}\n{}",
-            method.to_ascii_uppercase(),
-            path,
-            timestamp,
-            access_key
-        )
-        .as_bytes(),
-    );
-    Ok(hex::encode(mac.finalize().into_bytes()))
+    let mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| BadSecret)?;
+    Ok(hmac_signature(mac, method, path, timestamp, access_key))
 }
 
 /// How to reach eSIM Story.
@@ -89,7 +82,7 @@ pub struct EsimStoryConfig {
 /// The eSIM Story connector.
 pub struct EsimStoryClient {
     config: EsimStoryConfig,
-    http: reqwest::Client,
+    http: ProviderHttp,
 }
 
 impl std::fmt::Debug for EsimStoryClient {
@@ -101,10 +94,32 @@ impl std::fmt::Debug for EsimStoryClient {
 }
 
 impl EsimStoryClient {
-    /// A client for the given configuration.
-    pub fn new(config: EsimStoryConfig) -> Self {
-        let http = http::build_client(config.timeout);
-        Self { config, http }
+    /// A client for the given configuration; a base URL that cannot be
+    /// used, or a secret key that is not base64, is
+    /// [`ConnectorError::Config`].
+    pub fn new(config: EsimStoryConfig) -> Result<Self, ConnectorError> {
+        let key = BASE64
+            .decode(config.secret_key.expose_secret().trim())
+            .map_err(|e| ConnectorError::Config {
+                setting: "secret_key",
+                reason: format!("not base64: {e}"),
+            })?;
+        let signing = HmacSigning::new(
+            config.access_key.clone(),
+            &key,
+            ACCESS_KEY_HEADER,
+            SIGNATURE_HEADER,
+            TIMESTAMP_HEADER,
+        )?;
+        let http = ProviderHttp::new(
+            "eSIM Story",
+            &config.base_url,
+            config.timeout,
+            config.retry,
+            Auth::Hmac(signing),
+            refusal,
+        )?;
+        Ok(Self { config, http })
     }
 
     /// `POST /v1/api_partner/orders`, signed.
@@ -112,52 +127,11 @@ impl EsimStoryClient {
         &self,
         order: &OrderRequest,
     ) -> Result<OrderResponse, ConnectorError> {
-        let url = reqwest::Url::parse(&format!(
-            "{}/v1/api_partner/orders",
-            self.config.base_url.trim_end_matches('/')
-        ))
-        .map_err(|e| ConnectorError::Connect(format!("bad eSIM Story base URL: {e}")))?;
-        let path = url.path().to_owned();
-        let raw = http::execute(self.config.retry, || {
-            let timestamp = chrono::Utc::now().timestamp();
-            let signed = signature(
-                "POST",
-                &path,
-                timestamp,
-                &self.config.access_key,
-                self.config.secret_key.expose_secret(),
-            )
-            .unwrap_or_default();
-            self.http
-                .post(url.clone())
-                .header(ACCESS_KEY_HEADER, &self.config.access_key)
-                .header(SIGNATURE_HEADER, signed)
-                .header(TIMESTAMP_HEADER, timestamp.to_string())
-                .json(order)
-        })
-        .await?;
-        if raw.status.is_success() {
-            return serde_json::from_slice(&raw.body)
-                .map_err(|e| ConnectorError::InvalidResponse(format!("eSIM Story order: {e}")));
-        }
-        let status = raw.status.as_u16();
-        if status == 401 {
-            let message = serde_json::from_slice::<AuthErrorBody>(&raw.body)
-                .map(|b| b.error.message)
-                .unwrap_or_default();
-            tracing::warn!(provider = "esim-story", %message, "eSIM Story refused our signature");
-            return Err(ConnectorError::Unauthorized { status });
-        }
-        let message = serde_json::from_slice::<ValidationErrorBody>(&raw.body)
-            .map(|b| b.errors.join("; "))
-            .or_else(|_| serde_json::from_slice::<PlainErrorBody>(&raw.body).map(|b| b.error))
-            .unwrap_or_else(|_| {
-                String::from_utf8_lossy(&raw.body)
-                    .chars()
-                    .take(200)
-                    .collect()
-            });
-        Err(http::error_for_status(&raw, message))
+        self.http
+            .json(Method::POST, &["v1", "api_partner", "orders"], |request| {
+                request.json(order)
+            })
+            .await
     }
 
     /// The configured options as unified products.
@@ -176,10 +150,33 @@ impl EsimStoryClient {
     }
 }
 
+/// Reads eSIM Story's error bodies: 401 (a refused signature) carries
+/// `{"error": {"message"}}`, validation failures `{"errors": [...]}`, and
+/// other refusals `{"error": "..."}`.
+fn refusal(raw: &RawResponse) -> ConnectorError {
+    let status = raw.status.as_u16();
+    if status == 401 {
+        let message = serde_json::from_slice::<AuthErrorBody>(&raw.body)
+            .map(|b| b.error.message)
+            .unwrap_or_default();
+        tracing::warn!(provider = "esim-story", %message, "eSIM Story refused our signature");
+        return ConnectorError::Unauthorized { status };
+    }
+    let message = serde_json::from_slice::<ValidationErrorBody>(&raw.body)
+        .map(|b| b.errors.join("; "))
+        .or_else(|_| serde_json::from_slice::<PlainErrorBody>(&raw.body).map(|b| b.error))
+        .unwrap_or_else(|_| body_excerpt(&raw.body));
+    http::error_for_status(raw, message)
+}
+
 #[async_trait]
 impl Connector for EsimStoryClient {
     fn provider(&self) -> simgate_domain::ProviderId {
         simgate_domain::ProviderId::EsimStory
+    }
+
+    fn reconcile_strategy(&self) -> ReconcileStrategy {
+        ReconcileStrategy::IdempotentResubmission
     }
 
     fn capabilities(&self) -> &'static [Capability] {

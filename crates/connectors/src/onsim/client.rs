@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::{Method, StatusCode, Url};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use simgate_domain::line::iccid_short_form;
@@ -21,6 +21,8 @@ use super::types::{
     AccountInfo, Catalogue, Cease, ErrorBody, EsimStatus, GenerateQr, GroupList, NumberList,
     PortList, PortLookup, Provisioned, SimList, SubscriberList,
 };
+use crate::http::auth::Auth;
+use crate::http::core::{ProviderHttp, body_excerpt};
 use crate::http::{self, RawResponse, RetryPolicy};
 use crate::{ConnectorError, SubscriberLines};
 
@@ -41,8 +43,7 @@ pub struct OnsimConfig {
 /// The ONSIM connector: subscriber lines, numbers, SIMs, ports and groups.
 pub struct OnsimClient {
     config: OnsimConfig,
-    http: reqwest::Client,
-    retry: RetryPolicy,
+    http: ProviderHttp,
 }
 
 impl std::fmt::Debug for OnsimClient {
@@ -55,26 +56,18 @@ impl std::fmt::Debug for OnsimClient {
 
 impl OnsimClient {
     /// A client for the given configuration, retrying 429/503 as
-    /// [`RetryPolicy::default`] allows.
-    pub fn new(config: OnsimConfig) -> Self {
-        let http = http::build_client(config.timeout);
-        Self {
-            config,
-            http,
-            retry: RetryPolicy::default(),
-        }
-    }
-
-    /// The URL of a path given as raw segments; each is percent-encoded
-    /// (`IN PROGRESS` becomes `IN%20PROGRESS`).
-    fn url(&self, segments: &[&str]) -> Result<Url, ConnectorError> {
-        let bad = |reason: &str| ConnectorError::Connect(format!("bad ONSIM base URL: {reason}"));
-        let mut url = Url::parse(&self.config.base_url).map_err(|e| bad(&e.to_string()))?;
-        url.path_segments_mut()
-            .map_err(|()| bad("it cannot have a path"))?
-            .pop_if_empty()
-            .extend(segments);
-        Ok(url)
+    /// [`RetryPolicy::default`] allows; a base URL that cannot be used is
+    /// [`ConnectorError::Config`].
+    pub fn new(config: OnsimConfig) -> Result<Self, ConnectorError> {
+        let http = ProviderHttp::new(
+            "ONSIM",
+            &config.base_url,
+            config.timeout,
+            RetryPolicy::default(),
+            Auth::Bearer(config.api_key.clone()),
+            refusal,
+        )?;
+        Ok(Self { config, http })
     }
 
     async fn send<B: Serialize + ?Sized>(
@@ -83,23 +76,12 @@ impl OnsimClient {
         segments: &[&str],
         body: Option<&B>,
     ) -> Result<RawResponse, ConnectorError> {
-        let url = self.url(segments)?;
-        let raw = http::execute(self.retry, || {
-            let request = self
-                .http
-                .request(method.clone(), url.clone())
-                .bearer_auth(self.config.api_key.expose_secret());
-            match body {
+        self.http
+            .send(method, segments, |request| match body {
                 Some(body) => request.json(body),
                 None => request,
-            }
-        })
-        .await?;
-        if raw.status.is_success() {
-            Ok(raw)
-        } else {
-            Err(refusal(&raw))
-        }
+            })
+            .await
     }
 
     async fn json<T: DeserializeOwned, B: Serialize + ?Sized>(
@@ -109,9 +91,7 @@ impl OnsimClient {
         body: Option<&B>,
     ) -> Result<T, ConnectorError> {
         let raw = self.send(method, segments, body).await?;
-        serde_json::from_slice(&raw.body).map_err(|e| {
-            ConnectorError::InvalidResponse(format!("ONSIM /{}: {e}", segments.join("/")))
-        })
+        self.http.decode(&raw, segments)
     }
 
     /// `GET /account/{mpn}` as sent (`account` an array or an object).
@@ -135,10 +115,7 @@ fn refusal(raw: &RawResponse) -> ConnectorError {
     let detail = match &body {
         Some(body) if !body.error.message.is_empty() => body.error.message.clone(),
         Some(body) => body.error.code.clone(),
-        None => String::from_utf8_lossy(&raw.body)
-            .chars()
-            .take(200)
-            .collect(),
+        None => body_excerpt(&raw.body),
     };
     let code = body.as_ref().map(|b| b.error.code.as_str()).unwrap_or("");
     tracing::warn!(provider = "onsim", status = %raw.status, code, "ONSIM refused a call");
@@ -366,6 +343,7 @@ mod tests {
             api_key: SecretString::from("key-that-must-not-leak".to_owned()),
             timeout: Duration::from_secs(1),
         })
+        .unwrap()
     }
 
     fn raw(status: u16, body: &str) -> RawResponse {
@@ -379,23 +357,35 @@ mod tests {
     #[test]
     fn path_segments_are_percent_encoded_under_any_prefix() {
         let url = client("https://api.onsimapp.com")
-            .url(&["port", "all", "IN PROGRESS"])
-            .unwrap();
+            .http
+            .url(&["port", "all", "IN PROGRESS"]);
         assert_eq!(
             url.as_str(),
             "https://api.onsimapp.com/port/all/IN%20PROGRESS"
         );
         let url = client("http://127.0.0.1:9/prefix/")
-            .url(&["account", "447777777777"])
-            .unwrap();
+            .http
+            .url(&["account", "447777777777"]);
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:9/prefix/account/447777777777"
         );
-        assert!(matches!(
-            client("not a url").url(&["x"]),
-            Err(ConnectorError::Connect(_))
-        ));
+        let config = |base_url: &str| OnsimConfig {
+            base_url: base_url.to_owned(),
+            api_key: SecretString::from("key".to_owned()),
+            timeout: Duration::from_secs(1),
+        };
+        for bad in ["not a url", "mailto:ops@example.com"] {
+            let error = OnsimClient::new(config(bad)).unwrap_err();
+            assert!(matches!(
+                error,
+                ConnectorError::Config {
+                    setting: "base_url",
+                    ..
+                }
+            ));
+            assert!(error.nothing_was_processed() && !error.is_transient());
+        }
     }
 
     #[test]

@@ -2,34 +2,28 @@
 //! and refreshed before expiry, one refresh at a time), every operation of
 //! the reference, and verification of the fulfilment webhook.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use oauth2::basic::BasicClient;
-use oauth2::{ClientId, ClientSecret, TokenResponse, TokenUrl};
 use reqwest::header::{ACCEPT_LANGUAGE, HeaderMap};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use simgate_domain::{Capability, OrderKind, Product, ProviderId};
-use tokio::sync::Mutex;
 
 use super::transform;
 use super::types::{
     CreateOrder, Destination, ErrorBody, FulfilmentWebhook, Order, OrderItemRequest, OrderPage,
     ProductOffering,
 };
+use crate::http::auth::{Auth, OAuth2ClientCredentials};
+use crate::http::core::{ProviderHttp, body_excerpt};
 use crate::http::{self, RawResponse, RetryPolicy};
 use crate::{
     CatalogueProgress, Connector, ConnectorError, InboundEvent, PlaceOrder, PlacedOrder,
-    WebhookError,
+    ReconcileStrategy, WebhookError,
 };
-
-/// Share of a token's lifetime after which it is refreshed.
-const REFRESH_AT: f64 = 0.8;
-/// Lifetime assumed when the token answer gives none.
-const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// How to reach Sim Local UNITE. The paths and the token URL are not
 /// published; see the module documentation.
@@ -50,16 +44,10 @@ pub struct SimLocalConfig {
     pub retry: RetryPolicy,
 }
 
-struct CachedToken {
-    token: SecretString,
-    refresh_at: Instant,
-}
-
 /// The Sim Local connector.
 pub struct SimLocalClient {
     config: SimLocalConfig,
-    http: reqwest::Client,
-    token: Mutex<Option<CachedToken>>,
+    http: ProviderHttp,
 }
 
 impl std::fmt::Debug for SimLocalClient {
@@ -70,165 +58,47 @@ impl std::fmt::Debug for SimLocalClient {
     }
 }
 
-/// Why the token request failed, for the OAuth2 adapter.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-struct TransportError(#[from] reqwest::Error);
-
 impl SimLocalClient {
-    /// A client for the given configuration.
-    pub fn new(config: SimLocalConfig) -> Self {
-        let http = http::build_client(config.timeout);
-        Self {
-            config,
-            http,
-            token: Mutex::new(None),
-        }
-    }
-
-    /// A valid access token: the cached one, or a fresh one when it is due
-    /// for refresh. The lock makes concurrent callers share one refresh.
-    async fn access_token(&self) -> Result<SecretString, ConnectorError> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached.as_ref()
-            && Instant::now() < token.refresh_at
-        {
-            return Ok(token.token.clone());
-        }
-        let fresh = self.fetch_token().await?;
-        let token = fresh.token.clone();
-        *cached = Some(fresh);
-        Ok(token)
-    }
-
-    async fn forget_token(&self) {
-        *self.token.lock().await = None;
-    }
-
-    async fn fetch_token(&self) -> Result<CachedToken, ConnectorError> {
-        let token_url = TokenUrl::new(self.config.token_url.clone())
-            .map_err(|e| ConnectorError::Connect(format!("bad Sim Local token URL: {e}")))?;
-        let client = BasicClient::new(ClientId::new(self.config.client_id.clone()))
-            .set_client_secret(ClientSecret::new(
-                self.config.client_secret.expose_secret().to_owned(),
-            ))
-            .set_token_uri(token_url);
-        let http = self.http.clone();
-        let send = move |request: oauth2::HttpRequest| {
-            let http = http.clone();
-            async move {
-                let (parts, body) = request.into_parts();
-                let response = http
-                    .request(parts.method, parts.uri.to_string())
-                    .headers(parts.headers)
-                    .body(body)
-                    .send()
-                    .await?;
-                let mut answer = oauth2::http::Response::builder().status(response.status());
-                for (name, value) in response.headers() {
-                    answer = answer.header(name, value);
-                }
-                let body = response.bytes().await?.to_vec();
-                Ok::<_, TransportError>(answer.body(body).unwrap_or_default())
-            }
-        };
-        let started = Instant::now();
-        let response = client
-            .exchange_client_credentials()
-            .request_async(&send)
-            .await
-            .map_err(|error| match error {
-                oauth2::RequestTokenError::ServerResponse(_) => {
-                    ConnectorError::Unauthorized { status: 401 }
-                }
-                oauth2::RequestTokenError::Request(TransportError(e)) if e.is_timeout() => {
-                    ConnectorError::Timeout
-                }
-                oauth2::RequestTokenError::Request(TransportError(e)) => {
-                    ConnectorError::Connect(e.without_url().to_string())
-                }
-                other => ConnectorError::InvalidResponse(format!("Sim Local token: {other}")),
-            })?;
-        let lifetime = response.expires_in().unwrap_or(DEFAULT_TOKEN_LIFETIME);
-        tracing::debug!(
-            provider = "sim-local",
-            lifetime_secs = lifetime.as_secs(),
-            "fetched an access token"
-        );
-        Ok(CachedToken {
-            token: SecretString::from(response.access_token().secret().to_owned()),
-            refresh_at: started + lifetime.mul_f64(REFRESH_AT),
-        })
-    }
-
-    async fn send<Q: Serialize + ?Sized, B: Serialize + ?Sized>(
-        &self,
-        method: Method,
-        path: &str,
-        query: &Q,
-        body: Option<&B>,
-        language: Option<&str>,
-    ) -> Result<RawResponse, ConnectorError> {
-        let url = format!("{}{path}", self.config.base_url.trim_end_matches('/'));
-        for attempt in 0..2 {
-            let token = self.access_token().await?;
-            let raw = http::execute(self.config.retry, || {
-                let mut request = self
-                    .http
-                    .request(method.clone(), &url)
-                    .bearer_auth(token.expose_secret())
-                    .query(query);
-                if let Some(language) = language {
-                    request = request.header(ACCEPT_LANGUAGE, language);
-                }
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                request
-            })
-            .await?;
-            if raw.status == StatusCode::UNAUTHORIZED && attempt == 0 {
-                // Revoked or expired early: fetch a new token once.
-                self.forget_token().await;
-                continue;
-            }
-            if raw.status.is_success() {
-                return Ok(raw);
-            }
-            if raw.status == StatusCode::UNAUTHORIZED {
-                return Err(ConnectorError::Unauthorized { status: 401 });
-            }
-            let message = serde_json::from_slice::<ErrorBody>(&raw.body)
-                .map(|e| {
-                    if e.message.is_empty() {
-                        e.error
-                    } else {
-                        e.message
-                    }
-                })
-                .unwrap_or_else(|_| {
-                    String::from_utf8_lossy(&raw.body)
-                        .chars()
-                        .take(200)
-                        .collect()
-                });
-            tracing::warn!(provider = "sim-local", status = %raw.status, %message, "Sim Local refused a call");
-            return Err(http::error_for_status(&raw, message));
-        }
-        Err(ConnectorError::Unauthorized { status: 401 })
+    /// A client for the given configuration; a base or token URL that
+    /// cannot be used is [`ConnectorError::Config`].
+    pub fn new(config: SimLocalConfig) -> Result<Self, ConnectorError> {
+        let oauth = OAuth2ClientCredentials::new(
+            "Sim Local",
+            &config.token_url,
+            config.client_id.clone(),
+            config.client_secret.clone(),
+        )?;
+        let http = ProviderHttp::new(
+            "Sim Local",
+            &config.base_url,
+            config.timeout,
+            config.retry,
+            Auth::OAuth2(oauth),
+            refusal,
+        )?;
+        Ok(Self { config, http })
     }
 
     async fn json<T: DeserializeOwned, Q: Serialize + ?Sized, B: Serialize + ?Sized>(
         &self,
         method: Method,
-        path: &str,
+        segments: &[&str],
         query: &Q,
         body: Option<&B>,
         language: Option<&str>,
     ) -> Result<T, ConnectorError> {
-        let raw = self.send(method, path, query, body, language).await?;
-        serde_json::from_slice(&raw.body)
-            .map_err(|e| ConnectorError::InvalidResponse(format!("Sim Local {path}: {e}")))
+        self.http
+            .json(method, segments, |request| {
+                let mut request = request.query(query);
+                if let Some(language) = language {
+                    request = request.header(ACCEPT_LANGUAGE, language);
+                }
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
+            })
+            .await
     }
 
     /// `GET /destinations`, names in the given language (default `en`).
@@ -238,7 +108,7 @@ impl SimLocalClient {
     ) -> Result<Vec<Destination>, ConnectorError> {
         self.json(
             Method::GET,
-            "/destinations",
+            &["destinations"],
             &(),
             None::<&()>,
             Some(language.unwrap_or("en")),
@@ -257,13 +127,19 @@ impl SimLocalClient {
             .iter()
             .filter_map(|(k, v)| v.map(|v| (*k, v)))
             .collect();
-        self.json(Method::GET, "/product-offerings", &query, None::<&()>, None)
-            .await
+        self.json(
+            Method::GET,
+            &["product-offerings"],
+            &query,
+            None::<&()>,
+            None,
+        )
+        .await
     }
 
     /// `GET /faulty-reasons`.
     pub async fn faulty_reasons(&self) -> Result<Vec<String>, ConnectorError> {
-        self.json(Method::GET, "/faulty-reasons", &(), None::<&()>, None)
+        self.json(Method::GET, &["faulty-reasons"], &(), None::<&()>, None)
             .await
     }
 
@@ -275,7 +151,7 @@ impl SimLocalClient {
     ) -> Result<Order, ConnectorError> {
         self.json(
             Method::POST,
-            "/orders",
+            &["orders"],
             &[("synchronous", synchronous)],
             Some(order),
             None,
@@ -290,7 +166,7 @@ impl SimLocalClient {
     ) -> Result<OrderPage, ConnectorError> {
         self.json(
             Method::GET,
-            "/orders",
+            &["orders"],
             &[("external_reference", external_reference)],
             None::<&()>,
             None,
@@ -300,14 +176,8 @@ impl SimLocalClient {
 
     /// `GET /orders/{id}`.
     pub async fn order(&self, id: &str) -> Result<Order, ConnectorError> {
-        self.json(
-            Method::GET,
-            &format!("/orders/{}", encode(id)),
-            &(),
-            None::<&()>,
-            None,
-        )
-        .await
+        self.json(Method::GET, &["orders", id], &(), None::<&()>, None)
+            .await
     }
 
     /// `POST /orders/{id}/faulty?reason=&note=`; only `COMPLETED` orders.
@@ -323,7 +193,7 @@ impl SimLocalClient {
         }
         self.json(
             Method::POST,
-            &format!("/orders/{}/faulty", encode(id)),
+            &["orders", id, "faulty"],
             &query,
             None::<&()>,
             None,
@@ -332,14 +202,34 @@ impl SimLocalClient {
     }
 }
 
-fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect()
+/// Reads Sim Local's Spring Boot `{status, error, message}` body: 401 is
+/// our token (refused again after a fresh one), the rest is classified by
+/// status.
+fn refusal(raw: &RawResponse) -> ConnectorError {
+    if raw.status == StatusCode::UNAUTHORIZED {
+        return ConnectorError::Unauthorized { status: 401 };
+    }
+    let message = serde_json::from_slice::<ErrorBody>(&raw.body)
+        .map(|e| {
+            if e.message.is_empty() {
+                e.error
+            } else {
+                e.message
+            }
+        })
+        .unwrap_or_else(|_| body_excerpt(&raw.body));
+    tracing::warn!(provider = "sim-local", status = %raw.status, %message, "Sim Local refused a call");
+    http::error_for_status(raw, message)
 }
 
 #[async_trait]
 impl Connector for SimLocalClient {
     fn provider(&self) -> ProviderId {
         ProviderId::SimLocal
+    }
+
+    fn reconcile_strategy(&self) -> ReconcileStrategy {
+        ReconcileStrategy::LookupByReference
     }
 
     fn capabilities(&self) -> &'static [Capability] {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::{Method, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use simgate_domain::{
@@ -18,6 +18,8 @@ use super::transform;
 use super::types::{
     Address, Data, ErrorBody, ListOf, OrderBody, SimCardOrder, SimCardOrderPreview,
 };
+use crate::http::auth::Auth;
+use crate::http::core::{ProviderHttp, body_excerpt};
 use crate::http::{self, RawResponse, RetryPolicy};
 use crate::{ConnectorError, SimCardOrders};
 
@@ -38,8 +40,7 @@ pub struct TelnyxConfig {
 /// The Telnyx connector: addresses and SIM card orders.
 pub struct TelnyxClient {
     config: TelnyxConfig,
-    http: reqwest::Client,
-    retry: RetryPolicy,
+    http: ProviderHttp,
 }
 
 impl std::fmt::Debug for TelnyxClient {
@@ -52,59 +53,45 @@ impl std::fmt::Debug for TelnyxClient {
 
 impl TelnyxClient {
     /// A client for the given configuration, retrying 429/503 as
-    /// [`RetryPolicy::default`] allows.
-    pub fn new(config: TelnyxConfig) -> Self {
-        let http = http::build_client(config.timeout);
-        Self {
-            config,
-            http,
-            retry: RetryPolicy::default(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+    /// [`RetryPolicy::default`] allows; a base URL that cannot be used is
+    /// [`ConnectorError::Config`].
+    pub fn new(config: TelnyxConfig) -> Result<Self, ConnectorError> {
+        let http = ProviderHttp::new(
+            "Telnyx",
+            &config.base_url,
+            config.timeout,
+            RetryPolicy::default(),
+            Auth::Bearer(config.api_key.clone()),
+            refusal,
+        )?;
+        Ok(Self { config, http })
     }
 
     async fn call<T: DeserializeOwned, B: Serialize + ?Sized>(
         &self,
         method: Method,
-        path: &str,
+        segments: &[&str],
         query: &[(&'static str, String)],
         body: Option<&B>,
     ) -> Result<T, ConnectorError> {
-        let url = self.url(path);
-        let raw = http::execute(self.retry, || {
-            let request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(self.config.api_key.expose_secret())
-                .query(query);
-            match body {
-                Some(body) => request.json(body),
-                None => request,
-            }
-        })
-        .await?;
-        if !raw.status.is_success() {
-            return Err(refusal(&raw));
-        }
-        serde_json::from_slice(&raw.body)
-            .map_err(|e| ConnectorError::InvalidResponse(format!("Telnyx {path}: {e}")))
+        self.http
+            .json(method, segments, |request| {
+                let request = request.query(query);
+                match body {
+                    Some(body) => request.json(body),
+                    None => request,
+                }
+            })
+            .await
     }
 
     /// `GET /sim_card_orders/{id}` as sent.
     pub async fn raw_sim_order(&self, id: &str) -> Result<SimCardOrder, ConnectorError> {
-        let path = format!("/sim_card_orders/{}", url_segment(id));
-        let answer: Data<SimCardOrder> = self.call(Method::GET, &path, &[], None::<&()>).await?;
+        let answer: Data<SimCardOrder> = self
+            .call(Method::GET, &["sim_card_orders", id], &[], None::<&()>)
+            .await?;
         Ok(answer.data)
     }
-}
-
-/// Percent-encodes an id for use as one path segment, so an id from a
-/// caller can never walk to another path.
-fn url_segment(id: &str) -> String {
-    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
 /// Maps a refusal: 401/403 are our key, 404 is the thing asked for, 429
@@ -115,10 +102,7 @@ fn refusal(raw: &RawResponse) -> ConnectorError {
         .and_then(|body| body.errors.into_iter().next());
     let detail = match &first {
         Some(error) => error.detail.clone().unwrap_or_else(|| error.title.clone()),
-        None => String::from_utf8_lossy(&raw.body)
-            .chars()
-            .take(200)
-            .collect(),
+        None => body_excerpt(&raw.body),
     };
     let code = first.as_ref().map(|e| e.code.as_str()).unwrap_or("");
     tracing::warn!(provider = "telnyx", status = %raw.status, code, "Telnyx refused a call");
@@ -164,7 +148,7 @@ impl SimCardOrders for TelnyxClient {
     ) -> Result<ShippingAddress, ConnectorError> {
         let body = transform::address_body(address);
         let answer: Data<Address> = self
-            .call(Method::POST, "/addresses", &[], Some(&body))
+            .call(Method::POST, &["addresses"], &[], Some(&body))
             .await?;
         transform::shipping_address(&answer.data)
     }
@@ -176,7 +160,7 @@ impl SimCardOrders for TelnyxClient {
     ) -> Result<SimOrderPreview, ConnectorError> {
         let body = order_body(address_id, quantity);
         let answer: Data<SimCardOrderPreview> = self
-            .call(Method::POST, "/sim_card_order_preview", &[], Some(&body))
+            .call(Method::POST, &["sim_card_order_preview"], &[], Some(&body))
             .await?;
         transform::preview(&answer.data)
     }
@@ -188,7 +172,7 @@ impl SimCardOrders for TelnyxClient {
     ) -> Result<SimOrder, ConnectorError> {
         let body = order_body(address_id, quantity);
         let answer: Data<SimCardOrder> = self
-            .call(Method::POST, "/sim_card_orders", &[], Some(&body))
+            .call(Method::POST, &["sim_card_orders"], &[], Some(&body))
             .await?;
         transform::sim_order(&answer.data)
     }
@@ -204,7 +188,7 @@ impl SimCardOrders for TelnyxClient {
     ) -> Result<SimOrderPage, ConnectorError> {
         let query = transform::list_query(filter, page);
         let answer: ListOf<SimCardOrder> = self
-            .call(Method::GET, "/sim_card_orders", &query, None::<&()>)
+            .call(Method::GET, &["sim_card_orders"], &query, None::<&()>)
             .await?;
         transform::page(&answer)
     }

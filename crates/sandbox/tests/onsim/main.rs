@@ -51,6 +51,7 @@ fn client(handle: &SimulatorHandle, key: &str, timeout: Duration) -> OnsimClient
         api_key: SecretString::from(key.to_owned()),
         timeout,
     })
+    .unwrap()
 }
 
 /// Calls an admin hook and returns its status.

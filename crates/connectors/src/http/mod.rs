@@ -1,5 +1,10 @@
 //! The HTTP plumbing every connector shares: timeouts, bounded retries that
-//! honour `Retry-After`, and the classification of transport failures.
+//! honour `Retry-After`, and the classification of transport failures;
+//! [`core::ProviderHttp`] puts them together with the base URL and the
+//! [`auth::Auth`] strategy of one provider.
+
+pub mod auth;
+pub mod core;
 
 use std::time::Duration;
 
@@ -127,9 +132,9 @@ fn classify(error: reqwest::Error) -> ConnectorError {
     if error.is_timeout() {
         ConnectorError::Timeout
     } else if error.is_connect() {
-        ConnectorError::Connect(error.to_string())
+        ConnectorError::Connect(error.without_url())
     } else {
         // The request may have reached the provider (reset mid-answer, …).
-        ConnectorError::InvalidResponse(error.without_url().to_string())
+        ConnectorError::Transport(error.without_url())
     }
 }
