@@ -132,6 +132,7 @@ impl From<ServiceError> for ApiError {
                 detail,
             ),
             ServiceError::Queue(e) => Self::internal(&e),
+            ServiceError::EventEncoding(e) => Self::internal(&e),
             ServiceError::WebhookUnverified(_) => {
                 Self::new(S::UNAUTHORIZED, "webhook_unverified", detail)
             }

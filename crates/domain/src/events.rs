@@ -218,10 +218,7 @@ impl OutboundEvent {
                 format!("{event_type}:{}:{}", order.id, order.attempt)
             }
             Self::EsimUsageLow(usage) | Self::EsimUsageDepleted(usage) => {
-                let started = usage
-                    .started_at
-                    .map(|t| t.timestamp())
-                    .unwrap_or_default();
+                let started = usage.started_at.map(|t| t.timestamp()).unwrap_or_default();
                 format!("{event_type}:{}:{}:{started}", usage.iccid, usage.bundle)
             }
             Self::SimOrderPending(order)
@@ -263,7 +260,9 @@ mod tests {
             address_id: "adr_1".into(),
             upstream_id: None,
             tracking_url: None,
-            cost: Some(Money::new("6.90".parse().unwrap(), Currency::parse("USD").unwrap()).unwrap()),
+            cost: Some(
+                Money::new("6.90".parse().unwrap(), Currency::parse("USD").unwrap()).unwrap(),
+            ),
         }
     }
 
