@@ -131,7 +131,7 @@ fn spawn_upkeep(handle: PrometheusHandle) {
         (name = "admin", description = "Tenant administration, with the operator key"),
         (name = "system", description = "Liveness and readiness")
     ),
-    components(schemas(problem::Problem))
+    components(schemas(problem::Problem, simgate_domain::EventBody))
 )]
 struct ApiDoc;
 

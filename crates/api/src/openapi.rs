@@ -8,10 +8,11 @@
 use std::sync::OnceLock;
 
 use axum::http::StatusCode;
-use simgate_domain::{CountryCode, Currency, ProviderId, SimOrderStatus};
+use simgate_domain::{CountryCode, Currency, OutboundEvent, ProviderId, SimOrderStatus};
 use utoipa::Modify;
 use utoipa::openapi::link::LinkBuilder;
-use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder, PathItem, Paths};
+use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{KnownFormat, Object, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
@@ -80,6 +81,7 @@ impl Modify for Contract {
                 "code": "unknown_product"
             })];
         }
+        doc.webhooks = Some(outbound_events());
         for (path, item) in doc.paths.paths.iter_mut() {
             for operation in operations(item) {
                 complete(path, operation);
@@ -87,6 +89,48 @@ impl Modify for Contract {
             }
         }
     }
+}
+
+/// The events simgate POSTs to reseller endpoints, one webhook per event
+/// type, each with the `EventBody` schema (whose `type` tells which).
+fn outbound_events() -> Paths {
+    let mut paths = Paths::new();
+    for event_type in OutboundEvent::TYPES {
+        let body = RequestBodyBuilder::new()
+            .description(Some(format!(
+                "An `{event_type}` event, signed as Standard Webhooks: \
+                 `webhook-id` (the event id), `webhook-timestamp` and `webhook-signature`"
+            )))
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("EventBody")))
+                    .build(),
+            )
+            .required(Some(utoipa::openapi::Required::True))
+            .build();
+        let operation = OperationBuilder::new()
+            .tag("events")
+            .summary(Some(format!(
+                "`{event_type}`, sent to each enabled endpoint"
+            )))
+            .request_body(Some(body))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("Any 2xx: delivered; anything else is retried with backoff")
+                    .build(),
+            )
+            .response(
+                "410",
+                ResponseBuilder::new()
+                    .description("Gone: the endpoint is disabled and gets no more events")
+                    .build(),
+            )
+            .build();
+        paths.add_path_operation(event_type, vec![HttpMethod::Post], operation);
+    }
+    paths
 }
 
 /// An answer that leads to another operation: the parameter `parameter`

@@ -151,6 +151,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Queue(e) => {
                 Self::internal(Box::<dyn std::error::Error>::from(e).as_ref())
             }
+            ServiceError::EventEncoding(e) => Self::internal(&e),
             ServiceError::WebhookUnverified(_) => {
                 Self::new(S::UNAUTHORIZED, "webhook_unverified", detail)
             }

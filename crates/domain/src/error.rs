@@ -40,6 +40,8 @@ pub enum DomainError {
         "group name '{0}' must be 3-45 of a-z A-Z 0-9 _ -, start with a letter or digit and contain a letter"
     )]
     InvalidGroupName(String),
+    #[error("'{raw}' is not a {kind}")]
+    InvalidId { kind: &'static str, raw: String },
     #[error("order cannot move from {from} to {to}")]
     InvalidTransition {
         from: crate::OrderStatus,
@@ -64,6 +66,7 @@ impl DomainError {
             Self::PageNumber | Self::PageSize(_) => "invalid_page",
             Self::InvalidMsisdn(_) => "invalid_msisdn",
             Self::InvalidGroupName(_) => "invalid_group_name",
+            Self::InvalidId { .. } => "invalid_id",
         }
     }
 }

@@ -9,7 +9,9 @@ pub mod capability;
 pub mod country;
 pub mod error;
 pub mod esim;
+pub mod events;
 pub mod iccid;
+pub mod ids;
 pub mod line;
 pub mod lpa;
 pub mod money;
@@ -22,7 +24,11 @@ pub use capability::Capability;
 pub use country::CountryCode;
 pub use error::DomainError;
 pub use esim::{BundleState, BundleUsage, EsimLocation, InstallDetails, RevokeOutcome};
+pub use events::{
+    EventBody, EventFailure, OrderEventData, OutboundEvent, SimOrderEventData, UsageEventData,
+};
 pub use iccid::Iccid;
+pub use ids::{DeliveryId, EndpointId, EventId, TenantId};
 pub use line::{
     Group, InventoryState, Line, LineBundle, LineEsim, LineOffer, LineOfferKind, LineRef,
     LineServices, LineSettings, LineUc, Msisdn, PhoneNumber, Port, PortState, ProvisionLine,

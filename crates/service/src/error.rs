@@ -31,6 +31,9 @@ pub enum ServiceError {
     WebhooksUnsupported(ProviderId),
     #[error("no event {0} for this account")]
     EventNotFound(String),
+    /// An event could not be turned into JSON (a bug, never the caller's).
+    #[error("could not encode an event: {0}")]
+    EventEncoding(#[source] serde_json::Error),
     /// A webhook endpoint's URL is malformed or not a public address.
     #[error(transparent)]
     WebhookTarget(#[from] TargetError),

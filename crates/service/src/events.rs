@@ -11,9 +11,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
-use serde_json::{Value, json};
 use sha2::Sha256;
-use simgate_domain::{BundleUsage, Iccid, OrderStatus};
+use simgate_domain::{
+    BundleUsage, DeliveryId, EventBody, EventFailure, EventId, Iccid, OrderEventData,
+    OutboundEvent, TenantId,
+};
 use simgate_store::{DeliveryStatus, Endpoint, OrderRecord, StoredEvent};
 
 use crate::telemetry::{self, DeliveryOutcome};
@@ -33,14 +35,26 @@ pub fn new_secret() -> String {
     format!("{SECRET_PREFIX}{}", BASE64.encode(bytes))
 }
 
+/// Why a message could not be signed. Nothing is sent unsigned: an
+/// endpoint would reject it, and an empty signature hides the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The endpoint's secret is not `whsec_` and base64 (a damaged row).
+    #[error("the endpoint's signing secret is not valid base64")]
+    SecretNotBase64(#[source] base64::DecodeError),
+    /// The secret was refused as an HMAC key.
+    #[error("the endpoint's signing secret is not a usable HMAC key")]
+    InvalidKey(#[source] hmac::digest::InvalidLength),
+}
+
 /// The Standard Webhooks signature of a message, `v1,<base64>`.
-pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String> {
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Result<String, SignError> {
     let key = BASE64
         .decode(secret.strip_prefix(SECRET_PREFIX).unwrap_or(secret))
-        .ok()?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).ok()?;
+        .map_err(SignError::SecretNotBase64)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(SignError::InvalidKey)?;
     mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
-    Some(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
+    Ok(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
 }
 
 impl Services {
@@ -48,48 +62,46 @@ impl Services {
     /// be a public `http(s)` target (unless the operator allows private ones).
     pub async fn create_endpoint(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         url: &str,
     ) -> Result<Endpoint, ServiceError> {
         webhook_targets::check_registration(url, self.config.allow_private_webhook_targets).await?;
         Ok(self
             .store
-            .create_endpoint(tenant_id, url, &new_secret())
+            .create_endpoint(tenant_id.as_str(), url, &new_secret())
             .await?)
     }
 
-    /// Records an event once per `dedupe_key` and schedules its deliveries;
-    /// true when it was new (false: that fact was already recorded).
+    /// Records an event once per fact (its dedupe key) and schedules its
+    /// deliveries; true when it was new (false: already recorded).
     pub(crate) async fn emit(
         &self,
-        tenant_id: &str,
-        event_type: &str,
-        dedupe_key: &str,
-        data: Value,
+        tenant_id: &TenantId,
+        event: OutboundEvent,
     ) -> Result<bool, ServiceError> {
-        let payload = json!({
-            "type": event_type,
-            "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "data": data,
-        })
-        .to_string();
+        let event_type = event.event_type();
+        let dedupe_key = event.dedupe_key();
+        let payload = serde_json::to_value(EventBody::new(event, Utc::now()))
+            .map_err(ServiceError::EventEncoding)?
+            .to_string();
         let Some((event_id, deliveries)) = self
             .store
-            .record_event(tenant_id, event_type, dedupe_key, &payload)
+            .record_event(tenant_id.as_str(), event_type, &dedupe_key, &payload)
             .await?
         else {
             return Ok(false);
         };
         tracing::info!(event = %event_id, event_type, deliveries = deliveries.len(), "event recorded");
-        self.schedule(&deliveries).await;
+        self.schedule(deliveries.into_iter().map(DeliveryId::from_stored))
+            .await;
         Ok(true)
     }
 
-    async fn schedule(&self, deliveries: &[String]) {
+    async fn schedule(&self, deliveries: impl Iterator<Item = DeliveryId>) {
         for delivery in deliveries {
-            if let Err(error) = self.queue.enqueue(delivery, Duration::ZERO).await {
+            if let Err(error) = self.queue.enqueue(&delivery, Duration::ZERO).await {
                 // The delivery stays pending in the store; a replay sends it.
-                tracing::error!(%error, delivery, "could not schedule a delivery");
+                tracing::error!(%error, %delivery, "could not schedule a delivery");
             }
         }
     }
@@ -103,25 +115,26 @@ impl Services {
     }
 
     async fn order_event(&self, order: &OrderRecord) -> Result<(), ServiceError> {
-        let event_type = match order.status {
-            OrderStatus::Completed => "order.completed",
-            OrderStatus::Failed => "order.failed",
-            OrderStatus::Refunded => "order.refunded",
-            _ => return Ok(()),
+        let Some(event) = OutboundEvent::for_order(OrderEventData {
+            id: order.id.clone(),
+            status: order.status,
+            product_id: order.product_id.clone(),
+            quantity: order.quantity,
+            esims: order.iccids.clone(),
+            upstream_reference: order.upstream_ref.clone(),
+            failure: order.failure.as_ref().map(|f| EventFailure {
+                code: f.code.clone(),
+                message: f.message.clone(),
+                retryable: f.retryable,
+            }),
+            // A retryable failure can be retried into success: key failures by attempt.
+            attempt: order.attempts,
+        }) else {
+            return Ok(());
         };
-        let data = json!({
-            "id": order.id.to_string(),
-            "status": order.status,
-            "product_id": order.product_id.to_string(),
-            "quantity": order.quantity,
-            "esims": order.iccids.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
-            "upstream_reference": order.upstream_ref,
-            "failure": order.failure.as_ref().map(|f| json!({"code": f.code, "message": f.message, "retryable": f.retryable})),
-        });
-        // A retryable failure can be retried into success: key failures by attempt.
-        let key = format!("{event_type}:{}:{}", order.id, order.attempts);
         // Counted with the event, which is recorded once per fact.
-        if self.emit(&order.tenant_id, event_type, &key, data).await? {
+        let tenant_id = TenantId::from_stored(order.tenant_id.as_str());
+        if self.emit(&tenant_id, event).await? {
             crate::telemetry::order_finished(order.provider(), order.status);
         }
         Ok(())
@@ -130,58 +143,45 @@ impl Services {
     /// `esim.usage.low` (10 % or less left) or `esim.usage.depleted`.
     pub(crate) async fn usage_event(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         iccid: &Iccid,
         usage: &BundleUsage,
     ) -> Result<(), ServiceError> {
-        let (Some(initial), Some(remaining)) = (usage.initial_bytes, usage.remaining_bytes) else {
-            return Ok(());
-        };
-        let event_type = if remaining == 0 {
-            "esim.usage.depleted"
-        } else if remaining.saturating_mul(10) <= initial {
-            "esim.usage.low"
-        } else {
-            return Ok(());
-        };
-        let started = usage.started_at.map(|t| t.timestamp()).unwrap_or_default();
-        let key = format!("{event_type}:{iccid}:{}:{started}", usage.bundle);
-        let data = json!({
-            "iccid": iccid.to_string(),
-            "bundle": usage.bundle,
-            "initial_bytes": initial,
-            "remaining_bytes": remaining,
-        });
-        self.emit(tenant_id, event_type, &key, data).await?;
+        if let Some(event) = OutboundEvent::for_usage(iccid, usage) {
+            self.emit(tenant_id, event).await?;
+        }
         Ok(())
     }
 
     /// Sends an event again to every enabled endpoint (new deliveries, same `webhook-id`).
     pub async fn replay_event(
         &self,
-        tenant_id: &str,
-        event_id: &str,
+        tenant_id: &TenantId,
+        event_id: &EventId,
     ) -> Result<usize, ServiceError> {
         let event = self.event(tenant_id, event_id).await?;
         let deliveries = self.store.redeliver_event(&event).await?;
-        self.schedule(&deliveries).await;
-        Ok(deliveries.len())
+        let count = deliveries.len();
+        self.schedule(deliveries.into_iter().map(DeliveryId::from_stored))
+            .await;
+        Ok(count)
     }
 
     /// A tenant's event.
     pub async fn event(
         &self,
-        tenant_id: &str,
-        event_id: &str,
+        tenant_id: &TenantId,
+        event_id: &EventId,
     ) -> Result<StoredEvent, ServiceError> {
         self.store
-            .event_for_tenant(tenant_id, event_id)
+            .event_for_tenant(tenant_id.as_str(), event_id.as_str())
             .await?
-            .ok_or_else(|| ServiceError::EventNotFound(event_id.to_owned()))
+            .ok_or_else(|| ServiceError::EventNotFound(event_id.to_string()))
     }
 
     /// One attempt of one delivery; schedules the next one when it fails.
-    pub async fn deliver(&self, delivery_id: &str) -> Result<(), ServiceError> {
+    pub async fn deliver(&self, id: &DeliveryId) -> Result<(), ServiceError> {
+        let delivery_id = id.as_str();
         let Some((delivery, event, endpoint)) = self.store.delivery(delivery_id).await? else {
             return Ok(());
         };
@@ -211,18 +211,20 @@ impl Services {
             Some(refused) => Err(Failure::Refusal(refused)),
             None => {
                 let timestamp = Utc::now().timestamp();
-                let signature = sign(&endpoint.secret, &event.id, timestamp, &event.payload)
-                    .unwrap_or_default();
-                self.http
-                    .post(&endpoint.url)
-                    .header("content-type", "application/json")
-                    .header("webhook-id", &event.id)
-                    .header("webhook-timestamp", timestamp.to_string())
-                    .header("webhook-signature", signature)
-                    .body(event.payload.clone())
-                    .send()
-                    .await
-                    .map_err(Failure::from_send)
+                match sign(&endpoint.secret, &event.id, timestamp, &event.payload) {
+                    Err(error) => Err(Failure::Unsigned(error)),
+                    Ok(signature) => self
+                        .http
+                        .post(&endpoint.url)
+                        .header("content-type", "application/json")
+                        .header("webhook-id", &event.id)
+                        .header("webhook-timestamp", timestamp.to_string())
+                        .header("webhook-signature", signature)
+                        .body(event.payload.clone())
+                        .send()
+                        .await
+                        .map_err(Failure::from_send),
+                }
             }
         };
         let (status, retry_after, error) = match sent {
@@ -269,6 +271,10 @@ impl Services {
                 tracing::warn!(endpoint = %endpoint.id, %refused, "webhook target refused: not a public address");
                 (None, None, format!("{NOT_PUBLIC_CODE}: {refused}"))
             }
+            Err(Failure::Unsigned(error)) => {
+                tracing::error!(endpoint = %endpoint.id, error = &error as &dyn std::error::Error, "could not sign a delivery; nothing was sent");
+                (None, None, format!("not sent: {error}"))
+            }
             Err(Failure::Unsent(error)) => (None, None, error.without_url().to_string()),
         };
         if attempt >= MAX_ATTEMPTS {
@@ -288,7 +294,7 @@ impl Services {
             .min(MAX_DELAY);
         tracing::info!(delivery = delivery_id, attempt, ?delay, %error, "delivery failed; retrying later");
         self.queue
-            .enqueue(delivery_id, delay)
+            .enqueue(id, delay)
             .await
             .map_err(|e| ServiceError::Queue(e.to_string()))
     }
@@ -309,6 +315,8 @@ impl Services {
 enum Failure {
     /// The target is not a public address: nothing was sent.
     Refusal(TargetRefused),
+    /// The message could not be signed: nothing was sent.
+    Unsigned(SignError),
     /// The request failed on its way (connection, timeout, …).
     Unsent(reqwest::Error),
 }
@@ -336,9 +344,15 @@ mod tests {
             r#"{"test": 2432232314}"#,
         );
         assert_eq!(
-            signature.as_deref(),
-            Some("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+            signature.unwrap(),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+    }
+
+    #[test]
+    fn a_damaged_secret_is_an_error_not_an_empty_signature() {
+        let error = sign("whsec_not base64!", "msg_1", 1614265330, "{}").unwrap_err();
+        assert!(matches!(error, SignError::SecretNotBase64(_)), "{error}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use simgate_domain::DeliveryId;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -35,13 +36,13 @@ pub struct QueueError(String);
 #[async_trait]
 pub trait DeliveryQueue: Send + Sync {
     /// Runs the delivery `delivery_id` after `delay`, surviving restarts.
-    async fn enqueue(&self, delivery_id: &str, delay: Duration) -> Result<(), QueueError>;
+    async fn enqueue(&self, delivery_id: &DeliveryId, delay: Duration) -> Result<(), QueueError>;
 }
 
 /// The job: one attempt of one delivery.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryJob {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
 }
 
 /// apalis storage for the configured database.
@@ -148,9 +149,9 @@ fn scheduled(job: DeliveryJob, delay: Duration) -> apalis::prelude::Task<Deliver
 
 #[async_trait]
 impl DeliveryQueue for ApalisQueue {
-    async fn enqueue(&self, delivery_id: &str, delay: Duration) -> Result<(), QueueError> {
+    async fn enqueue(&self, delivery_id: &DeliveryId, delay: Duration) -> Result<(), QueueError> {
         let job = DeliveryJob {
-            delivery_id: delivery_id.to_owned(),
+            delivery_id: delivery_id.clone(),
         };
         let failed = |e: &dyn std::fmt::Display| QueueError(e.to_string());
         match self.clone() {

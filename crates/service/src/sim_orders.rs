@@ -3,12 +3,11 @@
 //! and announced as `sim_order.<status>` events.
 
 use chrono::Duration as ChronoDuration;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use simgate_connectors::SimCardOrders;
 use simgate_domain::{
-    Capability, NewAddress, PageRequest, ProviderId, ShippingAddress, SimOrderFilter,
-    SimOrderPreview,
+    Capability, NewAddress, OutboundEvent, PageRequest, ProviderId, ShippingAddress,
+    SimOrderEventData, SimOrderFilter, SimOrderPreview, TenantId,
 };
 use simgate_store::{InsertOutcome, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};
 use std::sync::Arc;
@@ -366,19 +365,18 @@ impl Services {
         let SimOrderState::Placed(status) = record.state else {
             return;
         };
-        let event_type = format!("sim_order.{}", status.as_str());
         let snapshot = record.snapshot.as_ref();
-        let data = json!({
-            "id": record.id,
-            "status": status,
-            "quantity": record.quantity,
-            "address_id": record.address_id,
-            "upstream_id": record.upstream_id,
-            "tracking_url": snapshot.and_then(|s| s.tracking_url.clone()),
-            "cost": snapshot.map(|s| s.cost),
+        let event = OutboundEvent::for_sim_order(SimOrderEventData {
+            id: record.id.clone(),
+            status,
+            quantity: record.quantity,
+            address_id: record.address_id.clone(),
+            upstream_id: record.upstream_id.clone(),
+            tracking_url: snapshot.and_then(|s| s.tracking_url.clone()),
+            cost: snapshot.map(|s| s.cost),
         });
-        let key = format!("{event_type}:{}", record.id);
-        if let Err(error) = self.emit(&record.tenant_id, &event_type, &key, data).await {
+        let tenant_id = TenantId::from_stored(record.tenant_id.as_str());
+        if let Err(error) = self.emit(&tenant_id, event).await {
             tracing::error!(order = %record.id, %error, "could not record a SIM order event");
         }
     }

@@ -5,6 +5,7 @@
 use chrono::Utc;
 use rand::Rng;
 use secrecy::SecretString;
+use simgate_domain::TenantId;
 use simgate_store::{StoreError, TenantAccount};
 
 use crate::{ServiceError, Services};
@@ -23,6 +24,12 @@ pub struct IssuedKey {
 pub fn new_api_key() -> String {
     let bytes: [u8; 32] = rand::rng().random();
     format!("sk_live_{}", hex::encode(bytes))
+}
+
+/// The tenant a caller names (an operator's URL, the CLI): an id that
+/// cannot be a tenant's is answered like an unknown one.
+pub fn tenant_id(raw: &str) -> Result<TenantId, ServiceError> {
+    TenantId::parse(raw).map_err(|_| ServiceError::TenantNotFound(raw.to_owned()))
 }
 
 /// A tenant name as stored: trimmed, non-empty, printable and not too long.
@@ -52,27 +59,27 @@ impl Services {
     /// Creates a tenant under a unique name and issues its first key.
     pub async fn create_tenant(&self, name: &str) -> Result<IssuedKey, ServiceError> {
         let name = tenant_name(name)?;
-        let id = format!("ten_{}", uuid::Uuid::new_v4().simple());
-        match self.store.create_tenant(&id, &name).await {
+        let id = TenantId::generate();
+        match self.store.create_tenant(id.as_str(), &name).await {
             Err(StoreError::Taken(_)) => return Err(ServiceError::TenantNameTaken(name)),
             other => other?,
         };
         let key = new_api_key();
-        self.store.add_api_key(&id, &key).await?;
+        self.store.add_api_key(id.as_str(), &key).await?;
         tracing::info!(tenant = %id, "tenant created");
         self.issued(&id, key).await
     }
 
     /// Replaces every key of an enabled tenant by a new one; the old keys
     /// are refused from now on.
-    pub async fn rotate_tenant_key(&self, id: &str) -> Result<IssuedKey, ServiceError> {
+    pub async fn rotate_tenant_key(&self, id: &TenantId) -> Result<IssuedKey, ServiceError> {
         let account = self.tenant_account(id).await?;
         if account.disabled_at.is_some() {
             return Err(ServiceError::TenantDisabled(account.id));
         }
         let key = new_api_key();
-        if !self.store.replace_api_keys(id, &key).await? {
-            return Err(ServiceError::TenantNotFound(id.to_owned()));
+        if !self.store.replace_api_keys(id.as_str(), &key).await? {
+            return Err(ServiceError::TenantNotFound(id.to_string()));
         }
         tracing::info!(tenant = %id, "tenant key rotated");
         self.issued(id, key).await
@@ -80,22 +87,22 @@ impl Services {
 
     /// Disables a tenant: its keys are refused from now on. Its orders,
     /// eSIMs and lines stay, for the operator's records.
-    pub async fn disable_tenant(&self, id: &str) -> Result<TenantAccount, ServiceError> {
-        if !self.store.disable_tenant(id, Utc::now()).await? {
-            return Err(ServiceError::TenantNotFound(id.to_owned()));
+    pub async fn disable_tenant(&self, id: &TenantId) -> Result<TenantAccount, ServiceError> {
+        if !self.store.disable_tenant(id.as_str(), Utc::now()).await? {
+            return Err(ServiceError::TenantNotFound(id.to_string()));
         }
         tracing::info!(tenant = %id, "tenant disabled");
         self.tenant_account(id).await
     }
 
-    async fn tenant_account(&self, id: &str) -> Result<TenantAccount, ServiceError> {
+    async fn tenant_account(&self, id: &TenantId) -> Result<TenantAccount, ServiceError> {
         self.store
-            .tenant_account(id)
+            .tenant_account(id.as_str())
             .await?
-            .ok_or_else(|| ServiceError::TenantNotFound(id.to_owned()))
+            .ok_or_else(|| ServiceError::TenantNotFound(id.to_string()))
     }
 
-    async fn issued(&self, id: &str, key: String) -> Result<IssuedKey, ServiceError> {
+    async fn issued(&self, id: &TenantId, key: String) -> Result<IssuedKey, ServiceError> {
         Ok(IssuedKey {
             tenant: self.tenant_account(id).await?,
             api_key: SecretString::from(key),

@@ -2,7 +2,7 @@
 //! anything in them is trusted, stored raw, then applied idempotently.
 
 use simgate_connectors::{Connector, HeaderMap, InboundEvent, WebhookError};
-use simgate_domain::ProviderId;
+use simgate_domain::{ProviderId, TenantId};
 
 use crate::{ServiceError, Services};
 
@@ -132,7 +132,8 @@ impl Services {
                     %provider, tenant = %tenant_id, %iccid, %alert, bundle = %usage.bundle,
                     remaining_bytes = ?usage.remaining_bytes, "usage reported"
                 );
-                self.usage_event(&tenant_id, &iccid, &usage).await?;
+                self.usage_event(&TenantId::from_stored(tenant_id), &iccid, &usage)
+                    .await?;
                 Ok("recorded")
             }
             InboundEvent::OrderChanged {

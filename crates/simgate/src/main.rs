@@ -298,6 +298,7 @@ async fn administer_tenants(
             );
         }
         TenantCommand::RotateKey { id } => {
+            let id = simgate_service::tenants::tenant_id(&id)?;
             let issued = services.rotate_tenant_key(&id).await?;
             println!(
                 "tenant: {}\napi key: {}\n(the previous keys no longer work; store this one now)",
@@ -306,6 +307,7 @@ async fn administer_tenants(
             );
         }
         TenantCommand::Disable { id } => {
+            let id = simgate_service::tenants::tenant_id(&id)?;
             let tenant = services.disable_tenant(&id).await?;
             println!("{}", tenant_line(&tenant));
         }

@@ -5,8 +5,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use simgate_domain::{EndpointId, EventId, TenantId};
 use simgate_store::{Endpoint, StoredEvent};
 use utoipa::{IntoParams, ToSchema};
+
+use simgate_service::ServiceError;
 
 use crate::AppState;
 use crate::auth::AuthTenant;
@@ -31,7 +34,7 @@ pub struct CreateEndpoint {
 /// A webhook endpoint. Its `secret` verifies the `webhook-signature` header.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EndpointView {
-    pub id: String,
+    pub id: EndpointId,
     pub url: String,
     /// `whsec_…`, as the Standard Webhooks libraries expect it.
     pub secret: String,
@@ -43,7 +46,7 @@ pub struct EndpointView {
 impl From<Endpoint> for EndpointView {
     fn from(e: Endpoint) -> Self {
         Self {
-            id: e.id,
+            id: EndpointId::from_stored(e.id),
             url: e.url,
             secret: e.secret,
             enabled: e.enabled,
@@ -62,7 +65,7 @@ pub struct EndpointList {
 /// One delivery of an event.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeliveryView {
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     /// `pending`, `delivered`, `failed` or `disabled`.
     pub status: String,
     pub attempts: u32,
@@ -74,11 +77,12 @@ pub struct DeliveryView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EventView {
     /// Also the `webhook-id` of every delivery of it.
-    pub id: String,
+    pub id: EventId,
+    /// One of the event types of the `EventBody` schema.
     #[serde(rename = "type")]
     pub event_type: String,
     /// The body endpoints receive.
-    #[schema(value_type = Object)]
+    #[schema(value_type = simgate_domain::EventBody)]
     pub payload: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub deliveries: Vec<DeliveryView>,
@@ -89,7 +93,7 @@ pub struct EventView {
 pub struct EventPage {
     pub data: Vec<EventView>,
     /// Pass as `before` for the next (older) page.
-    pub next_before: Option<String>,
+    pub next_before: Option<EventId>,
 }
 
 /// How many deliveries a replay started.
@@ -110,7 +114,7 @@ pub async fn create_endpoint(
 ) -> Result<(StatusCode, Json<EndpointView>), ApiError> {
     let endpoint = state
         .services
-        .create_endpoint(&tenant.id, &body.url)
+        .create_endpoint(&TenantId::from_stored(tenant.id), &body.url)
         .await?;
     Ok((StatusCode::CREATED, Json(endpoint.into())))
 }
@@ -139,16 +143,17 @@ pub async fn delete_endpoint(
     AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let not_found = || ApiError::not_found("endpoint_not_found", format!("no endpoint {id}"));
+    let endpoint_id = EndpointId::parse(&id).map_err(|_| not_found())?;
     let store = &state.services.store;
-    match store.endpoint(&id).await? {
+    match store.endpoint(endpoint_id.as_str()).await? {
         Some(endpoint) if endpoint.tenant_id == tenant.id => {
-            store.disable_endpoint(&id, "removed by its owner").await?;
+            store
+                .disable_endpoint(endpoint_id.as_str(), "removed by its owner")
+                .await?;
             Ok(StatusCode::NO_CONTENT)
         }
-        _ => Err(ApiError::not_found(
-            "endpoint_not_found",
-            format!("no endpoint {id}"),
-        )),
+        _ => Err(not_found()),
     }
 }
 
@@ -168,13 +173,13 @@ async fn view(state: &AppState, event: StoredEvent) -> Result<EventView, ApiErro
     let deliveries = state.services.store.deliveries_of(&event.id).await?;
     Ok(EventView {
         payload: serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null),
-        id: event.id,
+        id: EventId::from_stored(event.id),
         event_type: event.event_type,
         created_at: event.created_at,
         deliveries: deliveries
             .into_iter()
             .map(|d| DeliveryView {
-                endpoint_id: d.endpoint_id,
+                endpoint_id: EndpointId::from_stored(d.endpoint_id),
                 status: d.status.as_str().to_owned(),
                 attempts: d.attempts,
                 last_response: d.last_response,
@@ -182,6 +187,11 @@ async fn view(state: &AppState, event: StoredEvent) -> Result<EventView, ApiErro
             })
             .collect(),
     })
+}
+
+/// The event a URL names; an id that cannot be an event's is not found.
+fn event_id(raw: &str) -> Result<EventId, ServiceError> {
+    EventId::parse(raw).map_err(|_| ServiceError::EventNotFound(raw.to_owned()))
 }
 
 /// The tenant's events, newest first.
@@ -205,7 +215,7 @@ pub async fn list_events(
         .events_for_tenant(&tenant.id, query.before.as_deref(), limit)
         .await?;
     let next_before = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| e.id.clone()))
+        .then(|| events.last().map(|e| EventId::from_stored(e.id.as_str())))
         .flatten();
     let mut data = Vec::with_capacity(events.len());
     for event in events {
@@ -222,7 +232,10 @@ pub async fn get_event(
     AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
-    let event = state.services.event(&tenant.id, &id).await?;
+    let event = state
+        .services
+        .event(&TenantId::from_stored(tenant.id), &event_id(&id)?)
+        .await?;
     Ok(Json(view(&state, event).await?))
 }
 
@@ -234,6 +247,9 @@ pub async fn replay_event(
     AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Replay>), ApiError> {
-    let deliveries = state.services.replay_event(&tenant.id, &id).await?;
+    let deliveries = state
+        .services
+        .replay_event(&TenantId::from_stored(tenant.id), &event_id(&id)?)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(Replay { deliveries })))
 }

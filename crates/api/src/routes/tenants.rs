@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use simgate_domain::TenantId;
 use simgate_service::IssuedKey;
+use simgate_service::tenants::tenant_id;
 use simgate_store::TenantAccount;
 use utoipa::ToSchema;
 
@@ -29,7 +31,7 @@ pub struct CreateTenant {
 /// A tenant as the operator sees it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TenantView {
-    pub id: String,
+    pub id: TenantId,
     pub name: String,
     pub created_at: DateTime<Utc>,
     /// Set once the tenant is disabled: its keys are refused since then.
@@ -41,7 +43,7 @@ pub struct TenantView {
 impl From<TenantAccount> for TenantView {
     fn from(account: TenantAccount) -> Self {
         Self {
-            id: account.id,
+            id: TenantId::from_stored(account.id),
             name: account.name,
             created_at: account.created_at,
             disabled_at: account.disabled_at,
@@ -117,6 +119,7 @@ pub async fn rotate_tenant_key(
     _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<TenantKey>, ApiError> {
+    let id = tenant_id(&id)?;
     Ok(Json(state.services.rotate_tenant_key(&id).await?.into()))
 }
 
@@ -132,5 +135,6 @@ pub async fn disable_tenant(
     _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<TenantView>, ApiError> {
+    let id = tenant_id(&id)?;
     Ok(Json(state.services.disable_tenant(&id).await?.into()))
 }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+use simgate_domain::OutboundEvent;
 
 use crate::helpers::TestApp;
 
@@ -65,6 +66,23 @@ async fn the_openapi_document_keeps_its_promises() {
         spec["components"]["schemas"]["Problem"]["examples"][0]["code"].is_string(),
         || "Problem has no example".to_owned(),
     );
+
+    // Every event a reseller's endpoint can receive, with its payload.
+    let webhooks = &spec["webhooks"];
+    for event_type in OutboundEvent::TYPES {
+        broken.check(
+            webhooks[event_type]["post"]["requestBody"]["content"]["application/json"]["schema"]
+                ["$ref"]
+                == "#/components/schemas/EventBody",
+            || format!("webhook {event_type} is not documented with EventBody"),
+        );
+        broken.check(
+            spec["components"]["schemas"]
+                .to_string()
+                .contains(&format!("\"{event_type}\"")),
+            || format!("no schema names the event type {event_type}"),
+        );
+    }
 
     let operations = operations(&spec);
     assert!(operations.len() > 40, "the document lists the operations");
