@@ -5,7 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use simgate_store::{Endpoint, StoredEvent};
+use simgate_domain::entities::Endpoint;
+use simgate_service::EventWithDeliveries;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -121,11 +122,7 @@ pub async fn list_endpoints(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
 ) -> Result<Json<EndpointList>, ApiError> {
-    let endpoints = state
-        .services
-        .store
-        .endpoints_for_tenant(&tenant.id)
-        .await?;
+    let endpoints = state.services.endpoints(&tenant.id).await?;
     Ok(Json(EndpointList {
         data: endpoints.into_iter().map(Into::into).collect(),
     }))
@@ -139,16 +136,13 @@ pub async fn delete_endpoint(
     AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let store = &state.services.store;
-    match store.endpoint(&id).await? {
-        Some(endpoint) if endpoint.tenant_id == tenant.id => {
-            store.disable_endpoint(&id, "removed by its owner").await?;
-            Ok(StatusCode::NO_CONTENT)
-        }
-        _ => Err(ApiError::not_found(
+    if state.services.remove_endpoint(&tenant.id, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(
             "endpoint_not_found",
             format!("no endpoint {id}"),
-        )),
+        ))
     }
 }
 
@@ -164,9 +158,8 @@ pub struct EventQuery {
     limit: Option<u32>,
 }
 
-async fn view(state: &AppState, event: StoredEvent) -> Result<EventView, ApiError> {
-    let deliveries = state.services.store.deliveries_of(&event.id).await?;
-    Ok(EventView {
+fn view(EventWithDeliveries { event, deliveries }: EventWithDeliveries) -> EventView {
+    EventView {
         payload: serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null),
         id: event.id,
         event_type: event.event_type,
@@ -181,7 +174,7 @@ async fn view(state: &AppState, event: StoredEvent) -> Result<EventView, ApiErro
                 last_error: d.last_error,
             })
             .collect(),
-    })
+    }
 }
 
 /// The tenant's events, newest first.
@@ -201,16 +194,12 @@ pub async fn list_events(
     }
     let events = state
         .services
-        .store
-        .events_for_tenant(&tenant.id, query.before.as_deref(), limit)
+        .events_page(&tenant.id, query.before.as_deref(), limit)
         .await?;
     let next_before = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| e.id.clone()))
+        .then(|| events.last().map(|e| e.event.id.clone()))
         .flatten();
-    let mut data = Vec::with_capacity(events.len());
-    for event in events {
-        data.push(view(&state, event).await?);
-    }
+    let data = events.into_iter().map(view).collect();
     Ok(Json(EventPage { data, next_before }))
 }
 
@@ -222,8 +211,11 @@ pub async fn get_event(
     AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
-    let event = state.services.event(&tenant.id, &id).await?;
-    Ok(Json(view(&state, event).await?))
+    let event = state
+        .services
+        .event_with_deliveries(&tenant.id, &id)
+        .await?;
+    Ok(Json(view(event)))
 }
 
 /// Sends an event again to every enabled endpoint, with the same `webhook-id`.

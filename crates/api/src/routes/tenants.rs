@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use simgate_domain::entities::TenantAccount;
 use simgate_service::IssuedKey;
-use simgate_store::TenantAccount;
 use utoipa::ToSchema;
 
 use crate::AppState;

@@ -4,6 +4,7 @@
 //! the store that persists them.
 
 mod catalogue;
+mod error;
 mod events;
 mod lines;
 mod orders;
@@ -13,6 +14,7 @@ mod tenants;
 mod webhooks;
 
 pub use catalogue::{ProductFilter, ProductSort};
+pub use error::RepositoryError;
 pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
 pub use lines::{LineActivation, LineRecord, LineStatus};
 pub use orders::{
