@@ -1,9 +1,9 @@
 //! API-key authentication: every `/v1` call names its tenant by key.
 
 use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
-use simgate_store::Tenant;
+use simgate_domain::entities::Tenant;
 
 use crate::AppState;
 use crate::operator::Caller;
@@ -30,37 +30,4 @@ impl FromRequestParts<AppState> for AuthTenant {
             )),
         }
     }
-}
-
-/// The key a request presents, as `Authorization: Bearer <key>` or
-/// `X-API-Key: <key>`; a 401 `missing_api_key` without one.
-pub fn presented_key(parts: &Parts) -> Result<&str, ApiError> {
-    let bearer = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        });
-    bearer
-        .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing_api_key",
-                "send your API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
-            )
-        })
-}
-
-/// A key that is neither a tenant's nor the operator's.
-pub fn invalid_api_key() -> ApiError {
-    ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "invalid_api_key",
-        "the API key is not valid",
-    )
 }

@@ -10,16 +10,15 @@
 use std::fmt;
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
+use simgate_domain::entities::Tenant;
 use simgate_service::InventoryScope;
-use simgate_store::Tenant;
 use subtle::ConstantTimeEq;
 
 use crate::AppState;
-use crate::auth::presented_key;
 use crate::problem::ApiError;
 
 /// Shortest operator key accepted: long enough that guessing is hopeless.
@@ -141,14 +140,47 @@ impl FromRequestParts<AppState> for Caller {
         if state.operator.matches(key) {
             return Ok(Self::Operator);
         }
-        match state.services.store.tenant_by_api_key(key).await? {
+        match state.services.authenticate(key).await? {
             Some(tenant) => {
                 crate::observability::record_tenant(&tenant.id);
                 Ok(Self::Tenant(tenant))
             }
-            None => Err(crate::auth::invalid_api_key()),
+            None => Err(invalid_api_key()),
         }
     }
+}
+
+/// The key a request presents, as `Authorization: Bearer <key>` or
+/// `X-API-Key: <key>`; a 401 `missing_api_key` without one.
+fn presented_key(parts: &Parts) -> Result<&str, ApiError> {
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    bearer
+        .or_else(|| parts.headers.get("x-api-key").and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_api_key",
+                "send your API key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+            )
+        })
+}
+
+/// A key that is neither a tenant's nor the operator's.
+fn invalid_api_key() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_api_key",
+        "the API key is not valid",
+    )
 }
 
 #[cfg(test)]

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use simgate_connectors::ConnectorError;
 use simgate_domain::DomainError;
+use simgate_domain::entities::OrderRecord;
 use simgate_service::ServiceError;
 use simgate_service::webhook_targets::{NOT_PUBLIC_CODE, TargetError};
-use simgate_store::{OrderRecord, StoreError};
 
 /// The body of every error answer (`application/problem+json`).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -117,12 +117,6 @@ impl From<DomainError> for ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
-        Self::internal(&error)
-    }
-}
-
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         use StatusCode as S;
@@ -195,7 +189,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::TenantNameTaken(_) => Self::new(S::CONFLICT, "tenant_name_taken", detail),
             ServiceError::TenantNotFound(_) => Self::not_found("tenant_not_found", detail),
             ServiceError::TenantDisabled(_) => Self::new(S::CONFLICT, "tenant_disabled", detail),
-            ServiceError::Store(e) => Self::internal(&e),
+            ServiceError::Repository(e) => Self::internal(&e),
         }
     }
 }

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
+use simgate_domain::entities::{EsimRecord, OrderRecord};
 use simgate_domain::{
     BundleState, BundleUsage, Capability, DataAllowance, Money, OrderKind, OrderStatus, Product,
 };
-use simgate_store::{EsimRecord, OrderRecord};
 use utoipa::ToSchema;
 
 /// A configured provider and what it can do.

@@ -7,6 +7,7 @@
 
 pub mod capability;
 pub mod country;
+pub mod entities;
 pub mod error;
 pub mod esim;
 pub mod events;

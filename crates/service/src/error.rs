@@ -1,8 +1,9 @@
 //! Errors of the use cases, each naming what the client or operator can do.
 
 use simgate_connectors::ConnectorError;
+use simgate_domain::entities::{OrderRecord, RepositoryError};
 use simgate_domain::{Capability, DomainError, ProviderId};
-use simgate_store::{OrderRecord, StoreError};
+use simgate_store::StoreError;
 
 use crate::webhook_targets::TargetError;
 
@@ -84,8 +85,15 @@ pub enum ServiceError {
     TenantNotFound(String),
     #[error("tenant {0} is disabled; its keys cannot be rotated")]
     TenantDisabled(String),
+    /// Storage failed: an internal error for the client.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Repository(#[from] RepositoryError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(error: StoreError) -> Self {
+        Self::Repository(error.into())
+    }
 }
 
 impl ServiceError {

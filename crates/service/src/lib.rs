@@ -11,6 +11,7 @@ pub mod lines;
 pub mod orders;
 pub mod queue;
 pub mod readiness;
+pub mod requests;
 pub mod sim_orders;
 pub mod telemetry;
 pub mod tenants;
@@ -33,6 +34,7 @@ pub use catalogue::SyncReport;
 pub use error::ServiceError;
 pub use lines::InventoryScope;
 pub use orders::{OrderRequest, PlaceOutcome};
+pub use requests::{EventWithDeliveries, ProviderSummary};
 pub use sim_orders::{MAX_SIM_ORDER_QUANTITY, SimOrderOutcome, SimOrderRequest};
 pub use tenants::IssuedKey;
 pub use webhooks::WebhookOutcome;
@@ -70,7 +72,8 @@ impl Default for ServiceConfig {
 /// Everything a use case needs; cheap to clone.
 #[derive(Clone)]
 pub struct Services {
-    pub store: Store,
+    /// Storage, private so that every read and write goes through a use case.
+    store: Store,
     pub connectors: Arc<ConnectorRegistry>,
     pub config: ServiceConfig,
     /// Where event deliveries are scheduled.
@@ -113,6 +116,12 @@ impl Services {
             owner: self.instance.to_string(),
             until,
         }
+    }
+
+    /// The store behind the use cases, for the wiring that owns it (closing
+    /// it, creating tenants from the CLI) and for tests' assertions.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Bundles the store, connectors, delivery queue and configuration.

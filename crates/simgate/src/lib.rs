@@ -241,7 +241,7 @@ impl Application {
                 "background jobs still running at the end of the shutdown grace period were cut"
             );
         }
-        self.services.store.close().await;
+        self.services.store().close().await;
         tracing::info!("simgate stopped");
     }
 }

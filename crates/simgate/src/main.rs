@@ -192,7 +192,7 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
                     running.set_webhook_url(Some(simgate::webhook_url(&app, *provider)));
                 }
                 simgate::ensure_sandbox_tenant(
-                    &app.services().store,
+                    app.services().store(),
                     settings.sandbox.tenant_api_key.expose_secret(),
                 )
                 .await?;

@@ -8,38 +8,10 @@ use simgate_domain::{CountryCode, Currency, DataAllowance, Money, Product, Produ
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row};
 
-use crate::{Store, StoreError, from_millis, millis};
+use crate::{ProductFilter, ProductSort, Store, StoreError, from_millis, millis};
 
 /// Rows per multi-row INSERT: well under both back-ends' parameter limits.
 const INSERT_CHUNK: usize = 200;
-
-/// How search results are ordered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ProductSort {
-    /// Cheapest first.
-    #[default]
-    PriceAsc,
-    /// Dearest first.
-    PriceDesc,
-    /// Most data first (unlimited first of all).
-    DataDesc,
-    /// Longest validity first.
-    ValidityDesc,
-}
-
-/// A catalogue search.
-#[derive(Debug, Clone, Default)]
-pub struct ProductFilter {
-    pub provider: Option<ProviderId>,
-    pub country: Option<CountryCode>,
-    /// Unlimited products satisfy any minimum.
-    pub min_data_mb: Option<u64>,
-    pub max_price_micros: Option<i64>,
-    pub currency: Option<Currency>,
-    pub sort: ProductSort,
-    pub limit: u32,
-    pub offset: u32,
-}
 
 impl Store {
     /// Replaces a provider's catalogue in one transaction: products it no

@@ -25,3 +25,12 @@ impl StoreError {
         Self::Corrupt(what.to_string())
     }
 }
+
+impl From<StoreError> for simgate_domain::entities::RepositoryError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Taken(what) => Self::Taken(what),
+            other => Self::Failed(Box::new(other)),
+        }
+    }
+}

@@ -1,91 +1,12 @@
 //! Events for resellers and their deliveries to each tenant's endpoints.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Store, StoreError, from_millis, millis, new_id};
-
-/// A tenant's webhook endpoint. Its secret signs every delivery.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    pub id: String,
-    pub tenant_id: String,
-    pub url: String,
-    /// `whsec_…` (Standard Webhooks).
-    pub secret: String,
-    pub enabled: bool,
-    pub disabled_reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("id", &self.id)
-            .field("url", &self.url)
-            .field("enabled", &self.enabled)
-            .finish_non_exhaustive()
-    }
-}
-
-/// An event as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
-    pub id: String,
-    pub tenant_id: String,
-    pub event_type: String,
-    /// The JSON body sent to endpoints.
-    pub payload: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryStatus {
-    /// Waiting for its next attempt.
-    Pending,
-    Delivered,
-    /// Gave up after the last attempt.
-    Failed,
-    /// The endpoint answered 410 Gone, or was removed.
-    Disabled,
-}
-
-impl DeliveryStatus {
-    /// The lower-case name used in storage and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Delivered => "delivered",
-            Self::Failed => "failed",
-            Self::Disabled => "disabled",
-        }
-    }
-
-    fn parse(raw: &str) -> Result<Self, StoreError> {
-        Ok(match raw {
-            "pending" => Self::Pending,
-            "delivered" => Self::Delivered,
-            "failed" => Self::Failed,
-            "disabled" => Self::Disabled,
-            other => return Err(StoreError::corrupt(format!("delivery status {other}"))),
-        })
-    }
-}
-
-/// One event's delivery to one endpoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub id: String,
-    pub event_id: String,
-    pub endpoint_id: String,
-    pub status: DeliveryStatus,
-    pub attempts: u32,
-    pub last_response: Option<u16>,
-    pub last_error: Option<String>,
-    pub updated_at: DateTime<Utc>,
-}
+use crate::{
+    Delivery, DeliveryStatus, Endpoint, Store, StoreError, StoredEvent, from_millis, millis, new_id,
+};
 
 const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, enabled, disabled_reason, created_at";
 const EVENT_COLUMNS: &str = "id, tenant_id, event_type, payload, created_at";
@@ -353,7 +274,8 @@ fn delivery_from_row(row: &AnyRow) -> Result<Delivery, StoreError> {
         id: row.try_get("id")?,
         event_id: row.try_get("event_id")?,
         endpoint_id: row.try_get("endpoint_id")?,
-        status: DeliveryStatus::parse(&status)?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| StoreError::corrupt(format!("delivery status {status}")))?,
         attempts: row.try_get::<i64, _>("attempts")? as u32,
         last_response: row
             .try_get::<Option<i64>, _>("last_response")?

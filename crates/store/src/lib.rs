@@ -32,7 +32,6 @@ mod events;
 mod lines;
 mod orders;
 mod purchases;
-mod records;
 mod sim_orders;
 mod tenants;
 mod webhooks;
@@ -45,16 +44,14 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, SqlSafeStr};
 
-pub use catalogue::{ProductFilter, ProductSort};
 pub use error::StoreError;
-pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
-pub use lines::{LineActivation, LineRecord, LineStatus};
-pub use orders::{InsertOutcome, Recorded, UpstreamAnswer};
-pub use purchases::{Lease, UpstreamPurchase};
-pub use records::{EsimRecord, NewOrder, OrderFailure, OrderRecord, Tenant};
-pub use sim_orders::{SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};
-pub use tenants::{TenantAccount, hash_api_key};
-pub use webhooks::StoredWebhook;
+pub use simgate_domain::entities::{
+    Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease, LineActivation,
+    LineRecord, LineStatus, NewOrder, OrderFailure, OrderRecord, ProductFilter, ProductSort,
+    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent,
+    StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+};
+pub use tenants::hash_api_key;
 
 /// The schema migrations, embedded so that the binary needs no files beside it.
 fn migrator() -> Migrator {

@@ -15,64 +15,9 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::purchases::PurchaseEntry;
-use crate::{Lease, Store, StoreError, from_millis, millis};
-
-/// What became of a provisioning answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineActivation {
-    /// The tenant's line is active now; `superseded` says the answer came
-    /// from an attempt that had been superseded.
-    Activated { superseded: bool },
-    /// The line was already active for this tenant.
-    Unchanged,
-    /// The number is someone else's line now: the provisioning was kept in
-    /// the purchase ledger as an extra one of this tenant.
-    Extra,
-}
-
-/// Where a line is in its life, as simgate knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineStatus {
-    /// Written down; the provider's answer to provisioning is not known yet.
-    Provisioning,
-    Active,
-    /// Ceased at the provider: gone for good.
-    Ceased,
-}
-
-impl LineStatus {
-    /// The lower-case name used in storage and JSON.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Provisioning => "provisioning",
-            Self::Active => "active",
-            Self::Ceased => "ceased",
-        }
-    }
-
-    fn parse(raw: &str) -> Result<Self, StoreError> {
-        Ok(match raw {
-            "provisioning" => Self::Provisioning,
-            "active" => Self::Active,
-            "ceased" => Self::Ceased,
-            other => return Err(StoreError::corrupt(format!("line status {other}"))),
-        })
-    }
-}
-
-/// A tenant's line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineRecord {
-    pub provider: ProviderId,
-    pub mpn: Msisdn,
-    pub tenant_id: String,
-    pub iccid: Option<Iccid>,
-    pub status: LineStatus,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// The current attempt's number (see the module docs).
-    pub fence: i64,
-}
+use crate::{
+    Lease, LineActivation, LineRecord, LineStatus, Store, StoreError, from_millis, millis,
+};
 
 const COLUMNS: &str = "provider, mpn, tenant_id, iccid, status, created_at, updated_at, fence";
 
@@ -89,7 +34,8 @@ fn record(row: &AnyRow) -> Result<LineRecord, StoreError> {
             .map(|i| Iccid::parse(&i))
             .transpose()
             .map_err(StoreError::corrupt)?,
-        status: LineStatus::parse(&status)?,
+        status: LineStatus::parse(&status)
+            .ok_or_else(|| StoreError::corrupt(format!("line status {status}")))?,
         created_at: from_millis(row.try_get("created_at")?),
         updated_at: from_millis(row.try_get("updated_at")?),
         fence: row.try_get("fence")?,

@@ -31,60 +31,9 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::purchases::{PurchaseEntry, Source, claim_purchase};
 use crate::{
-    EsimRecord, Lease, NewOrder, OrderFailure, OrderRecord, Store, StoreError, from_millis, millis,
-    new_id,
+    EsimRecord, InsertOutcome, Lease, NewOrder, OrderFailure, OrderRecord, Recorded, Store,
+    StoreError, UpstreamAnswer, from_millis, millis, new_id,
 };
-
-/// What became of a provider's answer.
-#[derive(Debug)]
-pub enum Recorded {
-    /// It is the order's purchase (or news of it), now recorded.
-    /// `superseded`: it came from an attempt that had been superseded,
-    /// while the order still had no purchase.
-    Linked {
-        order: OrderRecord,
-        superseded: bool,
-    },
-    /// The order already has another purchase: this one was kept as an
-    /// extra purchase of the order, for an operator to refund.
-    Extra(OrderRecord),
-    /// Nothing new: the order already has this purchase in this state or a
-    /// later one.
-    Unchanged(OrderRecord),
-    /// This purchase belongs to another order; this one is untouched.
-    LinkedElsewhere(OrderRecord),
-    /// A provider order found by listing and matching was not taken: the
-    /// attempt that found it is no longer current, or the order already
-    /// has its purchase. A match is a guess, not an answer to our call, so
-    /// it is never kept as an extra purchase: it may be another order's.
-    NotTaken(OrderRecord),
-}
-
-impl Recorded {
-    /// The order as it stands after the answer.
-    pub fn order(&self) -> &OrderRecord {
-        match self {
-            Self::Linked { order, .. }
-            | Self::Extra(order)
-            | Self::Unchanged(order)
-            | Self::LinkedElsewhere(order)
-            | Self::NotTaken(order) => order,
-        }
-    }
-}
-
-/// What a provider said of one of its orders.
-#[derive(Debug, Clone, Copy)]
-pub struct UpstreamAnswer<'a> {
-    /// The provider's reference of its order.
-    pub upstream_ref: &'a str,
-    /// The provider's own word for the order's status.
-    pub provider_status: &'a str,
-    /// That status in our state machine.
-    pub status: OrderStatus,
-    /// The eSIMs it has delivered so far.
-    pub esims: &'a [InstallDetails],
-}
 
 /// The statuses an order may be in to move to `next`, as an SQL list.
 fn predecessors(next: OrderStatus) -> String {
@@ -101,40 +50,29 @@ fn predecessors(next: OrderStatus) -> String {
     }
 }
 
-/// The result of writing an order down.
-#[derive(Debug)]
-pub enum InsertOutcome<T = OrderRecord> {
-    /// A new order was written.
-    Created(T),
-    /// The tenant already used this idempotency key; here is that order.
-    Existing(T),
-}
-
-impl<T> InsertOutcome<T> {
-    /// Settles an insert keyed by a tenant's idempotency key. A unique
-    /// violation on a keyed insert means a concurrent request with the same
-    /// key won the race: its record is the answer. `existing` and `created`
-    /// are lazy lookups (by key, by the new id); only the one needed runs.
-    pub(crate) async fn settle(
-        inserted: Result<sqlx::any::AnyQueryResult, sqlx::Error>,
-        keyed: bool,
-        existing: impl Future<Output = Result<Option<T>, StoreError>>,
-        created: impl Future<Output = Result<Option<T>, StoreError>>,
-        what: &str,
-    ) -> Result<Self, StoreError> {
-        match inserted {
-            Ok(_) => created
-                .await?
-                .map(Self::Created)
-                .ok_or_else(|| StoreError::corrupt(format!("{what} vanished after insert"))),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && keyed => {
-                match existing.await? {
-                    Some(existing) => Ok(Self::Existing(existing)),
-                    None => Err(StoreError::Database(sqlx::Error::Database(e))),
-                }
+/// Settles an insert keyed by a tenant's idempotency key. A unique
+/// violation on a keyed insert means a concurrent request with the same
+/// key won the race: its record is the answer. `existing` and `created`
+/// are lazy lookups (by key, by the new id); only the one needed runs.
+pub(crate) async fn settle_insert<T>(
+    inserted: Result<sqlx::any::AnyQueryResult, sqlx::Error>,
+    keyed: bool,
+    existing: impl Future<Output = Result<Option<T>, StoreError>>,
+    created: impl Future<Output = Result<Option<T>, StoreError>>,
+    what: &str,
+) -> Result<InsertOutcome<T>, StoreError> {
+    match inserted {
+        Ok(_) => created
+            .await?
+            .map(InsertOutcome::Created)
+            .ok_or_else(|| StoreError::corrupt(format!("{what} vanished after insert"))),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() && keyed => {
+            match existing.await? {
+                Some(existing) => Ok(InsertOutcome::Existing(existing)),
+                None => Err(StoreError::Database(sqlx::Error::Database(e))),
             }
-            Err(e) => Err(e.into()),
         }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -178,7 +116,7 @@ impl Store {
         .execute(&self.pool)
         .await;
         let key = order.idempotency_key.as_deref().unwrap_or_default();
-        InsertOutcome::settle(
+        settle_insert(
             inserted,
             order.idempotency_key.is_some(),
             self.order_by_idempotency_key(&order.tenant_id, key),

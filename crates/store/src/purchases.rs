@@ -2,41 +2,12 @@
 //! batch of rows under a lease, and the ledger of upstream purchases that
 //! keeps every purchase linked to exactly one local row.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use simgate_domain::ProviderId;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::{Backend, Store, StoreError, from_millis, millis};
-
-/// A reconciler's hold on the rows it took, until `until`. Past that, the
-/// rows are free again, so the work of a process killed mid-pass is taken
-/// over. It must outlast any upstream call, or a call in flight would look
-/// lost.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lease {
-    /// Who holds it (one id per running instance), for operators reading rows.
-    pub owner: String,
-    pub until: DateTime<Utc>,
-}
-
-/// One purchase a provider made for us, and the local row it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpstreamPurchase {
-    pub provider: ProviderId,
-    /// The provider's reference of the purchase.
-    pub upstream_ref: String,
-    /// `order`, `sim_order` or `line`.
-    pub local_kind: String,
-    pub local_id: String,
-    pub tenant_id: String,
-    /// True when it is the row's own purchase; false for an extra purchase
-    /// made by a superseded attempt, which an operator should refund.
-    pub linked: bool,
-    /// What the provider said about it (JSON), for the refund.
-    pub detail: String,
-    pub recorded_at: DateTime<Utc>,
-}
+use crate::{Backend, Store, StoreError, UpstreamPurchase, from_millis, millis};
 
 /// Where an answer about a purchase came from: what it proves decides
 /// whether a late one is kept (orders and SIM orders alike).

@@ -7,25 +7,12 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Store, StoreError, Tenant, from_millis, millis};
+use crate::{Store, StoreError, Tenant, TenantAccount, from_millis, millis};
 
 /// SHA-256 of an API key, hex. Keys are long random strings, so a fast hash
 /// is enough; the plain key is shown once and never stored.
 pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
-}
-
-/// A tenant as the operator administers it: what `tenants list` shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantAccount {
-    pub id: String,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    /// When it was disabled: from then on none of its keys is accepted.
-    pub disabled_at: Option<DateTime<Utc>>,
-    /// The first characters of each of its keys, so that an operator can
-    /// tell which key a client holds without the key being stored.
-    pub key_prefixes: Vec<String>,
 }
 
 impl Store {

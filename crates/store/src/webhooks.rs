@@ -7,15 +7,7 @@ use sqlx::Row;
 
 use crate::orders::link_esim;
 use crate::purchases::{PurchaseEntry, claim_purchase};
-use crate::{OrderRecord, Store, StoreError, millis, new_id};
-
-/// A webhook as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredWebhook {
-    pub id: String,
-    /// True when the same delivery was stored before: apply nothing.
-    pub duplicate: bool,
-}
+use crate::{OrderRecord, Store, StoreError, StoredWebhook, millis, new_id};
 
 impl Store {
     /// Stores a verified webhook's raw body under the provider's dedupe key.

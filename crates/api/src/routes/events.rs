@@ -5,8 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use simgate_domain::entities::Endpoint;
 use simgate_domain::{EndpointId, EventId, TenantId};
-use simgate_store::{Endpoint, StoredEvent};
+use simgate_service::EventWithDeliveries;
 use utoipa::{IntoParams, ToSchema};
 
 use simgate_service::ServiceError;
@@ -125,11 +126,7 @@ pub async fn list_endpoints(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
 ) -> Result<Json<EndpointList>, ApiError> {
-    let endpoints = state
-        .services
-        .store
-        .endpoints_for_tenant(&tenant.id)
-        .await?;
+    let endpoints = state.services.endpoints(&tenant.id).await?;
     Ok(Json(EndpointList {
         data: endpoints.into_iter().map(Into::into).collect(),
     }))
@@ -145,15 +142,14 @@ pub async fn delete_endpoint(
 ) -> Result<StatusCode, ApiError> {
     let not_found = || ApiError::not_found("endpoint_not_found", format!("no endpoint {id}"));
     let endpoint_id = EndpointId::parse(&id).map_err(|_| not_found())?;
-    let store = &state.services.store;
-    match store.endpoint(endpoint_id.as_str()).await? {
-        Some(endpoint) if endpoint.tenant_id == tenant.id => {
-            store
-                .disable_endpoint(endpoint_id.as_str(), "removed by its owner")
-                .await?;
-            Ok(StatusCode::NO_CONTENT)
-        }
-        _ => Err(not_found()),
+    if state
+        .services
+        .remove_endpoint(&TenantId::from_stored(tenant.id), &endpoint_id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found())
     }
 }
 
@@ -169,9 +165,8 @@ pub struct EventQuery {
     limit: Option<u32>,
 }
 
-async fn view(state: &AppState, event: StoredEvent) -> Result<EventView, ApiError> {
-    let deliveries = state.services.store.deliveries_of(&event.id).await?;
-    Ok(EventView {
+fn view(EventWithDeliveries { event, deliveries }: EventWithDeliveries) -> EventView {
+    EventView {
         payload: serde_json::from_str(&event.payload).unwrap_or(serde_json::Value::Null),
         id: EventId::from_stored(event.id),
         event_type: event.event_type,
@@ -186,7 +181,7 @@ async fn view(state: &AppState, event: StoredEvent) -> Result<EventView, ApiErro
                 last_error: d.last_error,
             })
             .collect(),
-    })
+    }
 }
 
 /// The event a URL names; an id that cannot be an event's is not found.
@@ -211,16 +206,12 @@ pub async fn list_events(
     }
     let events = state
         .services
-        .store
-        .events_for_tenant(&tenant.id, query.before.as_deref(), limit)
+        .events_page(&TenantId::from_stored(tenant.id), query.before.as_deref(), limit)
         .await?;
     let next_before = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| EventId::from_stored(e.id.as_str())))
+        .then(|| events.last().map(|e| EventId::from_stored(e.event.id.as_str())))
         .flatten();
-    let mut data = Vec::with_capacity(events.len());
-    for event in events {
-        data.push(view(&state, event).await?);
-    }
+    let data = events.into_iter().map(view).collect();
     Ok(Json(EventPage { data, next_before }))
 }
 
@@ -234,9 +225,9 @@ pub async fn get_event(
 ) -> Result<Json<EventView>, ApiError> {
     let event = state
         .services
-        .event(&TenantId::from_stored(tenant.id), &event_id(&id)?)
+        .event_with_deliveries(&TenantId::from_stored(tenant.id), &event_id(&id)?)
         .await?;
-    Ok(Json(view(&state, event).await?))
+    Ok(Json(view(event)))
 }
 
 /// Sends an event again to every enabled endpoint, with the same `webhook-id`.

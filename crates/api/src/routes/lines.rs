@@ -12,13 +12,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use simgate_domain::entities::LineRecord;
 use simgate_domain::{
     CountryCode, DomainError, Group, Iccid, InventoryState, Line, LineBundle, LineEsim, LineOffer,
     LineServices, LineSettings, LineUc, Msisdn, PhoneNumber, Port, PortState, ProviderId,
     ProvisionLine, Recording, SimCard, SimKind, Subscriber, SubscriberFilter,
     line::iccid_from_short_form,
 };
-use simgate_store::LineRecord;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;

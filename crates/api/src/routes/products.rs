@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use simgate_domain::entities::{ProductFilter, ProductSort};
 use simgate_domain::{CountryCode, Currency, ProductId, ProviderId, money};
-use simgate_store::{ProductFilter, ProductSort};
 use utoipa::IntoParams;
 
 use crate::AppState;
@@ -107,7 +107,7 @@ pub async fn list_products(
         limit,
         offset: query.offset.unwrap_or(0),
     };
-    let (products, total) = state.services.store.search_products(&filter).await?;
+    let (products, total) = state.services.search_products(&filter).await?;
     Ok(Json(ProductPage {
         data: products.into_iter().map(ProductView::from).collect(),
         total,
@@ -128,7 +128,6 @@ pub async fn get_product(
     let id = ProductId::parse(&id)?;
     let product = state
         .services
-        .store
         .product(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("product_not_found", format!("no product {id}")))?;

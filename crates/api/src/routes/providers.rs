@@ -15,15 +15,17 @@ pub async fn list_providers(
     State(state): State<AppState>,
     _tenant: AuthTenant,
 ) -> Result<Json<ProviderList>, ApiError> {
-    let mut data = Vec::new();
-    for (provider, capabilities) in state.services.connectors.capabilities() {
-        let synced = state.services.store.last_catalogue_sync(provider).await?;
-        data.push(ProviderView {
-            id: provider.to_string(),
-            capabilities,
-            catalogue_products: synced.map(|(_, n)| n).unwrap_or(0),
-            catalogue_synced_at: synced.map(|(at, _)| at),
-        });
-    }
+    let data = state
+        .services
+        .providers()
+        .await?
+        .into_iter()
+        .map(|provider| ProviderView {
+            id: provider.id.to_string(),
+            capabilities: provider.capabilities,
+            catalogue_products: provider.last_sync.map(|(_, n)| n).unwrap_or(0),
+            catalogue_synced_at: provider.last_sync.map(|(at, _)| at),
+        })
+        .collect();
     Ok(Json(ProviderList { data }))
 }

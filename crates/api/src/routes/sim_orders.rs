@@ -7,12 +7,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use simgate_domain::entities::{SimOrderRecord, SimOrderState};
 use simgate_domain::{
     CountryCode, DomainError, Money, NewAddress, PageRequest, ProviderId, ShippingAddress,
     SimOrderPreview, SimOrderStatus,
 };
 use simgate_service::{SimOrderOutcome, SimOrderRequest};
-use simgate_store::{SimOrderRecord, SimOrderState};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;

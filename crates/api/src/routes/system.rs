@@ -18,7 +18,7 @@ use crate::views::Health;
     responses((status = 200, body = Health, description = "The process is up and its database answers"),
         (status = 503, body = Health, description = "The database does not answer")))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
-    match state.services.store.ping().await {
+    match state.services.check_storage().await {
         Ok(()) => Json(Health {
             status: "ok".into(),
             database: "ok".into(),
@@ -55,7 +55,7 @@ pub struct Ready {
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
     let not_ready =
         |detail: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail);
-    if let Err(error) = state.services.store.ping().await {
+    if let Err(error) = state.services.check_storage().await {
         tracing::warn!(%error, "readiness check: database unreachable");
         return Err(not_ready("the database is unreachable".to_owned()));
     }

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use simgate_domain::TenantId;
+use simgate_domain::entities::TenantAccount;
 use simgate_service::IssuedKey;
 use simgate_service::tenants::tenant_id;
-use simgate_store::TenantAccount;
 use utoipa::ToSchema;
 
 use crate::AppState;

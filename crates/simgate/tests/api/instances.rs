@@ -111,7 +111,7 @@ async fn two_instances_buy_each_order_once(database: &str) {
     let sandbox = Sandbox::start().await;
     let first = Instance::start(&sandbox, database).await;
     let second = Instance::start(&sandbox, database).await;
-    let (_, api_key) = simgate::create_tenant(&first.app.services().store, "reseller")
+    let (_, api_key) = simgate::create_tenant(first.app.services().store(), "reseller")
         .await
         .unwrap();
     let client = reqwest::Client::builder()
@@ -230,7 +230,7 @@ async fn two_instances_buy_each_order_once(database: &str) {
     let ledger = first
         .app
         .services()
-        .store
+        .store()
         .upstream_purchases(None)
         .await
         .unwrap();

@@ -35,7 +35,7 @@ impl LimitedApp {
         };
         assert_eq!(settings.server, ServerSettings::default());
         let app = Application::start(&settings).await.expect("simgate starts");
-        let (_, api_key) = simgate::create_tenant(&app.services().store, "limits")
+        let (_, api_key) = simgate::create_tenant(app.services().store(), "limits")
             .await
             .unwrap();
         Self {

@@ -215,7 +215,7 @@ async fn an_order_written_but_never_sent_is_submitted_once() {
     })
     .await;
     let product = ProductId::parse(&app.cheapest("IT").await).unwrap();
-    let store = &app.app.services().store;
+    let store = app.app.services().store();
     let price = store.product(&product).await.unwrap().unwrap().price;
     let tenant = store
         .tenant_by_api_key(&app.api_key)

@@ -1,0 +1,26 @@
+//! The records simgate keeps: what the store writes and reads, what the
+//! service works on and what the API shows. They live here, beside the rest
+//! of the vocabulary, so that every layer names them without depending on
+//! the store that persists them.
+
+mod catalogue;
+mod error;
+mod events;
+mod lines;
+mod orders;
+mod purchases;
+mod sim_orders;
+mod tenants;
+mod webhooks;
+
+pub use catalogue::{ProductFilter, ProductSort};
+pub use error::RepositoryError;
+pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
+pub use lines::{LineActivation, LineRecord, LineStatus};
+pub use orders::{
+    EsimRecord, InsertOutcome, NewOrder, OrderFailure, OrderRecord, Recorded, UpstreamAnswer,
+};
+pub use purchases::{Lease, UpstreamPurchase};
+pub use sim_orders::{SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};
+pub use tenants::{Tenant, TenantAccount};
+pub use webhooks::StoredWebhook;

@@ -1,0 +1,132 @@
+//! Orders and the eSIMs they delivered, as simgate records them, and
+//! what became of each write.
+
+use chrono::{DateTime, Utc};
+
+use crate::{Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus, ProductId, ProviderId};
+
+/// An order about to be written down, before any upstream call.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub tenant_id: String,
+    pub idempotency_key: Option<String>,
+    /// Hash of the request body, to tell a retry from a key reused for another order.
+    pub request_hash: String,
+    pub product_id: ProductId,
+    pub kind: OrderKind,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+/// Why an order failed, as shown to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFailure {
+    /// Stable machine-readable code.
+    pub code: String,
+    pub message: String,
+    /// True when nothing was bought and the same order may be tried again.
+    pub retryable: bool,
+}
+
+/// A stored order.
+#[derive(Debug, Clone)]
+pub struct OrderRecord {
+    pub id: OrderId,
+    pub tenant_id: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub product_id: ProductId,
+    pub kind: OrderKind,
+    pub quantity: u32,
+    pub unit_price: Money,
+    pub status: OrderStatus,
+    pub upstream_ref: Option<String>,
+    pub provider_status: Option<String>,
+    pub failure: Option<OrderFailure>,
+    pub attempts: u32,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The current attempt's number: every move of the order names it and
+    /// bumps it, so a stale read moves nothing.
+    pub fence: i64,
+    /// eSIMs the order delivered (or topped up).
+    pub iccids: Vec<Iccid>,
+}
+
+impl OrderRecord {
+    /// The provider that sells the ordered product.
+    pub fn provider(&self) -> ProviderId {
+        self.product_id.provider
+    }
+}
+
+/// A stored eSIM with its install details.
+#[derive(Debug, Clone)]
+pub struct EsimRecord {
+    pub tenant_id: String,
+    pub provider: ProviderId,
+    pub order_id: OrderId,
+    pub install: InstallDetails,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What became of a provider's answer.
+#[derive(Debug)]
+pub enum Recorded {
+    /// It is the order's purchase (or news of it), now recorded.
+    /// `superseded`: it came from an attempt that had been superseded,
+    /// while the order still had no purchase.
+    Linked {
+        order: OrderRecord,
+        superseded: bool,
+    },
+    /// The order already has another purchase: this one was kept as an
+    /// extra purchase of the order, for an operator to refund.
+    Extra(OrderRecord),
+    /// Nothing new: the order already has this purchase in this state or a
+    /// later one.
+    Unchanged(OrderRecord),
+    /// This purchase belongs to another order; this one is untouched.
+    LinkedElsewhere(OrderRecord),
+    /// A provider order found by listing and matching was not taken: the
+    /// attempt that found it is no longer current, or the order already
+    /// has its purchase. A match is a guess, not an answer to our call, so
+    /// it is never kept as an extra purchase: it may be another order's.
+    NotTaken(OrderRecord),
+}
+
+impl Recorded {
+    /// The order as it stands after the answer.
+    pub fn order(&self) -> &OrderRecord {
+        match self {
+            Self::Linked { order, .. }
+            | Self::Extra(order)
+            | Self::Unchanged(order)
+            | Self::LinkedElsewhere(order)
+            | Self::NotTaken(order) => order,
+        }
+    }
+}
+
+/// What a provider said of one of its orders.
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamAnswer<'a> {
+    /// The provider's reference of its order.
+    pub upstream_ref: &'a str,
+    /// The provider's own word for the order's status.
+    pub provider_status: &'a str,
+    /// That status in our state machine.
+    pub status: OrderStatus,
+    /// The eSIMs it has delivered so far.
+    pub esims: &'a [InstallDetails],
+}
+
+/// The result of writing an order down.
+#[derive(Debug)]
+pub enum InsertOutcome<T = OrderRecord> {
+    /// A new order was written.
+    Created(T),
+    /// The tenant already used this idempotency key; here is that order.
+    Existing(T),
+}
