@@ -1,5 +1,8 @@
 //! Properties of the domain's parsers, over generated inputs.
 
+// A failed step in a test is the test failing: unwrap and expect say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use simgate_domain::{ActivationCode, Currency, Iccid, Money};

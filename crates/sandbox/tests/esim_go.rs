@@ -1,6 +1,9 @@
 //! The eSIM Go client against the eSIM Go sandbox, over real HTTP: every
 //! operation of the reference, auth failures and injected faults.
 
+// A failed step in a test is the test failing: unwrap and expect say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

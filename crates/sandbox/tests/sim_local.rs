@@ -1,6 +1,9 @@
 //! The Sim Local client against the Sim Local sandbox over real HTTP:
 //! OAuth2 token caching, expiry and revocation, and every operation.
 
+// A failed step in a test is the test failing: unwrap and expect say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

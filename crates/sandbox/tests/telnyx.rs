@@ -2,6 +2,9 @@
 //! previews, orders through their whole walk, paging and every filter,
 //! Telnyx's error codes, auth, the rate limit and injected faults.
 
+// A failed step in a test is the test failing: unwrap and expect say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -8,6 +8,9 @@
 //! Everything else is real: the store (SQLite), the queue, both simulators
 //! over HTTP.
 
+// A failed step in a test is the test failing: unwrap and expect say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,6 +2,9 @@
 //! operation of `SubscriberLines`, both documented shapes of an account,
 //! short ICCIDs, refusals with ONSIM's codes, auth and injected faults.
 
+// A failed step in a test is the test failing: unwrap and expect say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 #[path = "../common/mod.rs"]
 mod common;
 

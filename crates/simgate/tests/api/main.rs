@@ -1,5 +1,8 @@
 //! End-to-end tests: the real server over HTTP against the real sandbox.
 
+// A failed step in a test is the test failing: unwrap and expect say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bad_input;
 mod catalogue;
 mod cli;

@@ -31,6 +31,9 @@
 //! order, orders stuck, and every log line of the orders involved) for
 //! diagnosis.
 
+// A failed step in a test is the test failing: unwrap and expect say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::net::TcpListener as StdListener;

@@ -1,6 +1,9 @@
 //! The store's guarantees, on both back-ends: SQLite files and a real
 //! PostgreSQL server (a fresh database per test).
 
+// A failed step in a test is the test failing: unwrap and expect say so.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::str::FromStr;
 
 use chrono::Utc;
