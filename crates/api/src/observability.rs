@@ -60,7 +60,7 @@ fn accepted(value: &HeaderValue) -> Option<&str> {
     let bytes = value.as_bytes();
     let plausible = !bytes.is_empty()
         && bytes.len() <= MAX_REQUEST_ID_LEN
-        && bytes.iter().all(|b| b.is_ascii_graphic());
+        && bytes.iter().all(u8::is_ascii_graphic);
     plausible.then(|| value.to_str().ok()).flatten()
 }
 
@@ -71,15 +71,13 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         .headers()
         .get(&REQUEST_ID_HEADER)
         .and_then(accepted)
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
     // Visible ASCII by construction (accepted, or a UUID), so always a valid value.
     let header_value = HeaderValue::from_str(&request_id).ok();
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let method = request.method().to_string();
     let span = tracing::info_span!(
         "request",

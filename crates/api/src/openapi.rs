@@ -82,7 +82,7 @@ impl Modify for Contract {
             })];
         }
         doc.webhooks = Some(outbound_events());
-        for (path, item) in doc.paths.paths.iter_mut() {
+        for (path, item) in &mut doc.paths.paths {
             for operation in operations(item) {
                 complete(path, operation);
                 link(operation);
@@ -476,8 +476,10 @@ pub fn product_sort() -> Object {
 /// SIM order statuses: simgate's own and the provider lifecycle's.
 pub fn sim_order_status() -> Object {
     one_of(
-        ["submitting", "failed", "unknown"]
-            .into_iter()
-            .chain(SimOrderStatus::ALL.iter().map(|status| status.as_str())),
+        ["submitting", "failed", "unknown"].into_iter().chain(
+            SimOrderStatus::ALL
+                .iter()
+                .map(simgate_domain::SimOrderStatus::as_str),
+        ),
     )
 }

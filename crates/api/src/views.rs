@@ -65,7 +65,11 @@ impl From<Product> for ProductView {
             provider: p.id.provider.to_string(),
             id: p.id.to_string(),
             name: p.name,
-            countries: p.countries.iter().map(|c| c.to_string()).collect(),
+            countries: p
+                .countries
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             data: p.data.into(),
             validity_days: p.validity_days,
             price: p.price,
@@ -196,7 +200,11 @@ impl From<OrderRecord> for OrderView {
             unit_price: o.unit_price,
             upstream_reference: o.upstream_ref,
             provider_status: o.provider_status,
-            esims: o.iccids.iter().map(|i| i.to_string()).collect(),
+            esims: o
+                .iccids
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             failure: o.failure.map(|f| FailureView {
                 code: f.code,
                 message: f.message,

@@ -72,7 +72,7 @@ fn check(provider: &str, type_name: &str, file: &str) {
             assert!(!groups.groups.is_empty());
         }
         ("esim-go", "OrganisationResponse") => {
-            drop(parses::<esim_go::types::OrganisationResponse>(p, f, b))
+            drop(parses::<esim_go::types::OrganisationResponse>(p, f, b));
         }
         ("esim-go", "OrderResponse") => {
             let order = parses::<esim_go::types::OrderResponse>(p, f, b);
@@ -97,18 +97,18 @@ fn check(provider: &str, type_name: &str, file: &str) {
             assert!(!page.bundles.is_empty());
         }
         ("esim-go", "NetworksResponse") => {
-            drop(parses::<esim_go::types::NetworksResponse>(p, f, b))
+            drop(parses::<esim_go::types::NetworksResponse>(p, f, b));
         }
         ("esim-go", "ErrorBody") => drop(parses::<esim_go::types::ErrorBody>(p, f, b)),
 
         ("sim-local", "FulfilmentWebhook") => {
-            drop(parses::<sim_local::types::FulfilmentWebhook>(p, f, b))
+            drop(parses::<sim_local::types::FulfilmentWebhook>(p, f, b));
         }
         ("sim-local", "Destinations") => {
-            drop(parses::<Vec<sim_local::types::Destination>>(p, f, b))
+            drop(parses::<Vec<sim_local::types::Destination>>(p, f, b));
         }
         ("sim-local", "ProductOfferings") => {
-            drop(parses::<Vec<sim_local::types::ProductOffering>>(p, f, b))
+            drop(parses::<Vec<sim_local::types::ProductOffering>>(p, f, b));
         }
         ("sim-local", "FaultyReasons") => drop(parses::<Vec<String>>(p, f, b)),
         ("sim-local", "Order") => drop(parses::<sim_local::types::Order>(p, f, b)),
@@ -118,7 +118,7 @@ fn check(provider: &str, type_name: &str, file: &str) {
         }
 
         ("telnyx", "OrderList") => {
-            drop(parses::<telnyx::types::ListOf<telnyx::types::SimCardOrder>>(p, f, b))
+            drop(parses::<telnyx::types::ListOf<telnyx::types::SimCardOrder>>(p, f, b));
         }
         ("telnyx", "Order") => drop(parses::<telnyx::types::Data<telnyx::types::SimCardOrder>>(
             p, f, b,
@@ -157,16 +157,16 @@ fn check(provider: &str, type_name: &str, file: &str) {
 
         ("esim-story", "OrderRequest") => drop(parses::<esim_story::types::OrderRequest>(p, f, b)),
         ("esim-story", "OrderResponse") => {
-            drop(parses::<esim_story::types::OrderResponse>(p, f, b))
+            drop(parses::<esim_story::types::OrderResponse>(p, f, b));
         }
         ("esim-story", "PlainErrorBody") => {
-            drop(parses::<esim_story::types::PlainErrorBody>(p, f, b))
+            drop(parses::<esim_story::types::PlainErrorBody>(p, f, b));
         }
         ("esim-story", "AuthErrorBody") => {
-            drop(parses::<esim_story::types::AuthErrorBody>(p, f, b))
+            drop(parses::<esim_story::types::AuthErrorBody>(p, f, b));
         }
         ("esim-story", "ValidationErrorBody") => {
-            drop(parses::<esim_story::types::ValidationErrorBody>(p, f, b))
+            drop(parses::<esim_story::types::ValidationErrorBody>(p, f, b));
         }
         ("esim-story", "EsimReady") => drop(parses::<esim_story::types::EsimReady>(p, f, b)),
         _ => panic!("{provider}/{file}: no reader known for {type_name}"),

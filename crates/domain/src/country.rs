@@ -67,7 +67,7 @@ impl CountryCode {
         self.country().long_name
     }
 
-    fn country(&self) -> celes::Country {
+    fn country(self) -> celes::Country {
         celes::Country::from_alpha2(self.as_str()).expect("validated on construction")
     }
 

@@ -53,18 +53,13 @@ impl OrderStatus {
     /// have bought anything (rate limit, provider unavailable) may be retried
     /// under the same idempotency key.
     pub fn can_become(self, next: OrderStatus) -> bool {
-        use OrderStatus::*;
+        use OrderStatus::{Completed, Failed, Fulfilling, Pending, Refunded, Submitted};
         matches!(
             (self, next),
-            (Pending, Submitted)
-                | (Pending, Failed)
-                | (Submitted, Submitted)
-                | (Submitted, Fulfilling)
-                | (Submitted, Completed)
-                | (Submitted, Failed)
-                | (Submitted, Pending)
+            (Pending | Submitted, Submitted)
+                | (Pending | Submitted | Fulfilling, Failed)
+                | (Submitted, Fulfilling | Completed | Pending)
                 | (Fulfilling, Completed)
-                | (Fulfilling, Failed)
                 | (Completed, Refunded)
                 | (Failed, Pending)
         )

@@ -207,24 +207,23 @@ impl Services {
         } else {
             webhook_targets::refusal_before_sending(&endpoint.url)
         };
-        let sent = match refused_literal {
-            Some(refused) => Err(Failure::Refusal(refused)),
-            None => {
-                let timestamp = Utc::now().timestamp();
-                match sign(&endpoint.secret, &event.id, timestamp, &event.payload) {
-                    Err(error) => Err(Failure::Unsigned(error)),
-                    Ok(signature) => self
-                        .http
-                        .post(&endpoint.url)
-                        .header("content-type", "application/json")
-                        .header("webhook-id", &event.id)
-                        .header("webhook-timestamp", timestamp.to_string())
-                        .header("webhook-signature", signature)
-                        .body(event.payload.clone())
-                        .send()
-                        .await
-                        .map_err(Failure::from_send),
-                }
+        let sent = if let Some(refused) = refused_literal {
+            Err(Failure::Refusal(refused))
+        } else {
+            let timestamp = Utc::now().timestamp();
+            match sign(&endpoint.secret, &event.id, timestamp, &event.payload) {
+                Err(error) => Err(Failure::Unsigned(error)),
+                Ok(signature) => self
+                    .http
+                    .post(&endpoint.url)
+                    .header("content-type", "application/json")
+                    .header("webhook-id", &event.id)
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .header("webhook-signature", signature)
+                    .body(event.payload.clone())
+                    .send()
+                    .await
+                    .map_err(Failure::from_send),
             }
         };
         let (status, retry_after, error) = match sent {

@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use simgate_domain::entities::{
     Delivery, Endpoint, ProductFilter, RepositoryError, StoredEvent, Tenant,
 };
-use simgate_domain::{
-    Capability, EndpointId, EventId, Product, ProductId, ProviderId, TenantId,
-};
+use simgate_domain::{Capability, EndpointId, EventId, Product, ProductId, ProviderId, TenantId};
 
 use crate::{ServiceError, Services};
 

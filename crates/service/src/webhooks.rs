@@ -30,7 +30,7 @@ impl Services {
                     tracing::info!(%provider, settled, "re-polled orders after an unverified webhook");
                 }
                 Err(error) => {
-                    tracing::warn!(%provider, %error, "re-poll after an unverified webhook failed")
+                    tracing::warn!(%provider, %error, "re-poll after an unverified webhook failed");
                 }
             }
         });

@@ -232,8 +232,11 @@ const SIM_LOCAL: Provider = Provider {
     sandbox_sends_webhooks: true,
     start_sandbox: |listen| {
         Box::pin(async move {
-            let (handle, sandbox, settings) =
-                crate::start_sim_local_sandbox(listen, Default::default()).await?;
+            let (handle, sandbox, settings) = crate::start_sim_local_sandbox(
+                listen,
+                simgate_sandbox::sim_local::SimLocalSandboxConfig::default(),
+            )
+            .await?;
             let banner = format!(
                 "Sim Local sandbox on {}; token URL: {}; client id: {}; client secret: {}; \
                  webhook {}: {}",
@@ -275,8 +278,11 @@ const TELNYX: Provider = Provider {
     sandbox_sends_webhooks: false,
     start_sandbox: |listen| {
         Box::pin(async move {
-            let (handle, _, settings) =
-                crate::start_telnyx_sandbox(listen, Default::default()).await?;
+            let (handle, _, settings) = crate::start_telnyx_sandbox(
+                listen,
+                simgate_sandbox::telnyx::TelnyxSandboxConfig::default(),
+            )
+            .await?;
             let banner = format!(
                 "Telnyx sandbox on {}; bearer key: {}",
                 handle.base_url(),
@@ -313,8 +319,11 @@ const ONSIM: Provider = Provider {
     sandbox_sends_webhooks: false,
     start_sandbox: |listen| {
         Box::pin(async move {
-            let (handle, _, settings) =
-                crate::start_onsim_sandbox(listen, Default::default()).await?;
+            let (handle, _, settings) = crate::start_onsim_sandbox(
+                listen,
+                simgate_sandbox::onsim::OnsimSandboxConfig::default(),
+            )
+            .await?;
             let banner = format!(
                 "ONSIM sandbox on {}; bearer key: {}",
                 handle.base_url(),

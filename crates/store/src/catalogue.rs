@@ -69,7 +69,11 @@ impl Store {
         let links: Vec<(String, &str)> = products
             .iter()
             .flat_map(|p| {
-                let mut countries: Vec<&str> = p.countries.iter().map(|c| c.as_str()).collect();
+                let mut countries: Vec<&str> = p
+                    .countries
+                    .iter()
+                    .map(simgate_domain::CountryCode::as_str)
+                    .collect();
                 countries.sort_unstable();
                 countries.dedup();
                 let id = p.id.to_string();
@@ -221,7 +225,7 @@ fn placeholders(rows: usize, columns: usize) -> String {
 fn join_countries(countries: &[CountryCode]) -> String {
     countries
         .iter()
-        .map(|c| c.as_str())
+        .map(simgate_domain::CountryCode::as_str)
         .collect::<Vec<_>>()
         .join(",")
 }

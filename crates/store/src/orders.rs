@@ -37,7 +37,7 @@ use crate::{
 
 /// The statuses an order may be in to move to `next`, as an SQL list.
 fn predecessors(next: OrderStatus) -> String {
-    use OrderStatus::*;
+    use OrderStatus::{Completed, Failed, Fulfilling, Pending, Refunded, Submitted};
     let from: Vec<String> = [Pending, Submitted, Fulfilling, Completed, Failed, Refunded]
         .into_iter()
         .filter(|s| s.can_become(next))
@@ -179,7 +179,11 @@ impl Store {
              ORDER BY id DESC LIMIT {limit}"
         )))
         .bind(tenant_id.to_owned())
-        .bind(status.map(|s| s.as_str()).unwrap_or_default())
+        .bind(
+            status
+                .map(simgate_domain::OrderStatus::as_str)
+                .unwrap_or_default(),
+        )
         .bind(before.map(|b| b.0.clone()).unwrap_or_default())
         .fetch_all(&self.pool)
         .await?;

@@ -206,10 +206,18 @@ pub async fn list_events(
     }
     let events = state
         .services
-        .events_page(&TenantId::from_stored(tenant.id), query.before.as_deref(), limit)
+        .events_page(
+            &TenantId::from_stored(tenant.id),
+            query.before.as_deref(),
+            limit,
+        )
         .await?;
     let next_before = (events.len() == limit as usize)
-        .then(|| events.last().map(|e| EventId::from_stored(e.event.id.as_str())))
+        .then(|| {
+            events
+                .last()
+                .map(|e| EventId::from_stored(e.event.id.as_str()))
+        })
         .flatten();
     let data = events.into_iter().map(view).collect();
     Ok(Json(EventPage { data, next_before }))

@@ -23,7 +23,7 @@ pub async fn list_providers(
         .map(|provider| ProviderView {
             id: provider.id.to_string(),
             capabilities: provider.capabilities,
-            catalogue_products: provider.last_sync.map(|(_, n)| n).unwrap_or(0),
+            catalogue_products: provider.last_sync.map_or(0, |(_, n)| n),
             catalogue_synced_at: provider.last_sync.map(|(at, _)| at),
         })
         .collect();

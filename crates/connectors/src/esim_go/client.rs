@@ -480,8 +480,7 @@ impl EsimGoClient {
 /// classified by status.
 fn refusal(raw: &RawResponse) -> ConnectorError {
     let message = serde_json::from_slice::<ErrorBody>(&raw.body)
-        .map(|e| e.message)
-        .unwrap_or_else(|_| body_excerpt(&raw.body));
+        .map_or_else(|_| body_excerpt(&raw.body), |e| e.message);
     tracing::warn!(provider = "esim-go", status = %raw.status, %message, "eSIM Go refused a call");
     if raw.status.as_u16() == 401 {
         return ConnectorError::Unauthorized { status: 401 };
@@ -532,7 +531,7 @@ impl Connector for EsimGoClient {
                 match transform::product_from_bundle(bundle, currency) {
                     Ok(product) => products.push(product),
                     Err(reason) => {
-                        tracing::warn!(provider = "esim-go", %reason, "skipped a bundle")
+                        tracing::warn!(provider = "esim-go", %reason, "skipped a bundle");
                     }
                 }
             }

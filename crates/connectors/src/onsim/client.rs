@@ -117,7 +117,7 @@ fn refusal(raw: &RawResponse) -> ConnectorError {
         Some(body) => body.error.code.clone(),
         None => body_excerpt(&raw.body),
     };
-    let code = body.as_ref().map(|b| b.error.code.as_str()).unwrap_or("");
+    let code = body.as_ref().map_or("", |b| b.error.code.as_str());
     tracing::warn!(provider = "onsim", status = %raw.status, code, "ONSIM refused a call");
     let status = raw.status.as_u16();
     match raw.status {

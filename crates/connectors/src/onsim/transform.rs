@@ -356,12 +356,9 @@ pub fn phone_number(entry: &NumberEntry, requested: InventoryState) -> Option<Ph
 /// (with a warning) when its ICCID or kind cannot be read.
 pub fn sim_card(entry: &SimEntry, requested: InventoryState) -> Option<SimCard> {
     let iccid = iccid(&entry.iccid)?;
-    let kind = match sim_kind(&entry.kind) {
-        Some(kind @ (SimKind::Esim | SimKind::Psim)) => kind,
-        _ => {
-            tracing::warn!(provider = "onsim", kind = %entry.kind, "ignored a SIM of unknown type");
-            return None;
-        }
+    let Some(kind @ (SimKind::Esim | SimKind::Psim)) = sim_kind(&entry.kind) else {
+        tracing::warn!(provider = "onsim", kind = %entry.kind, "ignored a SIM of unknown type");
+        return None;
     };
     Some(SimCard {
         iccid,
@@ -384,9 +381,10 @@ pub fn group(record: &GroupRecord) -> Group {
         .split(',')
         .map(str::trim)
         .filter(|code| !code.is_empty())
-        .filter_map(|code| match CountryCode::from_alpha3(code) {
-            Ok(country) => Some(country),
-            Err(_) => {
+        .filter_map(|code| {
+            if let Ok(country) = CountryCode::from_alpha3(code) {
+                Some(country)
+            } else {
                 tracing::warn!(provider = "onsim", %code, "ignored an unknown home location");
                 None
             }

@@ -209,15 +209,16 @@ fn refusal(raw: &RawResponse) -> ConnectorError {
     if raw.status == StatusCode::UNAUTHORIZED {
         return ConnectorError::Unauthorized { status: 401 };
     }
-    let message = serde_json::from_slice::<ErrorBody>(&raw.body)
-        .map(|e| {
+    let message = serde_json::from_slice::<ErrorBody>(&raw.body).map_or_else(
+        |_| body_excerpt(&raw.body),
+        |e| {
             if e.message.is_empty() {
                 e.error
             } else {
                 e.message
             }
-        })
-        .unwrap_or_else(|_| body_excerpt(&raw.body));
+        },
+    );
     tracing::warn!(provider = "sim-local", status = %raw.status, %message, "Sim Local refused a call");
     http::error_for_status(raw, message)
 }

@@ -104,7 +104,7 @@ fn refusal(raw: &RawResponse) -> ConnectorError {
         Some(error) => error.detail.clone().unwrap_or_else(|| error.title.clone()),
         None => body_excerpt(&raw.body),
     };
-    let code = first.as_ref().map(|e| e.code.as_str()).unwrap_or("");
+    let code = first.as_ref().map_or("", |e| e.code.as_str());
     tracing::warn!(provider = "telnyx", status = %raw.status, code, "Telnyx refused a call");
     let status = raw.status.as_u16();
     match raw.status {

@@ -178,7 +178,7 @@ impl FxTable {
         }
         self.rate(money.currency, to)
             .and_then(|rate| money.amount.checked_mul(rate))
-            .map(|amount| {
+            .map_or(Converted::NoRate(money), |amount| {
                 Converted::Known(Money {
                     amount: amount
                         .round_dp_with_strategy(MONEY_SCALE, RoundingStrategy::MidpointAwayFromZero)
@@ -186,7 +186,6 @@ impl FxTable {
                     currency: to,
                 })
             })
-            .unwrap_or(Converted::NoRate(money))
     }
 
     /// Orders two amounts by their value in `target`: convertible amounts

@@ -330,7 +330,7 @@ impl PricingRules {
 /// codes (like XAU) that have none defined.
 fn minor_unit_places(currency: Currency) -> u32 {
     iso_currency::Currency::from_code(currency.code())
-        .and_then(|c| c.exponent())
+        .and_then(iso_currency::Currency::exponent)
         .map_or(2, u32::from)
 }
 

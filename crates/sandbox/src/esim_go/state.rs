@@ -308,7 +308,7 @@ impl EsimGoSandbox {
     pub(crate) fn lock(&self) -> MutexGuard<'_, SandboxState> {
         self.state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -165,7 +165,7 @@ impl EsimStorySandbox {
     pub(crate) fn lock(&self) -> MutexGuard<'_, StoryState> {
         self.state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Sends each unit's webhook after `delay`, retrying a few times.

@@ -363,7 +363,7 @@ impl OnsimSandbox {
     pub(crate) fn lock(&self) -> MutexGuard<'_, OnsimState> {
         self.state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -288,7 +288,7 @@ impl SimLocalSandbox {
     pub(crate) fn lock(&self) -> MutexGuard<'_, SimLocalState> {
         self.state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Walks an order through its statuses, then sends the webhook.

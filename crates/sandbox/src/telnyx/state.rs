@@ -106,12 +106,11 @@ impl OrderRecord {
             let offset = step.saturating_mul(u32::try_from(steps).unwrap_or(u32::MAX));
             self.created_at + chrono::Duration::from_std(offset).unwrap_or_default()
         };
-        match self.canceled_at {
-            Some(at) => (SimOrderStatus::Canceled, at),
-            None => {
-                let steps = steps_taken(now);
-                (WALK[steps], since(steps))
-            }
+        if let Some(at) = self.canceled_at {
+            (SimOrderStatus::Canceled, at)
+        } else {
+            let steps = steps_taken(now);
+            (WALK[steps], since(steps))
         }
     }
 
@@ -240,7 +239,7 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
 
 pub(crate) fn usd(amount: Decimal) -> Cost {
     Cost {
-        amount: format!("{:.2}", amount),
+        amount: format!("{amount:.2}"),
         currency: "USD".to_owned(),
     }
 }

@@ -146,9 +146,8 @@ async fn headless_chromium_renders_every_operation_offline() {
 
 /// The browser to drive; a missing one fails the test, naming the fix.
 fn chromium() -> PathBuf {
-    let path = std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_CHROMIUM));
+    let path =
+        std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from(DEFAULT_CHROMIUM), PathBuf::from);
     assert!(
         path.is_file(),
         "headless Chromium not found at {}: install Debian's package \
@@ -236,7 +235,7 @@ fn assert_rendered(screenshot: &Path) {
         .pixels()
         .filter(|pixel| pixel.0.iter().any(|&channel| channel < 200))
         .count();
-    let share = inked as f64 / (image.width() * image.height()) as f64;
+    let share = inked as f64 / f64::from(image.width() * image.height());
     assert!(
         share > 0.01,
         "{} looks blank ({:.2} % inked)",

@@ -75,7 +75,7 @@ async fn read_until_closed(
     let mut buffer = [0u8; 8192];
     loop {
         match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => return (received, started.elapsed()),
+            Ok(Ok(0) | Err(_)) => return (received, started.elapsed()),
             Ok(Ok(read)) => received.extend_from_slice(&buffer[..read]),
             Err(_) => panic!(
                 "connection still open after {limit:?}; received {:?}",

@@ -178,7 +178,7 @@ pub(super) async fn a_superseded_answer_is_recorded(store: Store) {
         .filter(|p| p.local_id == order.id.0)
         .map(|p| (p.upstream_ref.as_str(), p.linked))
         .collect();
-    seen.sort();
+    seen.sort_unstable();
     assert_eq!(seen, vec![("ref-resent", false), ("ref-slow", true)]);
     // A failed order whose purchase turns up late gets it.
     let gave_up = created_order(&store).await;

@@ -33,7 +33,7 @@ pub(crate) async fn destinations(
             .into_iter()
             .enumerate()
             .map(|(i, alias)| {
-                let name = CountryCode::parse(alias).map(|c| c.name()).unwrap_or(alias);
+                let name = CountryCode::parse(alias).map_or(alias, |c| c.name());
                 Destination {
                     alias: alias.to_owned(),
                     description: if language.starts_with("fr") {
