@@ -196,12 +196,14 @@ pub(super) async fn an_expired_lease_is_taken_over(store: Store) {
     store.create_tenant("t1", "one").await.unwrap();
     let order = created_order(&store).await;
     // A reconciler takes the order, then is killed: its lease is never released.
+    // The clock is read before the lease is made, so a slow claim (a loaded
+    // machine) cannot make the lease look shorter than it is.
+    let taken_at = Utc::now();
     let killed = store
         .claim_orders_to_reconcile(&lease("killed", 300), in_a_minute(), in_a_minute(), 10)
         .await
         .unwrap();
     assert_eq!(killed.len(), 1);
-    let taken_at = Utc::now();
     let takeover = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         loop {
             let batch = store
