@@ -287,10 +287,15 @@ async fn serve_sandbox(
 
 /// Starts the built-in eSIM Go sandbox and returns provider settings
 /// pointing at it, so `serve --sandbox` needs no contract with anyone.
+/// `catalogue_size` asks for a catalogue of that many bundles (benchmarks).
 pub async fn start_esim_go_sandbox(
     listen: SocketAddr,
+    catalogue_size: Option<usize>,
 ) -> Result<(SimulatorHandle, EsimGoSandbox, EsimGoSettings), StartError> {
-    let config = SandboxConfig::default();
+    let config = SandboxConfig {
+        catalogue_size,
+        ..SandboxConfig::default()
+    };
     let api_key = config.api_key.clone();
     let sandbox = EsimGoSandbox::new(config);
     let handle = serve_sandbox(listen, sandbox.router()).await?;

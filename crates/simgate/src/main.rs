@@ -38,6 +38,11 @@ enum Command {
         /// with a demo tenant: try simgate with no provider contract.
         #[arg(long)]
         sandbox: bool,
+        /// With `--sandbox`: the number of bundles the eSIM Go sandbox
+        /// generates (seeded, deterministic), e.g. for benchmarks;
+        /// overrides `[sandbox] catalogue_size`.
+        #[arg(long, requires = "sandbox")]
+        catalogue_size: Option<usize>,
     },
     /// Runs one provider's sandbox alone, in its own process: point a
     /// simgate (or several) at it, and arm faults or read its purchases
@@ -58,6 +63,10 @@ enum Command {
         /// for `providers.esim_story.options_file`.
         #[arg(long)]
         options_file: Option<PathBuf>,
+        /// eSIM Go only: the number of bundles its catalogue holds
+        /// (seeded, deterministic; default ~6,000).
+        #[arg(long)]
+        catalogue_size: Option<usize>,
     },
     /// Catalogue operations.
     Catalogue {
@@ -162,7 +171,13 @@ fn init_logging(format: LogFormat) {
 
 async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Serve { sandbox } => {
+        Command::Serve {
+            sandbox,
+            catalogue_size,
+        } => {
+            if catalogue_size.is_some() {
+                settings.sandbox.catalogue_size = catalogue_size;
+            }
             // Registered first, so that a SIGTERM during start-up is not fatal.
             let shutdown = shutdown_requested()?;
             tokio::pin!(shutdown);
@@ -170,7 +185,7 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
             if sandbox {
                 for provider in simgate::providers::all() {
                     let listen = (provider.sandbox_listen)(&settings.sandbox);
-                    let running = (provider.start_sandbox)(listen).await?;
+                    let running = (provider.start_sandbox)(listen, &settings.sandbox).await?;
                     tracing::info!(
                         url = %running.handle.base_url(),
                         "{} sandbox is running",
@@ -214,7 +229,10 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
             provider,
             webhook_url,
             options_file,
-        } => run_sandbox(provider, listen, webhook_url, options_file).await?,
+            catalogue_size,
+        } => {
+            run_sandbox(provider, listen, webhook_url, options_file, catalogue_size).await?;
+        }
         Command::Catalogue {
             command: CatalogueCommand::Sync { provider },
         } => sync_catalogue(&settings, provider).await?,
@@ -338,15 +356,23 @@ async fn run_sandbox(
     listen: SocketAddr,
     webhook_url: Option<String>,
     options_file: Option<PathBuf>,
+    catalogue_size: Option<usize>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     if options_file.is_some() && provider != ProviderId::EsimStory {
         return Err("--options-file is for --provider esim-story only".into());
     }
+    if catalogue_size.is_some() && provider != ProviderId::EsimGo {
+        return Err("--catalogue-size is for --provider esim-go only".into());
+    }
+    let options = simgate::settings::SandboxSettings {
+        catalogue_size,
+        ..simgate::settings::SandboxSettings::default()
+    };
     let entry = simgate::providers::provider(provider);
     if webhook_url.is_some() && !entry.sandbox_sends_webhooks {
         return Err(format!("the {provider} sandbox sends no webhooks: drop --webhook-url").into());
     }
-    let running = (entry.start_sandbox)(listen).await?;
+    let running = (entry.start_sandbox)(listen, &options).await?;
     running.set_webhook_url(webhook_url);
     if let Some(path) = &options_file {
         let mut providers = simgate::settings::Providers::default();

@@ -52,8 +52,10 @@ pub struct Provider {
     /// Whether its simulator sends webhooks (`--webhook-url` is refused
     /// for one that does not).
     pub sandbox_sends_webhooks: bool,
-    /// Starts its simulator, with default behaviour, on an address.
-    pub start_sandbox: fn(SocketAddr) -> SandboxStart,
+    /// Starts its simulator, with default behaviour, on an address; the
+    /// `[sandbox]` settings carry options some simulators take (eSIM Go's
+    /// catalogue size).
+    pub start_sandbox: fn(SocketAddr, &SandboxSettings) -> SandboxStart,
 }
 
 impl Provider {
@@ -137,9 +139,11 @@ const ESIM_GO: Provider = Provider {
     timeout_secs: |providers| providers.esim_go.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.esim_go_listen,
     sandbox_sends_webhooks: true,
-    start_sandbox: |listen| {
+    start_sandbox: |listen, sandbox| {
+        let catalogue_size = sandbox.catalogue_size;
         Box::pin(async move {
-            let (handle, sandbox, settings) = crate::start_esim_go_sandbox(listen).await?;
+            let (handle, sandbox, settings) =
+                crate::start_esim_go_sandbox(listen, catalogue_size).await?;
             let banner = format!(
                 "eSIM Go sandbox on {} ({} bundles); X-API-Key: {}",
                 handle.base_url(),
@@ -179,7 +183,7 @@ const ESIM_STORY: Provider = Provider {
     timeout_secs: |providers| providers.esim_story.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.esim_story_listen,
     sandbox_sends_webhooks: true,
-    start_sandbox: |listen| {
+    start_sandbox: |listen, _| {
         Box::pin(async move {
             let (handle, sandbox, settings) = crate::start_esim_story_sandbox(listen).await?;
             let banner = format!(
@@ -230,7 +234,7 @@ const SIM_LOCAL: Provider = Provider {
     timeout_secs: |providers| providers.sim_local.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.sim_local_listen,
     sandbox_sends_webhooks: true,
-    start_sandbox: |listen| {
+    start_sandbox: |listen, _| {
         Box::pin(async move {
             let (handle, sandbox, settings) = crate::start_sim_local_sandbox(
                 listen,
@@ -276,7 +280,7 @@ const TELNYX: Provider = Provider {
     timeout_secs: |providers| providers.telnyx.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.telnyx_listen,
     sandbox_sends_webhooks: false,
-    start_sandbox: |listen| {
+    start_sandbox: |listen, _| {
         Box::pin(async move {
             let (handle, _, settings) = crate::start_telnyx_sandbox(
                 listen,
@@ -317,7 +321,7 @@ const ONSIM: Provider = Provider {
     timeout_secs: |providers| providers.onsim.as_ref().map(|p| p.timeout_secs),
     sandbox_listen: |sandbox| sandbox.onsim_listen,
     sandbox_sends_webhooks: false,
-    start_sandbox: |listen| {
+    start_sandbox: |listen, _| {
         Box::pin(async move {
             let (handle, _, settings) = crate::start_onsim_sandbox(
                 listen,
@@ -374,9 +378,10 @@ mod tests {
     async fn every_sandbox_configures_its_provider() {
         for entry in all() {
             let id = entry.descriptor.id;
-            let running = (entry.start_sandbox)(([127, 0, 0, 1], 0).into())
-                .await
-                .unwrap();
+            let running =
+                (entry.start_sandbox)(([127, 0, 0, 1], 0).into(), &SandboxSettings::default())
+                    .await
+                    .unwrap();
             assert!(
                 running.banner.contains("sandbox on http://127.0.0.1:"),
                 "{id}"

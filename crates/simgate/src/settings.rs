@@ -285,6 +285,10 @@ pub struct SandboxSettings {
     pub telnyx_listen: SocketAddr,
     /// Where the ONSIM sandbox listens.
     pub onsim_listen: SocketAddr,
+    /// Number of bundles in the eSIM Go sandbox's generated catalogue
+    /// (`None`: its default of ~6,000), so the benchmark can measure a
+    /// larger catalogue; `--catalogue-size` overrides it.
+    pub catalogue_size: Option<usize>,
     /// API key of the demo tenant created in sandbox mode.
     #[serde(serialize_with = "redact")]
     pub tenant_api_key: SecretString,
@@ -310,6 +314,7 @@ impl Default for SandboxSettings {
             sim_local_listen: ([127, 0, 0, 1], 0).into(),
             telnyx_listen: ([127, 0, 0, 1], 0).into(),
             onsim_listen: ([127, 0, 0, 1], 0).into(),
+            catalogue_size: None,
             tenant_api_key: SecretString::from("sk_sandbox_simgate"),
         }
     }

@@ -11,6 +11,7 @@
 //! shared `/__admin/faults`.
 
 mod routes;
+mod sized;
 mod state;
 
 pub use state::{EsimGoSandbox, SANDBOX_SMDP, SandboxConfig};

@@ -20,6 +20,7 @@ use crate::esim_go::routes::inventory::*;
 use crate::esim_go::routes::orders::*;
 use crate::esim_go::routes::organisation::*;
 use crate::esim_go::routes::*;
+use crate::esim_go::sized::generate_sized_catalogue;
 use crate::simulator::{
     ADMIN_PREFIX, FaultInjector, Purchase, SimulatorHandle, purchases_path, serve, with_faults,
 };
@@ -47,6 +48,9 @@ pub struct SandboxConfig {
     pub initial_balance: f64,
     /// Seed of the generated catalogue, prices and matching IDs.
     pub seed: u64,
+    /// Number of bundles in the catalogue, for benchmarks of a larger (or
+    /// smaller) one; `None`: the default catalogue of ~6,000.
+    pub catalogue_size: Option<usize>,
 }
 
 impl Default for SandboxConfig {
@@ -56,6 +60,7 @@ impl Default for SandboxConfig {
             currency: "USD".to_owned(),
             initial_balance: 1_000_000.0,
             seed: 1,
+            catalogue_size: None,
         }
     }
 }
@@ -66,6 +71,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("api_key", &"[REDACTED]")
             .field("currency", &self.currency)
             .field("seed", &self.seed)
+            .field("catalogue_size", &self.catalogue_size)
             .finish_non_exhaustive()
     }
 }
@@ -196,7 +202,10 @@ pub struct EsimGoSandbox {
 impl EsimGoSandbox {
     /// A simulator with a freshly generated catalogue.
     pub fn new(config: SandboxConfig) -> Self {
-        let bundles = generate_catalogue(config.seed);
+        let bundles = match config.catalogue_size {
+            Some(size) => generate_sized_catalogue(config.seed, size),
+            None => generate_catalogue(config.seed),
+        };
         let by_name = bundles
             .iter()
             .enumerate()
