@@ -74,8 +74,8 @@ fn fixtures(provider: &str) -> PathBuf {
 
 fn load(provider: &str, file: &str) -> Value {
     let path = fixtures(provider).join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn index(provider: &str) -> Vec<Endpoint> {
