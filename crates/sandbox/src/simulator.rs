@@ -304,3 +304,16 @@ pub fn serve(listener: TcpListener, router: Router) -> std::io::Result<Simulator
         task: Some(task),
     })
 }
+
+/// A QR code of `text` as PNG bytes: what providers hand out for an
+/// activation code (eSIM Go's ZIP of install images, eSIM Story's
+/// `qrcode_img_url`), so a caller can decode the real thing.
+pub fn qr_png(text: &str) -> Result<Vec<u8>, String> {
+    let qr = qrcode::QrCode::new(text.as_bytes()).map_err(|e| e.to_string())?;
+    let image = qr.render::<image::Luma<u8>>().build();
+    let mut png = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| e.to_string())?;
+    Ok(png.into_inner())
+}

@@ -308,13 +308,13 @@ async fn orders_esims_usage_and_revokes() {
         f.client.refresh(&iccid).await.unwrap().message,
         "Refresh requested"
     );
-    assert_eq!(
-        f.client
-            .compatible(&iccid, JP_1GB)
-            .await
-            .unwrap()
-            .compatible,
-        Some(true)
+    // The document's answer is a message, not a boolean.
+    let compatible = f.client.compatible(&iccid, JP_1GB).await.unwrap();
+    assert_eq!(compatible.compatible, None);
+    assert!(
+        compatible
+            .message
+            .is_some_and(|m| m.contains("is compatible"))
     );
     assert_eq!(
         f.client

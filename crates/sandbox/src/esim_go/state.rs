@@ -250,7 +250,17 @@ impl EsimGoSandbox {
             .route("/esims/apply", post(apply_bundle))
             .route("/esims/assignments", get(assignments))
             .route("/esims/{iccid}", get(esim_details))
-            .route("/esims/{iccid}/bundles", get(esim_bundles))
+            .route("/", get(api_details))
+            .route("/esims/qr/{reference}", get(deprecated_qr))
+            .route("/esims/csv/{reference}", get(deprecated_csv))
+            .route(
+                "/esims/{iccid}/bundles",
+                get(esim_bundles).post(apply_deprecated),
+            )
+            .route(
+                "/esims/{iccid}/bundles/{name}/applications/{id}",
+                delete(revoke_application),
+            )
             .route(
                 "/esims/{iccid}/bundles/{name}",
                 get(bundle_status).delete(revoke_bundle),

@@ -27,6 +27,10 @@ pub const SANDBOX_SMDP: &str = "rsp.sandbox.esim-story.simgate.test";
 /// The signed path of order creation.
 pub const ORDERS_PATH: &str = "/api/v1/api_partner/orders";
 
+/// Where the QR images of the webhooks' `qrcode_img_url` are served,
+/// without auth, as the document's image host does.
+pub const QR_PATH: &str = "/api/iccid/qrcode/{lpa}/{size}";
+
 /// Configuration of the simulator.
 #[derive(Clone)]
 pub struct StorySandboxConfig {
@@ -68,6 +72,9 @@ pub(crate) struct StoryState {
     /// Units whose webhook has not been delivered yet.
     pub(crate) undelivered: Vec<String>,
     pub(crate) webhook_url: Option<String>,
+    /// Where the simulator is served (known once spawned): the host of the
+    /// webhooks' `qrcode_img_url`.
+    pub(crate) base_url: Option<String>,
     pub(crate) purchases: usize,
     pub(crate) sold: Vec<Purchase>,
     pub(crate) delivered: usize,
@@ -93,6 +100,7 @@ impl EsimStorySandbox {
             orders: BTreeMap::new(),
             undelivered: Vec::new(),
             webhook_url: None,
+            base_url: None,
             purchases: 0,
             sold: Vec::new(),
             delivered: 0,
@@ -153,12 +161,15 @@ impl EsimStorySandbox {
             .route(&format!("{ADMIN_PREFIX}/redeliver"), post(redeliver))
             .route(&format!("{ADMIN_PREFIX}/stats"), get(stats))
             .route(&purchases_path(), get(list_purchases))
+            .route(QR_PATH, get(qr_image))
             .with_state(self.clone());
         with_faults(api, self.faults.clone(), plain).merge(admin)
     }
 
-    /// Serves on the listener in the background.
+    /// Serves on the listener in the background; from then on webhooks
+    /// carry a `qrcode_img_url` served here.
     pub fn spawn(&self, listener: tokio::net::TcpListener) -> std::io::Result<SimulatorHandle> {
+        self.lock().base_url = Some(format!("http://{}", listener.local_addr()?));
         serve(listener, self.router())
     }
 
@@ -266,7 +277,11 @@ impl StoryState {
             topup_id,
             option_id: option_id.to_owned(),
             download_link: Some(format!("LPA:1${SANDBOX_SMDP}${code}")),
-            qrcode_img_url: None,
+            // The document's URL form, with `$` escaped as in its example.
+            qrcode_img_url: self
+                .base_url
+                .as_ref()
+                .map(|base| format!("{base}/api/iccid/qrcode/LPA:1%24{SANDBOX_SMDP}%24{code}/120")),
             iccid,
             smdp: SANDBOX_SMDP.to_owned(),
             activate_code: code,

@@ -8,6 +8,13 @@
 //! `GET /__admin/purchases` (every order created, with its
 //! `external_reference` as the caller reference; see
 //! [`crate::simulator::PurchaseList`]).
+//!
+//! Following the document (`000_5166111958b1650e.txt`, checked by
+//! `tests/conformance.rs`): orders keep `payment_details`, `kyc_details`,
+//! `contact_name` and `contact_email` as sent; the search page carries both
+//! Spring's camelCase counts and the snake_case `total_pages` and
+//! `number_of_elements` its example shows, with `pageable` and `sort`;
+//! order creation answers 200, as the document's only response.
 
 mod routes;
 mod state;

@@ -92,6 +92,10 @@ pub(crate) struct SimLocalState {
     pub(crate) offerings: Vec<ProductOffering>,
     pub(crate) tokens: BTreeMap<String, Instant>,
     pub(crate) orders: BTreeMap<String, Order>,
+    /// Per order id, the documented fields the client's `Order` does not
+    /// carry (`payment_details`, `kyc_details`, `contact_name`,
+    /// `contact_email`), kept as sent and answered back.
+    pub(crate) details: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
     pub(crate) faulty: BTreeMap<String, (String, Option<String>)>,
     pub(crate) webhook_url: Option<String>,
     pub(crate) tokens_issued: usize,
@@ -201,6 +205,7 @@ impl SimLocalSandbox {
             offerings: generate_offerings(),
             tokens: BTreeMap::new(),
             orders: BTreeMap::new(),
+            details: BTreeMap::new(),
             faulty: BTreeMap::new(),
             webhook_url: None,
             tokens_issued: 0,

@@ -8,51 +8,105 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
+use serde_json::{Value, json};
 use simgate_connectors::esim_go::types::*;
 use simgate_domain::ActivationCode;
 
 use crate::esim_go::routes::catalogue::*;
 use crate::esim_go::routes::*;
 use crate::esim_go::state::*;
+use crate::simulator::qr_png;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PageParams {
     pub(crate) page: Option<String>,
     pub(crate) per_page: Option<String>,
+    /// `asc` (default) or `desc`.
+    pub(crate) direction: Option<String>,
+    /// The column to order by (default `iccid`).
+    pub(crate) order_by: Option<String>,
+    /// The column to filter on: iccid, customerRef, lastAction, actionDate
+    /// or assignedDate.
+    pub(crate) filter_by: Option<String>,
+    /// The value the filtered column must contain.
+    pub(crate) filter: Option<String>,
 }
 
+/// The columns the document lets a caller filter and order by.
+const COLUMNS: [&str; 5] = [
+    "iccid",
+    "customerRef",
+    "lastAction",
+    "actionDate",
+    "assignedDate",
+];
+
+/// The value of a documented column of a listed eSIM (text, empty when
+/// unset), for filtering and ordering.
+fn column(row: &Value, name: &str) -> String {
+    row[name].as_str().unwrap_or_default().to_owned()
+}
+
+/// Lists the organisation's eSIMs, filtered (`filterBy`/`filter`, a
+/// case-insensitive substring match) and ordered (`orderBy`/`direction`)
+/// before paging, as the document describes.
+///
+/// Rows are written out with the document's names and types (an unset
+/// `customerRef` is `""`); `pageCount` and `rows` are kept beyond the
+/// document's example (see `tests/fixtures/esim-go/index.json`).
 pub(crate) async fn list_esims(
     State(sandbox): State<EsimGoSandbox>,
     Query(params): Query<PageParams>,
-) -> Answer<EsimList> {
+) -> Result<Json<Value>, Refusal> {
     let page = number(params.page.as_deref(), "page", 1)?.max(1) as usize;
     let per_page = number(params.per_page.as_deref(), "perPage", 50)?.clamp(1, 1000) as usize;
-    let state = sandbox.lock();
-    let rows = state.esims.len();
-    let esims = state
+    let order_by = params.order_by.as_deref().unwrap_or("iccid");
+    if !COLUMNS.contains(&order_by) {
+        return Err(bad_request(format!("Invalid orderBy: {order_by}")));
+    }
+    let descending = match params.direction.as_deref().unwrap_or("asc") {
+        "asc" => false,
+        "desc" => true,
+        other => return Err(bad_request(format!("Invalid direction: {other}"))),
+    };
+    let mut rows: Vec<Value> = sandbox
+        .lock()
         .esims
         .values()
-        .skip((page - 1) * per_page)
-        .take(per_page)
-        .map(|e| EsimSummary {
-            iccid: e.iccid.clone(),
-            customer_ref: e.customer_ref.clone(),
-            last_action: e
-                .history
-                .last()
-                .and_then(|h| h.alert_type.clone())
-                .unwrap_or_default(),
-            action_date: e.history.last().map(|h| h.date.clone()),
-            physical: false,
-            assigned_date: Some(rfc3339(e.assigned_at)),
+        .map(|e| {
+            json!({
+                "iccid": e.iccid,
+                "customerRef": e.customer_ref.clone().unwrap_or_default(),
+                "lastAction": e.history.last().and_then(|h| h.alert_type.clone()).unwrap_or_default(),
+                "actionDate": e.history.last().map(|h| h.date.clone()).unwrap_or_default(),
+                "physical": false,
+                "assignedDate": rfc3339(e.assigned_at),
+            })
         })
         .collect();
-    Ok(Json(EsimList {
-        esims,
-        page_count: rows.div_ceil(per_page) as u32,
-        rows: rows as u32,
-    }))
+    if let (Some(by), Some(wanted)) = (params.filter_by.as_deref(), params.filter.as_deref()) {
+        if !COLUMNS.contains(&by) {
+            return Err(bad_request(format!("Invalid filterBy: {by}")));
+        }
+        let wanted = wanted.to_lowercase();
+        rows.retain(|row| column(row, by).to_lowercase().contains(&wanted));
+    }
+    rows.sort_by_key(|row| column(row, order_by));
+    if descending {
+        rows.reverse();
+    }
+    let total = rows.len();
+    let esims: Vec<Value> = rows
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    Ok(Json(json!({
+        "esims": esims,
+        "pageCount": total.div_ceil(per_page),
+        "rows": total,
+    })))
 }
 
 pub(crate) async fn update_esim(
@@ -241,6 +295,16 @@ pub(crate) async fn revoke_bundle(
     revoke(&sandbox, &iccid, &name, None, &params)
 }
 
+/// `DELETE /esims/{iccid}/bundles/{name}/applications/{id}` (deprecated):
+/// the same as its successor under `assignments/`.
+pub(crate) async fn revoke_application(
+    State(sandbox): State<EsimGoSandbox>,
+    Path((iccid, name, id)): Path<(String, String, String)>,
+    Query(params): Query<RevokeParams>,
+) -> Answer<StatusResponse> {
+    revoke(&sandbox, &iccid, &name, Some(&id), &params)
+}
+
 pub(crate) async fn revoke_assignment(
     State(sandbox): State<EsimGoSandbox>,
     Path((iccid, name, id)): Path<(String, String, String)>,
@@ -287,15 +351,19 @@ pub(crate) async fn refresh(
     })
 }
 
+/// Answers the document's `{"message"}` (not the `{"compatible"}` the
+/// client also reads).
 pub(crate) async fn compatible(
     State(sandbox): State<EsimGoSandbox>,
     Path((iccid, bundle)): Path<(String, String)>,
-) -> Answer<Compatibility> {
+) -> Answer<MessageResponse> {
     with_esim(&sandbox, &iccid, |_| Ok(()))?;
     if sandbox.lock().bundle(&bundle).is_none() {
         return Err(refuse(StatusCode::NOT_FOUND, "Bundle not found"));
     }
-    Ok(Json(Compatibility { compatible: true }))
+    Ok(Json(MessageResponse {
+        message: format!("Bundle {bundle} is compatible with eSIM {iccid}"),
+    }))
 }
 
 pub(crate) async fn sms(
@@ -323,14 +391,12 @@ pub(crate) struct AssignmentParams {
     pub(crate) reference: Option<String>,
 }
 
-pub(crate) async fn assignments(
-    State(sandbox): State<EsimGoSandbox>,
-    headers: HeaderMap,
-    Query(params): Query<AssignmentParams>,
-) -> Result<Response, Refusal> {
-    let reference = params
-        .reference
-        .ok_or_else(|| bad_request("reference is required"))?;
+/// The install details of every eSIM of an order (or of an apply), each
+/// with the name of its latest bundle.
+fn install_rows(
+    sandbox: &EsimGoSandbox,
+    reference: &str,
+) -> Result<Vec<(InstallAssignment, String)>, Refusal> {
     let state = sandbox.lock();
     let iccids: Vec<String> = if let Some(order) = state
         .orders
@@ -339,12 +405,12 @@ pub(crate) async fn assignments(
     {
         let view = order.view(Utc::now());
         view.order.iter().flat_map(|l| l.iccids.clone()).collect()
-    } else if let Some(applied) = state.applies.get(&reference) {
+    } else if let Some(applied) = state.applies.get(reference) {
         applied.clone()
     } else {
         return Err(bad_request(format!("Unknown reference {reference}")));
     };
-    let rows: Vec<(InstallAssignment, String)> = iccids
+    Ok(iccids
         .iter()
         .filter_map(|i| state.esims.get(i))
         .map(|e| {
@@ -366,14 +432,11 @@ pub(crate) async fn assignments(
                 bundle,
             )
         })
-        .collect();
-    let wants_json = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
-    if wants_json {
-        return Ok(Json(rows.into_iter().map(|(a, _)| a).collect::<Vec<_>>()).into_response());
-    }
+        .collect())
+}
+
+/// The documented default answer: one CSV line per eSIM.
+fn install_csv(rows: Vec<(InstallAssignment, String)>, reference: &str) -> Response {
     let mut csv = String::from("ICCID,Matching ID,RSP URL,Bundle,Reference\n");
     for (a, bundle) in rows {
         csv.push_str(&format!(
@@ -381,5 +444,68 @@ pub(crate) async fn assignments(
             a.iccid, a.matching_id, a.smdp_address, bundle, reference
         ));
     }
-    Ok(([(header::CONTENT_TYPE, "text/csv")], csv).into_response())
+    ([(header::CONTENT_TYPE, "text/csv")], csv).into_response()
+}
+
+/// The documented `application/zip` answer: one QR PNG per eSIM, named
+/// after its ICCID, encoding its LPA activation code.
+fn install_zip(rows: Vec<(InstallAssignment, String)>) -> Result<Response, Refusal> {
+    let failed = |e: &dyn std::fmt::Display| {
+        refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("ZIP failed: {e}"),
+        )
+    };
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (a, _) in rows {
+        let code = ActivationCode::new(&a.smdp_address, a.matching_id.clone());
+        let png = qr_png(&code.to_string()).map_err(|e| failed(&e))?;
+        zip.start_file(format!("{}.png", a.iccid), options)
+            .map_err(|e| failed(&e))?;
+        std::io::Write::write_all(&mut zip, &png).map_err(|e| failed(&e))?;
+    }
+    let bytes = zip.finish().map_err(|e| failed(&e))?.into_inner();
+    Ok(([(header::CONTENT_TYPE, "application/zip")], bytes).into_response())
+}
+
+/// `GET /esims/assignments`: CSV by default, JSON or a ZIP of QR images by
+/// `Accept`.
+pub(crate) async fn assignments(
+    State(sandbox): State<EsimGoSandbox>,
+    headers: HeaderMap,
+    Query(params): Query<AssignmentParams>,
+) -> Result<Response, Refusal> {
+    let reference = params
+        .reference
+        .ok_or_else(|| bad_request("reference is required"))?;
+    let rows = install_rows(&sandbox, &reference)?;
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if accept.contains("application/json") {
+        return Ok(Json(rows.into_iter().map(|(a, _)| a).collect::<Vec<_>>()).into_response());
+    }
+    if accept.contains("application/zip") {
+        return install_zip(rows);
+    }
+    Ok(install_csv(rows, &reference))
+}
+
+/// `GET /esims/qr/{reference}` (deprecated): the ZIP of QR images.
+pub(crate) async fn deprecated_qr(
+    State(sandbox): State<EsimGoSandbox>,
+    Path(reference): Path<String>,
+) -> Result<Response, Refusal> {
+    install_zip(install_rows(&sandbox, &reference)?)
+}
+
+/// `GET /esims/csv/{reference}` (deprecated): the CSV of install details.
+pub(crate) async fn deprecated_csv(
+    State(sandbox): State<EsimGoSandbox>,
+    Path(reference): Path<String>,
+) -> Result<Response, Refusal> {
+    Ok(install_csv(install_rows(&sandbox, &reference)?, &reference))
 }

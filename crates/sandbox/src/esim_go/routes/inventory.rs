@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
 use simgate_connectors::esim_go::types::*;
@@ -72,7 +72,38 @@ pub(crate) async fn apply_bundle(
     State(sandbox): State<EsimGoSandbox>,
     request: Result<Json<ApplyBundle>, JsonRejection>,
 ) -> Answer<ApplyResponse> {
-    let apply = body(request)?;
+    apply(&sandbox, &body(request)?)
+}
+
+/// `POST /esims/{iccid}/bundles` (deprecated): applies one bundle (`name`)
+/// from inventory to the eSIM of the path, answering `{"status"}`. Its
+/// documented `repeat: 1` means once, so it is read as no repeat.
+pub(crate) async fn apply_deprecated(
+    State(sandbox): State<EsimGoSandbox>,
+    Path(iccid): Path<String>,
+    request: Result<Json<ApplyBundle>, JsonRejection>,
+) -> Answer<StatusResponse> {
+    let request = body(request)?;
+    if request.repeat.is_some_and(|r| r > 1) {
+        return Err(bad_request(
+            "repeat is not supported on this deprecated operation",
+        ));
+    }
+    let one = ApplyBundle {
+        iccid: Some(iccid),
+        repeat: None,
+        ..request
+    };
+    let Json(applied) = apply(&sandbox, &one)?;
+    let status = applied
+        .esims
+        .first()
+        .map_or_else(|| "Successfully Assigned".to_owned(), |e| e.status.clone());
+    Ok(Json(StatusResponse { status }))
+}
+
+/// Applies bundles from inventory, as `POST /esims/apply` documents.
+fn apply(sandbox: &EsimGoSandbox, apply: &ApplyBundle) -> Answer<ApplyResponse> {
     let names: Vec<String> = match (&apply.bundle, apply.bundles.is_empty()) {
         (Some(one), true) => vec![one.clone(); apply.repeat.unwrap_or(1).max(1) as usize],
         (None, false) => apply.bundles.clone(),

@@ -76,12 +76,22 @@ pub(crate) async fn require_api_key(
     if given == Some(expected.as_str()) {
         return next.run(request).await;
     }
-    let status = if request.uri().path().starts_with("/orders") {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::FORBIDDEN
-    };
-    error(status, "Unauthorised: invalid API key")
+    // The document answers 401 with an empty text body for exactly two
+    // operations (`POST /orders`, `GET /networks`); every other one
+    // documents 403 with eSIM Go's `{"message"}` body.
+    let path = request.uri().path();
+    let method = request.method();
+    if (method == axum::http::Method::POST && path == "/orders")
+        || (method == axum::http::Method::GET && path == "/networks")
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(axum::http::header::CONTENT_TYPE, "text/plain")],
+            "",
+        )
+            .into_response();
+    }
+    error(StatusCode::FORBIDDEN, "Unauthorised: invalid API key")
 }
 
 pub(crate) fn rfc3339(at: DateTime<Utc>) -> String {

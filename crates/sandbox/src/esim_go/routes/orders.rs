@@ -6,6 +6,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
 use simgate_connectors::esim_go::types::*;
 
 use crate::esim_go::routes::catalogue::*;
@@ -163,10 +164,50 @@ pub(crate) fn created_bounds(pairs: &[(String, String)]) -> Result<TimeWindow, R
     Ok((from, to))
 }
 
+/// An order as `GET /orders` and `GET /orders/{reference}` document it:
+/// `createDate` (not the `createdDate` of the creation answer), no
+/// `assigned`, no `allowReassign`, and an `invoiceLink` per line on the
+/// list. Each line keeps `esims` and `iccids`, which the document's example
+/// lacks: the client's reconciliation reads the ICCIDs of a lost order off
+/// the list (see the module documentation).
+fn documented(order: &OrderResponse, invoice: bool) -> Value {
+    let lines: Vec<Value> = order
+        .order
+        .iter()
+        .map(|line| {
+            let mut value = json!({
+                "esims": line.esims,
+                "iccids": line.iccids,
+                "type": line.kind,
+                "item": line.item,
+                "quantity": line.quantity,
+                "subTotal": line.sub_total,
+                "pricePerUnit": line.price_per_unit,
+            });
+            if invoice {
+                value["invoiceLink"] = json!(format!(
+                    "https://sandbox.esim-go.simgate.test/invoices/{}.pdf",
+                    order.order_reference
+                ));
+            }
+            value
+        })
+        .collect();
+    json!({
+        "order": lines,
+        "total": order.total,
+        "currency": order.currency,
+        "status": order.status,
+        "statusMessage": order.status_message,
+        "orderReference": order.order_reference,
+        "createDate": order.created_date.clone().unwrap_or_default(),
+    })
+}
+
 pub(crate) async fn list_orders(
     State(sandbox): State<EsimGoSandbox>,
     RawQuery(query): RawQuery,
-) -> Answer<Vec<OrderResponse>> {
+) -> Result<Json<Vec<Value>>, Refusal> {
     let pairs: Vec<(String, String)> =
         url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .into_owned()
@@ -197,6 +238,7 @@ pub(crate) async fn list_orders(
         })
         .skip((page - 1) * limit)
         .take(limit)
+        .map(|o| documented(&o, true))
         .collect();
     Ok(Json(orders))
 }
@@ -204,12 +246,12 @@ pub(crate) async fn list_orders(
 pub(crate) async fn get_order(
     State(sandbox): State<EsimGoSandbox>,
     Path(reference): Path<String>,
-) -> Answer<OrderResponse> {
+) -> Result<Json<Value>, Refusal> {
     let state = sandbox.lock();
     state
         .orders
         .iter()
         .find(|o| o.response.order_reference == reference)
-        .map(|o| Json(o.view(Utc::now())))
+        .map(|o| Json(documented(&o.view(Utc::now()), false)))
         .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "Order not found"))
 }

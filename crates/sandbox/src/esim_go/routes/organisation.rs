@@ -1,70 +1,94 @@
-//! `GET /organisation`, its balance top-up and its bundle groups.
+//! `GET /organisation`, its balance top-up and its bundle groups, and the
+//! API details at `GET /`.
 
 use axum::Json;
 use axum::extract::{Query, State};
 use serde::Deserialize;
-use simgate_connectors::esim_go::types::*;
+use serde_json::{Value, json};
 
 use crate::esim_go::routes::*;
 use crate::esim_go::state::*;
 
-pub(crate) async fn organisation(
-    State(sandbox): State<EsimGoSandbox>,
-) -> Answer<OrganisationResponse> {
+/// All 19 fields of the document's organisation, written out here rather
+/// than through the client's `Organisation` (which reads only what simgate
+/// uses), so a name wrong in the client cannot hide here too.
+pub(crate) async fn organisation(State(sandbox): State<EsimGoSandbox>) -> Json<Value> {
     let state = sandbox.lock();
-    Ok(Json(OrganisationResponse {
-        organisations: vec![Organisation {
-            name: "simgate sandbox".to_owned(),
-            api_key: state.config.api_key.clone(),
-            tax_liable: "false".to_owned(),
-            country: "GB".to_owned(),
-            callback_url: String::new(),
-            groups: vec![
-                "Standard Fixed".to_owned(),
-                "Standard Unlimited Essential".to_owned(),
-            ],
-            currency: state.config.currency.clone(),
-            balance: (state.balance * 100.0).round() / 100.0,
-            users: vec![OrganisationUser {
-                first_name: "Sandbox".to_owned(),
-                last_name: "User".to_owned(),
-                role: "admin".to_owned(),
-                email_address: "sandbox@simgate.test".to_owned(),
-                phone_number: String::new(),
-                time_zone: "UTC".to_owned(),
-            }],
+    Json(json!({"organisations": [{
+        "name": "simgate sandbox",
+        "apiKey": state.config.api_key,
+        "taxLiable": "false",
+        "addr1": "1 Sandbox Street",
+        "addr2": "",
+        "city": "London",
+        "country": "GB",
+        "postcode": "SW1A 0AA",
+        "callbackUrl": "",
+        "notes": "",
+        "groups": GROUPS,
+        "currency": state.config.currency,
+        "balance": (state.balance * 100.0).round() / 100.0,
+        "testCredit": 0,
+        "testCreditExpiry": "",
+        "businessType": "Reseller",
+        "website": "https://simgate.test",
+        "productDescription": "simgate sandbox",
+        "users": [{
+            "firstName": "Sandbox",
+            "lastName": "User",
+            "role": "admin",
+            "emailAddress": "sandbox@simgate.test",
+            "phoneNumber": "",
+            "timeZone": "UTC",
         }],
-    }))
+    }]}))
 }
+
+/// The bundle groups every sandbox organisation has.
+const GROUPS: [&str; 2] = ["Standard Fixed", "Standard Unlimited Essential"];
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct BalanceParams {
     pub(crate) amount: Option<String>,
 }
 
+/// Answers the document's `{amount, balance, ref}`, `ref` an integer.
 pub(crate) async fn top_up_balance(
     State(sandbox): State<EsimGoSandbox>,
     Query(params): Query<BalanceParams>,
-) -> Answer<MessageResponse> {
+) -> Result<Json<Value>, Refusal> {
     let amount: u64 = params
         .amount
         .as_deref()
         .and_then(|a| a.parse().ok())
         .filter(|a| *a > 0)
         .ok_or_else(|| bad_request("amount must be a positive integer"))?;
-    sandbox.lock().balance += amount as f64;
-    Ok(Json(MessageResponse {
-        message: format!("Balance topped up by {amount}"),
-    }))
+    let mut state = sandbox.lock();
+    state.balance += amount as f64;
+    let reference = state.next_id;
+    state.next_id += 1;
+    Ok(Json(json!({
+        "amount": amount,
+        "balance": (state.balance * 100.0).round() / 100.0,
+        "ref": reference,
+    })))
 }
 
-pub(crate) async fn groups() -> Answer<BundleGroups> {
-    Ok(Json(BundleGroups {
-        groups: ["Standard Fixed", "Standard Unlimited Essential"]
-            .into_iter()
-            .map(|name| BundleGroup {
-                name: name.to_owned(),
-            })
-            .collect(),
-    }))
+/// The document's bare list of `{"name"}`.
+pub(crate) async fn groups() -> Json<Value> {
+    Json(Value::Array(
+        GROUPS.iter().map(|name| json!({"name": name})).collect(),
+    ))
+}
+
+/// `GET /`: the document's list of the API's endpoints, as strings.
+pub(crate) async fn api_details() -> Json<Value> {
+    Json(json!([
+        "/catalogue",
+        "/esims",
+        "/inventory",
+        "/networks",
+        "/orders",
+        "/organisation"
+    ]))
 }

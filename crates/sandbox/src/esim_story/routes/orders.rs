@@ -2,14 +2,14 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use simgate_connectors::esim_story::client::DUPLICATE_ORDER;
 
 use crate::esim_story::routes::*;
 use crate::esim_story::state::*;
-use crate::simulator::Purchase;
+use crate::simulator::{Purchase, qr_png};
 use simgate_connectors::esim_story::types::*;
 
 pub(crate) async fn create_order(
@@ -22,8 +22,15 @@ pub(crate) async fn create_order(
         if let Err(message) = authenticate(&state, &headers) {
             return unauthorized(message);
         }
-        let Ok(order) = serde_json::from_slice::<OrderRequest>(&body) else {
+        let Ok(raw) = serde_json::from_slice::<serde_json::Value>(&body) else {
             return plain(StatusCode::BAD_REQUEST, "Invalid JSON format");
+        };
+        if let Some(message) = invalid(&raw) {
+            return unprocessable(message);
+        }
+        let order = match serde_json::from_value::<OrderRequest>(raw) {
+            Ok(order) => order,
+            Err(e) => return unprocessable(&e.to_string()),
         };
         if order.external_order_id.trim().is_empty() {
             return unprocessable("External order id can't be blank");
@@ -84,4 +91,36 @@ pub(crate) async fn create_order(
     };
     sandbox.deliver_later(units.into_iter().map(|u| u.topup_id).collect(), delay);
     Json(answer).into_response()
+}
+
+/// The documented 422 message for a well-formed body that misses a field or
+/// carries a wrong type (the document answers 400 only for bad JSON).
+fn invalid(raw: &serde_json::Value) -> Option<&'static str> {
+    if raw["external_order_id"].as_str().is_none() {
+        return Some("External order id can't be blank");
+    }
+    let Some(products) = raw["products"].as_array() else {
+        return Some("Products can't be blank");
+    };
+    if products.iter().any(|p| p["option_id"].as_str().is_none()) {
+        return Some("Product with option_id not found");
+    }
+    if products.iter().any(|p| {
+        p["qty"]
+            .as_u64()
+            .is_none_or(|q| q == 0 || q > u64::from(u32::MAX))
+    }) {
+        return Some("Qty must be a positive integer");
+    }
+    None
+}
+
+/// The image behind a webhook's `qrcode_img_url`: the QR code of the LPA
+/// string in the path, as PNG (the document's URL has the same form,
+/// `/api/iccid/qrcode/{lpa}/{size}`; the size is accepted and ignored).
+pub(crate) async fn qr_image(Path((lpa, _size)): Path<(String, String)>) -> Response {
+    match qr_png(&lpa) {
+        Ok(png) => ([(header::CONTENT_TYPE, "image/png")], png).into_response(),
+        Err(failed) => plain(StatusCode::INTERNAL_SERVER_ERROR, &failed),
+    }
 }

@@ -10,11 +10,32 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use serde::Deserialize;
+use serde_json::{Map, Value, json};
 use simgate_connectors::sim_local::types::*;
 
 use crate::sim_local::routes::*;
 use crate::sim_local::state::*;
 use crate::simulator::Purchase;
+
+/// The documented order fields the client's `Order` does not carry, kept
+/// when the request sends them.
+const KEPT: [&str; 4] = [
+    "payment_details",
+    "kyc_details",
+    "contact_name",
+    "contact_email",
+];
+
+/// An order as the document shows it: the client's fields plus the kept
+/// ones as they were sent.
+fn documented(state: &SimLocalState, id: &str) -> Option<Value> {
+    let order = state.orders.get(id)?;
+    let mut value = json!(order);
+    if let (Some(object), Some(details)) = (value.as_object_mut(), state.details.get(id)) {
+        object.extend(details.clone());
+    }
+    Some(value)
+}
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct OrderQuery {
@@ -29,6 +50,11 @@ pub(crate) async fn create_order(
     let Ok(request) = serde_json::from_slice::<CreateOrder>(&body) else {
         return problem(StatusCode::BAD_REQUEST, "Malformed order request");
     };
+    let sent: Map<String, Value> = serde_json::from_slice(&body).unwrap_or_default();
+    let details: Map<String, Value> = KEPT
+        .iter()
+        .filter_map(|key| sent.get(*key).map(|v| ((*key).to_owned(), v.clone())))
+        .collect();
     let (id, sync_wait) = {
         let mut state = sandbox.lock();
         if !state
@@ -78,6 +104,7 @@ pub(crate) async fn create_order(
                 locale: request.locale.clone(),
             },
         );
+        state.details.insert(id.clone(), details);
         state.purchases += 1;
         let purchase = Purchase::now(
             id.clone(),
@@ -103,9 +130,9 @@ pub(crate) async fn create_order(
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    let order = sandbox.lock().orders.get(&id).cloned();
+    let order = documented(&sandbox.lock(), &id);
     match order {
-        Some(order) => (StatusCode::CREATED, Json(order)).into_response(),
+        Some(order) => Json(order).into_response(),
         None => problem(StatusCode::INTERNAL_SERVER_ERROR, "Order vanished"),
     }
 }
@@ -122,22 +149,29 @@ pub(crate) async fn search_orders(
     let Some(reference) = query.external_reference else {
         return problem(StatusCode::BAD_REQUEST, "external_reference is required");
     };
-    let content: Vec<Order> = sandbox
-        .lock()
+    let state = sandbox.lock();
+    let content: Vec<Value> = state
         .orders
         .values()
         .filter(|o| o.external_reference.as_ref() == Some(&reference))
-        .cloned()
+        .filter_map(|o| documented(&state, &o.id))
         .collect();
-    let total = content.len() as u64;
-    Json(OrderPage {
-        empty: content.is_empty(),
-        content,
-        total_pages: u32::from(total > 0),
-        total_elements: total,
-        last: true,
-        first: true,
-    })
+    let total = content.len();
+    let pages = usize::from(total > 0);
+    // Spring's page, with both the camelCase and the snake_case counts the
+    // document's example shows side by side.
+    Json(json!({
+        "content": content,
+        "totalPages": pages,
+        "totalElements": total,
+        "pageable": {"pageNumber": 0, "pageSize": 20, "offset": 0, "paged": true, "unpaged": false},
+        "last": true,
+        "total_pages": pages,
+        "sort": {"sorted": false, "unsorted": true, "empty": true},
+        "first": true,
+        "number_of_elements": total,
+        "empty": total == 0,
+    }))
     .into_response()
 }
 
@@ -145,8 +179,8 @@ pub(crate) async fn get_order(
     State(sandbox): State<SimLocalSandbox>,
     Path(id): Path<String>,
 ) -> Response {
-    match sandbox.lock().orders.get(&id) {
-        Some(order) => Json(order.clone()).into_response(),
+    match documented(&sandbox.lock(), &id) {
+        Some(order) => Json(order).into_response(),
         None => problem(StatusCode::NOT_FOUND, "Order not found"),
     }
 }
@@ -181,6 +215,6 @@ pub(crate) async fn report_faulty(
             "Only COMPLETED orders can be reported as faulty",
         );
     }
-    state.faulty.insert(id, (reason, query.note));
-    Json(order).into_response()
+    state.faulty.insert(id.clone(), (reason, query.note));
+    Json(documented(&state, &id).unwrap_or_else(|| json!(order))).into_response()
 }

@@ -33,14 +33,24 @@ pub(crate) struct Refusal {
 }
 
 impl IntoResponse for Refusal {
+    /// Every error object carries the document's five fields (`code`,
+    /// `title`, `detail`, `source`, `meta`); `source` and `meta` are empty
+    /// objects when there is nothing to say.
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(ErrorBody {
-                errors: self.errors,
-            }),
-        )
-            .into_response()
+        let mut body = serde_json::json!(ErrorBody {
+            errors: self.errors,
+        });
+        if let Some(errors) = body["errors"].as_array_mut() {
+            for error in errors
+                .iter_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                for key in ["source", "meta"] {
+                    error.entry(key).or_insert_with(|| serde_json::json!({}));
+                }
+            }
+        }
+        (self.status, Json(body)).into_response()
     }
 }
 
