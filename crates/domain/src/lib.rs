@@ -19,6 +19,7 @@ pub mod money;
 pub mod orchestration;
 pub mod order;
 pub mod product;
+pub mod repository;
 pub mod sim_order;
 
 pub use capability::Capability;

@@ -3,7 +3,6 @@
 use simgate_connectors::ConnectorError;
 use simgate_domain::entities::{OrderRecord, RepositoryError};
 use simgate_domain::{Capability, DomainError, ProviderId};
-use simgate_store::StoreError;
 
 use crate::webhook_targets::TargetError;
 
@@ -88,12 +87,6 @@ pub enum ServiceError {
     /// Storage failed: an internal error for the client.
     #[error(transparent)]
     Repository(#[from] RepositoryError),
-}
-
-impl From<StoreError> for ServiceError {
-    fn from(error: StoreError) -> Self {
-        Self::Repository(error.into())
-    }
 }
 
 impl ServiceError {

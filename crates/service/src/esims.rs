@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use simgate_connectors::{Connector, ConnectorError};
+use simgate_domain::entities::EsimRecord;
 use simgate_domain::{BundleUsage, EsimLocation, Iccid, RevokeOutcome};
-use simgate_store::EsimRecord;
 
 use crate::{ServiceError, Services};
 

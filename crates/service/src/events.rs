@@ -12,11 +12,11 @@ use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
 use sha2::Sha256;
+use simgate_domain::entities::{DeliveryStatus, Endpoint, OrderRecord, StoredEvent};
 use simgate_domain::{
     BundleUsage, DeliveryId, EventBody, EventFailure, EventId, Iccid, OrderEventData,
     OutboundEvent, TenantId,
 };
-use simgate_store::{DeliveryStatus, Endpoint, OrderRecord, StoredEvent};
 
 use crate::telemetry::{self, DeliveryOutcome};
 use crate::webhook_targets::{self, NOT_PUBLIC_CODE, TargetRefused};

@@ -25,7 +25,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use simgate_connectors::ConnectorRegistry;
 use simgate_domain::ProviderId;
-use simgate_store::{Lease, Store};
+use simgate_domain::entities::Lease;
+use simgate_domain::repository::Repository;
 
 use crate::queue::DeliveryQueue;
 use crate::webhook_targets::DeliveryClientError;
@@ -72,8 +73,9 @@ impl Default for ServiceConfig {
 /// Everything a use case needs; cheap to clone.
 #[derive(Clone)]
 pub struct Services {
-    /// Storage, private so that every read and write goes through a use case.
-    store: Store,
+    /// Storage behind the repository traits, private so that every read and
+    /// write goes through a use case and no use case names a backend.
+    store: Arc<dyn Repository>,
     pub connectors: Arc<ConnectorRegistry>,
     pub config: ServiceConfig,
     /// Where event deliveries are scheduled.
@@ -118,15 +120,10 @@ impl Services {
         }
     }
 
-    /// The store behind the use cases, for the wiring that owns it (closing
-    /// it, creating tenants from the CLI) and for tests' assertions.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// Bundles the store, connectors, delivery queue and configuration.
+    /// Bundles the storage (any [`Repository`]: the binary passes its
+    /// store), connectors, delivery queue and configuration.
     pub fn new(
-        store: Store,
+        store: Arc<dyn Repository>,
         connectors: ConnectorRegistry,
         queue: Arc<dyn DeliveryQueue>,
         config: ServiceConfig,

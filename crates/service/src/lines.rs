@@ -6,12 +6,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use simgate_connectors::{ConnectorError, SubscriberLines};
+use simgate_domain::entities::{LineActivation, LineRecord, LineStatus};
 use simgate_domain::{
     Capability, Group, Iccid, InventoryState, Line, LineEsim, LineOffer, LineRef, LineSettings,
     Msisdn, PhoneNumber, Port, PortState, ProviderId, ProvisionLine, ProvisionedLine, Recording,
     SimCard, SimKind, Subscriber, SubscriberFilter,
 };
-use simgate_store::{LineActivation, LineRecord, LineStatus};
 
 use crate::{ServiceError, Services};
 

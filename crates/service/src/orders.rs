@@ -17,8 +17,10 @@
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
 use simgate_connectors::{Connector, ConnectorError, PlaceOrder, PlacedOrder, ReconcileStrategy};
+use simgate_domain::entities::{
+    InsertOutcome, NewOrder, OrderFailure, OrderRecord, Recorded, UpstreamAnswer,
+};
 use simgate_domain::{Capability, OrderId, OrderKind, OrderStatus, ProductId, ProviderId};
-use simgate_store::{InsertOutcome, NewOrder, OrderFailure, OrderRecord, Recorded, UpstreamAnswer};
 
 use crate::{ServiceError, Services};
 

@@ -5,11 +5,13 @@
 use chrono::Duration as ChronoDuration;
 use sha2::{Digest, Sha256};
 use simgate_connectors::SimCardOrders;
+use simgate_domain::entities::{
+    InsertOutcome, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState,
+};
 use simgate_domain::{
     Capability, NewAddress, OutboundEvent, PageRequest, ProviderId, ShippingAddress,
     SimOrderEventData, SimOrderFilter, SimOrderPreview, TenantId,
 };
-use simgate_store::{InsertOutcome, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};
 use std::sync::Arc;
 
 use crate::{ServiceError, Services};

@@ -6,7 +6,7 @@ use chrono::Utc;
 use rand::Rng;
 use secrecy::SecretString;
 use simgate_domain::TenantId;
-use simgate_store::{StoreError, TenantAccount};
+use simgate_domain::entities::{RepositoryError, TenantAccount};
 
 use crate::{ServiceError, Services};
 
@@ -61,7 +61,7 @@ impl Services {
         let name = tenant_name(name)?;
         let id = TenantId::generate();
         match self.store.create_tenant(id.as_str(), &name).await {
-            Err(StoreError::Taken(_)) => return Err(ServiceError::TenantNameTaken(name)),
+            Err(RepositoryError::Taken(_)) => return Err(ServiceError::TenantNameTaken(name)),
             other => other?,
         };
         let key = new_api_key();

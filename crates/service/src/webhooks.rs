@@ -158,7 +158,7 @@ impl Services {
         &self,
         provider: ProviderId,
         reference: &str,
-    ) -> Result<simgate_store::OrderRecord, ServiceError> {
+    ) -> Result<simgate_domain::entities::OrderRecord, ServiceError> {
         self.store
             .order_for_provider_reference(provider, reference)
             .await?

@@ -149,8 +149,13 @@ async fn a_line_is_managed_at_the_provider_it_was_provisioned_at() {
     let url = format!("sqlite://{}", dir.path().join("simgate.db").display());
     let store = Store::connect(&url).await.unwrap();
     let queue = ApalisQueue::connect(&url).await.unwrap();
-    let services =
-        Services::new(store, registry, Arc::new(queue), ServiceConfig::default()).unwrap();
+    let services = Services::new(
+        Arc::new(store),
+        registry,
+        Arc::new(queue),
+        ServiceConfig::default(),
+    )
+    .unwrap();
     assert_eq!(services.line_provider(None).unwrap().provider(), second_id);
     let tenant = services
         .create_tenant("line owner")

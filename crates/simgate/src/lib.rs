@@ -15,6 +15,7 @@ use simgate_api::AppState;
 use simgate_api::operator::OperatorKey;
 use simgate_connectors::ConnectorRegistry;
 use simgate_domain::ProviderId;
+use simgate_domain::repository::TenantRepository;
 use simgate_sandbox::esim_go::{EsimGoSandbox, SandboxConfig};
 use simgate_sandbox::esim_story::{EsimStorySandbox, StorySandboxConfig};
 use simgate_sandbox::onsim::{OnsimSandbox, OnsimSandboxConfig};
@@ -41,6 +42,8 @@ pub enum StartError {
     Settings(#[from] settings::SettingsError),
     #[error("database: {0}")]
     Store(#[from] simgate_store::StoreError),
+    #[error("database: {0}")]
+    Repository(#[from] simgate_domain::entities::RepositoryError),
     #[error(transparent)]
     Queue(#[from] simgate_service::queue::QueueError),
     #[error(transparent)]
@@ -82,8 +85,10 @@ pub fn check_settings(settings: &Settings) -> Result<(), StartError> {
     Ok(())
 }
 
-/// Connects the store and the delivery queue, and builds the use-case layer.
-pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue), StartError> {
+/// Connects the store and the delivery queue, and builds the use-case layer
+/// over them. The store is returned too: the use cases reach it only through
+/// the repository traits, and the wiring that owns it closes it.
+pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Store), StartError> {
     let store = Store::connect(&settings.database_url).await?;
     // A call still in flight must never look lost: reconcile only after
     // the longest provider timeout has surely expired.
@@ -98,12 +103,13 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue), St
     let queue = ApalisQueue::connect(&settings.database_url).await?;
     Ok((
         Services::new(
-            store,
+            Arc::new(store.clone()),
             connectors(settings)?,
             Arc::new(queue.clone()),
             config,
         )?,
         queue,
+        store,
     ))
 }
 
@@ -111,6 +117,8 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue), St
 pub struct Application {
     addr: SocketAddr,
     services: Services,
+    /// The database the services use, closed on stop.
+    store: Store,
     jobs: Option<BackgroundJobs>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -127,7 +135,7 @@ impl Application {
             Some(key) => OperatorKey::new(key)?,
             None => OperatorKey::none(),
         };
-        let (services, queue) = services(settings).await?;
+        let (services, queue, store) = services(settings).await?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -170,6 +178,7 @@ impl Application {
         Ok(Self {
             addr,
             services,
+            store,
             jobs: Some(jobs),
             shutdown: Some(tx),
             server: Some(server),
@@ -198,6 +207,12 @@ impl Application {
     /// The use-case layer, e.g. to create tenants.
     pub fn services(&self) -> &Services {
         &self.services
+    }
+
+    /// The database handle, for what only the wiring does with it (creating
+    /// the sandbox tenant) and for tests' assertions.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Serves until the server stops (it does not on its own); an error
@@ -241,7 +256,7 @@ impl Application {
                 "background jobs still running at the end of the shutdown grace period were cut"
             );
         }
-        self.services.store().close().await;
+        self.store.close().await;
         tracing::info!("simgate stopped");
     }
 }

@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::ExposeSecret;
 use simgate::{Application, LogFormat, Settings};
 use simgate_domain::ProviderId;
-use simgate_store::TenantAccount;
+use simgate_domain::entities::TenantAccount;
 
 /// One API over many eSIM providers.
 #[derive(Parser)]
@@ -207,7 +207,7 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
                     running.set_webhook_url(Some(simgate::webhook_url(&app, *provider)));
                 }
                 simgate::ensure_sandbox_tenant(
-                    app.services().store(),
+                    app.store(),
                     settings.sandbox.tenant_api_key.expose_secret(),
                 )
                 .await?;
@@ -296,7 +296,7 @@ async fn administer_tenants(
     settings: &Settings,
     command: TenantCommand,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (services, _) = simgate::services(settings).await?;
+    let (services, _, _) = simgate::services(settings).await?;
     match command {
         TenantCommand::List => {
             let tenants = services.list_tenants().await?;
@@ -392,7 +392,7 @@ async fn sync_catalogue(
     settings: &Settings,
     only: Option<ProviderId>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (services, _) = simgate::services(settings).await?;
+    let (services, _, _) = simgate::services(settings).await?;
     let providers: Vec<ProviderId> = services
         .connectors
         .all()

@@ -1,6 +1,9 @@
 //! The local catalogue: products synced from providers, searched without
 //! calling upstream per request.
 
+use async_trait::async_trait;
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::CatalogueRepository;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
@@ -13,32 +16,31 @@ use crate::{ProductFilter, ProductSort, Store, StoreError, from_millis, millis};
 /// Rows per multi-row INSERT: well under both back-ends' parameter limits.
 const INSERT_CHUNK: usize = 200;
 
-impl Store {
-    /// Replaces a provider's catalogue in one transaction: products it no
-    /// longer lists become inactive (orders may still point at them). When
-    /// the provider lists one id twice, the first listing wins.
-    pub async fn replace_catalogue(
+#[async_trait]
+impl CatalogueRepository for Store {
+    async fn replace_catalogue(
         &self,
         provider: ProviderId,
         products: &[Product],
         synced_at: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<usize, RepositoryError> {
         let mut seen = HashSet::new();
         let products: Vec<&Product> = products
             .iter()
             .filter(|p| seen.insert(p.id.to_string()))
             .collect();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         sqlx::query("UPDATE products SET active = 0 WHERE provider = $1")
             .bind(provider.as_str())
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         sqlx::query(
             "DELETE FROM product_countries WHERE product_id IN (SELECT id FROM products WHERE provider = $1)",
         )
         .bind(provider.as_str())
         .execute(&mut *tx)
-        .await?;
+        .await.map_err(StoreError::from)?;
         let at = millis(synced_at);
         for chunk in products.chunks(INSERT_CHUNK) {
             let sql = format!(
@@ -64,7 +66,7 @@ impl Store {
                     .bind(1_i64)
                     .bind(at);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut *tx).await.map_err(StoreError::from)?;
         }
         let links: Vec<(String, &str)> = products
             .iter()
@@ -89,7 +91,7 @@ impl Store {
             for (id, country) in chunk {
                 query = query.bind(id.clone()).bind(*country);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut *tx).await.map_err(StoreError::from)?;
         }
         sqlx::query(
             "INSERT INTO catalogue_syncs (provider, synced_at, products) VALUES ($1, $2, $3) \
@@ -99,35 +101,34 @@ impl Store {
         .bind(at)
         .bind(products.len() as i64)
         .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .await.map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(products.len())
     }
 
-    /// When a provider's catalogue was last synced, and how many products it had.
-    pub async fn last_catalogue_sync(
+    async fn last_catalogue_sync(
         &self,
         provider: ProviderId,
-    ) -> Result<Option<(DateTime<Utc>, u64)>, StoreError> {
+    ) -> Result<Option<(DateTime<Utc>, u64)>, RepositoryError> {
         let row =
             sqlx::query("SELECT synced_at, products FROM catalogue_syncs WHERE provider = $1")
                 .bind(provider.as_str())
                 .fetch_optional(&self.pool)
-                .await?;
+                .await
+                .map_err(StoreError::from)?;
         row.map(|r| {
             Ok((
-                from_millis(r.try_get("synced_at")?),
-                r.try_get::<i64, _>("products")? as u64,
+                from_millis(r.try_get("synced_at").map_err(StoreError::from)?),
+                r.try_get::<i64, _>("products").map_err(StoreError::from)? as u64,
             ))
         })
         .transpose()
     }
 
-    /// Searches active products; returns one page and the total match count.
-    pub async fn search_products(
+    async fn search_products(
         &self,
         filter: &ProductFilter,
-    ) -> Result<(Vec<Product>, u64), StoreError> {
+    ) -> Result<(Vec<Product>, u64), RepositoryError> {
         let mut clauses = vec!["p.active = 1".to_owned()];
         let mut params: Vec<Param> = Vec::new();
         let mut add = |template: &str, param: Param| {
@@ -169,13 +170,18 @@ impl Store {
         let count_sql = format!("SELECT COUNT(*) AS n FROM products p WHERE {where_sql}");
         let total: i64 = bind(&count_sql, &params)
             .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+            .await
+            .map_err(StoreError::from)?
+            .try_get("n")
+            .map_err(StoreError::from)?;
         let page_sql = format!(
             "SELECT p.* FROM products p WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {}",
             filter.limit, filter.offset
         );
-        let rows = bind(&page_sql, &params).fetch_all(&self.pool).await?;
+        let rows = bind(&page_sql, &params)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
         let products = rows
             .iter()
             .map(product_from_row)
@@ -183,13 +189,13 @@ impl Store {
         Ok((products, total as u64))
     }
 
-    /// An active product by id.
-    pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+    async fn product(&self, id: &ProductId) -> Result<Option<Product>, RepositoryError> {
         let row = sqlx::query("SELECT * FROM products WHERE id = $1 AND active = 1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(product_from_row).transpose()
+            .await
+            .map_err(StoreError::from)?;
+        Ok(row.as_ref().map(product_from_row).transpose()?)
     }
 }
 

@@ -1,6 +1,9 @@
 //! Events for resellers and their deliveries to each tenant's endpoints.
 
+use async_trait::async_trait;
 use chrono::Utc;
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::EventRepository;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -13,14 +16,14 @@ const EVENT_COLUMNS: &str = "id, tenant_id, event_type, payload, created_at";
 const DELIVERY_COLUMNS: &str =
     "id, event_id, endpoint_id, status, attempts, last_response, last_error, updated_at";
 
-impl Store {
-    /// Registers an endpoint for a tenant.
-    pub async fn create_endpoint(
+#[async_trait]
+impl EventRepository for Store {
+    async fn create_endpoint(
         &self,
         tenant_id: &str,
         url: &str,
         secret: &str,
-    ) -> Result<Endpoint, StoreError> {
+    ) -> Result<Endpoint, RepositoryError> {
         let id = new_id("whe");
         sqlx::query(
             "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, enabled, disabled_reason, created_at) \
@@ -32,57 +35,60 @@ impl Store {
         .bind(secret.to_owned())
         .bind(millis(Utc::now()))
         .execute(&self.pool)
-        .await?;
-        self.endpoint(&id)
+        .await.map_err(StoreError::from)?;
+        Ok(self
+            .endpoint(&id)
             .await?
-            .ok_or_else(|| StoreError::corrupt("endpoint vanished"))
+            .ok_or_else(|| StoreError::corrupt("endpoint vanished"))?)
     }
 
-    /// An endpoint by id.
-    pub async fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, StoreError> {
+    async fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, RepositoryError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1"
         )))
         .bind(id.to_owned())
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(endpoint_from_row).transpose()
+        .await
+        .map_err(StoreError::from)?;
+        Ok(row.as_ref().map(endpoint_from_row).transpose()?)
     }
 
-    /// A tenant's endpoints, oldest first.
-    pub async fn endpoints_for_tenant(&self, tenant_id: &str) -> Result<Vec<Endpoint>, StoreError> {
+    async fn endpoints_for_tenant(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<Endpoint>, RepositoryError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY id"
         )))
         .bind(tenant_id.to_owned())
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(endpoint_from_row).collect()
+        .await
+        .map_err(StoreError::from)?;
+        Ok(rows
+            .iter()
+            .map(endpoint_from_row)
+            .collect::<Result<_, StoreError>>()?)
     }
 
-    /// Disables an endpoint (410 Gone, or removed by its tenant).
-    pub async fn disable_endpoint(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
+    async fn disable_endpoint(&self, id: &str, reason: &str) -> Result<bool, RepositoryError> {
         let done = sqlx::query("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $2 WHERE id = $1 AND enabled = 1")
             .bind(id.to_owned())
             .bind(reason.to_owned())
             .execute(&self.pool)
-            .await?;
+            .await.map_err(StoreError::from)?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records an event once per `dedupe_key`, with a pending delivery to
-    /// each of the tenant's enabled endpoints. Returns the new deliveries'
-    /// ids, or `None` when the event was already recorded.
-    pub async fn record_event(
+    async fn record_event(
         &self,
         tenant_id: &str,
         event_type: &str,
         dedupe_key: &str,
         payload: &str,
-    ) -> Result<Option<(String, Vec<String>)>, StoreError> {
+    ) -> Result<Option<(String, Vec<String>)>, RepositoryError> {
         let id = new_id("evt");
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let inserted = sqlx::query(
             "INSERT INTO events (id, tenant_id, event_type, dedupe_key, payload, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
@@ -94,79 +100,84 @@ impl Store {
         .bind(payload.to_owned())
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         if inserted.rows_affected() == 0 {
             return Ok(None);
         }
         let deliveries = insert_deliveries(&mut tx, &id, tenant_id, now).await?;
-        tx.commit().await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(Some((id, deliveries)))
     }
 
-    /// New pending deliveries of an existing event to every enabled endpoint.
-    pub async fn redeliver_event(&self, event: &StoredEvent) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+    async fn redeliver_event(&self, event: &StoredEvent) -> Result<Vec<String>, RepositoryError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let deliveries =
             insert_deliveries(&mut tx, &event.id, &event.tenant_id, millis(Utc::now())).await?;
-        tx.commit().await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(deliveries)
     }
 
-    /// A tenant's event.
-    pub async fn event_for_tenant(
+    async fn event_for_tenant(
         &self,
         tenant_id: &str,
         id: &str,
-    ) -> Result<Option<StoredEvent>, StoreError> {
+    ) -> Result<Option<StoredEvent>, RepositoryError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND tenant_id = $2"
         )))
         .bind(id.to_owned())
         .bind(tenant_id.to_owned())
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(event_from_row).transpose()
+        .await
+        .map_err(StoreError::from)?;
+        Ok(row.as_ref().map(event_from_row).transpose()?)
     }
 
-    /// A tenant's events, newest first, older than `before` when given.
-    pub async fn events_for_tenant(
+    async fn events_for_tenant(
         &self,
         tenant_id: &str,
         before: Option<&str>,
         limit: u32,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
+    ) -> Result<Vec<StoredEvent>, RepositoryError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT {limit}"
         )))
         .bind(tenant_id.to_owned())
         .bind(before.unwrap_or_default().to_owned())
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(event_from_row).collect()
+        .await.map_err(StoreError::from)?;
+        Ok(rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<_, StoreError>>()?)
     }
 
-    /// The deliveries of an event.
-    pub async fn deliveries_of(&self, event_id: &str) -> Result<Vec<Delivery>, StoreError> {
+    async fn deliveries_of(&self, event_id: &str) -> Result<Vec<Delivery>, RepositoryError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS} FROM event_deliveries WHERE event_id = $1 ORDER BY id"
         )))
         .bind(event_id.to_owned())
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(delivery_from_row).collect()
+        .await
+        .map_err(StoreError::from)?;
+        Ok(rows
+            .iter()
+            .map(delivery_from_row)
+            .collect::<Result<_, StoreError>>()?)
     }
 
-    /// A delivery with its event and endpoint, for the delivery job.
-    pub async fn delivery(
+    async fn delivery(
         &self,
         id: &str,
-    ) -> Result<Option<(Delivery, StoredEvent, Endpoint)>, StoreError> {
+    ) -> Result<Option<(Delivery, StoredEvent, Endpoint)>, RepositoryError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {DELIVERY_COLUMNS} FROM event_deliveries WHERE id = $1"
         )))
         .bind(id.to_owned())
         .fetch_optional(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         let Some(delivery) = row.as_ref().map(delivery_from_row).transpose()? else {
             return Ok(None);
         };
@@ -175,21 +186,21 @@ impl Store {
         )))
         .bind(delivery.event_id.clone())
         .fetch_one(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         let Some(endpoint) = self.endpoint(&delivery.endpoint_id).await? else {
             return Ok(None);
         };
         Ok(Some((delivery, event_from_row(&event)?, endpoint)))
     }
 
-    /// Records the outcome of one attempt.
-    pub async fn record_attempt(
+    async fn record_attempt(
         &self,
         id: &str,
         status: DeliveryStatus,
         response: Option<u16>,
         error: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), RepositoryError> {
         sqlx::query(
             "UPDATE event_deliveries SET status = $2, attempts = attempts + 1, last_response = $3, \
              last_error = $4, updated_at = $5 WHERE id = $1",
@@ -200,18 +211,21 @@ impl Store {
         .bind(error.map(str::to_owned))
         .bind(millis(Utc::now()))
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         Ok(())
     }
 
-    /// How many deliveries are still pending (not yet delivered, failed or
-    /// disabled), across every tenant: the outbound webhook backlog.
-    pub async fn pending_deliveries(&self) -> Result<u64, StoreError> {
+    async fn pending_deliveries(&self) -> Result<u64, RepositoryError> {
         let row = sqlx::query("SELECT COUNT(*) AS pending FROM event_deliveries WHERE status = $1")
             .bind(DeliveryStatus::Pending.as_str())
             .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get::<i64, _>("pending")?.max(0) as u64)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(row
+            .try_get::<i64, _>("pending")
+            .map_err(StoreError::from)?
+            .max(0) as u64)
     }
 }
 

@@ -39,7 +39,10 @@ mod webhooks;
 use std::str::FromStr;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::HealthRepository;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, SqlSafeStr};
@@ -164,15 +167,20 @@ impl Store {
         Ok(Self { pool, backend })
     }
 
-    /// Checks the database answers, for `/healthz`.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
     /// Closes every connection, e.g. before a restart in tests.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl HealthRepository for Store {
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from)?;
+        Ok(())
     }
 }
 

@@ -9,7 +9,10 @@
 //! activates the tenant's line when the number is still (or again) theirs;
 //! otherwise it is kept in the purchase ledger for an operator.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::LineRepository;
 use simgate_domain::{Iccid, Msisdn, ProviderId};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -42,22 +45,22 @@ fn record(row: &AnyRow) -> Result<LineRecord, StoreError> {
     })
 }
 
-impl Store {
-    /// Claims a number for a tenant before provisioning it. `None` when the
-    /// number is already someone's line (ceased lines free their number).
-    pub async fn claim_line(
+#[async_trait]
+impl LineRepository for Store {
+    async fn claim_line(
         &self,
         tenant_id: &str,
         provider: ProviderId,
         mpn: &Msisdn,
-    ) -> Result<Option<LineRecord>, StoreError> {
+    ) -> Result<Option<LineRecord>, RepositoryError> {
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         sqlx::query("DELETE FROM lines WHERE provider = $1 AND mpn = $2 AND status = 'ceased'")
             .bind(provider.as_str())
             .bind(mpn.as_str().to_owned())
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         let inserted = sqlx::query(
             "INSERT INTO lines (provider, mpn, tenant_id, iccid, status, created_at, updated_at, fence) \
              VALUES ($1, $2, $3, NULL, 'provisioning', $4, $4, 0)",
@@ -71,36 +74,35 @@ impl Store {
         match inserted {
             Ok(_) => {}
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(None),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(StoreError::from(e).into()),
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(StoreError::from)?;
         self.line(provider, mpn).await
     }
 
-    /// A line by number, whoever owns it.
-    pub async fn line(
+    async fn line(
         &self,
         provider: ProviderId,
         mpn: &Msisdn,
-    ) -> Result<Option<LineRecord>, StoreError> {
+    ) -> Result<Option<LineRecord>, RepositoryError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM lines WHERE provider = $1 AND mpn = $2"
         )))
         .bind(provider.as_str())
         .bind(mpn.as_str().to_owned())
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(record).transpose()
+        .await
+        .map_err(StoreError::from)?;
+        Ok(row.as_ref().map(record).transpose()?)
     }
 
-    /// Sets a line's status (and its ICCID once known).
-    pub async fn set_line_status(
+    async fn set_line_status(
         &self,
         provider: ProviderId,
         mpn: &Msisdn,
         status: LineStatus,
         iccid: Option<&Iccid>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), RepositoryError> {
         sqlx::query(
             "UPDATE lines SET status = $3, iccid = COALESCE($4, iccid), updated_at = $5 \
              WHERE provider = $1 AND mpn = $2",
@@ -111,35 +113,34 @@ impl Store {
         .bind(iccid.map(|i| i.as_str().to_owned()))
         .bind(millis(Utc::now()))
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         Ok(())
     }
 
-    /// Moves a line to its new primary number.
-    pub async fn renumber_line(
+    async fn renumber_line(
         &self,
         provider: ProviderId,
         from: &Msisdn,
         to: &Msisdn,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), RepositoryError> {
         sqlx::query("UPDATE lines SET mpn = $3, updated_at = $4 WHERE provider = $1 AND mpn = $2")
             .bind(provider.as_str())
             .bind(from.as_str().to_owned())
             .bind(to.as_str().to_owned())
             .bind(millis(Utc::now()))
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         Ok(())
     }
 
-    /// Forgets the claim at `fence`, whose provisioning certainly did not
-    /// happen; a claim moved on since is left alone.
-    pub async fn release_line(
+    async fn release_line(
         &self,
         provider: ProviderId,
         mpn: &Msisdn,
         fence: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, RepositoryError> {
         let done = sqlx::query(
             "DELETE FROM lines WHERE provider = $1 AND mpn = $2 AND status = 'provisioning' AND fence = $3",
         )
@@ -147,20 +148,18 @@ impl Store {
         .bind(mpn.as_str().to_owned())
         .bind(fence)
         .execute(&self.pool)
-        .await?;
+        .await.map_err(StoreError::from)?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records that the provider provisioned the tenant's number, for the
-    /// attempt at `fence`. Never drops the answer (see [`LineActivation`]).
-    pub async fn activate_line(
+    async fn activate_line(
         &self,
         tenant_id: &str,
         provider: ProviderId,
         mpn: &Msisdn,
         fence: i64,
         iccid: Option<&Iccid>,
-    ) -> Result<LineActivation, StoreError> {
+    ) -> Result<LineActivation, RepositoryError> {
         let now = millis(Utc::now());
         let set = "UPDATE lines SET status = 'active', iccid = COALESCE($4, iccid), updated_at = $5, \
              fence = fence + 1, lease_owner = NULL, lease_until = NULL \
@@ -173,7 +172,8 @@ impl Store {
             .bind(now)
             .bind(fence)
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         if current.rows_affected() == 1 {
             return Ok(LineActivation::Activated { superseded: false });
         }
@@ -186,7 +186,8 @@ impl Store {
             .bind(iccid.map(|i| i.as_str().to_owned()))
             .bind(now)
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         if late.rows_affected() == 1 {
             return Ok(LineActivation::Activated { superseded: true });
         }
@@ -200,7 +201,7 @@ impl Store {
         .bind(iccid.map(|i| i.as_str().to_owned()))
         .bind(now)
         .execute(&self.pool)
-        .await?;
+        .await.map_err(StoreError::from)?;
         if readopted.rows_affected() == 1 {
             return Ok(LineActivation::Activated { superseded: true });
         }
@@ -223,15 +224,12 @@ impl Store {
         Ok(LineActivation::Extra)
     }
 
-    /// Takes, under `lease`, up to `limit` lines whose provisioning answer
-    /// is unknown since before `updated_before`, oldest first. One
-    /// statement, so two instances get disjoint sets; fences are bumped.
-    pub async fn claim_lines_to_settle(
+    async fn claim_lines_to_settle(
         &self,
         lease: &Lease,
         updated_before: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<LineRecord>, StoreError> {
+    ) -> Result<Vec<LineRecord>, RepositoryError> {
         let sql = self.lease_batch_sql(
             "lines",
             "provider, mpn",
@@ -246,19 +244,19 @@ impl Store {
             .bind(millis(Utc::now()))
             .bind(millis(updated_before))
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         let mut lines: Vec<LineRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
         lines.sort_by(|a, b| (a.updated_at, a.mpn.as_str()).cmp(&(b.updated_at, b.mpn.as_str())));
         Ok(lines)
     }
 
-    /// Gives a leased line back, if nobody moved it since `fence`.
-    pub async fn release_line_lease(
+    async fn release_line_lease(
         &self,
         provider: ProviderId,
         mpn: &Msisdn,
         fence: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), RepositoryError> {
         sqlx::query(
             "UPDATE lines SET lease_owner = NULL, lease_until = NULL \
              WHERE provider = $1 AND mpn = $2 AND fence = $3",
@@ -267,29 +265,27 @@ impl Store {
         .bind(mpn.as_str().to_owned())
         .bind(fence)
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         Ok(())
     }
 
-    /// A tenant's lines, newest first.
-    pub async fn lines_for_tenant(&self, tenant_id: &str) -> Result<Vec<LineRecord>, StoreError> {
+    async fn lines_for_tenant(&self, tenant_id: &str) -> Result<Vec<LineRecord>, RepositoryError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM lines WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1000"
         )))
         .bind(tenant_id.to_owned())
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(record).collect()
+        .await
+        .map_err(StoreError::from)?;
+        Ok(rows.iter().map(record).collect::<Result<_, StoreError>>()?)
     }
 
-    /// Every line a tenant holds at a provider (provisioning or active, not
-    /// ceased), unbounded: what the provider account's inventory is
-    /// filtered by, so a tenant sees only what sits behind its own lines.
-    pub async fn lines_held_by(
+    async fn lines_held_by(
         &self,
         tenant_id: &str,
         provider: ProviderId,
-    ) -> Result<Vec<LineRecord>, StoreError> {
+    ) -> Result<Vec<LineRecord>, RepositoryError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM lines WHERE tenant_id = $1 AND provider = $2 \
              AND status <> 'ceased'"
@@ -297,7 +293,8 @@ impl Store {
         .bind(tenant_id.to_owned())
         .bind(provider.as_str())
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(record).collect()
+        .await
+        .map_err(StoreError::from)?;
+        Ok(rows.iter().map(record).collect::<Result<_, StoreError>>()?)
     }
 }

@@ -14,13 +14,16 @@
 //!
 //! - Every move names the fence it read and bumps it; a stale fence moves
 //!   nothing. Reconcilers lease their rows in one statement, which bumps the
-//!   fence too ([`Store::claim_orders_to_reconcile`]).
+//!   fence too ([`OrderRepository::claim_orders_to_reconcile`]).
 //! - An answer for a superseded attempt still becomes the order's purchase
 //!   when the order has none (even a failed order: the provider did sell
 //!   it); otherwise it is kept in the purchase ledger as an extra purchase
 //!   of that order ([`Recorded::Extra`]). Each purchase belongs to one row.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::OrderRepository;
 use simgate_domain::{
     ActivationCode, Currency, Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus,
     ProductId, ProviderId,
@@ -58,21 +61,21 @@ pub(crate) async fn settle_insert<T>(
     inserted: Result<sqlx::any::AnyQueryResult, sqlx::Error>,
     keyed: bool,
     existing: impl Future<Output = Result<Option<T>, StoreError>>,
-    created: impl Future<Output = Result<Option<T>, StoreError>>,
+    created: impl Future<Output = Result<Option<T>, RepositoryError>>,
     what: &str,
-) -> Result<InsertOutcome<T>, StoreError> {
+) -> Result<InsertOutcome<T>, RepositoryError> {
     match inserted {
         Ok(_) => created
             .await?
             .map(InsertOutcome::Created)
-            .ok_or_else(|| StoreError::corrupt(format!("{what} vanished after insert"))),
+            .ok_or_else(|| StoreError::corrupt(format!("{what} vanished after insert")).into()),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() && keyed => {
             match existing.await? {
                 Some(existing) => Ok(InsertOutcome::Existing(existing)),
-                None => Err(StoreError::Database(sqlx::Error::Database(e))),
+                None => Err(StoreError::Database(sqlx::Error::Database(e)).into()),
             }
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(StoreError::from(e).into()),
     }
 }
 
@@ -80,10 +83,9 @@ const ORDER_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, provi
     target_iccid, quantity, unit_price_micros, currency, status, upstream_ref, provider_status, \
     error_code, error_message, retryable, attempts, submitted_at, created_at, updated_at, fence";
 
-impl Store {
-    /// Writes a new order in `pending`, or returns the tenant's existing order
-    /// with the same idempotency key.
-    pub async fn insert_order(&self, order: &NewOrder) -> Result<InsertOutcome, StoreError> {
+#[async_trait]
+impl OrderRepository for Store {
+    async fn insert_order(&self, order: &NewOrder) -> Result<InsertOutcome, RepositoryError> {
         if let Some(key) = &order.idempotency_key
             && let Some(existing) = self.order_by_idempotency_key(&order.tenant_id, key).await?
         {
@@ -126,6 +128,212 @@ impl Store {
         .await
     }
 
+    async fn order_by_id(&self, id: &OrderId) -> Result<Option<OrderRecord>, RepositoryError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"
+        )))
+        .bind(id.0.clone())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(self.hydrate(row).await?)
+    }
+
+    async fn order_for_tenant(
+        &self,
+        tenant_id: &str,
+        id: &OrderId,
+    ) -> Result<Option<OrderRecord>, RepositoryError> {
+        Ok(self
+            .order_by_id(id)
+            .await?
+            .filter(|o| o.tenant_id == tenant_id))
+    }
+
+    async fn orders_for_tenant(
+        &self,
+        tenant_id: &str,
+        status: Option<OrderStatus>,
+        before: Option<&OrderId>,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, RepositoryError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = $1 \
+             AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) \
+             ORDER BY id DESC LIMIT {limit}"
+        )))
+        .bind(tenant_id.to_owned())
+        .bind(
+            status
+                .map(simgate_domain::OrderStatus::as_str)
+                .unwrap_or_default(),
+        )
+        .bind(before.map(|b| b.0.clone()).unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(self.hydrate_all(rows).await?)
+    }
+
+    async fn claim_for_submission(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<i64>, RepositoryError> {
+        let done = sqlx::query(
+            "UPDATE orders SET status = 'submitted', submitted_at = $2, attempts = attempts + 1, \
+             updated_at = $2, error_code = NULL, error_message = NULL, retryable = 0, \
+             fence = fence + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND status = 'pending' AND fence = $3",
+        )
+        .bind(id.0.clone())
+        .bind(millis(at))
+        .bind(fence)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok((done.rows_affected() == 1).then_some(fence + 1))
+    }
+
+    async fn reopen_order(&self, id: &OrderId, fence: i64) -> Result<Option<i64>, RepositoryError> {
+        let done = sqlx::query(
+            "UPDATE orders SET status = 'pending', updated_at = $2, fence = fence + 1 \
+             WHERE id = $1 AND fence = $3 AND upstream_ref IS NULL \
+             AND (status = 'submitted' OR (status = 'failed' AND retryable = 1))",
+        )
+        .bind(id.0.clone())
+        .bind(millis(Utc::now()))
+        .bind(fence)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok((done.rows_affected() == 1).then_some(fence + 1))
+    }
+
+    async fn record_upstream_order(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        upstream_ref: &str,
+        provider_status: &str,
+        status: OrderStatus,
+        esims: &[InstallDetails],
+    ) -> Result<Recorded, RepositoryError> {
+        let answer = UpstreamAnswer {
+            upstream_ref,
+            provider_status,
+            status,
+            esims,
+        };
+        self.record_answer(id, fence, &answer, Source::OurCall)
+            .await
+    }
+
+    async fn adopt_matched_order(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        answer: &UpstreamAnswer<'_>,
+    ) -> Result<Recorded, RepositoryError> {
+        self.record_answer(id, fence, answer, Source::Matched).await
+    }
+
+    async fn fail_order(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        failure: &OrderFailure,
+    ) -> Result<bool, RepositoryError> {
+        let done = sqlx::query(
+            "UPDATE orders SET status = 'failed', error_code = $2, error_message = $3, retryable = $4, \
+             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND fence = $6 AND upstream_ref IS NULL AND status IN ('pending', 'submitted')",
+        )
+        .bind(id.0.clone())
+        .bind(failure.code.clone())
+        .bind(failure.message.clone())
+        .bind(i64::from(failure.retryable))
+        .bind(millis(Utc::now()))
+        .bind(fence)
+        .execute(&self.pool)
+        .await.map_err(StoreError::from)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_orders_to_reconcile(
+        &self,
+        lease: &Lease,
+        submitted_before: DateTime<Utc>,
+        idle_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, RepositoryError> {
+        Ok(self
+            .lease_orders(
+                lease,
+                "(status = 'submitted' AND upstream_ref IS NULL AND submitted_at < $4) \
+             OR (status = 'pending' AND updated_at < $5)",
+                &[millis(submitted_before), millis(idle_before)],
+                limit,
+            )
+            .await?)
+    }
+
+    async fn claim_orders_fulfilling(
+        &self,
+        lease: &Lease,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, RepositoryError> {
+        Ok(self
+            .lease_orders(lease, "status = 'fulfilling'", &[], limit)
+            .await?)
+    }
+
+    async fn release_order(&self, id: &OrderId, fence: i64) -> Result<(), RepositoryError> {
+        sqlx::query(
+            "UPDATE orders SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND fence = $2",
+        )
+        .bind(id.0.clone())
+        .bind(fence)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn orders_fulfilling(
+        &self,
+        provider: Option<ProviderId>,
+    ) -> Result<Vec<OrderRecord>, RepositoryError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'fulfilling' \
+             AND ($1 IS NULL OR provider = $1) ORDER BY updated_at ASC LIMIT 100"
+        )))
+        .bind(provider.map(|p| p.as_str()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(self.hydrate_all(rows).await?)
+    }
+
+    async fn esim_for_tenant(
+        &self,
+        tenant_id: &str,
+        iccid: &Iccid,
+    ) -> Result<Option<EsimRecord>, RepositoryError> {
+        let row = sqlx::query(
+            "SELECT iccid, tenant_id, provider, order_id, smdp_address, matching_id, smdp_oid, \
+             confirmation_code_required, confirmation_code, created_at FROM esims WHERE iccid = $1 AND tenant_id = $2",
+        )
+        .bind(iccid.as_str().to_owned())
+        .bind(tenant_id.to_owned())
+        .fetch_optional(&self.pool)
+        .await.map_err(StoreError::from)?;
+        Ok(row.as_ref().map(esim_from_row).transpose()?)
+    }
+}
+
+impl Store {
     async fn order_by_idempotency_key(
         &self,
         tenant_id: &str,
@@ -141,142 +349,13 @@ impl Store {
         self.hydrate(row).await
     }
 
-    /// An order by id, whoever owns it (for jobs).
-    pub async fn order_by_id(&self, id: &OrderId) -> Result<Option<OrderRecord>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"
-        )))
-        .bind(id.0.clone())
-        .fetch_optional(&self.pool)
-        .await?;
-        self.hydrate(row).await
-    }
-
-    /// A tenant's order; another tenant's order is simply not found.
-    pub async fn order_for_tenant(
-        &self,
-        tenant_id: &str,
-        id: &OrderId,
-    ) -> Result<Option<OrderRecord>, StoreError> {
-        Ok(self
-            .order_by_id(id)
-            .await?
-            .filter(|o| o.tenant_id == tenant_id))
-    }
-
-    /// A tenant's orders, newest first, optionally of one status, strictly
-    /// older than the `before` order (ids are time-ordered, so they page).
-    pub async fn orders_for_tenant(
-        &self,
-        tenant_id: &str,
-        status: Option<OrderStatus>,
-        before: Option<&OrderId>,
-        limit: u32,
-    ) -> Result<Vec<OrderRecord>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE tenant_id = $1 \
-             AND ($2 = '' OR status = $2) AND ($3 = '' OR id < $3) \
-             ORDER BY id DESC LIMIT {limit}"
-        )))
-        .bind(tenant_id.to_owned())
-        .bind(
-            status
-                .map(simgate_domain::OrderStatus::as_str)
-                .unwrap_or_default(),
-        )
-        .bind(before.map(|b| b.0.clone()).unwrap_or_default())
-        .fetch_all(&self.pool)
-        .await?;
-        self.hydrate_all(rows).await
-    }
-
-    /// Claims an order for an upstream call: `pending → submitted`, only if
-    /// it is still pending at `fence`. Returns the new attempt's fence, or
-    /// `None` when someone else moved the order first.
-    pub async fn claim_for_submission(
-        &self,
-        id: &OrderId,
-        fence: i64,
-        at: DateTime<Utc>,
-    ) -> Result<Option<i64>, StoreError> {
-        let done = sqlx::query(
-            "UPDATE orders SET status = 'submitted', submitted_at = $2, attempts = attempts + 1, \
-             updated_at = $2, error_code = NULL, error_message = NULL, retryable = 0, \
-             fence = fence + 1, lease_owner = NULL, lease_until = NULL \
-             WHERE id = $1 AND status = 'pending' AND fence = $3",
-        )
-        .bind(id.0.clone())
-        .bind(millis(at))
-        .bind(fence)
-        .execute(&self.pool)
-        .await?;
-        Ok((done.rows_affected() == 1).then_some(fence + 1))
-    }
-
-    /// Puts a `submitted` order whose call bought nothing back to `pending`,
-    /// or a retryable `failed` one, so it can be submitted again; only at
-    /// `fence`, so a stale read can never reopen an order another worker
-    /// has just re-sent. Returns the new fence; a lease is kept.
-    pub async fn reopen_order(&self, id: &OrderId, fence: i64) -> Result<Option<i64>, StoreError> {
-        let done = sqlx::query(
-            "UPDATE orders SET status = 'pending', updated_at = $2, fence = fence + 1 \
-             WHERE id = $1 AND fence = $3 AND upstream_ref IS NULL \
-             AND (status = 'submitted' OR (status = 'failed' AND retryable = 1))",
-        )
-        .bind(id.0.clone())
-        .bind(millis(Utc::now()))
-        .bind(fence)
-        .execute(&self.pool)
-        .await?;
-        Ok((done.rows_affected() == 1).then_some(fence + 1))
-    }
-
-    /// Records the provider's answer to the attempt at `fence`: the upstream
-    /// reference, status and any delivered eSIMs, in one transaction with
-    /// the purchase ledger. An answer is never dropped (see [`Recorded`]),
-    /// and one purchase is never linked to two orders.
-    pub async fn record_upstream_order(
-        &self,
-        id: &OrderId,
-        fence: i64,
-        upstream_ref: &str,
-        provider_status: &str,
-        status: OrderStatus,
-        esims: &[InstallDetails],
-    ) -> Result<Recorded, StoreError> {
-        let answer = UpstreamAnswer {
-            upstream_ref,
-            provider_status,
-            status,
-            esims,
-        };
-        self.record_answer(id, fence, &answer, Source::OurCall)
-            .await
-    }
-
-    /// Takes a provider order found by listing the provider's orders and
-    /// matching their content (for providers that keep no reference of
-    /// ours) as the purchase of the attempt at `fence` — only while that
-    /// attempt is current and the order has no purchase. Unlike an answer
-    /// to our own call, a match that comes too late is dropped
-    /// ([`Recorded::NotTaken`]): it may be the purchase of another order
-    /// of the same content whose own answer was lost.
-    pub async fn adopt_matched_order(
-        &self,
-        id: &OrderId,
-        fence: i64,
-        answer: &UpstreamAnswer<'_>,
-    ) -> Result<Recorded, StoreError> {
-        self.record_answer(id, fence, answer, Source::Matched).await
-    }
-
     async fn record_answer(
         &self,
         id: &OrderId,
         fence: i64,
         answer: &UpstreamAnswer<'_>,
         source: Source,
-    ) -> Result<Recorded, StoreError> {
+    ) -> Result<Recorded, RepositoryError> {
         let UpstreamAnswer {
             upstream_ref,
             provider_status,
@@ -303,9 +382,9 @@ impl Store {
             detail,
         };
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         if !claim_purchase(&mut tx, &entry, now).await? {
-            tx.rollback().await?;
+            tx.rollback().await.map_err(StoreError::from)?;
             if source == Source::Matched {
                 return Ok(Recorded::NotTaken(self.existing_order(id).await?));
             }
@@ -326,10 +405,11 @@ impl Store {
         .bind(now)
         .bind(fence)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         let superseded = current.rows_affected() != 1;
         if superseded && source == Source::Matched {
-            tx.rollback().await?;
+            tx.rollback().await.map_err(StoreError::from)?;
             return Ok(Recorded::NotTaken(self.existing_order(id).await?));
         }
         if superseded {
@@ -345,16 +425,17 @@ impl Store {
             .bind(provider_status.to_owned())
             .bind(now)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
             if late.rows_affected() != 1 {
-                tx.rollback().await?;
+                tx.rollback().await.map_err(StoreError::from)?;
                 return self.settle_unlinked_answer(id, entry).await;
             }
         }
         for esim in esims {
             link_esim(&mut tx, &order, esim, now).await?;
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(Recorded::Linked {
             order: self.existing_order(id).await?,
             superseded,
@@ -367,7 +448,7 @@ impl Store {
         &self,
         id: &OrderId,
         mut entry: PurchaseEntry<'_>,
-    ) -> Result<Recorded, StoreError> {
+    ) -> Result<Recorded, RepositoryError> {
         let current = self.existing_order(id).await?;
         if current.upstream_ref.as_deref() == Some(entry.upstream_ref) {
             return Ok(Recorded::Unchanged(current));
@@ -382,9 +463,14 @@ impl Store {
         .bind(entry.provider.as_str())
         .bind(entry.upstream_ref.to_owned())
         .fetch_optional(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         let ours = match owner {
-            Some(row) => row.try_get::<String, _>("local_id")? == id.0,
+            Some(row) => {
+                row.try_get::<String, _>("local_id")
+                    .map_err(StoreError::from)?
+                    == id.0
+            }
             None => false,
         };
         Ok(if ours {
@@ -394,67 +480,10 @@ impl Store {
         })
     }
 
-    async fn existing_order(&self, id: &OrderId) -> Result<OrderRecord, StoreError> {
+    async fn existing_order(&self, id: &OrderId) -> Result<OrderRecord, RepositoryError> {
         self.order_by_id(id)
             .await?
-            .ok_or_else(|| StoreError::Conflict(id.0.clone()))
-    }
-
-    /// Marks the attempt at `fence` failed (the provider certainly did
-    /// nothing), if the order is still pending or submitted without a purchase.
-    pub async fn fail_order(
-        &self,
-        id: &OrderId,
-        fence: i64,
-        failure: &OrderFailure,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE orders SET status = 'failed', error_code = $2, error_message = $3, retryable = $4, \
-             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL \
-             WHERE id = $1 AND fence = $6 AND upstream_ref IS NULL AND status IN ('pending', 'submitted')",
-        )
-        .bind(id.0.clone())
-        .bind(failure.code.clone())
-        .bind(failure.message.clone())
-        .bind(i64::from(failure.retryable))
-        .bind(millis(Utc::now()))
-        .bind(fence)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Takes, under `lease`, up to `limit` orders whose outcome a reconciler
-    /// must find out: submitted without an answer before `submitted_before`,
-    /// or pending (never sent, or reopened and left) since before
-    /// `idle_before`. One statement, so two reconcilers get disjoint sets;
-    /// each returned order carries its new fence.
-    pub async fn claim_orders_to_reconcile(
-        &self,
-        lease: &Lease,
-        submitted_before: DateTime<Utc>,
-        idle_before: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<OrderRecord>, StoreError> {
-        self.lease_orders(
-            lease,
-            "(status = 'submitted' AND upstream_ref IS NULL AND submitted_at < $4) \
-             OR (status = 'pending' AND updated_at < $5)",
-            &[millis(submitted_before), millis(idle_before)],
-            limit,
-        )
-        .await
-    }
-
-    /// Takes, under `lease`, up to `limit` orders the provider is still
-    /// fulfilling, least recently changed first, to poll them.
-    pub async fn claim_orders_fulfilling(
-        &self,
-        lease: &Lease,
-        limit: u32,
-    ) -> Result<Vec<OrderRecord>, StoreError> {
-        self.lease_orders(lease, "status = 'fulfilling'", &[], limit)
-            .await
+            .ok_or_else(|| StoreError::Conflict(id.0.clone()).into())
     }
 
     async fn lease_orders(
@@ -483,52 +512,6 @@ impl Store {
         let mut orders = self.hydrate_all(rows).await?;
         orders.sort_by(|a, b| (a.updated_at, &a.id.0).cmp(&(b.updated_at, &b.id.0)));
         Ok(orders)
-    }
-
-    /// Gives a leased order back before its lease ends, if nobody moved it
-    /// since `fence` (every move already ends the lease).
-    pub async fn release_order(&self, id: &OrderId, fence: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE orders SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND fence = $2",
-        )
-        .bind(id.0.clone())
-        .bind(fence)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Orders the provider accepted and is still fulfilling, least recently
-    /// checked first.
-    pub async fn orders_fulfilling(
-        &self,
-        provider: Option<ProviderId>,
-    ) -> Result<Vec<OrderRecord>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE status = 'fulfilling' \
-             AND ($1 IS NULL OR provider = $1) ORDER BY updated_at ASC LIMIT 100"
-        )))
-        .bind(provider.map(|p| p.as_str()))
-        .fetch_all(&self.pool)
-        .await?;
-        self.hydrate_all(rows).await
-    }
-
-    /// A tenant's eSIM with its install details.
-    pub async fn esim_for_tenant(
-        &self,
-        tenant_id: &str,
-        iccid: &Iccid,
-    ) -> Result<Option<EsimRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT iccid, tenant_id, provider, order_id, smdp_address, matching_id, smdp_oid, \
-             confirmation_code_required, confirmation_code, created_at FROM esims WHERE iccid = $1 AND tenant_id = $2",
-        )
-        .bind(iccid.as_str().to_owned())
-        .bind(tenant_id.to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(esim_from_row).transpose()
     }
 
     async fn hydrate_all(&self, rows: Vec<AnyRow>) -> Result<Vec<OrderRecord>, StoreError> {

@@ -2,8 +2,11 @@
 //! batch of rows under a lease, and the ledger of upstream purchases that
 //! keeps every purchase linked to exactly one local row.
 
+use async_trait::async_trait;
 use chrono::Utc;
 use simgate_domain::ProviderId;
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::PurchaseRepository;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -83,6 +86,44 @@ fn purchase(row: &AnyRow) -> Result<UpstreamPurchase, StoreError> {
     })
 }
 
+#[async_trait]
+impl PurchaseRepository for Store {
+    async fn upstream_purchases(
+        &self,
+        linked: Option<bool>,
+    ) -> Result<Vec<UpstreamPurchase>, RepositoryError> {
+        let rows = sqlx::query(
+            "SELECT provider, upstream_ref, local_kind, local_id, tenant_id, linked, detail, \
+             recorded_at FROM upstream_purchases WHERE ($1 < 0 OR linked = $1) \
+             ORDER BY recorded_at ASC, upstream_ref ASC",
+        )
+        .bind(linked.map_or(-1, i64::from))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(rows
+            .iter()
+            .map(purchase)
+            .collect::<Result<_, StoreError>>()?)
+    }
+
+    async fn purchase_taken(
+        &self,
+        provider: ProviderId,
+        upstream_ref: &str,
+    ) -> Result<bool, RepositoryError> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM upstream_purchases WHERE provider = $1 AND upstream_ref = $2",
+        )
+        .bind(provider.as_str())
+        .bind(upstream_ref.to_owned())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(row.is_some())
+    }
+}
+
 impl Store {
     /// The statement that takes up to `limit` rows of `table` matching
     /// `eligible` whose lease is free or expired, leases them and bumps
@@ -109,40 +150,6 @@ impl Store {
              WHERE ({key}) IN (SELECT {key} FROM {table} WHERE ({eligible}) AND {free} \
              ORDER BY {order_by} LIMIT {limit}{lock}) AND {free} RETURNING {columns}"
         )
-    }
-
-    /// Every purchase in the ledger, optionally only the linked ones or only
-    /// the extra ones (to refund), oldest first.
-    pub async fn upstream_purchases(
-        &self,
-        linked: Option<bool>,
-    ) -> Result<Vec<UpstreamPurchase>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT provider, upstream_ref, local_kind, local_id, tenant_id, linked, detail, \
-             recorded_at FROM upstream_purchases WHERE ($1 < 0 OR linked = $1) \
-             ORDER BY recorded_at ASC, upstream_ref ASC",
-        )
-        .bind(linked.map_or(-1, i64::from))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(purchase).collect()
-    }
-
-    /// Whether a provider's purchase already belongs to a local row (as its
-    /// purchase or as an extra one): such a purchase is never adopted again.
-    pub async fn purchase_taken(
-        &self,
-        provider: ProviderId,
-        upstream_ref: &str,
-    ) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT 1 AS one FROM upstream_purchases WHERE provider = $1 AND upstream_ref = $2",
-        )
-        .bind(provider.as_str())
-        .bind(upstream_ref.to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.is_some())
     }
 
     /// Records an extra purchase of a row; returns false when the purchase

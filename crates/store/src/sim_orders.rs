@@ -11,7 +11,10 @@
 //! order still becomes its purchase; one for an order that already has a
 //! purchase is kept in the ledger as an extra purchase.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::SimOrderRepository;
 use simgate_domain::{ProviderId, ShippingAddress, SimOrder};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -55,14 +58,14 @@ fn state_of(order: &SimOrder) -> SimOrderState {
         .map_or(SimOrderState::PlacedUnknown, SimOrderState::Placed)
 }
 
-impl Store {
-    /// Remembers an address a tenant created at a provider.
-    pub async fn insert_address(
+#[async_trait]
+impl SimOrderRepository for Store {
+    async fn insert_address(
         &self,
         tenant_id: &str,
         provider: ProviderId,
         address: &ShippingAddress,
-    ) -> Result<String, StoreError> {
+    ) -> Result<String, RepositoryError> {
         let id = new_id("adr");
         let snapshot = serde_json::to_string(address).map_err(StoreError::corrupt)?;
         sqlx::query(
@@ -76,17 +79,16 @@ impl Store {
         .bind(snapshot)
         .bind(millis(Utc::now()))
         .execute(&self.pool)
-        .await?;
+        .await.map_err(StoreError::from)?;
         Ok(id)
     }
 
-    /// Whether the provider's address belongs to the tenant.
-    pub async fn owns_address(
+    async fn owns_address(
         &self,
         tenant_id: &str,
         provider: ProviderId,
         upstream_id: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, RepositoryError> {
         let row = sqlx::query(
             "SELECT 1 AS one FROM shipping_addresses \
              WHERE tenant_id = $1 AND provider = $2 AND upstream_id = $3",
@@ -95,16 +97,15 @@ impl Store {
         .bind(provider.as_str())
         .bind(upstream_id.to_owned())
         .fetch_optional(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         Ok(row.is_some())
     }
 
-    /// Writes a SIM order down before the provider is called, or returns the
-    /// order an earlier request with the same idempotency key made.
-    pub async fn insert_sim_order(
+    async fn insert_sim_order(
         &self,
         order: &SimOrderInsert,
-    ) -> Result<InsertOutcome<SimOrderRecord>, StoreError> {
+    ) -> Result<InsertOutcome<SimOrderRecord>, RepositoryError> {
         if let Some(key) = &order.idempotency_key
             && let Some(existing) = self.sim_order_by_key(&order.tenant_id, key).await?
         {
@@ -137,151 +138,42 @@ impl Store {
         .await
     }
 
-    async fn sim_order_by_key(
-        &self,
-        tenant_id: &str,
-        key: &str,
-    ) -> Result<Option<SimOrderRecord>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM sim_orders WHERE tenant_id = $1 AND idempotency_key = $2"
-        )))
-        .bind(tenant_id.to_owned())
-        .bind(key.to_owned())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(record).transpose()
-    }
-
-    /// One SIM order by simgate's id.
-    pub async fn sim_order(&self, id: &str) -> Result<Option<SimOrderRecord>, StoreError> {
+    async fn sim_order(&self, id: &str) -> Result<Option<SimOrderRecord>, RepositoryError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM sim_orders WHERE id = $1"
         )))
         .bind(id.to_owned())
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(record).transpose()
+        .await
+        .map_err(StoreError::from)?;
+        Ok(row.as_ref().map(record).transpose()?)
     }
 
-    /// Records the provider's answer to the creation attempt at `fence` (or
-    /// the order a recovery found for it), with the purchase ledger, in one
-    /// transaction. Never drops an answer (see [`SimOrderAnswer`]).
-    pub async fn record_sim_order_answer(
+    async fn record_sim_order_answer(
         &self,
         id: &str,
         fence: i64,
         upstream: &SimOrder,
-    ) -> Result<SimOrderAnswer, StoreError> {
+    ) -> Result<SimOrderAnswer, RepositoryError> {
         self.record_sim_answer(id, fence, upstream, Source::OurCall)
             .await
     }
 
-    /// Takes a provider order found by listing and matching (same address,
-    /// quantity and time) as the purchase of the attempt at `fence`, only
-    /// while that attempt is current and the order has none. A late match
-    /// is dropped ([`SimOrderAnswer::NotTaken`]), never kept as an extra:
-    /// it may be the purchase of another order of the same content.
-    pub async fn adopt_matched_sim_order(
+    async fn adopt_matched_sim_order(
         &self,
         id: &str,
         fence: i64,
         upstream: &SimOrder,
-    ) -> Result<SimOrderAnswer, StoreError> {
+    ) -> Result<SimOrderAnswer, RepositoryError> {
         self.record_sim_answer(id, fence, upstream, Source::Matched)
             .await
     }
 
-    async fn record_sim_answer(
-        &self,
-        id: &str,
-        fence: i64,
-        upstream: &SimOrder,
-        source: Source,
-    ) -> Result<SimOrderAnswer, StoreError> {
-        let order = self.existing_sim_order(id).await?;
-        let snapshot = serde_json::to_string(upstream).map_err(StoreError::corrupt)?;
-        let mut entry = PurchaseEntry {
-            provider: order.provider,
-            upstream_ref: &upstream.id,
-            local_kind: "sim_order",
-            local_id: id,
-            tenant_id: &order.tenant_id,
-            linked: true,
-            detail: snapshot.clone(),
-        };
-        let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await?;
-        let set = "UPDATE sim_orders SET upstream_id = $2, status = $3, snapshot = $4, failure = NULL, \
-             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND";
-        let mut superseded = false;
-        let mut linked = claim_purchase(&mut tx, &entry, now).await?;
-        if linked {
-            let current = sqlx::query(AssertSqlSafe(format!(
-                "{set} ((upstream_id IS NULL AND status = 'submitting' AND fence = $6) OR upstream_id = $2)"
-            )))
-            .bind(id.to_owned())
-            .bind(upstream.id.clone())
-            .bind(state_of(upstream).as_str())
-            .bind(snapshot.clone())
-            .bind(now)
-            .bind(fence)
-            .execute(&mut *tx)
-            .await?;
-            if current.rows_affected() != 1 && source == Source::Matched {
-                tx.rollback().await?;
-                return Ok(SimOrderAnswer::NotTaken);
-            }
-            if current.rows_affected() != 1 {
-                superseded = true;
-                let late = sqlx::query(AssertSqlSafe(format!(
-                    "{set} upstream_id IS NULL AND status IN ('submitting', 'failed')"
-                )))
-                .bind(id.to_owned())
-                .bind(upstream.id.clone())
-                .bind(state_of(upstream).as_str())
-                .bind(snapshot.clone())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                linked = late.rows_affected() == 1;
-            }
-        }
-        if linked {
-            tx.commit().await?;
-            return Ok(SimOrderAnswer::Linked {
-                previous: order.state,
-                superseded,
-            });
-        }
-        tx.rollback().await?;
-        let current = self.existing_sim_order(id).await?;
-        if current.upstream_id.as_deref() == Some(upstream.id.as_str()) {
-            return Ok(SimOrderAnswer::Unchanged);
-        }
-        if source == Source::Matched {
-            return Ok(SimOrderAnswer::NotTaken);
-        }
-        entry.linked = false;
-        if self.record_extra_purchase(&entry).await? {
-            return Ok(SimOrderAnswer::Extra);
-        }
-        Ok(SimOrderAnswer::LinkedElsewhere)
-    }
-
-    async fn existing_sim_order(&self, id: &str) -> Result<SimOrderRecord, StoreError> {
-        self.sim_order(id)
-            .await?
-            .ok_or_else(|| StoreError::corrupt(format!("SIM order {id} vanished")))
-    }
-
-    /// Records news of an order's purchase (polled from the provider);
-    /// returns the previous state so the caller can announce a change
-    /// exactly when there was one. Only for the purchase the order has.
-    pub async fn record_sim_order(
+    async fn record_sim_order(
         &self,
         id: &str,
         upstream: &SimOrder,
-    ) -> Result<SimOrderState, StoreError> {
+    ) -> Result<SimOrderState, RepositoryError> {
         let previous = self.existing_sim_order(id).await?.state;
         let snapshot = serde_json::to_string(upstream).map_err(StoreError::corrupt)?;
         sqlx::query(
@@ -294,18 +186,17 @@ impl Store {
         .bind(snapshot)
         .bind(millis(Utc::now()))
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         Ok(previous)
     }
 
-    /// Marks an order that was never created upstream as failed, if nobody
-    /// moved it since `fence`.
-    pub async fn fail_sim_order(
+    async fn fail_sim_order(
         &self,
         id: &str,
         fence: i64,
         why: &str,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, RepositoryError> {
         let done = sqlx::query(
             "UPDATE sim_orders SET status = 'failed', failure = $2, updated_at = $3, \
              fence = fence + 1, lease_owner = NULL, lease_until = NULL \
@@ -316,41 +207,39 @@ impl Store {
         .bind(millis(Utc::now()))
         .bind(fence)
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Gives a leased SIM order back, if nobody moved it since `fence`.
-    pub async fn release_sim_order(&self, id: &str, fence: i64) -> Result<(), StoreError> {
+    async fn release_sim_order(&self, id: &str, fence: i64) -> Result<(), RepositoryError> {
         sqlx::query(
             "UPDATE sim_orders SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND fence = $2",
         )
         .bind(id.to_owned())
         .bind(fence)
         .execute(&self.pool)
-        .await?;
+        .await.map_err(StoreError::from)?;
         Ok(())
     }
 
-    /// Leaves a note on an order still waiting for its outcome, and moves it
-    /// to the back of the follow-up queue.
-    pub async fn touch_sim_order(&self, id: &str) -> Result<(), StoreError> {
+    async fn touch_sim_order(&self, id: &str) -> Result<(), RepositoryError> {
         sqlx::query("UPDATE sim_orders SET updated_at = $2 WHERE id = $1")
             .bind(id.to_owned())
             .bind(millis(Utc::now()))
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         Ok(())
     }
 
-    /// A page of a tenant's SIM orders, newest first, optionally of one status.
-    pub async fn sim_orders_for_tenant(
+    async fn sim_orders_for_tenant(
         &self,
         tenant_id: &str,
         status: Option<&str>,
         page: u32,
         size: u32,
-    ) -> Result<(Vec<SimOrderRecord>, u64), StoreError> {
+    ) -> Result<(Vec<SimOrderRecord>, u64), RepositoryError> {
         let offset = i64::from(page.saturating_sub(1)) * i64::from(size);
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM sim_orders WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) \
@@ -361,29 +250,26 @@ impl Store {
         .bind(i64::from(size))
         .bind(offset)
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         let total: i64 = sqlx::query(
             "SELECT COUNT(*) AS n FROM sim_orders WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2)",
         )
         .bind(tenant_id.to_owned())
         .bind(status.map(str::to_owned))
         .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+        .await.map_err(StoreError::from)?
+        .try_get("n").map_err(StoreError::from)?;
         let orders = rows.iter().map(record).collect::<Result<_, _>>()?;
         Ok((orders, u64::try_from(total).unwrap_or_default()))
     }
 
-    /// Takes, under `lease`, up to `limit` orders that can still change,
-    /// least recently checked first: linked ones to poll, and ones whose
-    /// creation answer is unknown since before `created_before`. One
-    /// statement, so two instances get disjoint sets; fences are bumped.
-    pub async fn claim_sim_orders_to_follow(
+    async fn claim_sim_orders_to_follow(
         &self,
         lease: &Lease,
         created_before: DateTime<Utc>,
         limit: u32,
-    ) -> Result<Vec<SimOrderRecord>, StoreError> {
+    ) -> Result<Vec<SimOrderRecord>, RepositoryError> {
         let sql = self.lease_batch_sql(
             "sim_orders",
             "id",
@@ -399,9 +285,111 @@ impl Store {
             .bind(millis(Utc::now()))
             .bind(millis(created_before))
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         let mut orders: Vec<SimOrderRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
         orders.sort_by(|a, b| (a.updated_at, &a.id).cmp(&(b.updated_at, &b.id)));
         Ok(orders)
+    }
+}
+
+impl Store {
+    async fn sim_order_by_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<SimOrderRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sim_orders WHERE tenant_id = $1 AND idempotency_key = $2"
+        )))
+        .bind(tenant_id.to_owned())
+        .bind(key.to_owned())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(record).transpose()
+    }
+
+    async fn record_sim_answer(
+        &self,
+        id: &str,
+        fence: i64,
+        upstream: &SimOrder,
+        source: Source,
+    ) -> Result<SimOrderAnswer, RepositoryError> {
+        let order = self.existing_sim_order(id).await?;
+        let snapshot = serde_json::to_string(upstream).map_err(StoreError::corrupt)?;
+        let mut entry = PurchaseEntry {
+            provider: order.provider,
+            upstream_ref: &upstream.id,
+            local_kind: "sim_order",
+            local_id: id,
+            tenant_id: &order.tenant_id,
+            linked: true,
+            detail: snapshot.clone(),
+        };
+        let now = millis(Utc::now());
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let set = "UPDATE sim_orders SET upstream_id = $2, status = $3, snapshot = $4, failure = NULL, \
+             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND";
+        let mut superseded = false;
+        let mut linked = claim_purchase(&mut tx, &entry, now).await?;
+        if linked {
+            let current = sqlx::query(AssertSqlSafe(format!(
+                "{set} ((upstream_id IS NULL AND status = 'submitting' AND fence = $6) OR upstream_id = $2)"
+            )))
+            .bind(id.to_owned())
+            .bind(upstream.id.clone())
+            .bind(state_of(upstream).as_str())
+            .bind(snapshot.clone())
+            .bind(now)
+            .bind(fence)
+            .execute(&mut *tx)
+            .await.map_err(StoreError::from)?;
+            if current.rows_affected() != 1 && source == Source::Matched {
+                tx.rollback().await.map_err(StoreError::from)?;
+                return Ok(SimOrderAnswer::NotTaken);
+            }
+            if current.rows_affected() != 1 {
+                superseded = true;
+                let late = sqlx::query(AssertSqlSafe(format!(
+                    "{set} upstream_id IS NULL AND status IN ('submitting', 'failed')"
+                )))
+                .bind(id.to_owned())
+                .bind(upstream.id.clone())
+                .bind(state_of(upstream).as_str())
+                .bind(snapshot.clone())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+                linked = late.rows_affected() == 1;
+            }
+        }
+        if linked {
+            tx.commit().await.map_err(StoreError::from)?;
+            return Ok(SimOrderAnswer::Linked {
+                previous: order.state,
+                superseded,
+            });
+        }
+        tx.rollback().await.map_err(StoreError::from)?;
+        let current = self.existing_sim_order(id).await?;
+        if current.upstream_id.as_deref() == Some(upstream.id.as_str()) {
+            return Ok(SimOrderAnswer::Unchanged);
+        }
+        if source == Source::Matched {
+            return Ok(SimOrderAnswer::NotTaken);
+        }
+        entry.linked = false;
+        if self.record_extra_purchase(&entry).await? {
+            return Ok(SimOrderAnswer::Extra);
+        }
+        Ok(SimOrderAnswer::LinkedElsewhere)
+    }
+
+    async fn existing_sim_order(&self, id: &str) -> Result<SimOrderRecord, RepositoryError> {
+        self.sim_order(id)
+            .await?
+            .ok_or_else(|| StoreError::corrupt(format!("SIM order {id} vanished")).into())
     }
 }

@@ -1,5 +1,8 @@
 //! Tenants and their API keys (stored hashed; the key itself is never kept).
 
+use async_trait::async_trait;
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::TenantRepository;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -15,9 +18,9 @@ pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-impl Store {
-    /// Creates a tenant; a name already used is [`StoreError::Taken`].
-    pub async fn create_tenant(&self, id: &str, name: &str) -> Result<Tenant, StoreError> {
+#[async_trait]
+impl TenantRepository for Store {
+    async fn create_tenant(&self, id: &str, name: &str) -> Result<Tenant, RepositoryError> {
         sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(id)
             .bind(name)
@@ -31,31 +34,32 @@ impl Store {
         })
     }
 
-    /// A tenant by id.
-    pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+    async fn tenant(&self, id: &str) -> Result<Option<Tenant>, RepositoryError> {
         let row = sqlx::query("SELECT id, name FROM tenants WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(tenant_from_row).transpose()
+            .await
+            .map_err(StoreError::from)?;
+        Ok(row.as_ref().map(tenant_from_row).transpose()?)
     }
 
-    /// Every tenant, oldest first, with its key prefixes.
-    pub async fn tenant_accounts(&self) -> Result<Vec<TenantAccount>, StoreError> {
+    async fn tenant_accounts(&self) -> Result<Vec<TenantAccount>, RepositoryError> {
         let rows = sqlx::query(
             "SELECT id, name, created_at, disabled_at FROM tenants ORDER BY created_at, id",
         )
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         let keys = sqlx::query("SELECT tenant_id, key_prefix FROM api_keys ORDER BY created_at")
             .fetch_all(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         let mut prefixes: HashMap<String, Vec<String>> = HashMap::new();
         for key in &keys {
             prefixes
-                .entry(key.try_get("tenant_id")?)
+                .entry(key.try_get("tenant_id").map_err(StoreError::from)?)
                 .or_default()
-                .push(key.try_get("key_prefix")?);
+                .push(key.try_get("key_prefix").map_err(StoreError::from)?);
         }
         rows.iter()
             .map(|row| {
@@ -66,13 +70,13 @@ impl Store {
             .collect()
     }
 
-    /// One tenant by id, with its key prefixes.
-    pub async fn tenant_account(&self, id: &str) -> Result<Option<TenantAccount>, StoreError> {
+    async fn tenant_account(&self, id: &str) -> Result<Option<TenantAccount>, RepositoryError> {
         let row =
             sqlx::query("SELECT id, name, created_at, disabled_at FROM tenants WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .await?;
+                .await
+                .map_err(StoreError::from)?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -81,15 +85,16 @@ impl Store {
             sqlx::query("SELECT key_prefix FROM api_keys WHERE tenant_id = $1 ORDER BY created_at")
                 .bind(id)
                 .fetch_all(&self.pool)
-                .await?
+                .await
+                .map_err(StoreError::from)?
                 .iter()
                 .map(|r| r.try_get("key_prefix"))
-                .collect::<Result<_, _>>()?;
+                .collect::<Result<_, _>>()
+                .map_err(StoreError::from)?;
         Ok(Some(account))
     }
 
-    /// Stores an API key (hashed) for a tenant. Adding the same key twice is a no-op.
-    pub async fn add_api_key(&self, tenant_id: &str, key: &str) -> Result<(), StoreError> {
+    async fn add_api_key(&self, tenant_id: &str, key: &str) -> Result<(), RepositoryError> {
         sqlx::query(
             "INSERT INTO api_keys (key_hash, tenant_id, key_prefix, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (key_hash) DO NOTHING",
@@ -99,21 +104,19 @@ impl Store {
         .bind(key_prefix(key))
         .bind(millis(Utc::now()))
         .execute(&self.pool)
-        .await?;
+        .await.map_err(StoreError::from)?;
         Ok(())
     }
 
-    /// Replaces every key of a tenant by `key`, in one transaction: from the
-    /// commit on, the old keys are refused by every instance (each request
-    /// looks its key up here). `false` when there is no such tenant.
-    pub async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, StoreError> {
+    async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, RepositoryError> {
         // Writes first: a SQLite transaction that reads before writing
         // fails at once if another connection wrote meanwhile.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         sqlx::query("DELETE FROM api_keys WHERE tenant_id = $1")
             .bind(tenant_id)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         let inserted = sqlx::query(
             "INSERT INTO api_keys (key_hash, tenant_id, key_prefix, created_at) \
              SELECT $1, id, $3, $4 FROM tenants WHERE id = $2",
@@ -123,37 +126,36 @@ impl Store {
         .bind(key_prefix(key))
         .bind(millis(Utc::now()))
         .execute(&mut *tx)
-        .await?
+        .await
+        .map_err(StoreError::from)?
         .rows_affected();
         if inserted == 0 {
             return Ok(false);
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(true)
     }
 
-    /// Disables a tenant: its keys are refused from now on. Disabling a
-    /// disabled tenant keeps its first disabling time. `false` when there
-    /// is no such tenant.
-    pub async fn disable_tenant(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn disable_tenant(&self, id: &str, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
         sqlx::query("UPDATE tenants SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
             .bind(id)
             .bind(millis(at))
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         Ok(self.tenant(id).await?.is_some())
     }
 
-    /// The enabled tenant an API key belongs to, if any.
-    pub async fn tenant_by_api_key(&self, key: &str) -> Result<Option<Tenant>, StoreError> {
+    async fn tenant_by_api_key(&self, key: &str) -> Result<Option<Tenant>, RepositoryError> {
         let row = sqlx::query(
             "SELECT t.id, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id \
              WHERE k.key_hash = $1 AND t.disabled_at IS NULL",
         )
         .bind(hash_api_key(key))
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(tenant_from_row).transpose()
+        .await
+        .map_err(StoreError::from)?;
+        Ok(row.as_ref().map(tenant_from_row).transpose()?)
     }
 }
 

@@ -1,7 +1,10 @@
 //! Inbound provider webhooks: stored raw once verified, deduplicated by the
 //! provider's own delivery key, then applied to the order they concern.
 
+use async_trait::async_trait;
 use chrono::Utc;
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::{OrderRepository, WebhookRepository};
 use simgate_domain::{Iccid, InstallDetails, OrderId, OrderStatus, ProviderId};
 use sqlx::Row;
 
@@ -9,14 +12,14 @@ use crate::orders::link_esim;
 use crate::purchases::{PurchaseEntry, claim_purchase};
 use crate::{OrderRecord, Store, StoreError, StoredWebhook, millis, new_id};
 
-impl Store {
-    /// Stores a verified webhook's raw body under the provider's dedupe key.
-    pub async fn store_webhook(
+#[async_trait]
+impl WebhookRepository for Store {
+    async fn store_webhook(
         &self,
         provider: ProviderId,
         dedupe_key: &str,
         body: &str,
-    ) -> Result<StoredWebhook, StoreError> {
+    ) -> Result<StoredWebhook, RepositoryError> {
         let id = new_id("whk");
         let inserted = sqlx::query(
             "INSERT INTO inbound_webhooks (id, provider, dedupe_key, body, received_at) \
@@ -28,7 +31,8 @@ impl Store {
         .bind(body.to_owned())
         .bind(millis(Utc::now()))
         .execute(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         if inserted.rows_affected() == 1 {
             return Ok(StoredWebhook {
                 id,
@@ -40,80 +44,80 @@ impl Store {
                 .bind(provider.as_str())
                 .bind(dedupe_key.to_owned())
                 .fetch_one(&self.pool)
-                .await?;
+                .await
+                .map_err(StoreError::from)?;
         Ok(StoredWebhook {
-            id: row.try_get("id")?,
+            id: row.try_get("id").map_err(StoreError::from)?,
             duplicate: true,
         })
     }
 
-    /// Forgets a stored webhook that could not be applied, so that the
-    /// provider's redelivery is applied instead of ignored.
-    pub async fn forget_webhook(&self, id: &str) -> Result<(), StoreError> {
+    async fn forget_webhook(&self, id: &str) -> Result<(), RepositoryError> {
         sqlx::query("DELETE FROM inbound_webhooks WHERE id = $1")
             .bind(id.to_owned())
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         Ok(())
     }
 
-    /// Records what applying a stored webhook did.
-    pub async fn finish_webhook(&self, id: &str, outcome: &str) -> Result<(), StoreError> {
+    async fn finish_webhook(&self, id: &str, outcome: &str) -> Result<(), RepositoryError> {
         sqlx::query("UPDATE inbound_webhooks SET outcome = $2, processed_at = $3 WHERE id = $1")
             .bind(id.to_owned())
             .bind(outcome.to_owned())
             .bind(millis(Utc::now()))
             .execute(&self.pool)
-            .await?;
+            .await
+            .map_err(StoreError::from)?;
         Ok(())
     }
 
-    /// The order a provider knows by `reference`: linked by its upstream
-    /// reference, or (for providers that keep our id) by our own id.
-    pub async fn order_for_provider_reference(
+    async fn order_for_provider_reference(
         &self,
         provider: ProviderId,
         reference: &str,
-    ) -> Result<Option<OrderRecord>, StoreError> {
+    ) -> Result<Option<OrderRecord>, RepositoryError> {
         let row = sqlx::query(
             "SELECT id FROM orders WHERE provider = $1 AND (upstream_ref = $2 OR id = $2) LIMIT 1",
         )
         .bind(provider.as_str())
         .bind(reference.to_owned())
         .fetch_optional(&self.pool)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
         match row {
-            Some(row) => self.order_by_id(&OrderId(row.try_get("id")?)).await,
+            Some(row) => {
+                self.order_by_id(&OrderId(row.try_get("id").map_err(StoreError::from)?))
+                    .await
+            }
             None => Ok(None),
         }
     }
 
-    /// The tenant owning a provider's eSIM, if simgate issued it.
-    pub async fn esim_tenant(
+    async fn esim_tenant(
         &self,
         provider: ProviderId,
         iccid: &Iccid,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<String>, RepositoryError> {
         let row = sqlx::query("SELECT tenant_id FROM esims WHERE provider = $1 AND iccid = $2")
             .bind(provider.as_str())
             .bind(iccid.as_str().to_owned())
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| r.try_get("tenant_id").map_err(StoreError::from))
-            .transpose()
+            .await
+            .map_err(StoreError::from)?;
+        Ok(row
+            .map(|r| r.try_get("tenant_id").map_err(StoreError::from))
+            .transpose()?)
     }
 
-    /// Adds one delivered eSIM to an order the provider accepted. The order
-    /// completes when it has as many eSIMs as it has units; delivering the
-    /// same eSIM twice changes nothing.
-    pub async fn deliver_esim(
+    async fn deliver_esim(
         &self,
         order: &OrderRecord,
         reference: &str,
         esim: &InstallDetails,
-    ) -> Result<OrderRecord, StoreError> {
+    ) -> Result<OrderRecord, RepositoryError> {
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let purchase = order.upstream_ref.as_deref().unwrap_or(reference);
         let entry = PurchaseEntry {
             provider: order.provider(),
@@ -125,19 +129,22 @@ impl Store {
             detail: String::new(),
         };
         if !claim_purchase(&mut tx, &entry, now).await? {
-            tx.rollback().await?;
+            tx.rollback().await.map_err(StoreError::from)?;
             return Err(StoreError::Conflict(format!(
                 "{}: purchase {purchase} belongs to another order",
                 order.id
-            )));
+            ))
+            .into());
         }
         link_esim(&mut tx, order, esim, now).await?;
         let delivered: i64 =
             sqlx::query("SELECT COUNT(*) AS n FROM order_esims WHERE order_id = $1")
                 .bind(order.id.0.clone())
                 .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
+                .await
+                .map_err(StoreError::from)?
+                .try_get("n")
+                .map_err(StoreError::from)?;
         let status = if delivered >= i64::from(order.quantity) {
             OrderStatus::Completed
         } else {
@@ -154,10 +161,10 @@ impl Store {
         .bind(reference.to_owned())
         .bind(now)
         .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        .await.map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
         self.order_by_id(&order.id)
             .await?
-            .ok_or_else(|| StoreError::Conflict(order.id.0.clone()))
+            .ok_or_else(|| StoreError::Conflict(order.id.0.clone()).into())
     }
 }

@@ -155,7 +155,7 @@ async fn another_tenants_orders_and_esims_are_invisible() {
     let app = TestApp::spawn().await;
     let order = app.order(&app.cheapest("ES").await, "mine").await;
     let iccid = order["esims"][0].as_str().unwrap();
-    let (_, other_key) = simgate::create_tenant(app.app.services().store(), "other")
+    let (_, other_key) = simgate::create_tenant(app.app.store(), "other")
         .await
         .unwrap();
     for path in [

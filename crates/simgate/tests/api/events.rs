@@ -275,7 +275,7 @@ async fn endpoints_and_events_reject_bad_input() {
     let endpoint = register(&app, &receiver.url).await;
     complete_an_order(&app, "events-5").await;
     let event_id = receiver.wait_for(1).await[0].id.clone();
-    let (_, other_key) = simgate::create_tenant(app.app.services().store(), "other")
+    let (_, other_key) = simgate::create_tenant(app.app.store(), "other")
         .await
         .unwrap();
     let other = |path: String| {

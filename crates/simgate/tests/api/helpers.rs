@@ -205,7 +205,7 @@ impl TestApp {
         sandbox
             .state
             .set_callback_url(Some(simgate::webhook_url(&app, ProviderId::EsimGo)));
-        let (_, api_key) = simgate::create_tenant(app.services().store(), "test reseller")
+        let (_, api_key) = simgate::create_tenant(app.store(), "test reseller")
             .await
             .unwrap();
         let test = Self {

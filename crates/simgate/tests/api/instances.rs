@@ -13,6 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use simgate::Application;
 use simgate_connectors::esim_go::types::OrderResponse;
+use simgate_domain::repository::PurchaseRepository;
 
 use crate::helpers::{Options, Sandbox, eventually, settings_for};
 use crate::postgres::fresh_database;
@@ -111,7 +112,7 @@ async fn two_instances_buy_each_order_once(database: &str) {
     let sandbox = Sandbox::start().await;
     let first = Instance::start(&sandbox, database).await;
     let second = Instance::start(&sandbox, database).await;
-    let (_, api_key) = simgate::create_tenant(first.app.services().store(), "reseller")
+    let (_, api_key) = simgate::create_tenant(first.app.store(), "reseller")
         .await
         .unwrap();
     let client = reqwest::Client::builder()
@@ -227,13 +228,7 @@ async fn two_instances_buy_each_order_once(database: &str) {
         references.keys().cloned().collect::<BTreeSet<_>>(),
         "every purchase is linked to exactly one order"
     );
-    let ledger = first
-        .app
-        .services()
-        .store()
-        .upstream_purchases(None)
-        .await
-        .unwrap();
+    let ledger = first.app.store().upstream_purchases(None).await.unwrap();
     assert!(
         ledger.iter().all(|p| p.linked),
         "no extra purchase: {ledger:?}"

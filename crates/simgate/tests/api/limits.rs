@@ -35,9 +35,7 @@ impl LimitedApp {
         };
         assert_eq!(settings.server, ServerSettings::default());
         let app = Application::start(&settings).await.expect("simgate starts");
-        let (_, api_key) = simgate::create_tenant(app.services().store(), "limits")
-            .await
-            .unwrap();
+        let (_, api_key) = simgate::create_tenant(app.store(), "limits").await.unwrap();
         Self {
             app,
             api_key,

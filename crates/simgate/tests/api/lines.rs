@@ -379,7 +379,7 @@ async fn bad_line_requests_get_clear_problems() {
     assert_problem(twice, StatusCode::CONFLICT, "line_exists").await;
 
     // Another tenant cannot see or touch this tenant's line.
-    let (_, other_key) = simgate::create_tenant(app.app.services().store(), "other")
+    let (_, other_key) = simgate::create_tenant(app.app.store(), "other")
         .await
         .unwrap();
     let other = |method: Method, path: String, body: Value| {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use simgate_domain::repository::{CatalogueRepository, OrderRepository, TenantRepository};
 use simgate_domain::{OrderKind, ProductId};
 use simgate_store::{InsertOutcome, NewOrder};
 
@@ -215,7 +216,7 @@ async fn an_order_written_but_never_sent_is_submitted_once() {
     })
     .await;
     let product = ProductId::parse(&app.cheapest("IT").await).unwrap();
-    let store = app.app.services().store();
+    let store = app.app.store();
     let price = store.product(&product).await.unwrap().unwrap().price;
     let tenant = store
         .tenant_by_api_key(&app.api_key)

@@ -46,7 +46,7 @@ impl LineApp {
         };
         settings.providers.onsim = Some(onsim_settings);
         let app = Application::start(&settings).await.expect("simgate starts");
-        let store = app.services().store();
+        let store = app.store();
         let (_, tenant_a) = simgate::create_tenant(store, "tenant A").await.unwrap();
         let (_, tenant_b) = simgate::create_tenant(store, "tenant B").await.unwrap();
         Self {

@@ -63,7 +63,7 @@ impl Lab {
         let key = match key {
             Some(key) => key,
             None => {
-                simgate::create_tenant(app.services().store(), "webhook targets")
+                simgate::create_tenant(app.store(), "webhook targets")
                     .await
                     .unwrap()
                     .1

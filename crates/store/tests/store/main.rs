@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use rust_decimal::Decimal;
+use simgate_domain::entities::RepositoryError;
+use simgate_domain::repository::*;
 use simgate_domain::{
     ActivationCode, CountryCode, Currency, DataAllowance, Iccid, InstallDetails, Money, Msisdn,
     NewAddress, OrderKind, OrderStatus, Product, ProductId, ProviderId, ShippingAddress, SimOrder,
@@ -15,7 +17,7 @@ use simgate_domain::{
 };
 use simgate_store::{
     InsertOutcome, Lease, LineActivation, LineStatus, NewOrder, ProductFilter, ProductSort,
-    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderState, Store, StoreError, UpstreamAnswer,
+    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderState, Store, UpstreamAnswer,
 };
 use sqlx::Connection;
 

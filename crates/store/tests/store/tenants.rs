@@ -86,7 +86,7 @@ pub(super) async fn tenant_names_are_unique_and_keys_can_be_replaced_or_disabled
     store.create_tenant("t1", "one").await.unwrap();
     let taken = store.create_tenant("t2", "one").await.unwrap_err();
     assert!(
-        matches!(&taken, StoreError::Taken(what) if what.contains("one")),
+        matches!(&taken, RepositoryError::Taken(what) if what.contains("one")),
         "{taken:?}"
     );
     store.create_tenant("t2", "two").await.unwrap();

@@ -1,0 +1,579 @@
+//! What the service asks of storage, as small traits by subject (in the
+//! spirit of lldap's backend handlers), so that the use cases depend on
+//! these and not on the store crate that implements them.
+//!
+//! Each trait matches one module of the store (`crates/store/src/<subject>.rs`
+//! implements it for `Store`); [`Repository`] is all of them at once, what
+//! `Services` holds as `Arc<dyn Repository>`. A new storage operation goes
+//! into the trait of its subject here and into the `impl` of that trait in
+//! the store module of the same name.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::entities::{
+    Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease, LineActivation,
+    LineRecord, LineStatus, NewOrder, OrderFailure, OrderRecord, ProductFilter, Recorded,
+    RepositoryError, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent,
+    StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+};
+use crate::{
+    Iccid, InstallDetails, Msisdn, OrderId, OrderStatus, Product, ProductId, ProviderId,
+    ShippingAddress, SimOrder,
+};
+
+/// The providers' catalogues as synced, and the search over them.
+/// Implemented by the store in `crates/store/src/catalogue.rs`.
+#[async_trait]
+pub trait CatalogueRepository: Send + Sync {
+    /// Replaces a provider's catalogue in one transaction: products it no
+    /// longer lists become inactive (orders may still point at them). When
+    /// the provider lists one id twice, the first listing wins.
+    async fn replace_catalogue(
+        &self,
+        provider: ProviderId,
+        products: &[Product],
+        synced_at: DateTime<Utc>,
+    ) -> Result<usize, RepositoryError>;
+
+    /// When a provider's catalogue was last synced, and how many products it had.
+    async fn last_catalogue_sync(
+        &self,
+        provider: ProviderId,
+    ) -> Result<Option<(DateTime<Utc>, u64)>, RepositoryError>;
+
+    /// Searches active products; returns one page and the total match count.
+    async fn search_products(
+        &self,
+        filter: &ProductFilter,
+    ) -> Result<(Vec<Product>, u64), RepositoryError>;
+
+    /// An active product by id.
+    async fn product(&self, id: &ProductId) -> Result<Option<Product>, RepositoryError>;
+}
+
+/// eSIM orders and their eSIMs: written before any upstream call, then moved
+/// through the order state machine by compare-and-set on the order's fence
+/// (its attempt number), so a stale read never re-sends or reopens anything.
+/// Implemented by the store in `crates/store/src/orders.rs`.
+#[async_trait]
+pub trait OrderRepository: Send + Sync {
+    /// Writes a new order in `pending`, or returns the tenant's existing order
+    /// with the same idempotency key.
+    async fn insert_order(&self, order: &NewOrder) -> Result<InsertOutcome, RepositoryError>;
+
+    /// An order by id, whoever owns it (for jobs).
+    async fn order_by_id(&self, id: &OrderId) -> Result<Option<OrderRecord>, RepositoryError>;
+
+    /// A tenant's order; another tenant's order is simply not found.
+    async fn order_for_tenant(
+        &self,
+        tenant_id: &str,
+        id: &OrderId,
+    ) -> Result<Option<OrderRecord>, RepositoryError>;
+
+    /// A tenant's orders, newest first, optionally of one status, strictly
+    /// older than the `before` order (ids are time-ordered, so they page).
+    async fn orders_for_tenant(
+        &self,
+        tenant_id: &str,
+        status: Option<OrderStatus>,
+        before: Option<&OrderId>,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, RepositoryError>;
+
+    /// Claims an order for an upstream call: `pending → submitted`, only if
+    /// it is still pending at `fence`. Returns the new attempt's fence, or
+    /// `None` when someone else moved the order first.
+    async fn claim_for_submission(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<i64>, RepositoryError>;
+
+    /// Puts a `submitted` order whose call bought nothing back to `pending`,
+    /// or a retryable `failed` one, so it can be submitted again; only at
+    /// `fence`, so a stale read can never reopen an order another worker
+    /// has just re-sent. Returns the new fence; a lease is kept.
+    async fn reopen_order(&self, id: &OrderId, fence: i64) -> Result<Option<i64>, RepositoryError>;
+
+    /// Records the provider's answer to the attempt at `fence`: the upstream
+    /// reference, status and any delivered eSIMs, in one transaction with
+    /// the purchase ledger. An answer is never dropped (see [`Recorded`]),
+    /// and one purchase is never linked to two orders.
+    async fn record_upstream_order(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        upstream_ref: &str,
+        provider_status: &str,
+        status: OrderStatus,
+        esims: &[InstallDetails],
+    ) -> Result<Recorded, RepositoryError>;
+
+    /// Takes a provider order found by listing the provider's orders and
+    /// matching their content (for providers that keep no reference of
+    /// ours) as the purchase of the attempt at `fence` — only while that
+    /// attempt is current and the order has no purchase. Unlike an answer
+    /// to our own call, a match that comes too late is dropped
+    /// ([`Recorded::NotTaken`]): it may be the purchase of another order
+    /// of the same content whose own answer was lost.
+    async fn adopt_matched_order(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        answer: &UpstreamAnswer<'_>,
+    ) -> Result<Recorded, RepositoryError>;
+
+    /// Marks the attempt at `fence` failed (the provider certainly did
+    /// nothing), if the order is still pending or submitted without a purchase.
+    async fn fail_order(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        failure: &OrderFailure,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Takes, under `lease`, up to `limit` orders whose outcome a reconciler
+    /// must find out: submitted without an answer before `submitted_before`,
+    /// or pending (never sent, or reopened and left) since before
+    /// `idle_before`. One statement, so two reconcilers get disjoint sets;
+    /// each returned order carries its new fence.
+    async fn claim_orders_to_reconcile(
+        &self,
+        lease: &Lease,
+        submitted_before: DateTime<Utc>,
+        idle_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, RepositoryError>;
+
+    /// Takes, under `lease`, up to `limit` orders the provider is still
+    /// fulfilling, least recently changed first, to poll them.
+    async fn claim_orders_fulfilling(
+        &self,
+        lease: &Lease,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, RepositoryError>;
+
+    /// Gives a leased order back before its lease ends, if nobody moved it
+    /// since `fence` (every move already ends the lease).
+    async fn release_order(&self, id: &OrderId, fence: i64) -> Result<(), RepositoryError>;
+
+    /// Orders the provider accepted and is still fulfilling, least recently
+    /// checked first.
+    async fn orders_fulfilling(
+        &self,
+        provider: Option<ProviderId>,
+    ) -> Result<Vec<OrderRecord>, RepositoryError>;
+
+    /// A tenant's eSIM with its install details.
+    async fn esim_for_tenant(
+        &self,
+        tenant_id: &str,
+        iccid: &Iccid,
+    ) -> Result<Option<EsimRecord>, RepositoryError>;
+}
+
+/// Physical SIM orders and the shipping addresses they go to, fenced like
+/// eSIM orders.
+/// Implemented by the store in `crates/store/src/sim_orders.rs`.
+#[async_trait]
+pub trait SimOrderRepository: Send + Sync {
+    /// Remembers an address a tenant created at a provider.
+    async fn insert_address(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+        address: &ShippingAddress,
+    ) -> Result<String, RepositoryError>;
+
+    /// Whether the provider's address belongs to the tenant.
+    async fn owns_address(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+        upstream_id: &str,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Writes a SIM order down before the provider is called, or returns the
+    /// order an earlier request with the same idempotency key made.
+    async fn insert_sim_order(
+        &self,
+        order: &SimOrderInsert,
+    ) -> Result<InsertOutcome<SimOrderRecord>, RepositoryError>;
+
+    /// One SIM order by simgate's id.
+    async fn sim_order(&self, id: &str) -> Result<Option<SimOrderRecord>, RepositoryError>;
+
+    /// Records the provider's answer to the creation attempt at `fence` (or
+    /// the order a recovery found for it), with the purchase ledger, in one
+    /// transaction. Never drops an answer (see [`SimOrderAnswer`]).
+    async fn record_sim_order_answer(
+        &self,
+        id: &str,
+        fence: i64,
+        upstream: &SimOrder,
+    ) -> Result<SimOrderAnswer, RepositoryError>;
+
+    /// Takes a provider order found by listing and matching (same address,
+    /// quantity and time) as the purchase of the attempt at `fence`, only
+    /// while that attempt is current and the order has none. A late match
+    /// is dropped ([`SimOrderAnswer::NotTaken`]), never kept as an extra:
+    /// it may be the purchase of another order of the same content.
+    async fn adopt_matched_sim_order(
+        &self,
+        id: &str,
+        fence: i64,
+        upstream: &SimOrder,
+    ) -> Result<SimOrderAnswer, RepositoryError>;
+
+    /// Records news of an order's purchase (polled from the provider);
+    /// returns the previous state so the caller can announce a change
+    /// exactly when there was one. Only for the purchase the order has.
+    async fn record_sim_order(
+        &self,
+        id: &str,
+        upstream: &SimOrder,
+    ) -> Result<SimOrderState, RepositoryError>;
+
+    /// Marks an order that was never created upstream as failed, if nobody
+    /// moved it since `fence`.
+    async fn fail_sim_order(
+        &self,
+        id: &str,
+        fence: i64,
+        why: &str,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Gives a leased SIM order back, if nobody moved it since `fence`.
+    async fn release_sim_order(&self, id: &str, fence: i64) -> Result<(), RepositoryError>;
+
+    /// Leaves a note on an order still waiting for its outcome, and moves it
+    /// to the back of the follow-up queue.
+    async fn touch_sim_order(&self, id: &str) -> Result<(), RepositoryError>;
+
+    /// A page of a tenant's SIM orders, newest first, optionally of one status.
+    async fn sim_orders_for_tenant(
+        &self,
+        tenant_id: &str,
+        status: Option<&str>,
+        page: u32,
+        size: u32,
+    ) -> Result<(Vec<SimOrderRecord>, u64), RepositoryError>;
+
+    /// Takes, under `lease`, up to `limit` orders that can still change,
+    /// least recently checked first: linked ones to poll, and ones whose
+    /// creation answer is unknown since before `created_before`. One
+    /// statement, so two instances get disjoint sets; fences are bumped.
+    async fn claim_sim_orders_to_follow(
+        &self,
+        lease: &Lease,
+        created_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<SimOrderRecord>, RepositoryError>;
+}
+
+/// Which tenant holds which subscriber line: the claim written before
+/// provisioning, which keeps tenants apart and makes provisioning recoverable.
+/// Implemented by the store in `crates/store/src/lines.rs`.
+#[async_trait]
+pub trait LineRepository: Send + Sync {
+    /// Claims a number for a tenant before provisioning it. `None` when the
+    /// number is already someone's line (ceased lines free their number).
+    async fn claim_line(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+        mpn: &Msisdn,
+    ) -> Result<Option<LineRecord>, RepositoryError>;
+
+    /// A line by number, whoever owns it.
+    async fn line(
+        &self,
+        provider: ProviderId,
+        mpn: &Msisdn,
+    ) -> Result<Option<LineRecord>, RepositoryError>;
+
+    /// Sets a line's status (and its ICCID once known).
+    async fn set_line_status(
+        &self,
+        provider: ProviderId,
+        mpn: &Msisdn,
+        status: LineStatus,
+        iccid: Option<&Iccid>,
+    ) -> Result<(), RepositoryError>;
+
+    /// Moves a line to its new primary number.
+    async fn renumber_line(
+        &self,
+        provider: ProviderId,
+        from: &Msisdn,
+        to: &Msisdn,
+    ) -> Result<(), RepositoryError>;
+
+    /// Forgets the claim at `fence`, whose provisioning certainly did not
+    /// happen; a claim moved on since is left alone.
+    async fn release_line(
+        &self,
+        provider: ProviderId,
+        mpn: &Msisdn,
+        fence: i64,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Records that the provider provisioned the tenant's number, for the
+    /// attempt at `fence`. Never drops the answer (see [`LineActivation`]).
+    async fn activate_line(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+        mpn: &Msisdn,
+        fence: i64,
+        iccid: Option<&Iccid>,
+    ) -> Result<LineActivation, RepositoryError>;
+
+    /// Takes, under `lease`, up to `limit` lines whose provisioning answer
+    /// is unknown since before `updated_before`, oldest first. One
+    /// statement, so two instances get disjoint sets; fences are bumped.
+    async fn claim_lines_to_settle(
+        &self,
+        lease: &Lease,
+        updated_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<LineRecord>, RepositoryError>;
+
+    /// Gives a leased line back, if nobody moved it since `fence`.
+    async fn release_line_lease(
+        &self,
+        provider: ProviderId,
+        mpn: &Msisdn,
+        fence: i64,
+    ) -> Result<(), RepositoryError>;
+
+    /// A tenant's lines, newest first.
+    async fn lines_for_tenant(&self, tenant_id: &str) -> Result<Vec<LineRecord>, RepositoryError>;
+
+    /// Every line a tenant holds at a provider (provisioning or active, not
+    /// ceased), unbounded: what the provider account's inventory is
+    /// filtered by, so a tenant sees only what sits behind its own lines.
+    async fn lines_held_by(
+        &self,
+        tenant_id: &str,
+        provider: ProviderId,
+    ) -> Result<Vec<LineRecord>, RepositoryError>;
+}
+
+/// Tenants and their API keys (kept hashed).
+/// Implemented by the store in `crates/store/src/tenants.rs`.
+#[async_trait]
+pub trait TenantRepository: Send + Sync {
+    /// Creates a tenant; a name already used is [`RepositoryError::Taken`].
+    async fn create_tenant(&self, id: &str, name: &str) -> Result<Tenant, RepositoryError>;
+
+    /// A tenant by id.
+    async fn tenant(&self, id: &str) -> Result<Option<Tenant>, RepositoryError>;
+
+    /// Every tenant, oldest first, with its key prefixes.
+    async fn tenant_accounts(&self) -> Result<Vec<TenantAccount>, RepositoryError>;
+
+    /// One tenant by id, with its key prefixes.
+    async fn tenant_account(&self, id: &str) -> Result<Option<TenantAccount>, RepositoryError>;
+
+    /// Stores an API key (hashed) for a tenant. Adding the same key twice is a no-op.
+    async fn add_api_key(&self, tenant_id: &str, key: &str) -> Result<(), RepositoryError>;
+
+    /// Replaces every key of a tenant by `key`, in one transaction: from the
+    /// commit on, the old keys are refused by every instance (each request
+    /// looks its key up here). `false` when there is no such tenant.
+    async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, RepositoryError>;
+
+    /// Disables a tenant: its keys are refused from now on. Disabling a
+    /// disabled tenant keeps its first disabling time. `false` when there
+    /// is no such tenant.
+    async fn disable_tenant(&self, id: &str, at: DateTime<Utc>) -> Result<bool, RepositoryError>;
+
+    /// The enabled tenant an API key belongs to, if any.
+    async fn tenant_by_api_key(&self, key: &str) -> Result<Option<Tenant>, RepositoryError>;
+}
+
+/// Outbound events, the tenants' webhook endpoints and each delivery's attempts.
+/// Implemented by the store in `crates/store/src/events.rs`.
+#[async_trait]
+pub trait EventRepository: Send + Sync {
+    /// Registers an endpoint for a tenant.
+    async fn create_endpoint(
+        &self,
+        tenant_id: &str,
+        url: &str,
+        secret: &str,
+    ) -> Result<Endpoint, RepositoryError>;
+
+    /// An endpoint by id.
+    async fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, RepositoryError>;
+
+    /// A tenant's endpoints, oldest first.
+    async fn endpoints_for_tenant(&self, tenant_id: &str)
+    -> Result<Vec<Endpoint>, RepositoryError>;
+
+    /// Disables an endpoint (410 Gone, or removed by its tenant).
+    async fn disable_endpoint(&self, id: &str, reason: &str) -> Result<bool, RepositoryError>;
+
+    /// Records an event once per `dedupe_key`, with a pending delivery to
+    /// each of the tenant's enabled endpoints. Returns the new deliveries'
+    /// ids, or `None` when the event was already recorded.
+    async fn record_event(
+        &self,
+        tenant_id: &str,
+        event_type: &str,
+        dedupe_key: &str,
+        payload: &str,
+    ) -> Result<Option<(String, Vec<String>)>, RepositoryError>;
+
+    /// New pending deliveries of an existing event to every enabled endpoint.
+    async fn redeliver_event(&self, event: &StoredEvent) -> Result<Vec<String>, RepositoryError>;
+
+    /// A tenant's event.
+    async fn event_for_tenant(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<StoredEvent>, RepositoryError>;
+
+    /// A tenant's events, newest first, older than `before` when given.
+    async fn events_for_tenant(
+        &self,
+        tenant_id: &str,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredEvent>, RepositoryError>;
+
+    /// The deliveries of an event.
+    async fn deliveries_of(&self, event_id: &str) -> Result<Vec<Delivery>, RepositoryError>;
+
+    /// A delivery with its event and endpoint, for the delivery job.
+    async fn delivery(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Delivery, StoredEvent, Endpoint)>, RepositoryError>;
+
+    /// Records the outcome of one attempt.
+    async fn record_attempt(
+        &self,
+        id: &str,
+        status: DeliveryStatus,
+        response: Option<u16>,
+        error: Option<&str>,
+    ) -> Result<(), RepositoryError>;
+
+    /// How many deliveries are still pending (not yet delivered, failed or
+    /// disabled), across every tenant: the outbound webhook backlog.
+    async fn pending_deliveries(&self) -> Result<u64, RepositoryError>;
+}
+
+/// Inbound provider webhooks: stored once per dedupe key, then applied to
+/// the order or eSIM they name.
+/// Implemented by the store in `crates/store/src/webhooks.rs`.
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    /// Stores a verified webhook's raw body under the provider's dedupe key.
+    async fn store_webhook(
+        &self,
+        provider: ProviderId,
+        dedupe_key: &str,
+        body: &str,
+    ) -> Result<StoredWebhook, RepositoryError>;
+
+    /// Forgets a stored webhook that could not be applied, so that the
+    /// provider's redelivery is applied instead of ignored.
+    async fn forget_webhook(&self, id: &str) -> Result<(), RepositoryError>;
+
+    /// Records what applying a stored webhook did.
+    async fn finish_webhook(&self, id: &str, outcome: &str) -> Result<(), RepositoryError>;
+
+    /// The order a provider knows by `reference`: linked by its upstream
+    /// reference, or (for providers that keep our id) by our own id.
+    async fn order_for_provider_reference(
+        &self,
+        provider: ProviderId,
+        reference: &str,
+    ) -> Result<Option<OrderRecord>, RepositoryError>;
+
+    /// The tenant owning a provider's eSIM, if simgate issued it.
+    async fn esim_tenant(
+        &self,
+        provider: ProviderId,
+        iccid: &Iccid,
+    ) -> Result<Option<String>, RepositoryError>;
+
+    /// Adds one delivered eSIM to an order the provider accepted. The order
+    /// completes when it has as many eSIMs as it has units; delivering the
+    /// same eSIM twice changes nothing.
+    async fn deliver_esim(
+        &self,
+        order: &OrderRecord,
+        reference: &str,
+        esim: &InstallDetails,
+    ) -> Result<OrderRecord, RepositoryError>;
+}
+
+/// The purchase ledger: every upstream purchase once, linked to its row or
+/// kept as an extra purchase for an operator to refund.
+/// Implemented by the store in `crates/store/src/purchases.rs`.
+#[async_trait]
+pub trait PurchaseRepository: Send + Sync {
+    /// Every purchase in the ledger, optionally only the linked ones or only
+    /// the extra ones (to refund), oldest first.
+    async fn upstream_purchases(
+        &self,
+        linked: Option<bool>,
+    ) -> Result<Vec<UpstreamPurchase>, RepositoryError>;
+
+    /// Whether a provider's purchase already belongs to a local row (as its
+    /// purchase or as an extra one): such a purchase is never adopted again.
+    async fn purchase_taken(
+        &self,
+        provider: ProviderId,
+        upstream_ref: &str,
+    ) -> Result<bool, RepositoryError>;
+}
+
+/// Whether storage answers at all, for `/healthz` and `/readyz`.
+/// Implemented by the store in `crates/store/src/lib.rs`.
+#[async_trait]
+pub trait HealthRepository: Send + Sync {
+    /// Checks that the database answers.
+    async fn ping(&self) -> Result<(), RepositoryError>;
+}
+
+/// Every repository at once: what the use cases hold, as
+/// `Arc<dyn Repository>`. Implemented for any type implementing each trait,
+/// so a backend only implements the subject traits.
+pub trait Repository:
+    CatalogueRepository
+    + OrderRepository
+    + SimOrderRepository
+    + LineRepository
+    + TenantRepository
+    + EventRepository
+    + WebhookRepository
+    + PurchaseRepository
+    + HealthRepository
+    + Send
+    + Sync
+{
+}
+
+impl<T> Repository for T where
+    T: CatalogueRepository
+        + OrderRepository
+        + SimOrderRepository
+        + LineRepository
+        + TenantRepository
+        + EventRepository
+        + WebhookRepository
+        + PurchaseRepository
+        + HealthRepository
+        + Send
+        + Sync
+{
+}
