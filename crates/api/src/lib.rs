@@ -122,6 +122,7 @@ fn spawn_upkeep(handle: PrometheusHandle) {
     tags(
         (name = "providers", description = "Configured providers and their capabilities"),
         (name = "products", description = "The unified catalogue"),
+        (name = "pricing", description = "A tenant's sell prices: markup, rounding and overrides"),
         (name = "orders", description = "Durable, idempotent orders"),
         (name = "esims", description = "Install details, QR codes, usage, top-ups, revokes, location and SMS"),
         (name = "webhooks", description = "Events from providers, verified per provider"),
@@ -141,6 +142,11 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::providers::list_providers))
         .routes(routes!(routes::products::list_products))
         .routes(routes!(routes::products::get_product))
+        .routes(routes!(
+            routes::pricing::get_pricing,
+            routes::pricing::put_pricing
+        ))
+        .routes(routes!(routes::fx::list_fx, routes::fx::put_fx))
         .routes(routes!(
             routes::orders::create_order,
             routes::orders::list_orders

@@ -10,6 +10,7 @@ use serde::Serialize;
 use simgate_connectors::ConnectorError;
 use simgate_domain::DomainError;
 use simgate_domain::entities::OrderRecord;
+use simgate_domain::orchestration::PricingError;
 use simgate_service::ServiceError;
 use simgate_service::webhook_targets::{NOT_PUBLIC_CODE, TargetError};
 
@@ -43,6 +44,9 @@ pub struct Problem {
     /// out by [`crate::observability`], so every problem has it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The request field at fault, when one is (`overrides[1].markup_percent`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// An error on its way to becoming a problem response.
@@ -55,6 +59,7 @@ pub struct ApiError {
     order: Option<Box<(String, String)>>,
     retry_after: Option<Duration>,
     provider_code: Option<String>,
+    field: Option<String>,
 }
 
 impl ApiError {
@@ -67,6 +72,7 @@ impl ApiError {
             order: None,
             retry_after: None,
             provider_code: None,
+            field: None,
         }
     }
 
@@ -189,12 +195,34 @@ impl From<ServiceError> for ApiError {
             ServiceError::TenantNameTaken(_) => Self::new(S::CONFLICT, "tenant_name_taken", detail),
             ServiceError::TenantNotFound(_) => Self::not_found("tenant_not_found", detail),
             ServiceError::TenantDisabled(_) => Self::new(S::CONFLICT, "tenant_disabled", detail),
+            ServiceError::Fx(e) => Self::new(S::UNPROCESSABLE_ENTITY, e.code(), detail),
+            ServiceError::Pricing(e) => pricing(&e),
             ServiceError::Repository(e) => Self::internal(&e),
         }
     }
 }
 
 /// Maps a provider failure: never a 500, and never blamed on the client.
+/// Refused pricing rules: a 422 naming the field, so the client can fix it.
+fn pricing(error: &PricingError) -> ApiError {
+    let field = match error {
+        PricingError::MarkupPercent { field, .. }
+        | PricingError::MarkupFixed { field, .. }
+        | PricingError::RoundTo { field, .. } => Some(field.clone()),
+        PricingError::DuplicateOverride { index, .. } | PricingError::EmptyOverride { index } => {
+            Some(format!("overrides[{index}]"))
+        }
+        PricingError::NoFxRate { .. } | PricingError::OutOfRange => None,
+    };
+    let mut api = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        error.code(),
+        error.to_string(),
+    );
+    api.field = field;
+    api
+}
+
 fn upstream(error: &ConnectorError) -> ApiError {
     use StatusCode as S;
     let detail = format!("upstream provider: {error}");
@@ -243,6 +271,7 @@ impl IntoResponse for ApiError {
             order_status: self.order.map(|order| order.1),
             provider_code: self.provider_code,
             request_id: None,
+            field: self.field,
         };
         let mut response = (self.status, Json(problem)).into_response();
         response.headers_mut().insert(

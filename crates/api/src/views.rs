@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use simgate_domain::entities::{EsimRecord, OrderRecord};
 use simgate_domain::{
-    BundleState, BundleUsage, Capability, DataAllowance, Money, OrderKind, OrderStatus, Product,
+    BundleState, BundleUsage, Capability, DataAllowance, Money, OrderKind, OrderStatus,
 };
+use simgate_service::PricedProduct;
 use utoipa::ToSchema;
 
 /// A configured provider and what it can do.
@@ -56,11 +57,23 @@ pub struct ProductView {
     pub countries: Vec<String>,
     pub data: DataView,
     pub validity_days: u32,
+    /// The tenant's sell price: the cost itself without pricing rules, or
+    /// when no FX rate converts the cost (then `converted` is false).
     pub price: Money,
+    /// The provider's cost, in its own currency.
+    pub cost: Money,
+    /// The cost in the tenant's pricing currency (USD without rules);
+    /// absent when no FX rate converts it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_converted: Option<Money>,
+    /// Whether the price is in the tenant's currency (USD without rules).
+    /// Unconverted prices sort after every converted one, never among them.
+    pub converted: bool,
 }
 
-impl From<Product> for ProductView {
-    fn from(p: Product) -> Self {
+impl From<PricedProduct> for ProductView {
+    fn from(priced: PricedProduct) -> Self {
+        let p = priced.product;
         Self {
             provider: p.id.provider.to_string(),
             id: p.id.to_string(),
@@ -72,7 +85,10 @@ impl From<Product> for ProductView {
                 .collect(),
             data: p.data.into(),
             validity_days: p.validity_days,
-            price: p.price,
+            price: priced.price,
+            cost: p.price,
+            cost_converted: priced.cost_converted,
+            converted: priced.converted,
         }
     }
 }

@@ -84,6 +84,12 @@ pub enum ServiceError {
     TenantNotFound(String),
     #[error("tenant {0} is disabled; its keys cannot be rotated")]
     TenantDisabled(String),
+    /// An FX rate the operator gave is unusable.
+    #[error(transparent)]
+    Fx(#[from] simgate_domain::orchestration::FxError),
+    /// Pricing rules were refused, or a cost could not be priced.
+    #[error(transparent)]
+    Pricing(#[from] simgate_domain::orchestration::PricingError),
     /// Storage failed: an internal error for the client.
     #[error(transparent)]
     Repository(#[from] RepositoryError),

@@ -9,6 +9,7 @@ pub mod events;
 pub mod jobs;
 pub mod lines;
 pub mod orders;
+pub mod pricing;
 pub mod queue;
 pub mod readiness;
 pub mod requests;
@@ -35,6 +36,7 @@ pub use catalogue::SyncReport;
 pub use error::ServiceError;
 pub use lines::InventoryScope;
 pub use orders::{OrderRequest, PlaceOutcome};
+pub use pricing::PricedProduct;
 pub use requests::{EventWithDeliveries, ProviderSummary};
 pub use sim_orders::{MAX_SIM_ORDER_QUANTITY, SimOrderOutcome, SimOrderRequest};
 pub use tenants::IssuedKey;
@@ -90,6 +92,8 @@ pub struct Services {
     instance: Arc<str>,
     /// Providers whose catalogue is known loaded, for readiness.
     catalogues_loaded: Arc<tokio::sync::watch::Sender<BTreeSet<ProviderId>>>,
+    /// The operator's FX table as this instance last read it.
+    fx: Arc<pricing::FxCache>,
 }
 
 impl Services {
@@ -137,6 +141,7 @@ impl Services {
             repolling: Arc::default(),
             instance: format!("simgate-{}", uuid::Uuid::new_v4().simple()).into(),
             catalogues_loaded: Arc::new(tokio::sync::watch::Sender::new(BTreeSet::new())),
+            fx: Arc::default(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! its background jobs out. The CLI (`main.rs`) and the integration tests
 //! start simgate the same way, through [`Application::start`].
 
+pub mod fx;
 pub mod providers;
 pub mod server;
 pub mod settings;

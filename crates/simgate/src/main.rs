@@ -78,6 +78,11 @@ enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// The operator's FX rate table (exact decimals).
+    Fx {
+        #[command(subcommand)]
+        command: FxCommand,
+    },
     /// Creates or upgrades the database schema, then exits.
     Migrate,
     /// Configuration operations.
@@ -102,6 +107,27 @@ enum CatalogueCommand {
         /// Only this provider (default: all configured).
         #[arg(long)]
         provider: Option<ProviderId>,
+    },
+}
+
+#[derive(Subcommand)]
+enum FxCommand {
+    /// Sets one rate: one BASE is worth RATE QUOTE (`simgate fx set USD EUR 0.92`).
+    /// It replaces the pair's rate and its inverse's.
+    Set {
+        base: String,
+        quote: String,
+        rate: String,
+    },
+    /// Lists every rate: base, quote, rate, tab-separated.
+    List,
+    /// Sets every rate of a file: `.csv` lines `BASE,QUOTE,RATE`, or `.toml`
+    /// `[[rate]]` tables with `base`, `quote` and `rate = "0.92"` (a string).
+    Load {
+        file: PathBuf,
+        /// Remove every rate the file does not list.
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -237,6 +263,7 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
             command: CatalogueCommand::Sync { provider },
         } => sync_catalogue(&settings, provider).await?,
         Command::Tenants { command } => administer_tenants(&settings, command).await?,
+        Command::Fx { command } => administer_fx(&settings, command).await?,
         Command::Migrate => {
             simgate::services(&settings).await?;
             eprintln!("database is up to date");
@@ -329,6 +356,32 @@ async fn administer_tenants(
             let tenant = services.disable_tenant(&id).await?;
             println!("{}", tenant_line(&tenant));
         }
+    }
+    Ok(())
+}
+
+/// `simgate fx …`: the same use cases as `/admin/v1/fx`.
+async fn administer_fx(
+    settings: &Settings,
+    command: FxCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (services, _) = simgate::services(settings).await?;
+    let rates = match command {
+        FxCommand::List => services.fx_rates().await?,
+        FxCommand::Set { base, quote, rate } => {
+            let rate = simgate::fx::parse_rate(&base, &quote, &rate)?;
+            services.set_fx_rates(&[rate], false).await?
+        }
+        FxCommand::Load { file, replace } => {
+            let rates = simgate::fx::read_rates_file(&file)?;
+            services.set_fx_rates(&rates, replace).await?
+        }
+    };
+    if rates.is_empty() {
+        eprintln!("no FX rates yet: set one with `simgate fx set USD EUR 0.92`");
+    }
+    for rate in rates {
+        println!("{}\t{}\t{}", rate.base, rate.quote, rate.rate.normalize());
     }
     Ok(())
 }

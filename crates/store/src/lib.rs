@@ -31,6 +31,7 @@ mod error;
 mod events;
 mod lines;
 mod orders;
+mod pricing;
 mod purchases;
 mod sim_orders;
 mod tenants;
@@ -84,6 +85,11 @@ fn migrator() -> Migrator {
             6,
             "tenant admin",
             include_str!("../migrations/0006_tenant_admin.sql"),
+        ),
+        (
+            7,
+            "fx and pricing",
+            include_str!("../migrations/0007_fx_and_pricing.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(

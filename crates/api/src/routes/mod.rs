@@ -2,8 +2,10 @@
 
 pub mod esims;
 pub mod events;
+pub mod fx;
 pub mod lines;
 pub mod orders;
+pub mod pricing;
 pub mod products;
 pub mod providers;
 pub mod sim_orders;

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use simgate_domain::entities::{ProductFilter, ProductSort};
-use simgate_domain::{CountryCode, Currency, ProductId, ProviderId, money};
+use simgate_domain::{CountryCode, Currency, ProductId, ProviderId, TenantId, money};
 use utoipa::IntoParams;
 
 use crate::AppState;
@@ -37,7 +37,7 @@ pub struct ProductQuery {
     /// Only this provider's products.
     #[param(schema_with = crate::openapi::catalogue_provider)]
     provider: Option<String>,
-    /// `price` (default), `-price`, `data` (most first) or `validity` (longest first).
+    /// `price` (default; by price converted to the tenant's currency, or USD, with unconvertible prices last), `-price`, `data` (most first) or `validity` (longest first).
     #[param(schema_with = crate::openapi::product_sort)]
     sort: Option<String>,
     /// Page size, 1–500 (default 50).
@@ -53,7 +53,7 @@ pub struct ProductQuery {
     responses((status = 200, body = ProductPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list_products(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    AuthTenant(tenant): AuthTenant,
     ApiQuery(query): ApiQuery<ProductQuery>,
 ) -> Result<Json<ProductPage>, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -107,7 +107,8 @@ pub async fn list_products(
         limit,
         offset: query.offset.unwrap_or(0),
     };
-    let (products, total) = state.services.search_products(&filter).await?;
+    let tenant = TenantId::from_stored(tenant.id);
+    let (products, total) = state.services.priced_products(&tenant, &filter).await?;
     Ok(Json(ProductPage {
         data: products.into_iter().map(ProductView::from).collect(),
         total,
@@ -122,13 +123,13 @@ pub async fn list_products(
     responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
 pub async fn get_product(
     State(state): State<AppState>,
-    _tenant: AuthTenant,
+    AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
 ) -> Result<Json<ProductView>, ApiError> {
     let id = ProductId::parse(&id)?;
     let product = state
         .services
-        .product(&id)
+        .priced_product(&TenantId::from_stored(tenant.id), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("product_not_found", format!("no product {id}")))?;
     Ok(Json(product.into()))

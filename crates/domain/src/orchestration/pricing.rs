@@ -32,7 +32,7 @@ use super::offer::OfferId;
 const MAX_MARKUP_PERCENT: u32 = 1000;
 
 /// How a raw price is rounded; see the module documentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundTo {
     /// Round up to a multiple of this positive amount.
@@ -92,16 +92,19 @@ impl OverrideTarget {
 }
 
 /// One override: a target and the fields it changes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PricingOverride {
     /// `{"country": "JP"}`, `{"provider": "esim-go"}` or `{"offer_id": "off_…"}`.
     #[serde(flatten)]
+    #[schema(value_type = Object)]
     pub target: OverrideTarget,
     /// Replaces the markup percentage, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "20")]
     pub markup_percent: Option<Decimal>,
     /// Replaces the fixed markup, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "20")]
     pub markup_fixed: Option<Decimal>,
     /// Replaces the rounding rule, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,15 +112,18 @@ pub struct PricingOverride {
 }
 
 /// A tenant's pricing rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PricingRules {
     /// The currency sell prices are shown and charged in.
+    #[schema(value_type = String, example = "EUR")]
     pub currency: Currency,
     /// Percentage added to the converted cost, `0..=1000`.
     #[serde(default)]
+    #[schema(value_type = String, example = "20")]
     pub markup_percent: Decimal,
     /// Amount in `currency` added after the percentage.
     #[serde(default)]
+    #[schema(value_type = String, example = "0.50")]
     pub markup_fixed: Decimal,
     /// Rounding of the final price; `None` rounds up to the minor unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]

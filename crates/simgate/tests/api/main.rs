@@ -20,6 +20,7 @@ mod observability;
 mod operations;
 mod orders;
 mod postgres;
+mod pricing;
 mod recovery;
 mod secrets;
 mod sim_local;

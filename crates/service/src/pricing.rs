@@ -1,0 +1,272 @@
+//! Money across currencies and per-tenant pricing: the operator's FX table
+//! (cached per instance, reloaded when its version changes) and each
+//! tenant's pricing rules, applied to catalogue costs.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use simgate_domain::entities::{ProductFilter, ProductSort};
+use simgate_domain::orchestration::{
+    Converted, FxRate, FxTable, PriceContext, PriceQuote, PricingRules, compare_converted,
+};
+use simgate_domain::{Currency, Money, Product, ProductId, TenantId};
+
+use crate::{ServiceError, Services};
+
+/// How long an instance trusts its cached FX table before asking the
+/// database for the version: another instance's change shows within this.
+const FX_RECHECK: Duration = Duration::from_secs(2);
+
+/// The currency prices are compared in for a tenant without pricing rules.
+const DEFAULT_CURRENCY: &str = "USD";
+
+/// The cached FX table and what is known about its freshness.
+#[derive(Debug, Default)]
+pub(crate) struct FxCache {
+    state: RwLock<FxCached>,
+}
+
+#[derive(Debug, Default)]
+struct FxCached {
+    table: Arc<FxTable>,
+    /// The stored version `table` was read at; `None` before the first read.
+    version: Option<i64>,
+    checked: Option<Instant>,
+}
+
+/// A catalogue product with the tenant's view of its money.
+#[derive(Debug, Clone)]
+pub struct PricedProduct {
+    /// The product; its `price` is the provider's cost, in its own currency.
+    pub product: Product,
+    /// The cost in the tenant's pricing currency (USD without rules);
+    /// `None` when no FX rate converts it.
+    pub cost_converted: Option<Money>,
+    /// The tenant's sell price: the cost unchanged when the tenant has no
+    /// pricing rules, or when no rate converts the cost (then
+    /// `converted` is false).
+    pub price: Money,
+    /// Whether `price` is in the comparison currency; unconverted prices
+    /// are sorted after converted ones, never mixed with them.
+    pub converted: bool,
+    /// What price sorts compare: the sell price (or, without rules, the
+    /// converted cost) when known, else the unconverted cost.
+    sort_key: Converted,
+}
+
+impl Services {
+    /// The current FX table, as cached by this instance (refreshed by the
+    /// async use cases at most [`FX_RECHECK`] apart).
+    pub fn fx(&self) -> Arc<FxTable> {
+        self.fx.state.read().map_or_else(
+            |poisoned| poisoned.into_inner().table.clone(),
+            |s| s.table.clone(),
+        )
+    }
+
+    /// The FX table, reloaded first when the stored version moved on since
+    /// the last check (which happens at most every [`FX_RECHECK`]).
+    pub async fn current_fx(&self) -> Result<Arc<FxTable>, ServiceError> {
+        let fresh = {
+            let state = self
+                .fx
+                .state
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.version.is_some() && state.checked.is_some_and(|at| at.elapsed() < FX_RECHECK)
+        };
+        if fresh {
+            return Ok(self.fx());
+        }
+        let version = self.store.fx_version().await?;
+        let current = {
+            let mut state = self
+                .fx
+                .state
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            state.checked = Some(Instant::now());
+            state.version == Some(version)
+        };
+        if current {
+            return Ok(self.fx());
+        }
+        self.reload_fx().await
+    }
+
+    /// Reads every rate from the store into the cache.
+    async fn reload_fx(&self) -> Result<Arc<FxTable>, ServiceError> {
+        let (version, rates) = self.store.fx_rates().await?;
+        let mut table = FxTable::new();
+        for rate in rates {
+            table.set(rate)?;
+        }
+        let table = Arc::new(table);
+        let mut state = self
+            .fx
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *state = FxCached {
+            table: table.clone(),
+            version: Some(version),
+            checked: Some(Instant::now()),
+        };
+        Ok(table)
+    }
+
+    /// Every rate as the operator set it, freshly read.
+    pub async fn fx_rates(&self) -> Result<Vec<FxRate>, ServiceError> {
+        Ok(self.reload_fx().await?.rates())
+    }
+
+    /// Sets rates (each replacing its pair and the inverse pair); with
+    /// `replace_all` the given rates become the whole table. Every rate is
+    /// checked before any is stored. Returns the resulting table's rates.
+    pub async fn set_fx_rates(
+        &self,
+        rates: &[FxRate],
+        replace_all: bool,
+    ) -> Result<Vec<FxRate>, ServiceError> {
+        let mut check = FxTable::new();
+        for rate in rates {
+            check.set(*rate)?;
+        }
+        self.store.put_fx_rates(rates, replace_all).await?;
+        self.fx_rates().await
+    }
+
+    /// A tenant's pricing rules, or `None` when it sells at cost.
+    pub async fn pricing(&self, tenant: &TenantId) -> Result<Option<PricingRules>, ServiceError> {
+        Ok(self.store.pricing_rules(tenant).await?)
+    }
+
+    /// Validates and stores a tenant's pricing rules.
+    pub async fn set_pricing(
+        &self,
+        tenant: &TenantId,
+        rules: PricingRules,
+    ) -> Result<PricingRules, ServiceError> {
+        rules.validate()?;
+        self.store.put_pricing_rules(tenant, &rules).await?;
+        Ok(rules)
+    }
+
+    /// The tenant's sell price for `cost` in `context`: its rules, or at
+    /// cost in the cost's own currency when it has none. A cost no FX rate
+    /// converts to the tenant's currency is refused, never priced as if it
+    /// were in that currency.
+    pub async fn sell_price(
+        &self,
+        tenant: &TenantId,
+        cost: Money,
+        context: PriceContext<'_>,
+    ) -> Result<PriceQuote, ServiceError> {
+        let rules = self
+            .pricing(tenant)
+            .await?
+            .unwrap_or_else(|| PricingRules::at_cost(cost.currency));
+        let fx = self.current_fx().await?;
+        Ok(rules.quote(&context, cost, &fx)?)
+    }
+
+    /// Searches the catalogue with the tenant's prices. Price sorts compare
+    /// prices converted to the tenant's currency (USD without rules), with
+    /// prices no rate converts after all others, grouped by currency.
+    pub async fn priced_products(
+        &self,
+        tenant: &TenantId,
+        filter: &ProductFilter,
+    ) -> Result<(Vec<PricedProduct>, u64), ServiceError> {
+        let rules = self.pricing(tenant).await?;
+        let fx = self.current_fx().await?;
+        let by_price = matches!(filter.sort, ProductSort::PriceAsc | ProductSort::PriceDesc);
+        if !by_price {
+            let (products, total) = self.store.search_products(filter).await?;
+            let priced = products
+                .into_iter()
+                .map(|p| price_product(p, rules.as_ref(), &fx))
+                .collect();
+            return Ok((priced, total));
+        }
+        // Converted order is not the stored order: sort every match here.
+        let everything = ProductFilter {
+            limit: u32::MAX,
+            offset: 0,
+            ..filter.clone()
+        };
+        let (products, total) = self.store.search_products(&everything).await?;
+        let mut priced: Vec<PricedProduct> = products
+            .into_iter()
+            .map(|p| price_product(p, rules.as_ref(), &fx))
+            .collect();
+        let descending = filter.sort == ProductSort::PriceDesc;
+        priced.sort_by(|a, b| {
+            let order = match (a.sort_key, b.sort_key) {
+                (Converted::Known(x), Converted::Known(y)) if descending => y.amount.cmp(&x.amount),
+                (Converted::NoRate(x), Converted::NoRate(y)) if descending => {
+                    (x.currency.code(), y.amount).cmp(&(y.currency.code(), x.amount))
+                }
+                (x, y) => compare_converted(x, y),
+            };
+            order.then_with(|| a.product.id.to_string().cmp(&b.product.id.to_string()))
+        });
+        let page = priced
+            .into_iter()
+            .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(filter.limit).unwrap_or(usize::MAX))
+            .collect();
+        Ok((page, total))
+    }
+
+    /// One product with the tenant's price.
+    pub async fn priced_product(
+        &self,
+        tenant: &TenantId,
+        id: &ProductId,
+    ) -> Result<Option<PricedProduct>, ServiceError> {
+        let Some(product) = self.store.product(id).await? else {
+            return Ok(None);
+        };
+        let rules = self.pricing(tenant).await?;
+        let fx = self.current_fx().await?;
+        Ok(Some(price_product(product, rules.as_ref(), &fx)))
+    }
+}
+
+/// Prices one product; see [`PricedProduct`].
+fn price_product(product: Product, rules: Option<&PricingRules>, fx: &FxTable) -> PricedProduct {
+    let cost = product.price;
+    let Some(rules) = rules else {
+        let target = Currency::parse(DEFAULT_CURRENCY).map_or(cost.currency, |c| c);
+        let converted = fx.convert(cost, target);
+        return PricedProduct {
+            cost_converted: converted.known(),
+            price: cost,
+            converted: converted.known().is_some(),
+            sort_key: converted,
+            product,
+        };
+    };
+    let context = PriceContext {
+        offer_id: None,
+        provider: product.id.provider,
+        countries: &product.countries,
+    };
+    match rules.quote(&context, cost, fx) {
+        Ok(quote) => PricedProduct {
+            cost_converted: Some(quote.cost_converted),
+            price: quote.price,
+            converted: true,
+            sort_key: Converted::Known(quote.price),
+            product,
+        },
+        Err(_) => PricedProduct {
+            cost_converted: None,
+            price: cost,
+            converted: false,
+            sort_key: Converted::NoRate(cost),
+            product,
+        },
+    }
+}
