@@ -17,9 +17,10 @@ use crate::entities::{
     RepositoryError, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent,
     StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
 };
+use crate::orchestration::{FxRate, PricingRules};
 use crate::{
     Iccid, InstallDetails, Msisdn, OrderId, OrderStatus, Product, ProductId, ProviderId,
-    ShippingAddress, SimOrder,
+    ShippingAddress, SimOrder, TenantId,
 };
 
 /// The providers' catalogues as synced, and the search over them.
@@ -545,6 +546,37 @@ pub trait HealthRepository: Send + Sync {
     async fn ping(&self) -> Result<(), RepositoryError>;
 }
 
+/// The operator's FX rates and each tenant's pricing rules.
+/// Implemented by the store in `crates/store/src/pricing.rs`.
+#[async_trait]
+pub trait PricingRepository: Send + Sync {
+    /// The FX table's change counter: equal counters mean equal tables, so
+    /// an instance checks it instead of re-reading every rate.
+    async fn fx_version(&self) -> Result<i64, RepositoryError>;
+    /// Every stored rate and the version they belong to, read in one
+    /// transaction so the pair is consistent.
+    async fn fx_rates(&self) -> Result<(i64, Vec<FxRate>), RepositoryError>;
+    /// Stores `rates` (already validated), replacing the rate of each pair
+    /// and of its inverse; with `replace_all`, every other rate goes too.
+    /// Bumps the version so other instances reload.
+    async fn put_fx_rates(
+        &self,
+        rates: &[FxRate],
+        replace_all: bool,
+    ) -> Result<(), RepositoryError>;
+    /// A tenant's pricing rules, or `None` when it has set none.
+    async fn pricing_rules(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<PricingRules>, RepositoryError>;
+    /// Replaces a tenant's (already validated) pricing rules.
+    async fn put_pricing_rules(
+        &self,
+        tenant: &TenantId,
+        rules: &PricingRules,
+    ) -> Result<(), RepositoryError>;
+}
+
 /// Every repository at once: what the use cases hold, as
 /// `Arc<dyn Repository>`. Implemented for any type implementing each trait,
 /// so a backend only implements the subject traits.
@@ -558,6 +590,7 @@ pub trait Repository:
     + WebhookRepository
     + PurchaseRepository
     + HealthRepository
+    + PricingRepository
     + Send
     + Sync
 {
@@ -573,6 +606,7 @@ impl<T> Repository for T where
         + WebhookRepository
         + PurchaseRepository
         + HealthRepository
+        + PricingRepository
         + Send
         + Sync
 {

@@ -365,7 +365,7 @@ async fn administer_fx(
     settings: &Settings,
     command: FxCommand,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let (services, _) = simgate::services(settings).await?;
+    let (services, _, _) = simgate::services(settings).await?;
     let rates = match command {
         FxCommand::List => services.fx_rates().await?,
         FxCommand::Set { base, quote, rate } => {

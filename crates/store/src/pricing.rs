@@ -12,54 +12,65 @@ use simgate_domain::{Currency, TenantId};
 use sqlx::Row;
 
 use crate::{Store, StoreError, millis};
+use simgate_domain::entities::RepositoryError;
 
 /// FX rates and pricing rules (moved into a repository trait at merge).
-impl Store {
+#[async_trait::async_trait]
+impl simgate_domain::repository::PricingRepository for Store {
     /// The FX table's change counter: equal counters mean equal tables, so
     /// an instance checks it instead of re-reading every rate.
-    pub async fn fx_version(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT version FROM fx_version WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.try_get("version")?)
+    async fn fx_version(&self) -> Result<i64, RepositoryError> {
+        let result: Result<i64, StoreError> = async {
+            let row = sqlx::query("SELECT version FROM fx_version WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+            Ok(row.try_get("version")?)
+        }
+        .await;
+        Ok(result?)
     }
 
     /// Every stored rate and the version they belong to, read in one
     /// transaction so the pair is consistent.
-    pub async fn fx_rates(&self) -> Result<(i64, Vec<FxRate>), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let version: i64 = sqlx::query("SELECT version FROM fx_version WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("version")?;
-        let rows = sqlx::query("SELECT base, quote, rate FROM fx_rates ORDER BY base, quote")
-            .fetch_all(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        let rates = rows
-            .iter()
-            .map(|row| {
-                let base: String = row.try_get("base")?;
-                let quote: String = row.try_get("quote")?;
-                let rate: String = row.try_get("rate")?;
-                Ok(FxRate {
-                    base: Currency::parse(&base).map_err(StoreError::corrupt)?,
-                    quote: Currency::parse(&quote).map_err(StoreError::corrupt)?,
-                    rate: Decimal::from_str(&rate).map_err(StoreError::corrupt)?,
+    async fn fx_rates(&self) -> Result<(i64, Vec<FxRate>), RepositoryError> {
+        let result: Result<(i64, Vec<FxRate>), StoreError> = async {
+            let mut tx = self.pool.begin().await?;
+            let version: i64 = sqlx::query("SELECT version FROM fx_version WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("version")?;
+            let rows = sqlx::query("SELECT base, quote, rate FROM fx_rates ORDER BY base, quote")
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            let rates = rows
+                .iter()
+                .map(|row| {
+                    let base: String = row.try_get("base")?;
+                    let quote: String = row.try_get("quote")?;
+                    let rate: String = row.try_get("rate")?;
+                    Ok(FxRate {
+                        base: Currency::parse(&base).map_err(StoreError::corrupt)?,
+                        quote: Currency::parse(&quote).map_err(StoreError::corrupt)?,
+                        rate: Decimal::from_str(&rate).map_err(StoreError::corrupt)?,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok((version, rates))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((version, rates))
+        }
+        .await;
+        Ok(result?)
     }
 
     /// Stores `rates` (already validated), replacing the rate of each pair
     /// and of its inverse; with `replace_all`, every other rate goes too.
     /// Bumps the version so other instances reload.
-    pub async fn put_fx_rates(
+    async fn put_fx_rates(
         &self,
         rates: &[FxRate],
         replace_all: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), RepositoryError> {
+        let result: Result<(), StoreError> = async {
         let now = millis(Utc::now());
         let mut tx = self.pool.begin().await?;
         if replace_all {
@@ -91,44 +102,55 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+        .await;
+        Ok(result?)
+    }
 
     /// A tenant's pricing rules, or `None` when it has set none.
-    pub async fn pricing_rules(
+    async fn pricing_rules(
         &self,
         tenant: &TenantId,
-    ) -> Result<Option<PricingRules>, StoreError> {
-        let row = sqlx::query("SELECT rules FROM tenant_pricing WHERE tenant_id = $1")
-            .bind(tenant.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| {
-            let rules: String = row.try_get("rules")?;
-            serde_json::from_str(&rules).map_err(StoreError::corrupt)
-        })
-        .transpose()
+    ) -> Result<Option<PricingRules>, RepositoryError> {
+        let result: Result<Option<PricingRules>, StoreError> = async {
+            let row = sqlx::query("SELECT rules FROM tenant_pricing WHERE tenant_id = $1")
+                .bind(tenant.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+            row.map(|row| {
+                let rules: String = row.try_get("rules")?;
+                serde_json::from_str(&rules).map_err(StoreError::corrupt)
+            })
+            .transpose()
+        }
+        .await;
+        Ok(result?)
     }
 
     /// Replaces a tenant's (already validated) pricing rules.
-    pub async fn put_pricing_rules(
+    async fn put_pricing_rules(
         &self,
         tenant: &TenantId,
         rules: &PricingRules,
-    ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(rules).map_err(StoreError::corrupt)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM tenant_pricing WHERE tenant_id = $1")
+    ) -> Result<(), RepositoryError> {
+        let result: Result<(), StoreError> = async {
+            let json = serde_json::to_string(rules).map_err(StoreError::corrupt)?;
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("DELETE FROM tenant_pricing WHERE tenant_id = $1")
+                .bind(tenant.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO tenant_pricing (tenant_id, rules, updated_at) VALUES ($1, $2, $3)",
+            )
             .bind(tenant.as_str())
+            .bind(json)
+            .bind(millis(Utc::now()))
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "INSERT INTO tenant_pricing (tenant_id, rules, updated_at) VALUES ($1, $2, $3)",
-        )
-        .bind(tenant.as_str())
-        .bind(json)
-        .bind(millis(Utc::now()))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        Ok(result?)
     }
 }

@@ -177,7 +177,7 @@ async fn prices_sort_across_currencies_by_converted_value() {
 async fn tenants_set_their_own_pricing_and_see_sell_prices() {
     let app = TestApp::spawn().await;
     let key = app.api_key.clone();
-    let (_, other) = simgate::create_tenant(app.app.services().store(), "other reseller")
+    let (_, other) = simgate::create_tenant(app.app.store(), "other reseller")
         .await
         .unwrap();
 
