@@ -47,9 +47,9 @@ use sqlx::{AnyPool, Executor, SqlSafeStr};
 pub use error::StoreError;
 pub use simgate_domain::entities::{
     Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease, LineActivation,
-    LineRecord, LineStatus, NewOrder, OrderFailure, OrderRecord, ProductFilter, ProductSort,
-    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent,
-    StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord, ProductFilter,
+    ProductSort, Recorded, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState,
+    StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
 };
 pub use tenants::hash_api_key;
 
@@ -81,6 +81,11 @@ fn migrator() -> Migrator {
             6,
             "tenant admin",
             include_str!("../migrations/0006_tenant_admin.sql"),
+        ),
+        (
+            7,
+            "offer failover",
+            include_str!("../migrations/0007_offer_failover.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(
