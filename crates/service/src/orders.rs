@@ -38,7 +38,9 @@ const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 /// whose provider simgate chooses and fails over between.
 #[derive(Debug, Clone)]
 pub enum OrderTarget {
+    /// This product, from its provider only.
     Product(ProductId),
+    /// Any equivalent product of the offer, chosen by routing.
     Offer(OfferId),
 }
 
@@ -64,7 +66,7 @@ impl OrderRequest {
             OrderTarget::Product(id) => id.to_string(),
             OrderTarget::Offer(id) => format!("offer:{}", id.as_str()),
         };
-        let canonical = format!("{}\n{}\n{}", ordered, self.quantity, target);
+        let canonical = format!("{ordered}\n{}\n{target}", self.quantity);
         hex::encode(Sha256::digest(canonical.as_bytes()))
     }
 }
