@@ -132,6 +132,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::UnknownProduct(_) => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "unknown_product", detail)
             }
+            ServiceError::UnknownOffer(_) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "unknown_offer", detail)
+            }
             ServiceError::InvalidQuantity { .. } => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "invalid_quantity", detail)
             }

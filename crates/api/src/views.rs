@@ -107,12 +107,17 @@ pub struct ProductPage {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
-    /// A product id from `/v1/products`.
+    /// A product id from `/v1/products`: pins its provider. Give this or
+    /// `offer_id`, not both.
     #[schema(
         pattern = r"^(esim-go|esim-story|sim-local|telnyx|onsim):[\x21-\x7e]{1,200}$",
         example = "esim-go:esim_1GB_1D_JP_V2"
     )]
-    pub product_id: String,
+    pub product_id: Option<String>,
+    /// An offer id: simgate chooses the provider and fails over to the
+    /// next one only when the attempt certainly bought nothing.
+    #[schema(pattern = r"^off_[0-9a-f]{16}$", example = "off_3f2a9c0d4e5b6a71")]
+    pub offer_id: Option<String>,
     /// How many eSIMs (default 1; at most 100 unless configured lower).
     #[serde(default = "one", deserialize_with = "whole_number")]
     #[schema(minimum = 1, maximum = 100, default = 1)]
@@ -186,9 +191,18 @@ pub struct OrderView {
     pub kind: String,
     /// The topped-up eSIM, for top-ups.
     pub target_iccid: Option<String>,
+    /// The product of the current (or buying) candidate.
     pub product_id: String,
+    /// The provider of `product_id`: for an offer, the one that sold it.
+    pub provider: String,
+    /// The offer ordered, when simgate chose the provider.
+    pub offer_id: Option<String>,
     pub quantity: u32,
+    /// The cost of `product_id`, frozen when it was bought.
     pub unit_price: Money,
+    /// Attempts at earlier candidates of an offer that bought nothing.
+    #[schema(value_type = Vec<Object>)]
+    pub attempts: Vec<simgate_domain::entities::OrderAttempt>,
     /// The provider's reference, once it has answered.
     pub upstream_reference: Option<String>,
     /// The provider's own status word.
@@ -212,7 +226,10 @@ impl From<OrderRecord> for OrderView {
             kind: kind.to_owned(),
             target_iccid: target,
             product_id: o.product_id.to_string(),
+            provider: o.provider().as_str().to_owned(),
+            offer_id: o.offer_id,
             quantity: o.quantity,
+            attempts: o.attempt_log,
             unit_price: o.unit_price,
             upstream_reference: o.upstream_ref,
             provider_status: o.provider_status,

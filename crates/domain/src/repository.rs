@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 
 use crate::entities::{
     Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease, LineActivation,
-    LineRecord, LineStatus, NewOrder, OrderFailure, OrderRecord, ProductFilter, Recorded,
-    RepositoryError, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent,
-    StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord, ProductFilter,
+    Recorded, RepositoryError, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState,
+    StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules};
 use crate::{
@@ -59,6 +59,18 @@ pub trait CatalogueRepository: Send + Sync {
 /// Implemented by the store in `crates/store/src/orders.rs`.
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
+    /// Moves an order without a purchase to another of its candidates
+    /// (`pending` again, at the candidate's product and cost), logging the
+    /// attempt that bought nothing. Only at `fence`, like every other move:
+    /// a worker holding a stale read switches nothing. Returns the new
+    /// fence, or `None` when someone else moved the order first.
+    async fn switch_candidate(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        product: &Product,
+        attempt: Option<&OrderAttempt>,
+    ) -> Result<Option<i64>, RepositoryError>;
     /// Writes a new order in `pending`, or returns the tenant's existing order
     /// with the same idempotency key.
     async fn insert_order(&self, order: &NewOrder) -> Result<InsertOutcome, RepositoryError>;

@@ -13,6 +13,8 @@ pub enum ServiceError {
     Invalid(#[from] DomainError),
     #[error("no product {0} in the catalogue")]
     UnknownProduct(String),
+    #[error("no offer {0} in the catalogue")]
+    UnknownOffer(String),
     #[error("quantity must be between 1 and {max}, got {got}")]
     InvalidQuantity { got: u32, max: u32 },
     #[error("no eSIM {0} for this account")]

@@ -18,8 +18,10 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
 use simgate_connectors::{Connector, ConnectorError, PlaceOrder, PlacedOrder, ReconcileStrategy};
 use simgate_domain::entities::{
-    InsertOutcome, NewOrder, OrderFailure, OrderRecord, Recorded, UpstreamAnswer,
+    AttemptResult, InsertOutcome, NewOrder, OrderAttempt, OrderFailure, OrderRecord, Recorded,
+    UpstreamAnswer,
 };
+use simgate_domain::orchestration::OfferId;
 use simgate_domain::{Capability, OrderId, OrderKind, OrderStatus, ProductId, ProviderId};
 
 use crate::{ServiceError, Services};
@@ -34,11 +36,21 @@ const RECONCILE_BATCH: u32 = 100;
 /// How often [`Services::wait_for_final`] looks at the order again.
 const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// What a tenant orders: one provider's product (pinned), or an offer
+/// whose provider simgate chooses and fails over between.
+#[derive(Debug, Clone)]
+pub enum OrderTarget {
+    /// This product, from its provider only.
+    Product(ProductId),
+    /// Any equivalent product of the offer, chosen by routing.
+    Offer(OfferId),
+}
+
 /// A validated order request from a tenant.
 #[derive(Debug, Clone)]
 pub struct OrderRequest {
     pub tenant_id: String,
-    pub product_id: ProductId,
+    pub target: OrderTarget,
     pub quantity: u32,
     pub kind: OrderKind,
     pub idempotency_key: Option<String>,
@@ -52,7 +64,11 @@ impl OrderRequest {
             OrderKind::NewEsim => String::new(),
             OrderKind::TopUp { iccid } => iccid.to_string(),
         };
-        let canonical = format!("{}\n{}\n{}", self.product_id, self.quantity, target);
+        let ordered = match &self.target {
+            OrderTarget::Product(id) => id.to_string(),
+            OrderTarget::Offer(id) => format!("offer:{}", id.as_str()),
+        };
+        let canonical = format!("{ordered}\n{}\n{target}", self.quantity);
         hex::encode(Sha256::digest(canonical.as_bytes()))
     }
 }
@@ -75,11 +91,22 @@ impl Services {
                 max,
             });
         }
+        let (product_id, offer_id, candidates) = match &request.target {
+            OrderTarget::Product(id) => (id.clone(), None, Vec::new()),
+            OrderTarget::Offer(offer) => {
+                let candidates = self.route_offer(offer).await?;
+                let first = candidates
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| ServiceError::UnknownOffer(offer.as_str().to_owned()))?;
+                (first, Some(offer.as_str().to_owned()), candidates)
+            }
+        };
         let product = self
             .store
-            .product(&request.product_id)
+            .product(&product_id)
             .await?
-            .ok_or_else(|| ServiceError::UnknownProduct(request.product_id.to_string()))?;
+            .ok_or_else(|| ServiceError::UnknownProduct(product_id.to_string()))?;
         if let OrderKind::TopUp { iccid } = &request.kind {
             let esim = self.esim(&request.tenant_id, iccid).await?;
             if esim.provider != product.id.provider {
@@ -102,6 +129,8 @@ impl Services {
             kind: request.kind.clone(),
             quantity: request.quantity,
             unit_price: product.price,
+            offer_id,
+            candidates,
         };
         match self.store.insert_order(&new).await? {
             InsertOutcome::Created(order) => {
@@ -117,13 +146,7 @@ impl Services {
                     return Err(ServiceError::IdempotencyConflict);
                 }
                 let retry = order.failure.as_ref().is_some_and(|f| f.retryable);
-                if retry
-                    && self
-                        .store
-                        .reopen_order(&order.id, order.fence)
-                        .await?
-                        .is_some()
-                {
+                if retry && self.reopen_for_retry(&order).await?.is_some() {
                     let reopened = self.reload(&order.id).await?;
                     let order = self.submit(reopened).await?;
                     return Ok(PlaceOutcome {
@@ -137,6 +160,64 @@ impl Services {
                 })
             }
         }
+    }
+
+    /// Reopens a retryably failed order for the same request again. An
+    /// offer order starts over from its first candidate (the provider that
+    /// was down may be back).
+    async fn reopen_for_retry(&self, order: &OrderRecord) -> Result<Option<i64>, ServiceError> {
+        let first = match order.candidates.first() {
+            Some(first) if first != &order.product_id => first,
+            _ => return Ok(self.store.reopen_order(&order.id, order.fence).await?),
+        };
+        let product = self
+            .store
+            .product(first)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownProduct(first.to_string()))?;
+        Ok(self
+            .store
+            .switch_candidate(&order.id, order.fence, &product, None)
+            .await?)
+    }
+
+    /// Moves an offer order whose attempt at `fence` certainly bought
+    /// nothing to its next candidate, logging the attempt. `None` when there
+    /// is no next candidate (or it left the catalogue), or when another
+    /// worker moved the order first.
+    async fn fail_over(
+        &self,
+        order: &OrderRecord,
+        fence: i64,
+        error_code: &str,
+        outcome: AttemptResult,
+    ) -> Result<Option<OrderRecord>, ServiceError> {
+        let Some(next) = order.next_candidate() else {
+            return Ok(None);
+        };
+        let Some(product) = self.store.product(next).await? else {
+            tracing::warn!(order = %order.id, candidate = %next, "next candidate left the catalogue; not failing over");
+            return Ok(None);
+        };
+        let attempt = OrderAttempt {
+            provider: order.provider(),
+            product_id: order.product_id.clone(),
+            outcome,
+            error_code: Some(error_code.to_owned()),
+            at: Utc::now(),
+        };
+        if self
+            .store
+            .switch_candidate(&order.id, fence, &product, Some(&attempt))
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        metrics::counter!("simgate_failovers_total", "provider" => order.provider().as_str())
+            .increment(1);
+        tracing::warn!(order = %order.id, from = %order.product_id, to = %product.id, ?outcome, "failing over to the next candidate: the attempt bought nothing");
+        Ok(Some(self.reload(&order.id).await?))
     }
 
     /// A tenant's order.
@@ -189,6 +270,17 @@ impl Services {
     /// provider. When another worker moved it first, returns the order as
     /// it stands.
     async fn submit(&self, order: OrderRecord) -> Result<OrderRecord, ServiceError> {
+        let mut order = order;
+        loop {
+            match self.submit_once(order).await? {
+                Submission::Settled(order) => return Ok(order),
+                Submission::FailedOver(next) => order = next,
+            }
+        }
+    }
+
+    /// One claim and call of the order's current candidate.
+    async fn submit_once(&self, order: OrderRecord) -> Result<Submission, ServiceError> {
         let provider = order.provider();
         let connector = self
             .connectors
@@ -199,7 +291,7 @@ impl Services {
             .claim_for_submission(&order.id, order.fence, Utc::now())
             .await?
         else {
-            return self.reload(&order.id).await;
+            return Ok(Submission::Settled(self.reload(&order.id).await?));
         };
         let request = PlaceOrder {
             reference: order.id.to_string(),
@@ -209,15 +301,23 @@ impl Services {
         };
         tracing::info!(order = %order.id, %provider, sku = %request.sku, attempt, "submitting order upstream");
         match connector.place_order(&request).await {
-            Ok(placed) => Ok(self
-                .adopt(&order.id, attempt, &placed)
-                .await?
-                .order()
-                .clone()),
+            Ok(placed) => Ok(Submission::Settled(
+                self.adopt(&order.id, attempt, &placed)
+                    .await?
+                    .order()
+                    .clone(),
+            )),
             Err(error) => {
                 if error.nothing_was_processed() {
+                    let code = failure_code(&error);
+                    if let Some(next) = self
+                        .fail_over(&order, attempt, code, AttemptResult::NothingBought)
+                        .await?
+                    {
+                        return Ok(Submission::FailedOver(next));
+                    }
                     let failure = OrderFailure {
-                        code: failure_code(&error).to_owned(),
+                        code: code.to_owned(),
                         message: error.to_string(),
                         retryable: error.is_transient(),
                     };
@@ -433,6 +533,9 @@ impl Services {
             let recorded = self.adopt(&id, fence, &found).await?;
             return Ok(matches!(recorded, Recorded::Linked { .. }));
         }
+        if let Some(next) = self.fail_over_reconciled(&order).await? {
+            return self.submit_or_keep(next).await;
+        }
         if self.store.reopen_order(&id, fence).await?.is_none() {
             return Ok(false);
         }
@@ -459,6 +562,9 @@ impl Services {
         if let Some(found) = self.find_match(&order, &upstream, since).await? {
             return self.adopt_match(&id, fence, found).await;
         }
+        if let Some(next) = self.fail_over_reconciled(&order).await? {
+            return self.submit_or_keep(next).await;
+        }
         if order.attempts >= self.config.max_attempts {
             let failure = OrderFailure {
                 code: "upstream_unreachable".to_owned(),
@@ -480,6 +586,21 @@ impl Services {
         tracing::info!(order = %id, "provider has no such order; submitting again");
         let reopened = self.reload(&id).await?;
         self.submit_or_keep(reopened).await
+    }
+
+    /// After reconciliation proved that the order's uncertain attempt bought
+    /// nothing: an offer order moves on to its next candidate.
+    async fn fail_over_reconciled(
+        &self,
+        order: &OrderRecord,
+    ) -> Result<Option<OrderRecord>, ServiceError> {
+        self.fail_over(
+            order,
+            order.fence,
+            "upstream_outcome_unknown",
+            AttemptResult::ProvedNothing,
+        )
+        .await
     }
 
     /// Follows an order the provider is still fulfilling, where it can be
@@ -550,6 +671,14 @@ impl Services {
         }
         Ok(None)
     }
+}
+
+/// Where one submission left an order.
+enum Submission {
+    /// Bought, failed, left to the reconciler, or moved by someone else.
+    Settled(OrderRecord),
+    /// Certainly nothing bought; now pending at the next candidate.
+    FailedOver(OrderRecord),
 }
 
 /// The stable code of a failure the provider told us about.

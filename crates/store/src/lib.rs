@@ -51,9 +51,9 @@ use sqlx::{AnyPool, Executor, SqlSafeStr};
 pub use error::StoreError;
 pub use simgate_domain::entities::{
     Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease, LineActivation,
-    LineRecord, LineStatus, NewOrder, OrderFailure, OrderRecord, ProductFilter, ProductSort,
-    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent,
-    StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord, ProductFilter,
+    ProductSort, Recorded, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState,
+    StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
 };
 pub use tenants::hash_api_key;
 
@@ -90,6 +90,11 @@ fn migrator() -> Migrator {
             7,
             "fx and pricing",
             include_str!("../migrations/0007_fx_and_pricing.sql"),
+        ),
+        (
+            8,
+            "offer failover",
+            include_str!("../migrations/0008_offer_failover.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(

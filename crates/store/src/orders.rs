@@ -26,7 +26,7 @@ use simgate_domain::entities::RepositoryError;
 use simgate_domain::repository::OrderRepository;
 use simgate_domain::{
     ActivationCode, Currency, Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus,
-    ProductId, ProviderId,
+    Product, ProductId, ProviderId,
 };
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
@@ -34,8 +34,8 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::purchases::{PurchaseEntry, Source, claim_purchase};
 use crate::{
-    EsimRecord, InsertOutcome, Lease, NewOrder, OrderFailure, OrderRecord, Recorded, Store,
-    StoreError, UpstreamAnswer, from_millis, millis, new_id,
+    EsimRecord, InsertOutcome, Lease, NewOrder, OrderAttempt, OrderFailure, OrderRecord, Recorded,
+    Store, StoreError, UpstreamAnswer, from_millis, millis, new_id,
 };
 
 /// The statuses an order may be in to move to `next`, as an SQL list.
@@ -81,10 +81,51 @@ pub(crate) async fn settle_insert<T>(
 
 const ORDER_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, provider, product_id, sku, kind, \
     target_iccid, quantity, unit_price_micros, currency, status, upstream_ref, provider_status, \
-    error_code, error_message, retryable, attempts, submitted_at, created_at, updated_at, fence";
+    error_code, error_message, retryable, attempts, submitted_at, created_at, updated_at, fence, \
+    offer_id, candidates, attempt_log";
 
 #[async_trait]
 impl OrderRepository for Store {
+    /// Moves an order without a purchase to another of its candidates
+    /// (`pending` again, at the candidate's product and cost), logging the
+    /// attempt that bought nothing. Only at `fence`, like every other move:
+    /// a worker holding a stale read switches nothing. Returns the new
+    /// fence, or `None` when someone else moved the order first.
+    async fn switch_candidate(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        product: &Product,
+        attempt: Option<&OrderAttempt>,
+    ) -> Result<Option<i64>, RepositoryError> {
+        let Some(order) = self.order_by_id(id).await? else {
+            return Ok(None);
+        };
+        let mut log = order.attempt_log;
+        log.extend(attempt.cloned());
+        let micros = product.price.to_micros().map_err(StoreError::corrupt)?;
+        let done = sqlx::query(
+            "UPDATE orders SET status = 'pending', provider = $2, product_id = $3, sku = $4, \
+             unit_price_micros = $5, currency = $6, attempt_log = $7, updated_at = $8, \
+             error_code = NULL, error_message = NULL, retryable = 0, fence = fence + 1 \
+             WHERE id = $1 AND fence = $9 AND upstream_ref IS NULL \
+             AND (status IN ('pending', 'submitted') OR (status = 'failed' AND retryable = 1))",
+        )
+        .bind(id.0.clone())
+        .bind(product.id.provider.as_str())
+        .bind(product.id.to_string())
+        .bind(product.id.sku.clone())
+        .bind(micros)
+        .bind(product.price.currency.code())
+        .bind(serde_json::to_string(&log).map_err(StoreError::corrupt)?)
+        .bind(millis(Utc::now()))
+        .bind(fence)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok((done.rows_affected() == 1).then_some(fence + 1))
+    }
+
     async fn insert_order(&self, order: &NewOrder) -> Result<InsertOutcome, RepositoryError> {
         if let Some(key) = &order.idempotency_key
             && let Some(existing) = self.order_by_idempotency_key(&order.tenant_id, key).await?
@@ -100,7 +141,7 @@ impl OrderRepository for Store {
         let micros = order.unit_price.to_micros().map_err(StoreError::corrupt)?;
         let inserted = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO orders ({ORDER_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, NULL, NULL, NULL, 0, 0, NULL, $13, $13, 0)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, NULL, NULL, NULL, 0, 0, NULL, $13, $13, 0, $14, $15, '[]')"
         )))
         .bind(id.0.clone())
         .bind(order.tenant_id.clone())
@@ -115,6 +156,8 @@ impl OrderRepository for Store {
         .bind(micros)
         .bind(order.unit_price.currency.code())
         .bind(now)
+        .bind(order.offer_id.clone())
+        .bind(serde_json::to_string(&order.candidates).map_err(StoreError::corrupt)?)
         .execute(&self.pool)
         .await;
         let key = order.idempotency_key.as_deref().unwrap_or_default();
@@ -632,6 +675,11 @@ fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
         updated_at: from_millis(row.try_get("updated_at")?),
         fence: row.try_get("fence")?,
         iccids: Vec::new(),
+        offer_id: row.try_get("offer_id")?,
+        candidates: serde_json::from_str(&row.try_get::<String, _>("candidates")?)
+            .map_err(StoreError::corrupt)?,
+        attempt_log: serde_json::from_str(&row.try_get::<String, _>("attempt_log")?)
+            .map_err(StoreError::corrupt)?,
     })
 }
 

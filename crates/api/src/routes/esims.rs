@@ -11,7 +11,7 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Deserialize;
 use simgate_domain::{EsimLocation, Iccid, OrderKind, ProductId, RevokeOutcome};
-use simgate_service::OrderRequest;
+use simgate_service::{OrderRequest, OrderTarget};
 use utoipa::IntoParams;
 
 use crate::AppState;
@@ -143,7 +143,7 @@ pub async fn create_topup(
 ) -> Result<Response, ApiError> {
     let request = OrderRequest {
         tenant_id: tenant.id,
-        product_id: ProductId::parse(&body.product_id)?,
+        target: OrderTarget::Product(ProductId::parse(&body.product_id)?),
         quantity: 1,
         kind: OrderKind::TopUp {
             iccid: parse_iccid(&iccid)?,

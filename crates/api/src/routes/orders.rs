@@ -7,8 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use simgate_domain::orchestration::OfferId;
 use simgate_domain::{OrderId, OrderKind, OrderStatus, ProductId};
-use simgate_service::OrderRequest;
+use simgate_service::{OrderRequest, OrderTarget};
 use utoipa::IntoParams;
 
 use crate::AppState;
@@ -37,9 +38,22 @@ pub async fn create_order(
     ApiJson(body): ApiJson<CreateOrder>,
 ) -> Result<Response, ApiError> {
     let wait = query.wait.as_deref().map(parse_wait).transpose()?;
+    let target = match (&body.product_id, &body.offer_id) {
+        (Some(product), None) => OrderTarget::Product(ProductId::parse(product)?),
+        (None, Some(offer)) => OrderTarget::Offer(OfferId::parse(offer).map_err(|e| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.code(), e.to_string())
+        })?),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "product_or_offer_required",
+                "give exactly one of product_id (pins one provider) and offer_id (simgate chooses)",
+            ));
+        }
+    };
     let request = OrderRequest {
         tenant_id: tenant.id,
-        product_id: ProductId::parse(&body.product_id)?,
+        target,
         quantity: body.quantity,
         kind: OrderKind::NewEsim,
         idempotency_key: idempotency_key(&headers)?,

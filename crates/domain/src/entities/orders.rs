@@ -16,6 +16,35 @@ pub struct NewOrder {
     pub kind: OrderKind,
     pub quantity: u32,
     pub unit_price: Money,
+    /// The offer ordered, when simgate chooses the provider.
+    pub offer_id: Option<String>,
+    /// The offer's products in the order routing chose (empty when the
+    /// tenant pinned one product): failover moves along this list.
+    pub candidates: Vec<ProductId>,
+}
+
+/// How one attempt at a candidate of an offer order ended without a
+/// purchase, kept so that the tenant sees why the provider changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptResult {
+    /// The provider certainly bought nothing (refusal, 429/503 after
+    /// retries, connection refused): failed over at once.
+    NothingBought,
+    /// The outcome was unknown, and reconciliation proved nothing was
+    /// bought before failing over.
+    ProvedNothing,
+}
+
+/// One finished attempt of an offer order at one candidate.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OrderAttempt {
+    pub provider: ProviderId,
+    pub product_id: ProductId,
+    pub outcome: AttemptResult,
+    /// The stable code of the provider's failure.
+    pub error_code: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 /// Why an order failed, as shown to the client.
@@ -52,12 +81,24 @@ pub struct OrderRecord {
     pub fence: i64,
     /// eSIMs the order delivered (or topped up).
     pub iccids: Vec<Iccid>,
+    /// The offer ordered, when simgate chose the provider.
+    pub offer_id: Option<String>,
+    /// The offer's products in routing order (empty for a pinned product).
+    pub candidates: Vec<ProductId>,
+    /// Earlier attempts at other candidates that bought nothing.
+    pub attempt_log: Vec<OrderAttempt>,
 }
 
 impl OrderRecord {
     /// The provider that sells the ordered product.
     pub fn provider(&self) -> ProviderId {
         self.product_id.provider
+    }
+
+    /// The candidate after the current one, where failover may go.
+    pub fn next_candidate(&self) -> Option<&ProductId> {
+        let current = self.candidates.iter().position(|c| c == &self.product_id)?;
+        self.candidates.get(current + 1)
     }
 }
 

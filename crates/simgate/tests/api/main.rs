@@ -11,6 +11,7 @@ mod docs_ui;
 mod esim_story;
 mod esims;
 mod events;
+mod failover;
 mod faults;
 mod helpers;
 mod instances;

@@ -233,6 +233,8 @@ async fn an_order_written_but_never_sent_is_submitted_once() {
             kind: OrderKind::NewEsim,
             quantity: 1,
             unit_price: price,
+            offer_id: None,
+            candidates: Vec::new(),
         })
         .await
         .unwrap()

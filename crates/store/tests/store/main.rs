@@ -87,6 +87,8 @@ fn new_order(tenant: &str, key: Option<&str>) -> NewOrder {
         kind: OrderKind::NewEsim,
         quantity: 1,
         unit_price: usd("1.365"),
+        offer_id: None,
+        candidates: Vec::new(),
     }
 }
 
