@@ -4,7 +4,7 @@
 
 use simgate_domain::entities::{ProductFilter, ProductSort};
 use simgate_domain::orchestration::{
-    CircuitState, FxTable, Offer, OfferId, RouteCandidate, RoutingPolicy, group_offers, plan,
+    CircuitState, Offer, OfferId, RouteCandidate, RoutingPolicy, group_offers, plan,
 };
 use simgate_domain::{CountryCode, ProductId};
 
@@ -63,11 +63,14 @@ impl Services {
         let Some(first) = route.first() else {
             return Err(ServiceError::UnknownOffer(id.as_str().to_owned()));
         };
+        // Costs in different currencies compare after conversion with the
+        // operator's FX table.
+        let fx = self.current_fx().await?;
         let decided = plan(
             &RoutingPolicy::default(),
             &offer.key.countries,
             &route,
-            &FxTable::new(),
+            &fx,
             first.cost.currency,
             0,
         );

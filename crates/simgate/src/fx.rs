@@ -139,7 +139,7 @@ mod tests {
     fn bad_lines_are_named() {
         let error = parse_csv("USD,EUR,0.92\nUSD,EUR\n").unwrap_err();
         assert!(error.to_string().starts_with("line 2:"), "{error}");
-        let error = parse_csv("USD,XXX,1\n").unwrap_err();
+        let error = parse_csv("USD,QQQ,1\n").unwrap_err();
         assert!(error.to_string().starts_with("line 1:"), "{error}");
         assert!(parse_toml("[[rate]]\nbase = \"USD\"\nquote = \"EUR\"\nrate = 0.92\n").is_err());
     }

@@ -26,7 +26,7 @@ use simgate_domain::ProviderId;
 use simgate_sandbox::simulator::SimulatorHandle;
 
 use crate::StartError;
-use crate::settings::{Providers, SandboxSettings};
+use crate::settings::{BearerSettings, Providers, SandboxSettings};
 
 /// Telnyx's production API.
 const TELNYX_URL: &str = "https://api.telnyx.com/v2";
@@ -56,6 +56,27 @@ pub struct Provider {
     /// `[sandbox]` settings carry options some simulators take (eSIM Go's
     /// catalogue size).
     pub start_sandbox: fn(SocketAddr, &SandboxSettings) -> SandboxStart,
+}
+
+/// A running bearer-key simulator (Telnyx, ONSIM): its banner shows the
+/// sandbox-only key, and `plug` writes its settings into `[providers]`.
+fn bearer_sandbox(
+    name: &str,
+    handle: SimulatorHandle,
+    settings: BearerSettings,
+    plug: fn(&mut Providers, BearerSettings),
+) -> RunningSandbox {
+    let banner = format!(
+        "{name} sandbox on {}; bearer key: {}",
+        handle.base_url(),
+        settings.api_key.expose_secret()
+    );
+    RunningSandbox {
+        handle,
+        banner,
+        configure: Box::new(move |providers| plug(providers, settings.clone())),
+        webhooks: None,
+    }
 }
 
 impl Provider {
@@ -287,19 +308,14 @@ const TELNYX: Provider = Provider {
                 simgate_sandbox::telnyx::TelnyxSandboxConfig::default(),
             )
             .await?;
-            let banner = format!(
-                "Telnyx sandbox on {}; bearer key: {}",
-                handle.base_url(),
-                settings.api_key.expose_secret()
-            );
-            Ok(RunningSandbox {
+            Ok(bearer_sandbox(
+                "Telnyx",
                 handle,
-                banner,
-                configure: Box::new(move |providers| {
-                    providers.telnyx = Some(settings.clone());
-                }),
-                webhooks: None,
-            })
+                settings,
+                |providers, settings| {
+                    providers.telnyx = Some(settings);
+                },
+            ))
         })
     },
 };
@@ -328,19 +344,14 @@ const ONSIM: Provider = Provider {
                 simgate_sandbox::onsim::OnsimSandboxConfig::default(),
             )
             .await?;
-            let banner = format!(
-                "ONSIM sandbox on {}; bearer key: {}",
-                handle.base_url(),
-                settings.api_key.expose_secret()
-            );
-            Ok(RunningSandbox {
+            Ok(bearer_sandbox(
+                "ONSIM",
                 handle,
-                banner,
-                configure: Box::new(move |providers| {
-                    providers.onsim = Some(settings.clone());
-                }),
-                webhooks: None,
-            })
+                settings,
+                |providers, settings| {
+                    providers.onsim = Some(settings);
+                },
+            ))
         })
     },
 };

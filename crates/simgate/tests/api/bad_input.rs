@@ -66,7 +66,12 @@ async fn malformed_order_bodies_are_problems() {
     assert_problem(too_big, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large").await;
 
     for (body, status, code) in [
-        (json!({}), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        // Neither a product nor an offer: the order names nothing to buy.
+        (
+            json!({}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "product_or_offer_required",
+        ),
         (
             json!({ "product_id": 5 }),
             StatusCode::UNPROCESSABLE_ENTITY,
