@@ -49,8 +49,14 @@ def main() -> None:
     )
 
     page = japanese_products(client)
-    prices = [float(p.price.amount) for p in page.data]
-    assert prices == sorted(prices), f"not cheapest first: {prices}"
+    # Cheapest first in the tenant's currency (USD without pricing rules);
+    # a price no FX rate converts comes after every converted one.
+    currencies = [str(getattr(p.price.currency, "value", p.price.currency)) for p in page.data]
+    converted = [float(p.price.amount) for p, c in zip(page.data, currencies) if c == "USD"]
+    assert converted, f"no USD prices among {currencies}"
+    assert converted == sorted(converted), f"not cheapest first: {converted}"
+    first_other = next((i for i, c in enumerate(currencies) if c != "USD"), len(currencies))
+    assert all(c != "USD" for c in currencies[first_other:]), f"unconverted mixed in: {currencies}"
     for product in page.data:
         assert "JP" in product.countries, product.to_dict()
     product = next(p for p in page.data if p.provider == "esim-go")

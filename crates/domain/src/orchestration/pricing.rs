@@ -61,15 +61,18 @@ impl RoundTo {
     }
 }
 
-/// What an override applies to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What an override applies to: exactly one of `country`, `provider` or
+/// `offer_id` (so the OpenAPI document says one is required).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OverrideTarget {
     /// Offers whose countries are exactly this one country.
+    #[schema(value_type = String, example = "JP")]
     Country(CountryCode),
     /// Every offer when bought from this provider.
     Provider(ProviderId),
     /// One offer.
+    #[schema(value_type = String, example = "off_0123456789abcdef")]
     OfferId(OfferId),
 }
 
@@ -96,7 +99,6 @@ impl OverrideTarget {
 pub struct PricingOverride {
     /// `{"country": "JP"}`, `{"provider": "esim-go"}` or `{"offer_id": "off_…"}`.
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub target: OverrideTarget,
     /// Replaces the markup percentage, when set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
