@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use simgate_connectors::esim_go::types::Bundle;
 
-use crate::esim_go::state::{bundle, countries_by_region, generate_catalogue, price};
+use crate::esim_go::state::{countries_by_region, country_bundle, generate_catalogue};
 
 /// Data sizes in GB sold beside the default ones in a larger catalogue.
 const EXTRA_SIZES_GB: [i64; 8] = [4, 7, 15, 25, 30, 40, 75, 100];
@@ -75,17 +75,7 @@ pub(crate) fn generate_sized_catalogue(seed: u64, size: usize) -> Vec<Bundle> {
                 } else {
                     f64::from(rng.random_range(85_u32..=115)) / 100.0
                 };
-                let code = &country.iso;
-                let label = gb.map_or("UL".to_owned(), |gb| format!("{gb}GB"));
-                let data = gb.map_or("Unlimited".to_owned(), |gb| format!("{gb}GB"));
-                bundles.push(bundle(
-                    format!("esim_{label}_{days}D_{code}_V{version}"),
-                    format!("eSIM, {data}, {days} Days, {}, V{version}", country.name),
-                    vec![country.clone()],
-                    gb,
-                    days,
-                    price(gb, days, tier * factor),
-                ));
+                bundles.push(country_bundle(country, gb, days, version, tier * factor));
             }
         }
         combinations.clear();

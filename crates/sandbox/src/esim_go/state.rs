@@ -442,25 +442,37 @@ pub(crate) fn price(gb: Option<i64>, days: i64, tier: f64) -> f64 {
 }
 
 /// Generates ~6,000 bundles over ~190 countries plus regional ones.
+/// One country's bundle of `gb` (`None`: unlimited) for `days`, named and
+/// described as eSIM Go does (`esim_1GB_7D_JP_V2`), priced at `tier`.
+pub(crate) fn country_bundle(
+    country: &Country,
+    gb: Option<i64>,
+    days: i64,
+    version: u32,
+    tier: f64,
+) -> Bundle {
+    let code = &country.iso;
+    let size = gb.map_or("UL".to_owned(), |gb| format!("{gb}GB"));
+    let data = gb.map_or("Unlimited".to_owned(), |gb| format!("{gb}GB"));
+    bundle(
+        format!("esim_{size}_{days}D_{code}_V{version}"),
+        format!("eSIM, {data}, {days} Days, {}, V{version}", country.name),
+        vec![country.clone()],
+        gb,
+        days,
+        price(gb, days, tier),
+    )
+}
+
 pub(crate) fn generate_catalogue(seed: u64) -> Vec<Bundle> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut bundles = Vec::new();
     let countries = countries_by_region();
     for country in &countries {
-        let code = &country.iso;
         let tier = [0.8, 1.0, 1.3, 1.7][rng.random_range(0..4)];
         for gb in SIZES_GB {
             for days in DURATIONS {
-                let size = gb.map_or("UL".to_owned(), |gb| format!("{gb}GB"));
-                let data = gb.map_or("Unlimited".to_owned(), |gb| format!("{gb}GB"));
-                bundles.push(bundle(
-                    format!("esim_{size}_{days}D_{code}_V2"),
-                    format!("eSIM, {data}, {days} Days, {}, V2", country.name),
-                    vec![country.clone()],
-                    gb,
-                    days,
-                    price(gb, days, tier),
-                ));
+                bundles.push(country_bundle(country, gb, days, 2, tier));
             }
         }
     }
