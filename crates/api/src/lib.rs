@@ -122,7 +122,9 @@ fn spawn_upkeep(handle: PrometheusHandle) {
     tags(
         (name = "providers", description = "Configured providers and their capabilities"),
         (name = "products", description = "The unified catalogue"),
+        (name = "offers", description = "Equivalent products of several providers under one id"),
         (name = "pricing", description = "A tenant's sell prices: markup, rounding and overrides"),
+        (name = "routing", description = "A tenant's routing policy: which provider sells its offers"),
         (name = "orders", description = "Durable, idempotent orders"),
         (name = "esims", description = "Install details, QR codes, usage, top-ups, revokes, location and SMS"),
         (name = "webhooks", description = "Events from providers, verified per provider"),
@@ -142,9 +144,15 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::providers::list_providers))
         .routes(routes!(routes::products::list_products))
         .routes(routes!(routes::products::get_product))
+        .routes(routes!(routes::offers::list_offers))
+        .routes(routes!(routes::offers::get_offer))
         .routes(routes!(
             routes::pricing::get_pricing,
             routes::pricing::put_pricing
+        ))
+        .routes(routes!(
+            routes::routing::get_routing,
+            routes::routing::put_routing
         ))
         .routes(routes!(routes::fx::list_fx, routes::fx::put_fx))
         .routes(routes!(

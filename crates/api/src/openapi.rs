@@ -473,6 +473,11 @@ pub fn product_sort() -> Object {
     one_of(["price", "-price", "data", "validity"])
 }
 
+/// The orders `GET /v1/offers` accepts.
+pub fn offer_sort() -> Object {
+    one_of(["id", "price", "-price"])
+}
+
 /// SIM order statuses: simgate's own and the provider lifecycle's.
 pub fn sim_order_status() -> Object {
     one_of(

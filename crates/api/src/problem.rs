@@ -10,7 +10,7 @@ use serde::Serialize;
 use simgate_connectors::ConnectorError;
 use simgate_domain::DomainError;
 use simgate_domain::entities::OrderRecord;
-use simgate_domain::orchestration::PricingError;
+use simgate_domain::orchestration::{PricingError, RoutingError};
 use simgate_service::ServiceError;
 use simgate_service::webhook_targets::{NOT_PUBLIC_CODE, TargetError};
 
@@ -200,6 +200,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::TenantDisabled(_) => Self::new(S::CONFLICT, "tenant_disabled", detail),
             ServiceError::Fx(e) => Self::new(S::UNPROCESSABLE_ENTITY, e.code(), detail),
             ServiceError::Pricing(e) => pricing(&e),
+            ServiceError::Routing(e) => routing(&e),
+            ServiceError::UnknownRoutingProvider { field, .. } => {
+                let mut api =
+                    Self::new(S::UNPROCESSABLE_ENTITY, "unknown_routing_provider", detail);
+                api.field = Some(field);
+                api
+            }
             ServiceError::Repository(e) => Self::internal(&e),
         }
     }
@@ -223,6 +230,24 @@ fn pricing(error: &PricingError) -> ApiError {
         error.to_string(),
     );
     api.field = field;
+    api
+}
+
+/// A refused routing policy: a 422 naming the field, so the client can fix it.
+fn routing(error: &RoutingError) -> ApiError {
+    let field = match error {
+        RoutingError::DuplicateProvider { scope, field, .. } => format!("{scope}{field}"),
+        RoutingError::ExcludedListed { scope, .. }
+        | RoutingError::PriorityWithoutProviders { scope } => format!("{scope}providers"),
+        RoutingError::WeightedWithoutWeights { scope } => format!("{scope}weights"),
+        RoutingError::EmptyCountryOverride(country) => format!("countries.{country}"),
+    };
+    let mut api = ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        error.code(),
+        error.to_string(),
+    );
+    api.field = Some(field);
     api
 }
 

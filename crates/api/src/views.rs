@@ -7,7 +7,7 @@ use simgate_domain::entities::{EsimRecord, OrderRecord};
 use simgate_domain::{
     BundleState, BundleUsage, Capability, DataAllowance, Money, OrderKind, OrderStatus,
 };
-use simgate_service::PricedProduct;
+use simgate_service::{PricedCandidate, PricedOffer, PricedProduct};
 use utoipa::ToSchema;
 
 /// A configured provider and what it can do.
@@ -98,6 +98,82 @@ impl From<PricedProduct> for ProductView {
 pub struct ProductPage {
     pub data: Vec<ProductView>,
     /// Products matching the filters, across all pages.
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// One provider's product in an offer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OfferCandidateView {
+    pub provider: String,
+    /// `<provider>:<sku>`: order it to pin this provider.
+    #[schema(example = "esim-go:esim_1GB_7D_JP_V2")]
+    pub product_id: String,
+    /// The provider's cost, in its own currency.
+    pub cost: Money,
+    /// The tenant's sell price when bought from this provider.
+    pub price: Money,
+    /// Whether `price` is in the tenant's currency (false: no FX rate).
+    pub converted: bool,
+}
+
+impl From<PricedCandidate> for OfferCandidateView {
+    fn from(priced: PricedCandidate) -> Self {
+        Self {
+            provider: priced.candidate.provider.to_string(),
+            product_id: priced.candidate.product_id.to_string(),
+            cost: priced.candidate.cost,
+            price: priced.price,
+            converted: priced.converted,
+        }
+    }
+}
+
+/// Equivalent products of several providers under one stable id; ordering
+/// it lets simgate choose the provider and fail over.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OfferView {
+    /// Derived from countries, data and validity: the same on every sync.
+    #[schema(example = "off_3f2a9c0d4e5b6a71")]
+    pub id: String,
+    /// ISO 3166-1 alpha-2 codes, sorted.
+    pub countries: Vec<String>,
+    /// The canonical allowance (1024 MB counts as 1000 MB).
+    pub data: DataView,
+    pub validity_days: u32,
+    /// The lowest sell price among the candidates, in the tenant's
+    /// currency when `converted`.
+    pub price: Money,
+    /// Whether `price` is in the tenant's currency (USD without rules).
+    pub converted: bool,
+    pub candidates: Vec<OfferCandidateView>,
+}
+
+impl From<PricedOffer> for OfferView {
+    fn from(priced: PricedOffer) -> Self {
+        let key = &priced.offer.key;
+        Self {
+            id: priced.offer.id.to_string(),
+            countries: key
+                .countries
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
+            data: key.data().into(),
+            validity_days: key.validity_days,
+            price: priced.price,
+            converted: priced.converted,
+            candidates: priced.candidates.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// A page of offers.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OfferPage {
+    pub data: Vec<OfferView>,
+    /// Offers matching the filters, across all pages.
     pub total: u64,
     pub limit: u32,
     pub offset: u32,
@@ -200,6 +276,13 @@ pub struct OrderView {
     pub quantity: u32,
     /// The cost of `product_id`, frozen when it was bought.
     pub unit_price: Money,
+    /// The tenant's sell price of one unit, frozen with `unit_price` by
+    /// its pricing rules then (at cost without rules); later rule or rate
+    /// changes never touch it. Absent on orders from before prices were
+    /// recorded.
+    pub price: Option<Money>,
+    /// `price` less the cost converted to its currency, frozen with it.
+    pub margin: Option<Money>,
     /// Attempts at earlier candidates of an offer that bought nothing.
     #[schema(value_type = Vec<Object>)]
     pub attempts: Vec<simgate_domain::entities::OrderAttempt>,
@@ -231,6 +314,8 @@ impl From<OrderRecord> for OrderView {
             quantity: o.quantity,
             attempts: o.attempt_log,
             unit_price: o.unit_price,
+            price: o.sale.map(|sale| sale.price),
+            margin: o.sale.map(|sale| sale.margin),
             upstream_reference: o.upstream_ref,
             provider_status: o.provider_status,
             esims: o

@@ -19,6 +19,10 @@ pub const MONEY_SCALE: u32 = 6;
 pub struct Currency(iso_currency::Currency);
 
 impl Currency {
+    /// US dollars: the currency prices are compared in for a tenant without
+    /// pricing rules.
+    pub const USD: Self = Self(iso_currency::Currency::USD);
+
     /// Parses a three-letter code, case-insensitively.
     pub fn parse(raw: &str) -> Result<Self, DomainError> {
         iso_currency::Currency::from_code(&raw.trim().to_ascii_uppercase())

@@ -14,10 +14,11 @@ use chrono::{DateTime, Utc};
 use crate::entities::{
     Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease, LineActivation,
     LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord, ProductFilter,
-    Recorded, RepositoryError, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState,
-    StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    Recorded, RepositoryError, SalePrice, SimOrderAnswer, SimOrderInsert, SimOrderRecord,
+    SimOrderState, StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer,
+    UpstreamPurchase,
 };
-use crate::orchestration::{FxRate, PricingRules};
+use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
     Iccid, InstallDetails, Msisdn, OrderId, OrderStatus, Product, ProductId, ProviderId,
     ShippingAddress, SimOrder, TenantId,
@@ -60,15 +61,16 @@ pub trait CatalogueRepository: Send + Sync {
 #[async_trait]
 pub trait OrderRepository: Send + Sync {
     /// Moves an order without a purchase to another of its candidates
-    /// (`pending` again, at the candidate's product and cost), logging the
-    /// attempt that bought nothing. Only at `fence`, like every other move:
-    /// a worker holding a stale read switches nothing. Returns the new
-    /// fence, or `None` when someone else moved the order first.
+    /// (`pending` again, at the candidate's product, cost and `sale` price),
+    /// logging the attempt that bought nothing. Only at `fence`, like every
+    /// other move: a worker holding a stale read switches nothing. Returns
+    /// the new fence, or `None` when someone else moved the order first.
     async fn switch_candidate(
         &self,
         id: &OrderId,
         fence: i64,
         product: &Product,
+        sale: &SalePrice,
         attempt: Option<&OrderAttempt>,
     ) -> Result<Option<i64>, RepositoryError>;
     /// Writes a new order in `pending`, or returns the tenant's existing order
@@ -589,6 +591,24 @@ pub trait PricingRepository: Send + Sync {
     ) -> Result<(), RepositoryError>;
 }
 
+/// Each tenant's routing policy.
+/// Implemented by the store in `crates/store/src/routing.rs`.
+#[async_trait]
+pub trait RoutingRepository: Send + Sync {
+    /// A tenant's routing policy, or `None` when it has set none (it then
+    /// routes by the default policy).
+    async fn routing_policy(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<RoutingPolicy>, RepositoryError>;
+    /// Replaces a tenant's (already validated) routing policy.
+    async fn put_routing_policy(
+        &self,
+        tenant: &TenantId,
+        policy: &RoutingPolicy,
+    ) -> Result<(), RepositoryError>;
+}
+
 /// Every repository at once: what the use cases hold, as
 /// `Arc<dyn Repository>`. Implemented for any type implementing each trait,
 /// so a backend only implements the subject traits.
@@ -603,6 +623,7 @@ pub trait Repository:
     + PurchaseRepository
     + HealthRepository
     + PricingRepository
+    + RoutingRepository
     + Send
     + Sync
 {
@@ -619,6 +640,7 @@ impl<T> Repository for T where
         + PurchaseRepository
         + HealthRepository
         + PricingRepository
+        + RoutingRepository
         + Send
         + Sync
 {

@@ -92,6 +92,12 @@ pub enum ServiceError {
     /// Pricing rules were refused, or a cost could not be priced.
     #[error(transparent)]
     Pricing(#[from] simgate_domain::orchestration::PricingError),
+    /// A routing policy was refused by its own rules.
+    #[error(transparent)]
+    Routing(#[from] simgate_domain::orchestration::RoutingError),
+    /// A routing policy names a provider that sells no eSIMs here.
+    #[error("{field}: {provider} is not an eSIM provider configured here")]
+    UnknownRoutingProvider { field: String, provider: ProviderId },
     /// Storage failed: an internal error for the client.
     #[error(transparent)]
     Repository(#[from] RepositoryError),

@@ -1,19 +1,76 @@
 //! Offers: equivalent products of several providers under one stable id
-//! (`simgate_domain::orchestration::offer`), and the order in which an
-//! offer's candidates are tried (`orchestration::routing`).
+//! (`simgate_domain::orchestration::offer`), with the tenant's sell prices.
 
 use simgate_domain::entities::{ProductFilter, ProductSort};
 use simgate_domain::orchestration::{
-    CircuitState, Offer, OfferId, RouteCandidate, RoutingPolicy, group_offers, plan,
+    Converted, FxTable, Offer, OfferCandidate, OfferId, PriceContext, PricingRules, group_offers,
 };
-use simgate_domain::{CountryCode, ProductId};
+use simgate_domain::{CountryCode, Currency, Money, TenantId};
 
+use crate::pricing::{PricedCost, compare_prices, comparison_currency, price_cost};
 use crate::{ServiceError, Services};
 
 /// Enough to read a country's whole catalogue (or all of it) in one page:
 /// offers group across providers, so grouping a partial page would split
 /// them.
 const WHOLE_CATALOGUE: u32 = 1_000_000;
+
+/// How offers are listed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OfferSort {
+    /// By id: stable across catalogue syncs, so pages do not shift.
+    #[default]
+    Id,
+    /// Cheapest sell price first, compared after conversion.
+    PriceAsc,
+    /// Dearest sell price first.
+    PriceDesc,
+}
+
+/// An offer search.
+#[derive(Debug, Clone, Default)]
+pub struct OfferFilter {
+    /// Offers that work in this country.
+    pub country: Option<CountryCode>,
+    /// At least this much data, in MB (unlimited always qualifies).
+    pub min_data_mb: Option<u64>,
+    /// Exactly this validity.
+    pub validity_days: Option<u32>,
+    /// Only offers priced in this currency.
+    pub currency: Option<Currency>,
+    /// Highest sell price in millionths: of `currency` when given, else of
+    /// the tenant's comparison currency; prices are converted before
+    /// comparing, and a price no rate converts never qualifies.
+    pub max_price_micros: Option<i64>,
+    pub sort: OfferSort,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// One candidate of an offer with the tenant's price for it.
+#[derive(Debug, Clone)]
+pub struct PricedCandidate {
+    /// The provider's product and cost.
+    pub candidate: OfferCandidate,
+    /// The tenant's sell price of this candidate.
+    pub price: Money,
+    /// Whether `price` is in the tenant's currency (see `PricedProduct`).
+    pub converted: bool,
+}
+
+/// An offer with the tenant's sell prices.
+#[derive(Debug, Clone)]
+pub struct PricedOffer {
+    pub offer: Offer,
+    /// The lowest sell price among the candidates: what the offer sells
+    /// from (the provider routing picks may be dearer).
+    pub price: Money,
+    /// Whether `price` is in the tenant's currency.
+    pub converted: bool,
+    /// The candidates, in the offer's order, each with its price.
+    pub candidates: Vec<PricedCandidate>,
+    sort_key: Converted,
+}
 
 impl Services {
     /// The offers of the active catalogue, optionally of one country,
@@ -42,42 +99,111 @@ impl Services {
             .ok_or_else(|| ServiceError::UnknownOffer(id.as_str().to_owned()))
     }
 
-    /// The offer's products in the order they are to be tried now, for a
-    /// tenant: the default policy (cheapest first, compared in the first
-    /// candidate's currency), configured providers only.
-    pub async fn route_offer(&self, id: &OfferId) -> Result<Vec<ProductId>, ServiceError> {
-        let offer = self.offer(id).await?;
-        let usable: Vec<_> = offer
-            .candidates
-            .iter()
-            .filter(|c| self.connectors.get(c.provider).is_some())
-            .collect();
-        let route: Vec<RouteCandidate> = usable
-            .iter()
-            .map(|c| RouteCandidate {
-                provider: c.provider,
-                cost: c.cost,
-                circuit: CircuitState::Closed,
+    /// A page of offers with the tenant's prices, and how many match.
+    pub async fn priced_offers(
+        &self,
+        tenant: &TenantId,
+        filter: &OfferFilter,
+    ) -> Result<(Vec<PricedOffer>, u64), ServiceError> {
+        let rules = self.pricing(tenant).await?;
+        let fx = self.current_fx().await?;
+        let offers = self.offers(filter.country).await?;
+        let limit_currency = filter
+            .currency
+            .unwrap_or_else(|| comparison_currency(rules.as_ref()));
+        let mut matching: Vec<PricedOffer> = offers
+            .into_iter()
+            .filter(|offer| {
+                filter
+                    .min_data_mb
+                    .is_none_or(|min| offer.key.data_mb.is_none_or(|mb| mb >= min))
+                    && filter
+                        .validity_days
+                        .is_none_or(|days| offer.key.validity_days == days)
+            })
+            .filter_map(|offer| price_offer(offer, rules.as_ref(), &fx))
+            .filter(|priced| {
+                filter.currency.is_none_or(|c| priced.price.currency == c)
+                    && filter.max_price_micros.is_none_or(|max| {
+                        fx.convert(priced.price, limit_currency)
+                            .known()
+                            .and_then(|price| price.to_micros().ok())
+                            .is_some_and(|price| price <= max)
+                    })
             })
             .collect();
-        let Some(first) = route.first() else {
-            return Err(ServiceError::UnknownOffer(id.as_str().to_owned()));
-        };
-        // Costs in different currencies compare after conversion with the
-        // operator's FX table.
-        let fx = self.current_fx().await?;
-        let decided = plan(
-            &RoutingPolicy::default(),
-            &offer.key.countries,
-            &route,
-            &fx,
-            first.cost.currency,
-            0,
-        );
-        Ok(decided
-            .order
-            .iter()
-            .filter_map(|&index| usable.get(index).map(|c| c.product_id.clone()))
-            .collect())
+        match filter.sort {
+            OfferSort::Id => {}
+            OfferSort::PriceAsc | OfferSort::PriceDesc => {
+                let descending = filter.sort == OfferSort::PriceDesc;
+                matching.sort_by(|a, b| {
+                    compare_prices(a.sort_key, b.sort_key, descending)
+                        .then_with(|| a.offer.id.cmp(&b.offer.id))
+                });
+            }
+        }
+        let total = matching.len() as u64;
+        let page = matching
+            .into_iter()
+            .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(filter.limit).unwrap_or(usize::MAX))
+            .collect();
+        Ok((page, total))
     }
+
+    /// One offer with the tenant's prices; `None` when no active product
+    /// has that key (any more).
+    pub async fn priced_offer(
+        &self,
+        tenant: &TenantId,
+        id: &OfferId,
+    ) -> Result<Option<PricedOffer>, ServiceError> {
+        let Some(offer) = self
+            .offers(None)
+            .await?
+            .into_iter()
+            .find(|offer| &offer.id == id)
+        else {
+            return Ok(None);
+        };
+        let rules = self.pricing(tenant).await?;
+        let fx = self.current_fx().await?;
+        Ok(price_offer(offer, rules.as_ref(), &fx))
+    }
+}
+
+/// Prices every candidate of an offer; the offer's price is the lowest.
+/// `None` for an offer without candidates, which `group_offers` never makes.
+fn price_offer(offer: Offer, rules: Option<&PricingRules>, fx: &FxTable) -> Option<PricedOffer> {
+    let priced: Vec<(PricedCost, &OfferCandidate)> = offer
+        .candidates
+        .iter()
+        .map(|candidate| {
+            let context = PriceContext {
+                offer_id: Some(&offer.id),
+                provider: candidate.provider,
+                countries: &offer.key.countries,
+            };
+            (price_cost(candidate.cost, &context, rules, fx), candidate)
+        })
+        .collect();
+    let lowest = priced
+        .iter()
+        .map(|(cost, _)| *cost)
+        .min_by(|a, b| compare_prices(a.sort_key, b.sort_key, false))?;
+    let candidates = priced
+        .iter()
+        .map(|(cost, candidate)| PricedCandidate {
+            candidate: (*candidate).clone(),
+            price: cost.price,
+            converted: cost.converted,
+        })
+        .collect();
+    Some(PricedOffer {
+        offer,
+        price: lowest.price,
+        converted: lowest.converted,
+        candidates,
+        sort_key: lowest.sort_key,
+    })
 }

@@ -22,7 +22,9 @@ use simgate_domain::entities::{
     UpstreamAnswer,
 };
 use simgate_domain::orchestration::OfferId;
-use simgate_domain::{Capability, OrderId, OrderKind, OrderStatus, ProductId, ProviderId};
+use simgate_domain::{
+    Capability, OrderId, OrderKind, OrderStatus, ProductId, ProviderId, TenantId,
+};
 
 use crate::{ServiceError, Services};
 
@@ -94,7 +96,8 @@ impl Services {
         let (product_id, offer_id, candidates) = match &request.target {
             OrderTarget::Product(id) => (id.clone(), None, Vec::new()),
             OrderTarget::Offer(offer) => {
-                let candidates = self.route_offer(offer).await?;
+                let tenant = TenantId::from_stored(request.tenant_id.clone());
+                let candidates = self.route_offer(&tenant, offer).await?.products();
                 let first = candidates
                     .first()
                     .cloned()
@@ -121,6 +124,9 @@ impl Services {
         if self.connectors.get(product.id.provider).is_none() {
             return Err(ServiceError::ProviderNotConfigured(product.id.provider));
         }
+        let sale = self
+            .sale_price(&request.tenant_id, offer_id.as_deref(), &product)
+            .await?;
         let new = NewOrder {
             tenant_id: request.tenant_id.clone(),
             idempotency_key: request.idempotency_key.clone(),
@@ -129,6 +135,7 @@ impl Services {
             kind: request.kind.clone(),
             quantity: request.quantity,
             unit_price: product.price,
+            sale,
             offer_id,
             candidates,
         };
@@ -175,9 +182,12 @@ impl Services {
             .product(first)
             .await?
             .ok_or_else(|| ServiceError::UnknownProduct(first.to_string()))?;
+        let sale = self
+            .sale_price(&order.tenant_id, order.offer_id.as_deref(), &product)
+            .await?;
         Ok(self
             .store
-            .switch_candidate(&order.id, order.fence, &product, None)
+            .switch_candidate(&order.id, order.fence, &product, &sale, None)
             .await?)
     }
 
@@ -199,6 +209,17 @@ impl Services {
             tracing::warn!(order = %order.id, candidate = %next, "next candidate left the catalogue; not failing over");
             return Ok(None);
         };
+        let sale = match self
+            .sale_price(&order.tenant_id, order.offer_id.as_deref(), &product)
+            .await
+        {
+            Ok(sale) => sale,
+            Err(ServiceError::Pricing(error)) => {
+                tracing::warn!(order = %order.id, candidate = %next, %error, "next candidate cannot be priced for the tenant; not failing over");
+                return Ok(None);
+            }
+            Err(other) => return Err(other),
+        };
         let attempt = OrderAttempt {
             provider: order.provider(),
             product_id: order.product_id.clone(),
@@ -208,7 +229,7 @@ impl Services {
         };
         if self
             .store
-            .switch_candidate(&order.id, fence, &product, Some(&attempt))
+            .switch_candidate(&order.id, fence, &product, &sale, Some(&attempt))
             .await?
             .is_none()
         {

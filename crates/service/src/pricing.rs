@@ -17,9 +17,6 @@ use crate::{ServiceError, Services};
 /// database for the version: another instance's change shows within this.
 const FX_RECHECK: Duration = Duration::from_secs(2);
 
-/// The currency prices are compared in for a tenant without pricing rules.
-const DEFAULT_CURRENCY: &str = "USD";
-
 /// The cached FX table and what is known about its freshness.
 #[derive(Debug, Default)]
 pub(crate) struct FxCache {
@@ -202,14 +199,8 @@ impl Services {
             .collect();
         let descending = filter.sort == ProductSort::PriceDesc;
         priced.sort_by(|a, b| {
-            let order = match (a.sort_key, b.sort_key) {
-                (Converted::Known(x), Converted::Known(y)) if descending => y.amount.cmp(&x.amount),
-                (Converted::NoRate(x), Converted::NoRate(y)) if descending => {
-                    (x.currency.code(), y.amount).cmp(&(y.currency.code(), x.amount))
-                }
-                (x, y) => compare_converted(x, y),
-            };
-            order.then_with(|| a.product.id.to_string().cmp(&b.product.id.to_string()))
+            compare_prices(a.sort_key, b.sort_key, descending)
+                .then_with(|| a.product.id.to_string().cmp(&b.product.id.to_string()))
         });
         let page = priced
             .into_iter()
@@ -236,37 +227,79 @@ impl Services {
 
 /// Prices one product; see [`PricedProduct`].
 fn price_product(product: Product, rules: Option<&PricingRules>, fx: &FxTable) -> PricedProduct {
-    let cost = product.price;
-    let Some(rules) = rules else {
-        let target = Currency::parse(DEFAULT_CURRENCY).map_or(cost.currency, |c| c);
-        let converted = fx.convert(cost, target);
-        return PricedProduct {
-            cost_converted: converted.known(),
-            price: cost,
-            converted: converted.known().is_some(),
-            sort_key: converted,
-            product,
-        };
-    };
     let context = PriceContext {
         offer_id: None,
         provider: product.id.provider,
         countries: &product.countries,
     };
-    match rules.quote(&context, cost, fx) {
-        Ok(quote) => PricedProduct {
+    let priced = price_cost(product.price, &context, rules, fx);
+    PricedProduct {
+        cost_converted: priced.cost_converted,
+        price: priced.price,
+        converted: priced.converted,
+        sort_key: priced.sort_key,
+        product,
+    }
+}
+
+/// One cost as a tenant sees it (see [`PricedProduct`] for the fields).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PricedCost {
+    pub(crate) cost_converted: Option<Money>,
+    pub(crate) price: Money,
+    pub(crate) converted: bool,
+    pub(crate) sort_key: Converted,
+}
+
+/// The currency a tenant's prices are compared in: its pricing currency,
+/// or USD without rules.
+pub(crate) fn comparison_currency(rules: Option<&PricingRules>) -> Currency {
+    rules.map_or(Currency::USD, |rules| rules.currency)
+}
+
+/// Prices one cost in `context` with the tenant's rules: at cost (and
+/// compared in USD) without rules; unconverted and marked when no FX rate
+/// converts it.
+pub(crate) fn price_cost(
+    cost: Money,
+    context: &PriceContext<'_>,
+    rules: Option<&PricingRules>,
+    fx: &FxTable,
+) -> PricedCost {
+    let Some(rules) = rules else {
+        let converted = fx.convert(cost, Currency::USD);
+        return PricedCost {
+            cost_converted: converted.known(),
+            price: cost,
+            converted: converted.known().is_some(),
+            sort_key: converted,
+        };
+    };
+    match rules.quote(context, cost, fx) {
+        Ok(quote) => PricedCost {
             cost_converted: Some(quote.cost_converted),
             price: quote.price,
             converted: true,
             sort_key: Converted::Known(quote.price),
-            product,
         },
-        Err(_) => PricedProduct {
+        Err(_) => PricedCost {
             cost_converted: None,
             price: cost,
             converted: false,
             sort_key: Converted::NoRate(cost),
-            product,
         },
+    }
+}
+
+/// Orders by converted price (`descending` reverses it), unconvertible
+/// prices after every converted one, grouped by currency: what price sorts
+/// of products and offers share.
+pub(crate) fn compare_prices(a: Converted, b: Converted, descending: bool) -> std::cmp::Ordering {
+    match (a, b) {
+        (Converted::Known(x), Converted::Known(y)) if descending => y.amount.cmp(&x.amount),
+        (Converted::NoRate(x), Converted::NoRate(y)) if descending => {
+            (x.currency.code(), y.amount).cmp(&(y.currency.code(), x.amount))
+        }
+        (x, y) => compare_converted(x, y),
     }
 }

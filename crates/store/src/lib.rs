@@ -33,6 +33,7 @@ mod lines;
 mod orders;
 mod pricing;
 mod purchases;
+mod routing;
 mod sim_orders;
 mod tenants;
 mod webhooks;
@@ -95,6 +96,11 @@ fn migrator() -> Migrator {
             8,
             "offer failover",
             include_str!("../migrations/0008_offer_failover.sql"),
+        ),
+        (
+            9,
+            "routing and sale price",
+            include_str!("../migrations/0009_routing_and_sale_price.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(

@@ -22,7 +22,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use simgate_domain::entities::RepositoryError;
+use simgate_domain::entities::{RepositoryError, SalePrice};
 use simgate_domain::repository::OrderRepository;
 use simgate_domain::{
     ActivationCode, Currency, Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus,
@@ -82,7 +82,7 @@ pub(crate) async fn settle_insert<T>(
 const ORDER_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, provider, product_id, sku, kind, \
     target_iccid, quantity, unit_price_micros, currency, status, upstream_ref, provider_status, \
     error_code, error_message, retryable, attempts, submitted_at, created_at, updated_at, fence, \
-    offer_id, candidates, attempt_log";
+    offer_id, candidates, attempt_log, price_micros, price_currency, margin_micros";
 
 #[async_trait]
 impl OrderRepository for Store {
@@ -96,6 +96,7 @@ impl OrderRepository for Store {
         id: &OrderId,
         fence: i64,
         product: &Product,
+        sale: &SalePrice,
         attempt: Option<&OrderAttempt>,
     ) -> Result<Option<i64>, RepositoryError> {
         let Some(order) = self.order_by_id(id).await? else {
@@ -104,9 +105,11 @@ impl OrderRepository for Store {
         let mut log = order.attempt_log;
         log.extend(attempt.cloned());
         let micros = product.price.to_micros().map_err(StoreError::corrupt)?;
+        let (price, margin) = sale_micros(sale)?;
         let done = sqlx::query(
             "UPDATE orders SET status = 'pending', provider = $2, product_id = $3, sku = $4, \
              unit_price_micros = $5, currency = $6, attempt_log = $7, updated_at = $8, \
+             price_micros = $10, price_currency = $11, margin_micros = $12, \
              error_code = NULL, error_message = NULL, retryable = 0, fence = fence + 1 \
              WHERE id = $1 AND fence = $9 AND upstream_ref IS NULL \
              AND (status IN ('pending', 'submitted') OR (status = 'failed' AND retryable = 1))",
@@ -120,6 +123,9 @@ impl OrderRepository for Store {
         .bind(serde_json::to_string(&log).map_err(StoreError::corrupt)?)
         .bind(millis(Utc::now()))
         .bind(fence)
+        .bind(price)
+        .bind(sale.price.currency.code())
+        .bind(margin)
         .execute(&self.pool)
         .await
         .map_err(StoreError::from)?;
@@ -139,9 +145,10 @@ impl OrderRepository for Store {
             OrderKind::TopUp { iccid } => ("top_up", Some(iccid.as_str().to_owned())),
         };
         let micros = order.unit_price.to_micros().map_err(StoreError::corrupt)?;
+        let (price, margin) = sale_micros(&order.sale)?;
         let inserted = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO orders ({ORDER_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, NULL, NULL, NULL, 0, 0, NULL, $13, $13, 0, $14, $15, '[]')"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, NULL, NULL, NULL, 0, 0, NULL, $13, $13, 0, $14, $15, '[]', $16, $17, $18)"
         )))
         .bind(id.0.clone())
         .bind(order.tenant_id.clone())
@@ -158,6 +165,9 @@ impl OrderRepository for Store {
         .bind(now)
         .bind(order.offer_id.clone())
         .bind(serde_json::to_string(&order.candidates).map_err(StoreError::corrupt)?)
+        .bind(price)
+        .bind(order.sale.price.currency.code())
+        .bind(margin)
         .execute(&self.pool)
         .await;
         let key = order.idempotency_key.as_deref().unwrap_or_default();
@@ -638,6 +648,20 @@ fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
         other => return Err(StoreError::corrupt(format!("order kind {other}"))),
     };
     let currency: String = row.try_get("currency")?;
+    let sale = match (
+        row.try_get::<Option<i64>, _>("price_micros")?,
+        row.try_get::<Option<String>, _>("price_currency")?,
+        row.try_get::<Option<i64>, _>("margin_micros")?,
+    ) {
+        (Some(price), Some(code), Some(margin)) => {
+            let currency = Currency::parse(&code).map_err(StoreError::corrupt)?;
+            Some(SalePrice {
+                price: Money::from_micros(price, currency),
+                margin: Money::from_micros(margin, currency),
+            })
+        }
+        _ => None,
+    };
     let status: String = row.try_get("status")?;
     let error_code: Option<String> = row.try_get("error_code")?;
     let failure = error_code
@@ -663,6 +687,7 @@ fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
             row.try_get("unit_price_micros")?,
             Currency::parse(&currency).map_err(StoreError::corrupt)?,
         ),
+        sale,
         status: status.parse().map_err(StoreError::corrupt)?,
         upstream_ref: row.try_get("upstream_ref")?,
         provider_status: row.try_get("provider_status")?,
@@ -681,6 +706,14 @@ fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
         attempt_log: serde_json::from_str(&row.try_get::<String, _>("attempt_log")?)
             .map_err(StoreError::corrupt)?,
     })
+}
+
+/// The price and margin of a sale as stored: millionths of its currency.
+fn sale_micros(sale: &SalePrice) -> Result<(i64, i64), StoreError> {
+    Ok((
+        sale.price.to_micros().map_err(StoreError::corrupt)?,
+        sale.margin.to_micros().map_err(StoreError::corrupt)?,
+    ))
 }
 
 fn esim_from_row(row: &AnyRow) -> Result<EsimRecord, StoreError> {

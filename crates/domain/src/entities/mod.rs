@@ -19,7 +19,7 @@ pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
 pub use lines::{LineActivation, LineRecord, LineStatus};
 pub use orders::{
     AttemptResult, EsimRecord, InsertOutcome, NewOrder, OrderAttempt, OrderFailure, OrderRecord,
-    Recorded, UpstreamAnswer,
+    Recorded, SalePrice, UpstreamAnswer,
 };
 pub use purchases::{Lease, UpstreamPurchase};
 pub use sim_orders::{SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};

@@ -16,11 +16,25 @@ pub struct NewOrder {
     pub kind: OrderKind,
     pub quantity: u32,
     pub unit_price: Money,
+    /// The tenant's sell price of one unit of `product_id`, frozen with
+    /// its cost.
+    pub sale: SalePrice,
     /// The offer ordered, when simgate chooses the provider.
     pub offer_id: Option<String>,
     /// The offer's products in the order routing chose (empty when the
     /// tenant pinned one product): failover moves along this list.
     pub candidates: Vec<ProductId>,
+}
+
+/// What the tenant sells one unit at, in its pricing currency, and what it
+/// keeps: frozen with the cost of the candidate being bought, so a later
+/// change of rules or FX rates never rewrites an order's money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SalePrice {
+    /// The sell price.
+    pub price: Money,
+    /// The price less the cost converted to the price's currency.
+    pub margin: Money,
 }
 
 /// How one attempt at a candidate of an offer order ended without a
@@ -68,6 +82,9 @@ pub struct OrderRecord {
     pub kind: OrderKind,
     pub quantity: u32,
     pub unit_price: Money,
+    /// The sell price and margin frozen with `unit_price`; `None` for
+    /// orders placed before prices were recorded.
+    pub sale: Option<SalePrice>,
     pub status: OrderStatus,
     pub upstream_ref: Option<String>,
     pub provider_status: Option<String>,

@@ -33,7 +33,7 @@ use super::fx::{Converted, FxTable, compare_converted};
 use super::health::CircuitState;
 
 /// How candidates are ordered; see the module documentation.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoutingStrategy {
     /// Lowest converted cost first.
@@ -56,7 +56,8 @@ impl fmt::Display for RoutingStrategy {
 }
 
 /// A per-country override: each field, when set, replaces the base field.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CountryRouting {
     /// Replaces the strategy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +67,7 @@ pub struct CountryRouting {
     pub providers: Option<Vec<ProviderId>>,
     /// Replaces the weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, u32>>)]
     pub weights: Option<BTreeMap<ProviderId, u32>>,
     /// Replaces the exclusions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,7 +75,8 @@ pub struct CountryRouting {
 }
 
 /// A tenant's routing policy, as `GET`/`PUT /v1/routing` carry it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RoutingPolicy {
     /// The strategy; `cheapest` when absent.
     #[serde(default)]
@@ -83,12 +86,14 @@ pub struct RoutingPolicy {
     pub providers: Vec<ProviderId>,
     /// Relative weights for `weighted`; missing providers weigh 0.
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, u32>)]
     pub weights: BTreeMap<ProviderId, u32>,
     /// Providers never used.
     #[serde(default)]
     pub exclude: Vec<ProviderId>,
-    /// Overrides for single-country offers.
+    /// Overrides for single-country offers, keyed by ISO 3166-1 alpha-2 code.
     #[serde(default)]
+    #[schema(value_type = BTreeMap<String, CountryRouting>)]
     pub countries: BTreeMap<CountryCode, CountryRouting>,
 }
 

@@ -30,11 +30,16 @@ impl Route {
 async fn route(app: &TestApp) -> Route {
     let services = app.app.services();
     let japan = CountryCode::parse("JP").unwrap();
+    let tenant = app.tenant_id().await;
     for offer in services.offers(Some(japan)).await.unwrap() {
         if offer.candidates.len() < 2 {
             continue;
         }
-        let products = services.route_offer(&offer.id).await.unwrap();
+        let products = services
+            .route_offer(&tenant, &offer.id)
+            .await
+            .unwrap()
+            .products();
         let providers: Vec<ProviderId> = products.iter().map(|p| p.provider).collect();
         if providers[0] != providers[1]
             && matches!(providers[0], ProviderId::EsimGo | ProviderId::SimLocal)

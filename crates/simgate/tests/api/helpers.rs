@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use simgate::settings::Settings;
 use simgate::{Application, EsimGoSettings, EsimStorySettings, SimLocalSettings};
 use simgate_connectors::ProviderKind;
-use simgate_domain::ProviderId;
+use simgate_domain::repository::TenantRepository;
+use simgate_domain::{ProviderId, TenantId};
 use simgate_sandbox::esim_go::{EsimGoSandbox, SandboxConfig};
 use simgate_sandbox::esim_story::EsimStorySandbox;
 use simgate_sandbox::onsim::{OnsimSandbox, OnsimSandboxConfig};
@@ -296,6 +297,18 @@ impl TestApp {
             request = request.header("Idempotency-Key", key);
         }
         request.send().await.unwrap()
+    }
+
+    /// The id of the tenant whose key the test client uses.
+    pub async fn tenant_id(&self) -> TenantId {
+        let tenant = self
+            .app
+            .store()
+            .tenant_by_api_key(&self.api_key)
+            .await
+            .unwrap()
+            .unwrap();
+        TenantId::from_stored(tenant.id)
     }
 
     /// The cheapest eSIM Go product for a country.

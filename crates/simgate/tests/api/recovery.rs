@@ -9,8 +9,9 @@ use std::time::Duration;
 use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use simgate_domain::entities::SalePrice;
 use simgate_domain::repository::{CatalogueRepository, OrderRepository, TenantRepository};
-use simgate_domain::{OrderKind, ProductId};
+use simgate_domain::{Money, OrderKind, ProductId};
 use simgate_store::{InsertOutcome, NewOrder};
 
 use crate::helpers::{Options, Sandbox, TestApp, eventually};
@@ -233,6 +234,10 @@ async fn an_order_written_but_never_sent_is_submitted_once() {
             kind: OrderKind::NewEsim,
             quantity: 1,
             unit_price: price,
+            sale: SalePrice {
+                price,
+                margin: Money::from_micros(0, price.currency),
+            },
             offer_id: None,
             candidates: Vec::new(),
         })

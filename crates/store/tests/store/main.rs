@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use rust_decimal::Decimal;
-use simgate_domain::entities::RepositoryError;
+use simgate_domain::entities::{RepositoryError, SalePrice};
 use simgate_domain::repository::*;
 use simgate_domain::{
     ActivationCode, CountryCode, Currency, DataAllowance, Iccid, InstallDetails, Money, Msisdn,
@@ -87,6 +87,10 @@ fn new_order(tenant: &str, key: Option<&str>) -> NewOrder {
         kind: OrderKind::NewEsim,
         quantity: 1,
         unit_price: usd("1.365"),
+        sale: SalePrice {
+            price: usd("1.99"),
+            margin: usd("0.625"),
+        },
         offer_id: None,
         candidates: Vec::new(),
     }
