@@ -83,6 +83,11 @@ enum Command {
         #[command(subcommand)]
         command: FxCommand,
     },
+    /// How offers are routed between providers.
+    Routing {
+        #[command(subcommand)]
+        command: RoutingCommand,
+    },
     /// Creates or upgrades the database schema, then exits.
     Migrate,
     /// Configuration operations.
@@ -128,6 +133,21 @@ enum FxCommand {
         /// Remove every rate the file does not list.
         #[arg(long)]
         replace: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoutingCommand {
+    /// Prints an offer's candidates in the order they would be tried now
+    /// for a tenant (its routing policy, pricing currency and FX rates),
+    /// and why each has its place or is left out.
+    Show {
+        /// Tenant id (`ten_…`, see `simgate tenants list`).
+        #[arg(long)]
+        tenant: String,
+        /// Offer id (`off_…`, see `GET /v1/offers`).
+        #[arg(long)]
+        offer: String,
     },
 }
 
@@ -264,6 +284,9 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
         } => sync_catalogue(&settings, provider).await?,
         Command::Tenants { command } => administer_tenants(&settings, command).await?,
         Command::Fx { command } => administer_fx(&settings, command).await?,
+        Command::Routing {
+            command: RoutingCommand::Show { tenant, offer },
+        } => show_routing(&settings, &tenant, &offer).await?,
         Command::Migrate => {
             simgate::services(&settings).await?;
             eprintln!("database is up to date");
@@ -382,6 +405,66 @@ async fn administer_fx(
     }
     for rate in rates {
         println!("{}\t{}\t{}", rate.base, rate.quote, rate.rate.normalize());
+    }
+    Ok(())
+}
+
+/// `simgate routing show`: the decision an offer order of the tenant would
+/// get now. A weighted policy draws afresh, as an order would.
+async fn show_routing(
+    settings: &Settings,
+    tenant: &str,
+    offer: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (services, _, _) = simgate::services(settings).await?;
+    let tenant = simgate_service::tenants::tenant_id(tenant)?;
+    if !services
+        .list_tenants()
+        .await?
+        .iter()
+        .any(|account| account.id == tenant.as_str())
+    {
+        return Err(simgate_service::ServiceError::TenantNotFound(tenant.to_string()).into());
+    }
+    let offer = simgate_domain::orchestration::OfferId::parse(offer)?;
+    let decision = services.route_offer(&tenant, &offer).await?;
+    let key = &decision.offer.key;
+    let data = key
+        .data_mb
+        .map_or_else(|| "unlimited".to_owned(), |mb| format!("{mb} MB"));
+    let countries: Vec<&str> = key.countries.iter().map(|c| c.as_str()).collect();
+    println!(
+        "offer {offer}: {}, {data}, {} days; tenant {tenant}",
+        countries.join(","),
+        key.validity_days
+    );
+    let plan = &decision.plan;
+    match plan.country_override {
+        Some(country) => println!("strategy {} (override for {country})", plan.strategy),
+        None => println!("strategy {}", plan.strategy),
+    }
+    let ranked = plan.order.iter().filter_map(|&i| plan.explanations.get(i));
+    let skipped = plan.explanations.iter().filter(|e| {
+        matches!(
+            e.verdict,
+            simgate_domain::orchestration::Verdict::Skipped(_)
+        )
+    });
+    for explanation in ranked.chain(skipped) {
+        let product = decision
+            .candidates
+            .get(explanation.candidate)
+            .map_or_else(String::new, |c| c.product_id.to_string());
+        println!("{explanation}\t{product}");
+    }
+    for (candidate, why) in &decision.unroutable {
+        println!(
+            "skip {}: {why}\t{}",
+            candidate.provider, candidate.product_id
+        );
+    }
+    if plan.order.is_empty() {
+        eprintln!("no candidate would be tried: an order of this offer would fail now");
     }
     Ok(())
 }

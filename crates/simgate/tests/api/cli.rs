@@ -5,6 +5,10 @@ use std::net::TcpListener as StdListener;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
+use simgate_domain::entities::ProductFilter;
+use simgate_domain::orchestration::{RoutingPolicy, group_offers};
+use simgate_domain::repository::{CatalogueRepository, RoutingRepository};
+use simgate_domain::{CountryCode, ProviderId, TenantId};
 
 use crate::helpers::Sandbox;
 use crate::recovery::simgate_command;
@@ -107,4 +111,112 @@ async fn every_simulator_runs_alone_and_lists_its_purchases() {
             .unwrap()
             .contains("sends no webhooks")
     );
+}
+
+/// `simgate routing show`: the offer's candidates in the order a tenant's
+/// order would try them now, and why, from the same database as `serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_show_explains_the_order_of_candidates() {
+    let sandbox = Sandbox::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("simgate.db");
+    let run = |args: &[&str]| {
+        let output = simgate_command(&sandbox, &db, 5)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    assert!(run(&["migrate"]).0);
+    assert!(run(&["catalogue", "sync"]).0);
+    let (created, stdout, _) = run(&["tenants", "create", "--name", "router"]);
+    assert!(created, "{stdout}");
+    let tenant = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("tenant: "))
+        .unwrap()
+        .to_owned();
+
+    // An offer of the synced catalogue, as the API would list it.
+    let store = simgate_store::Store::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let filter = ProductFilter {
+        country: Some(CountryCode::parse("JP").unwrap()),
+        limit: 1,
+        ..ProductFilter::default()
+    };
+    let (products, _) = store.search_products(&filter).await.unwrap();
+    let offer = group_offers(&products).remove(0);
+    let product = &offer.candidates[0];
+
+    let (shown, stdout, stderr) = run(&[
+        "routing",
+        "show",
+        "--tenant",
+        &tenant,
+        "--offer",
+        offer.id.as_str(),
+    ]);
+    assert!(shown, "{stderr}");
+    assert!(stdout.contains(offer.id.as_str()), "{stdout}");
+    assert!(stdout.contains("strategy cheapest"), "{stdout}");
+    // The cheapest Japan product ranks first (or ties with an equal cost).
+    assert!(
+        stdout
+            .lines()
+            .nth(2)
+            .unwrap()
+            .starts_with(&format!("#1 esim-go at {}: by cost\t", product.cost)),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "esim-go at {}: by cost\t{}",
+            product.cost, product.product_id
+        )),
+        "{stdout}"
+    );
+
+    let excluding = RoutingPolicy {
+        exclude: vec![ProviderId::EsimGo],
+        ..RoutingPolicy::default()
+    };
+    store
+        .put_routing_policy(&TenantId::from_stored(tenant.clone()), &excluding)
+        .await
+        .unwrap();
+    let (shown, stdout, stderr) = run(&[
+        "routing",
+        "show",
+        "--tenant",
+        &tenant,
+        "--offer",
+        offer.id.as_str(),
+    ]);
+    assert!(shown, "{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "skip esim-go: excluded by policy\t{}",
+            product.product_id
+        )),
+        "{stdout}"
+    );
+    assert!(stderr.contains("no candidate would be tried"), "{stderr}");
+
+    let (shown, _, stderr) = run(&[
+        "routing",
+        "show",
+        "--tenant",
+        &tenant,
+        "--offer",
+        "off_0000000000000000",
+    ]);
+    assert!(!shown);
+    assert!(stderr.contains("off_0000000000000000"), "{stderr}");
+    store.close().await;
 }
