@@ -25,6 +25,7 @@ mod answers;
 mod leases;
 mod lines;
 mod orders;
+mod routing;
 mod sim_orders;
 mod tenants;
 
@@ -32,6 +33,7 @@ use answers::*;
 use leases::*;
 use lines::*;
 use orders::*;
+use routing::*;
 use sim_orders::*;
 use tenants::*;
 
@@ -133,4 +135,6 @@ on_both_backends!(
     an_expired_lease_is_taken_over,
     a_superseded_answer_is_recorded,
     a_stale_match_is_not_taken,
+    routing_policies_are_kept_per_tenant,
+    the_sale_price_moves_only_with_its_candidate,
 );
