@@ -432,7 +432,11 @@ async fn show_routing(
     let data = key
         .data_mb
         .map_or_else(|| "unlimited".to_owned(), |mb| format!("{mb} MB"));
-    let countries: Vec<&str> = key.countries.iter().map(|c| c.as_str()).collect();
+    let countries: Vec<&str> = key
+        .countries
+        .iter()
+        .map(simgate_domain::CountryCode::as_str)
+        .collect();
     println!(
         "offer {offer}: {}, {data}, {} days; tenant {tenant}",
         countries.join(","),
