@@ -42,8 +42,11 @@ pub struct OfferFilter {
     /// the tenant's comparison currency; prices are converted before
     /// comparing, and a price no rate converts never qualifies.
     pub max_price_micros: Option<i64>,
+    /// The order of the page.
     pub sort: OfferSort,
+    /// Page size.
     pub limit: u32,
+    /// Offers to skip.
     pub offset: u32,
 }
 
@@ -61,6 +64,7 @@ pub struct PricedCandidate {
 /// An offer with the tenant's sell prices.
 #[derive(Debug, Clone)]
 pub struct PricedOffer {
+    /// The offer: its key and candidates' costs.
     pub offer: Offer,
     /// The lowest sell price among the candidates: what the offer sells
     /// from (the provider routing picks may be dearer).
