@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use simgate_domain::orchestration::OfferId;
@@ -121,14 +120,15 @@ pub async fn list_offers(
 /// One offer by id, with the tenant's prices.
 #[utoipa::path(get, operation_id = "getOffer", path = "/v1/offers/{id}", tag = "offers",
     params(("id" = String, Path, pattern = r"^off_[0-9a-f]{16}$", description = "An offer id from `GET /v1/offers`", example = "off_3f2a9c0d4e5b6a71")),
-    responses((status = 200, body = OfferView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = OfferView), (status = 404, body = Problem)))]
 pub async fn get_offer(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
 ) -> Result<Json<OfferView>, ApiError> {
-    let id = OfferId::parse(&id)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
+    // An id not of the derived shape names no offer: 404 like any other.
+    let id =
+        OfferId::parse(&id).map_err(|e| ApiError::not_found("offer_not_found", e.to_string()))?;
     let offer = state
         .services
         .priced_offer(&TenantId::from_stored(tenant.id), &id)

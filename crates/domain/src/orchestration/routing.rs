@@ -67,7 +67,6 @@ pub struct CountryRouting {
     pub providers: Option<Vec<ProviderId>>,
     /// Replaces the weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<BTreeMap<String, u32>>)]
     pub weights: Option<BTreeMap<ProviderId, u32>>,
     /// Replaces the exclusions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,15 +85,27 @@ pub struct RoutingPolicy {
     pub providers: Vec<ProviderId>,
     /// Relative weights for `weighted`; missing providers weigh 0.
     #[serde(default)]
-    #[schema(value_type = BTreeMap<String, u32>)]
     pub weights: BTreeMap<ProviderId, u32>,
     /// Providers never used.
     #[serde(default)]
     pub exclude: Vec<ProviderId>,
     /// Overrides for single-country offers, keyed by ISO 3166-1 alpha-2 code.
     #[serde(default)]
-    #[schema(value_type = BTreeMap<String, CountryRouting>)]
+    #[schema(schema_with = country_overrides_schema)]
     pub countries: BTreeMap<CountryCode, CountryRouting>,
+}
+
+/// The schema of `countries`: an override per ISO 3166-1 alpha-2 code, the
+/// keys listed so that the API's document says exactly what it takes.
+fn country_overrides_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+    let mut code = Object::with_type(Type::String);
+    code.enum_values = Some(CountryCode::all_codes().map(Into::into).collect());
+    ObjectBuilder::new()
+        .property_names(Some(code))
+        .additional_properties(Some(CountryRouting::schema()))
+        .build()
 }
 
 /// Why a routing policy was refused. `scope` is empty for the base policy

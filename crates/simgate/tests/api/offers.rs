@@ -168,8 +168,8 @@ async fn bad_offer_queries_are_client_errors_with_codes() {
     .await;
     assert_problem(
         app.get("/v1/offers/esim-go:esim_1GB_7D_JP_V2").await,
-        StatusCode::BAD_REQUEST,
-        "invalid_offer_id",
+        StatusCode::NOT_FOUND,
+        "offer_not_found",
     )
     .await;
     let anonymous = reqwest::get(format!("{}/v1/offers", app.address))

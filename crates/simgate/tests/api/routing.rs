@@ -1,11 +1,13 @@
 //! A tenant's routing policy (`GET`/`PUT /v1/routing`) drives where its
 //! offer orders go, and orders freeze their sell price and margin.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use reqwest::{Method, StatusCode};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
+use simgate_domain::orchestration::OfferId;
 use simgate_domain::{CountryCode, ProviderId};
 
 use crate::helpers::{TestApp, assert_problem};
@@ -86,6 +88,26 @@ async fn the_tenants_policy_chooses_the_provider() {
     assert_eq!(put_routing(&app, &policy).await.status(), StatusCode::OK);
     let order = order_offer(&app, &offer, "override").await;
     assert_eq!(order["provider"], second, "{order}");
+
+    // Weighted: each decision draws afresh, so both providers come first
+    // (64 even draws all alike: odds of 2^-63).
+    let mut weights = serde_json::Map::new();
+    weights.insert(first.to_owned(), json!(1));
+    weights.insert(second.to_owned(), json!(1));
+    let policy = json!({"strategy": "weighted", "weights": weights});
+    assert_eq!(put_routing(&app, &policy).await.status(), StatusCode::OK);
+    let (tenant, offer_id) = (app.tenant_id().await, OfferId::parse(&offer).unwrap());
+    let mut drawn = BTreeSet::new();
+    for _ in 0..64 {
+        let decision = app
+            .app
+            .services()
+            .route_offer(&tenant, &offer_id)
+            .await
+            .unwrap();
+        drawn.insert(decision.products()[0].provider);
+    }
+    assert_eq!(drawn, BTreeSet::from([providers[0], providers[1]]));
 
     // Another tenant still routes by the default.
     let (_, other) = simgate::create_tenant(app.app.store(), "other reseller")
