@@ -4,7 +4,7 @@
 
 use simgate_domain::entities::{ProductFilter, ProductSort};
 use simgate_domain::orchestration::{
-    CircuitState, Offer, OfferId, RouteCandidate, RoutingPolicy, group_offers, plan,
+    Offer, OfferId, RouteCandidate, RoutingPolicy, group_offers, plan,
 };
 use simgate_domain::{CountryCode, ProductId};
 
@@ -57,7 +57,7 @@ impl Services {
             .map(|c| RouteCandidate {
                 provider: c.provider,
                 cost: c.cost,
-                circuit: CircuitState::Closed,
+                circuit: self.circuit(c.provider),
             })
             .collect();
         let Some(first) = route.first() else {
