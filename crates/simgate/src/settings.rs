@@ -490,4 +490,21 @@ mod tests {
             "unknown keys are refused"
         );
     }
+
+    #[test]
+    fn a_meaningless_health_tuning_stops_the_start_up_check() {
+        let settings = Settings {
+            health: HealthSettings {
+                min_calls: 500,
+                ..HealthSettings::default()
+            },
+            ..Settings::default()
+        };
+        let refused = crate::check_settings(&settings).unwrap_err();
+        assert!(
+            refused.to_string().contains("min_calls"),
+            "names the setting: {refused}"
+        );
+        assert!(crate::check_settings(&Settings::default()).is_ok());
+    }
 }
