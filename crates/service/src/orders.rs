@@ -353,9 +353,14 @@ impl Services {
         {
             return Ok(Submission::FailedOver(next));
         }
+        let current = self.reload(&order.id).await?;
+        if current.fence != fence || current.status != OrderStatus::Pending {
+            // Another worker moved it first.
+            return Ok(Submission::Settled(current));
+        }
         tracing::warn!(order = %order.id, provider = %order.provider(), "the provider's circuit is open; the order waits");
         Err(ServiceError::Upstream {
-            order: Some(Box::new(self.reload(&order.id).await?)),
+            order: Some(Box::new(current)),
             source: ConnectorError::CircuitOpen,
         })
     }
