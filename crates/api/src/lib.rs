@@ -88,6 +88,7 @@ pub fn metrics_handle() -> PrometheusHandle {
             }
             observability::describe();
             simgate_connectors::metered::describe();
+            simgate_connectors::health::describe();
             simgate_service::telemetry::describe();
             spawn_upkeep(handle.clone());
             handle

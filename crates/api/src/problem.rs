@@ -258,6 +258,7 @@ fn upstream(error: &ConnectorError) -> ApiError {
         ConnectorError::Timeout => (S::GATEWAY_TIMEOUT, "upstream_timeout"),
         ConnectorError::Unavailable { .. } => (S::SERVICE_UNAVAILABLE, "upstream_unavailable"),
         ConnectorError::RateLimited { .. } => (S::SERVICE_UNAVAILABLE, "upstream_rate_limited"),
+        ConnectorError::CircuitOpen => (S::SERVICE_UNAVAILABLE, "circuit_open"),
         ConnectorError::Connect(_) => (S::BAD_GATEWAY, "upstream_unreachable"),
         ConnectorError::ServerError { .. } => (S::BAD_GATEWAY, "upstream_error"),
         ConnectorError::InvalidResponse(_) | ConnectorError::Transport(_) => {

@@ -2,8 +2,10 @@
 //! the wire contract changes only on purpose.
 
 use chrono::{DateTime, Utc};
+use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Deserializer, Serialize};
 use simgate_domain::entities::{EsimRecord, OrderRecord};
+use simgate_domain::orchestration::{CircuitState, HealthSnapshot};
 use simgate_domain::{
     BundleState, BundleUsage, Capability, DataAllowance, Money, OrderKind, OrderStatus,
 };
@@ -20,6 +22,43 @@ pub struct ProviderView {
     pub catalogue_products: u64,
     /// When its catalogue was last synced.
     pub catalogue_synced_at: Option<DateTime<Utc>>,
+    /// How its recent upstream calls went, as this instance saw them.
+    pub health: ProviderHealthView,
+}
+
+/// A provider's recent upstream calls and circuit breaker, as the instance
+/// that answers saw them (health is judged per instance).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProviderHealthView {
+    /// `open`: orders skip it without calling it; `half_open`: a probe
+    /// call decides whether it closes again.
+    pub circuit: CircuitState,
+    /// Successful calls over calls in the window, 0 to 1; absent before
+    /// the first call. A provider refusing a bad request counts as a success.
+    #[schema(example = 0.98)]
+    pub success_rate: Option<f64>,
+    /// Median latency of the window's calls, in milliseconds.
+    pub p50_ms: Option<u64>,
+    /// 95th percentile latency of the window's calls, in milliseconds.
+    pub p95_ms: Option<u64>,
+    /// Calls in the window (the last `[health] window` calls).
+    pub calls: usize,
+}
+
+impl From<HealthSnapshot> for ProviderHealthView {
+    fn from(snapshot: HealthSnapshot) -> Self {
+        let millis =
+            |latency: std::time::Duration| u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            circuit: snapshot.state,
+            success_rate: snapshot
+                .success_rate
+                .and_then(|rate| rate.round_dp(4).to_f64()),
+            p50_ms: snapshot.p50.map(millis),
+            p95_ms: snapshot.p95.map(millis),
+            calls: snapshot.calls,
+        }
+    }
 }
 
 /// Providers list.

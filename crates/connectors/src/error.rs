@@ -46,6 +46,11 @@ pub enum ConnectorError {
         setting: &'static str,
         reason: String,
     },
+    /// The provider's circuit is open (too many recent failures, see
+    /// [`crate::health`]): simgate did not call it, so nothing was sent.
+    /// Made by the order flow, which asks the circuit before placing.
+    #[error("the provider is failing; simgate is not calling it until its circuit closes")]
+    CircuitOpen,
     /// The connection could not be made: nothing was sent.
     #[error("could not reach the provider")]
     Connect(#[source] reqwest::Error),
@@ -78,6 +83,7 @@ impl ConnectorError {
                 | Self::RateLimited { .. }
                 | Self::Unavailable { .. }
                 | Self::Config { .. }
+                | Self::CircuitOpen
                 | Self::Connect(_)
         )
     }
@@ -88,6 +94,7 @@ impl ConnectorError {
             self,
             Self::RateLimited { .. }
                 | Self::Unavailable { .. }
+                | Self::CircuitOpen
                 | Self::Connect(_)
                 | Self::Timeout
                 | Self::ServerError { .. }

@@ -17,6 +17,7 @@ pub mod descriptor;
 pub mod error;
 pub mod esim_go;
 pub mod esim_story;
+pub mod health;
 pub mod http;
 pub mod lines;
 pub mod metered;

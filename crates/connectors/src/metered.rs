@@ -2,6 +2,11 @@
 //! in [`Metered`], so each call to a provider is counted and timed by
 //! provider, operation and outcome, whichever use case made it.
 //!
+//! Each call's outcome and latency also feed the provider's health
+//! ([`crate::health`]), whichever use case made it; whether an order may be
+//! placed at all is asked of that health by the order flow, before it
+//! claims the order.
+//!
 //! Measured here, at the trait boundary, rather than in [`crate::http`]: the
 //! trait method names the operation (`place_order`, `fetch_catalogue`, …)
 //! with a bounded set of values, where a URL would carry ids, and it covers a
@@ -21,6 +26,7 @@ use simgate_domain::{
     Subscriber, SubscriberFilter,
 };
 
+use crate::health::{HealthRegistry, call_outcome};
 use crate::{
     CatalogueProgress, Connector, ConnectorError, InboundEvent, PlaceOrder, PlacedOrder,
     ReconcileStrategy, SimCardOrders, SubscriberLines, WebhookError,
@@ -59,6 +65,7 @@ pub fn outcome_label<T>(result: &Result<T, ConnectorError>) -> &'static str {
             ConnectorError::RateLimited { .. } => "rate_limited",
             ConnectorError::Unavailable { .. } => "unavailable",
             ConnectorError::Config { .. } => "config_error",
+            ConnectorError::CircuitOpen => "circuit_open",
             ConnectorError::Connect(_) => "connect_error",
             ConnectorError::Timeout => "timeout",
             ConnectorError::ServerError { .. } => "server_error",
@@ -67,23 +74,28 @@ pub fn outcome_label<T>(result: &Result<T, ConnectorError>) -> &'static str {
     }
 }
 
-/// A provider interface whose every upstream call is measured.
+/// A provider interface whose every upstream call is measured and feeds
+/// the provider's health.
 pub struct Metered<T: ?Sized> {
     inner: Arc<T>,
-    provider: &'static str,
+    provider: ProviderId,
+    health: Arc<HealthRegistry>,
 }
 
 impl<T: ?Sized> Metered<T> {
-    /// Wraps `inner`, labelling its calls with `provider`.
-    pub fn new(provider: ProviderId, inner: Arc<T>) -> Self {
+    /// Wraps `inner`, labelling its calls with `provider` and recording
+    /// their outcomes in `health`.
+    pub fn new(provider: ProviderId, inner: Arc<T>, health: Arc<HealthRegistry>) -> Self {
         Self {
             inner,
-            provider: provider.as_str(),
+            provider,
+            health,
         }
     }
 
-    /// Runs one call and records its count and duration. An operation the
-    /// provider does not offer never left simgate, so it is not recorded.
+    /// Runs one call and records its count, duration and health outcome.
+    /// An operation the provider does not offer never left simgate, so it
+    /// is not recorded.
     async fn measure<R>(
         &self,
         operation: &'static str,
@@ -91,14 +103,18 @@ impl<T: ?Sized> Metered<T> {
     ) -> Result<R, ConnectorError> {
         let started = Instant::now();
         let result = call.await;
+        let took = started.elapsed();
         if !matches!(result, Err(ConnectorError::Unsupported(_))) {
             let labels = [
-                ("provider", self.provider),
+                ("provider", self.provider.as_str()),
                 ("operation", operation),
                 ("outcome", outcome_label(&result)),
             ];
             metrics::counter!(UPSTREAM_CALLS, &labels).increment(1);
-            metrics::histogram!(UPSTREAM_DURATION, &labels).record(started.elapsed().as_secs_f64());
+            metrics::histogram!(UPSTREAM_DURATION, &labels).record(took.as_secs_f64());
+        }
+        if let Some(outcome) = call_outcome(&result) {
+            self.health.record(self.provider, outcome, took);
         }
         result
     }

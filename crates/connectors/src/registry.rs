@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use simgate_domain::{Capability, ProviderId};
 
+use crate::health::HealthRegistry;
 use crate::metered::Metered;
 use crate::{Connector, ProviderKind, SimCardOrders, SubscriberLines};
 
@@ -52,12 +53,27 @@ pub struct ConnectorRegistry {
     connectors: BTreeMap<ProviderId, Arc<dyn Connector>>,
     sim_orders: BTreeMap<ProviderId, Arc<dyn SimCardOrders>>,
     lines: BTreeMap<ProviderId, Arc<dyn SubscriberLines>>,
+    /// Every provider's health, fed by the calls of the connectors below.
+    health: Arc<HealthRegistry>,
 }
 
 impl ConnectorRegistry {
-    /// An empty registry.
+    /// An empty registry, its providers' health under the default tuning.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty registry whose providers' health is judged by `health`.
+    pub fn with_health(health: HealthRegistry) -> Self {
+        Self {
+            health: Arc::new(health),
+            ..Self::default()
+        }
+    }
+
+    /// Every provider's health as this instance sees it.
+    pub fn health(&self) -> &HealthRegistry {
+        &self.health
     }
 
     /// Adds (or replaces) a provider under the trait it implements.
@@ -73,21 +89,28 @@ impl ConnectorRegistry {
     /// are measured (see [`crate::metered`]).
     pub fn register(&mut self, connector: Arc<dyn Connector>) {
         let id = connector.provider();
-        self.connectors
-            .insert(id, Arc::new(Metered::new(id, connector)));
+        self.connectors.insert(
+            id,
+            Arc::new(Metered::new(id, connector, self.health.clone())),
+        );
     }
 
     /// Adds (or replaces) a SIM card order provider, its calls measured.
     pub fn register_sim_orders(&mut self, provider: Arc<dyn SimCardOrders>) {
         let id = provider.provider();
-        self.sim_orders
-            .insert(id, Arc::new(Metered::new(id, provider)));
+        self.sim_orders.insert(
+            id,
+            Arc::new(Metered::new(id, provider, self.health.clone())),
+        );
     }
 
     /// Adds (or replaces) a subscriber line provider, its calls measured.
     pub fn register_lines(&mut self, provider: Arc<dyn SubscriberLines>) {
         let id = provider.provider();
-        self.lines.insert(id, Arc::new(Metered::new(id, provider)));
+        self.lines.insert(
+            id,
+            Arc::new(Metered::new(id, provider, self.health.clone())),
+        );
     }
 
     /// The eSIM connector of a provider, if configured.

@@ -21,7 +21,7 @@ use simgate_domain::entities::{
     AttemptResult, InsertOutcome, NewOrder, OrderAttempt, OrderFailure, OrderRecord, Recorded,
     UpstreamAnswer,
 };
-use simgate_domain::orchestration::OfferId;
+use simgate_domain::orchestration::{Admission, OfferId};
 use simgate_domain::{
     Capability, OrderId, OrderKind, OrderStatus, ProductId, ProviderId, TenantId,
 };
@@ -307,6 +307,9 @@ impl Services {
             .connectors
             .get(provider)
             .ok_or(ServiceError::ProviderNotConfigured(provider))?;
+        if self.admit(provider) == Admission::Rejected {
+            return self.skip_open_circuit(order).await;
+        }
         let Some(attempt) = self
             .store
             .claim_for_submission(&order.id, order.fence, Utc::now())
@@ -356,6 +359,31 @@ impl Services {
                 })
             }
         }
+    }
+
+    /// The order's provider has an open circuit, so it is not called:
+    /// an offer order moves on to its next candidate, the skipped attempt
+    /// logged as `circuit_open`. Otherwise the order stays pending, never
+    /// failed (nothing was sent): the caller hears 503 `circuit_open`, and
+    /// the reconciler submits it once the circuit lets a probe through.
+    async fn skip_open_circuit(&self, order: OrderRecord) -> Result<Submission, ServiceError> {
+        let fence = order.fence;
+        if let Some(next) = self
+            .fail_over(&order, fence, "circuit_open", AttemptResult::NothingBought)
+            .await?
+        {
+            return Ok(Submission::FailedOver(next));
+        }
+        let current = self.reload(&order.id).await?;
+        if current.fence != fence || current.status != OrderStatus::Pending {
+            // Another worker moved it first.
+            return Ok(Submission::Settled(current));
+        }
+        tracing::warn!(order = %order.id, provider = %order.provider(), "the provider's circuit is open; the order waits");
+        Err(ServiceError::Upstream {
+            order: Some(Box::new(current)),
+            source: ConnectorError::CircuitOpen,
+        })
     }
 
     /// Records a provider's order as the answer to our attempt at `fence`

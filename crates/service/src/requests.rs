@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use simgate_domain::entities::{
     Delivery, Endpoint, ProductFilter, RepositoryError, StoredEvent, Tenant,
 };
+use simgate_domain::orchestration::HealthSnapshot;
 use simgate_domain::{Capability, EndpointId, EventId, Product, ProductId, ProviderId, TenantId};
 
 use crate::{ServiceError, Services};
@@ -21,6 +22,8 @@ pub struct ProviderSummary {
     /// Products in its last catalogue sync, with when that was; `None`
     /// before the first sync.
     pub last_sync: Option<(DateTime<Utc>, u64)>,
+    /// Its recent calls and circuit, as this instance saw them.
+    pub health: HealthSnapshot,
 }
 
 /// An event with where it was delivered.
@@ -53,7 +56,8 @@ impl Services {
         Ok(self.store.product(id).await?)
     }
 
-    /// The configured providers, their capabilities and catalogue sizes.
+    /// The configured providers, their capabilities, catalogue sizes and
+    /// health.
     pub async fn providers(&self) -> Result<Vec<ProviderSummary>, ServiceError> {
         let mut providers = Vec::new();
         for (id, capabilities) in self.connectors.capabilities() {
@@ -61,6 +65,7 @@ impl Services {
                 id,
                 capabilities,
                 last_sync: self.store.last_catalogue_sync(id).await?,
+                health: self.provider_health(id),
             });
         }
         Ok(providers)

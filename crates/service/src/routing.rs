@@ -7,7 +7,7 @@ use std::fmt;
 
 use simgate_domain::entities::SalePrice;
 use simgate_domain::orchestration::{
-    CircuitState, Offer, OfferCandidate, OfferId, PriceContext, RouteCandidate, RoutePlan,
+    Offer, OfferCandidate, OfferId, PriceContext, RouteCandidate, RoutePlan,
     RoutingPolicy, plan,
 };
 use simgate_domain::{Currency, Product, ProductId, ProviderId, TenantId};
@@ -129,7 +129,7 @@ impl Services {
             .map(|c| RouteCandidate {
                 provider: c.provider,
                 cost: c.cost,
-                circuit: CircuitState::Closed,
+                circuit: self.circuit(c.provider),
             })
             .collect();
         let plan = plan(

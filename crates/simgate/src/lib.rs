@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use simgate_api::AppState;
 use simgate_api::operator::OperatorKey;
 use simgate_connectors::ConnectorRegistry;
+use simgate_connectors::health::HealthRegistry;
 use simgate_domain::ProviderId;
 use simgate_domain::repository::TenantRepository;
 use simgate_sandbox::esim_go::{EsimGoSandbox, SandboxConfig};
@@ -33,7 +34,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use settings::{
-    BearerSettings, EsimGoSettings, EsimStorySettings, LogFormat, Settings, SimLocalSettings,
+    BearerSettings, EsimGoSettings, EsimStorySettings, HealthSettings, LogFormat, Settings,
+    SimLocalSettings,
 };
 
 /// Why simgate could not start.
@@ -53,6 +55,9 @@ pub enum StartError {
     DeliveryClient(#[from] simgate_service::webhook_targets::DeliveryClientError),
     #[error(transparent)]
     Service(#[from] simgate_service::ServiceError),
+    /// The `[health]` tuning is meaningless (a zero window, …).
+    #[error(transparent)]
+    Health(#[from] simgate_domain::orchestration::HealthConfigError),
     /// A provider's settings cannot be used (a bad base URL, …).
     #[error("provider settings: {0}")]
     Connector(#[from] simgate_connectors::ConnectorError),
@@ -64,9 +69,11 @@ pub enum StartError {
 }
 
 /// Builds the connector registry from the provider settings: every
-/// configured provider of the table ([`providers::all`]).
+/// configured provider of the table ([`providers::all`]), their health
+/// judged under the `[health]` tuning (refused when meaningless).
 pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> {
-    let mut registry = ConnectorRegistry::new();
+    let health = HealthRegistry::new(settings.health.config())?;
+    let mut registry = ConnectorRegistry::with_health(health);
     for provider in providers::all() {
         if let Some(registration) = (provider.connector)(&settings.providers)? {
             registry.add(registration);
@@ -76,8 +83,8 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
 }
 
 /// Checks what [`Application::start`] would refuse in the settings, without
-/// connecting anywhere: the operator key and every provider's settings
-/// (`simgate config check`).
+/// connecting anywhere: the operator key, every provider's settings and the
+/// health tuning (`simgate config check`).
 pub fn check_settings(settings: &Settings) -> Result<(), StartError> {
     if let Some(key) = &settings.admin_api_key {
         OperatorKey::new(key)?;
@@ -160,7 +167,7 @@ impl Application {
             &queue,
         );
         let metrics_server = match settings.metrics_listen {
-            Some(listen) => Some(serve_metrics(listen, &settings.server).await?),
+            Some(listen) => Some(serve_metrics(listen, &settings.server, services.clone()).await?),
             None => None,
         };
         let app = simgate_api::limits::apply(
@@ -267,6 +274,7 @@ impl Application {
 async fn serve_metrics(
     listen: SocketAddr,
     limits: &server::ServerSettings,
+    services: Services,
 ) -> Result<(SocketAddr, JoinHandle<()>), StartError> {
     let failed = |source| StartError::Listen {
         addr: listen,
@@ -275,7 +283,7 @@ async fn serve_metrics(
     let listener = TcpListener::bind(listen).await.map_err(failed)?;
     let addr = listener.local_addr().map_err(failed)?;
     let app = simgate_api::limits::apply(
-        simgate_api::routes::system::metrics_app(simgate_api::metrics_handle()),
+        simgate_api::routes::system::metrics_app(simgate_api::metrics_handle(), services),
         limits.request_limits(),
     );
     let limits = limits.clone();

@@ -9,11 +9,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use chrono::TimeDelta;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
+use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use simgate_connectors::esim_story::types::OptionConfig;
+use simgate_domain::orchestration::HealthConfig;
 
 /// Everything a running simgate needs to know. Serialising it (as
 /// `simgate config check` does) redacts every secret.
@@ -49,6 +52,61 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Outbound deliveries to tenants' webhook endpoints.
     pub webhooks: WebhookSettings,
+    /// Provider health: the rolling window and circuit breaker (`[health]`).
+    pub health: HealthSettings,
+}
+
+/// The circuit breaker's tuning as operators write it (`[health]`), checked
+/// at start by [`simgate_domain::orchestration::HealthConfig::validate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthSettings {
+    /// Recent upstream calls kept per provider for its statistics.
+    pub window: usize,
+    /// Certain failures in a row (503, 429, connection refused) that open
+    /// a provider's circuit.
+    pub consecutive_failures: u32,
+    /// Failed share of the recent calls, in percent, above which the
+    /// circuit opens (timeouts and 5xx count too).
+    pub error_rate_percent: Decimal,
+    /// Calls since the circuit last closed before the error rate counts.
+    pub min_calls: usize,
+    /// How long an open circuit keeps orders away from the provider
+    /// before a probe is let through.
+    pub cool_down_seconds: u64,
+    /// Probe calls a half-open circuit lets through at once.
+    pub half_open_probes: u32,
+}
+
+impl Default for HealthSettings {
+    /// The domain's defaults, in the settings' units.
+    fn default() -> Self {
+        let config = HealthConfig::default();
+        Self {
+            window: config.window,
+            consecutive_failures: config.consecutive_failures,
+            error_rate_percent: config.error_rate_percent,
+            min_calls: config.min_calls,
+            cool_down_seconds: config.cool_down.num_seconds().unsigned_abs(),
+            half_open_probes: config.half_open_probes,
+        }
+    }
+}
+
+impl HealthSettings {
+    /// The breaker's tuning; a cool-down too long to represent is kept at
+    /// the longest one (so that the start-up check still sees it).
+    pub fn config(&self) -> HealthConfig {
+        let seconds = i64::try_from(self.cool_down_seconds).unwrap_or(i64::MAX);
+        HealthConfig {
+            window: self.window,
+            consecutive_failures: self.consecutive_failures,
+            error_rate_percent: self.error_rate_percent,
+            min_calls: self.min_calls,
+            cool_down: TimeDelta::try_seconds(seconds).unwrap_or(TimeDelta::MAX),
+            half_open_probes: self.half_open_probes,
+        }
+    }
 }
 
 /// Outbound event deliveries to tenants' endpoints.
@@ -334,6 +392,7 @@ impl Default for Settings {
             server: crate::server::ServerSettings::default(),
             log_format: LogFormat::Text,
             webhooks: WebhookSettings::default(),
+            health: HealthSettings::default(),
         }
     }
 }
@@ -407,5 +466,45 @@ mod tests {
         let wrong = dir.path().join("wrong.toml");
         std::fs::write(&wrong, "log_format = \"xml\"\n").unwrap();
         assert!(Settings::load(Some(&wrong)).is_err());
+    }
+
+    #[test]
+    fn health_tuning_is_read_from_the_file_with_defaults_for_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("health.toml");
+        std::fs::write(
+            &file,
+            "[health]\nconsecutive_failures = 3\ncool_down_seconds = 1\nerror_rate_percent = 25\n",
+        )
+        .unwrap();
+        let config = Settings::load(Some(&file)).unwrap().health.config();
+        assert_eq!(config.consecutive_failures, 3);
+        assert_eq!(config.cool_down, TimeDelta::seconds(1));
+        assert_eq!(config.error_rate_percent, Decimal::from(25));
+        assert_eq!(config.window, HealthConfig::default().window);
+        assert_eq!(Settings::default().health.config(), HealthConfig::default());
+        let typo = dir.path().join("typo.toml");
+        std::fs::write(&typo, "[health]\ncooldown = 1\n").unwrap();
+        assert!(
+            Settings::load(Some(&typo)).is_err(),
+            "unknown keys are refused"
+        );
+    }
+
+    #[test]
+    fn a_meaningless_health_tuning_stops_the_start_up_check() {
+        let settings = Settings {
+            health: HealthSettings {
+                min_calls: 500,
+                ..HealthSettings::default()
+            },
+            ..Settings::default()
+        };
+        let refused = crate::check_settings(&settings).unwrap_err();
+        assert!(
+            refused.to_string().contains("min_calls"),
+            "names the setting: {refused}"
+        );
+        assert!(crate::check_settings(&Settings::default()).is_ok());
     }
 }

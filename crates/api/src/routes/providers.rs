@@ -1,4 +1,5 @@
-//! `GET /v1/providers`: which providers are configured and what each can do.
+//! `GET /v1/providers`: which providers are configured, what each can do,
+//! and how its recent calls went.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,7 +9,7 @@ use crate::auth::AuthTenant;
 use crate::problem::{ApiError, Problem};
 use crate::views::{ProviderList, ProviderView};
 
-/// Lists the configured providers with their capabilities.
+/// Lists the configured providers with their capabilities and health.
 #[utoipa::path(get, operation_id = "listProviders", path = "/v1/providers", tag = "providers",
     responses((status = 200, body = ProviderList), (status = 401, body = Problem)))]
 pub async fn list_providers(
@@ -25,6 +26,7 @@ pub async fn list_providers(
             capabilities: provider.capabilities,
             catalogue_products: provider.last_sync.map_or(0, |(_, n)| n),
             catalogue_synced_at: provider.last_sync.map(|(at, _)| at),
+            health: provider.health.into(),
         })
         .collect();
     Ok(Json(ProviderList { data }))

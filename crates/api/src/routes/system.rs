@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use simgate_service::Services;
 
 use crate::AppState;
 use crate::operator::Operator;
@@ -87,10 +88,13 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiErr
     responses((status = 200, content_type = "text/plain", body = String,
         description = "Prometheus text exposition format 0.0.4")))]
 pub async fn metrics(State(state): State<AppState>, _operator: Operator) -> Response {
-    render_metrics(&state.metrics)
+    render_metrics(&state.metrics, &state.services)
 }
 
-fn render_metrics(handle: &PrometheusHandle) -> Response {
+/// The exposition, with the gauges that move by time alone (a circuit
+/// whose cool-down passed) brought up to now first.
+fn render_metrics(handle: &PrometheusHandle, services: &Services) -> Response {
+    services.refresh_health_gauges();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle.render(),
@@ -101,11 +105,11 @@ fn render_metrics(handle: &PrometheusHandle) -> Response {
 /// `/metrics` alone, for a listener of its own (`metrics_listen`) where a
 /// scraper reads them without a key: that address is kept private by where
 /// it listens, not by a key.
-pub fn metrics_app(handle: PrometheusHandle) -> Router {
+pub fn metrics_app(handle: PrometheusHandle, services: Services) -> Router {
     Router::new()
         .route(
             "/metrics",
-            get(move || async move { render_metrics(&handle) }),
+            get(move || async move { render_metrics(&handle, &services) }),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

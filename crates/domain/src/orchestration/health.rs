@@ -111,7 +111,7 @@ impl HealthConfig {
 }
 
 /// The breaker's state as shown to operators and used by routing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CircuitState {
     /// Calls flow.
@@ -181,17 +181,30 @@ pub struct ProviderHealth {
     circuit: Circuit,
 }
 
+impl Default for ProviderHealth {
+    /// A healthy provider with no history under the default tuning, which
+    /// is valid by construction.
+    fn default() -> Self {
+        Self::fresh(HealthConfig::default())
+    }
+}
+
 impl ProviderHealth {
-    /// A healthy provider with no history.
-    pub fn new(config: HealthConfig) -> Result<Self, HealthConfigError> {
-        config.validate()?;
-        Ok(Self {
+    /// A healthy provider with no history, the tuning already checked.
+    fn fresh(config: HealthConfig) -> Self {
+        Self {
             config,
             samples: VecDeque::with_capacity(config.window),
             since_closed: 0,
             consecutive_failures: 0,
             circuit: Circuit::Closed,
-        })
+        }
+    }
+
+    /// A healthy provider with no history.
+    pub fn new(config: HealthConfig) -> Result<Self, HealthConfigError> {
+        config.validate()?;
+        Ok(Self::fresh(config))
     }
 
     /// The state at `now`: an open circuit whose cool-down has passed

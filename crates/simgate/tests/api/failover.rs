@@ -5,29 +5,31 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use simgate_domain::{CountryCode, ProviderId};
+use simgate_domain::{CountryCode, ProductId, ProviderId};
 
 use crate::helpers::{Options, TestApp, assert_problem};
 
 /// An offer whose first two candidates, in routing order, are different
 /// providers, the first one reconciling by lookup or by listing (so that
 /// reconciliation can prove that nothing was bought).
-struct Route {
-    offer: String,
-    providers: Vec<ProviderId>,
+pub(crate) struct Route {
+    pub(crate) offer: String,
+    pub(crate) providers: Vec<ProviderId>,
+    /// The candidates' products, in routing order.
+    pub(crate) products: Vec<ProductId>,
 }
 
 impl Route {
-    fn first(&self) -> ProviderId {
+    pub(crate) fn first(&self) -> ProviderId {
         self.providers[0]
     }
 
-    fn second(&self) -> ProviderId {
+    pub(crate) fn second(&self) -> ProviderId {
         self.providers[1]
     }
 }
 
-async fn route(app: &TestApp) -> Route {
+pub(crate) async fn route(app: &TestApp) -> Route {
     let services = app.app.services();
     let japan = CountryCode::parse("JP").unwrap();
     let tenant = app.tenant_id().await;
@@ -47,6 +49,7 @@ async fn route(app: &TestApp) -> Route {
             return Route {
                 offer: offer.id.as_str().to_owned(),
                 providers,
+                products,
             };
         }
     }
@@ -62,7 +65,7 @@ fn simulator(app: &TestApp, provider: ProviderId) -> String {
     }
 }
 
-async fn arm(app: &TestApp, provider: ProviderId, fault: Value) {
+pub(crate) async fn arm(app: &TestApp, provider: ProviderId, fault: Value) {
     let response = reqwest::Client::new()
         .post(format!("{}/__admin/faults", simulator(app, provider)))
         .json(&fault)
@@ -72,7 +75,7 @@ async fn arm(app: &TestApp, provider: ProviderId, fault: Value) {
     assert_eq!(response.status(), StatusCode::CREATED, "arming {fault}");
 }
 
-async fn disarm(app: &TestApp, provider: ProviderId) {
+pub(crate) async fn disarm(app: &TestApp, provider: ProviderId) {
     let response = reqwest::Client::new()
         .delete(format!("{}/__admin/faults", simulator(app, provider)))
         .send()
@@ -82,7 +85,7 @@ async fn disarm(app: &TestApp, provider: ProviderId) {
 }
 
 /// Purchases a simulator made, from its own ledger.
-async fn purchases(app: &TestApp, provider: ProviderId) -> usize {
+pub(crate) async fn purchases(app: &TestApp, provider: ProviderId) -> usize {
     let list: Value = reqwest::Client::new()
         .get(format!("{}/__admin/purchases", simulator(app, provider)))
         .send()
@@ -94,7 +97,7 @@ async fn purchases(app: &TestApp, provider: ProviderId) -> usize {
     list["purchases"].as_array().unwrap().len()
 }
 
-async fn all_purchases(app: &TestApp) -> usize {
+pub(crate) async fn all_purchases(app: &TestApp) -> usize {
     let mut total = 0;
     for provider in [
         ProviderId::EsimGo,
@@ -106,11 +109,11 @@ async fn all_purchases(app: &TestApp) -> usize {
     total
 }
 
-fn lasting_503() -> Value {
+pub(crate) fn lasting_503() -> Value {
     json!({"kind": "status", "status": 503, "retry_after_secs": 0, "times": 20, "path": "/orders", "method": "POST"})
 }
 
-fn quick(database_url: Option<String>) -> Options {
+pub(crate) fn quick(database_url: Option<String>) -> Options {
     Options {
         upstream_timeout_secs: 2,
         reconcile_after_secs: 3,
@@ -119,7 +122,7 @@ fn quick(database_url: Option<String>) -> Options {
     }
 }
 
-async fn order_offer(app: &TestApp, offer: &str, key: &str) -> reqwest::Response {
+pub(crate) async fn order_offer(app: &TestApp, offer: &str, key: &str) -> reqwest::Response {
     app.post("/v1/orders", &json!({ "offer_id": offer }), Some(key))
         .await
 }

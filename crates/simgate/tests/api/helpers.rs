@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use simgate::settings::Settings;
-use simgate::{Application, EsimGoSettings, EsimStorySettings, SimLocalSettings};
+use simgate::{Application, EsimGoSettings, EsimStorySettings, HealthSettings, SimLocalSettings};
 use simgate_connectors::ProviderKind;
 use simgate_domain::repository::TenantRepository;
 use simgate_domain::{ProviderId, TenantId};
@@ -84,6 +84,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Time between two steps of a Telnyx SIM order's life.
     pub telnyx_step: Duration,
+    /// The circuit breaker's tuning (`[health]`).
+    pub health: HealthSettings,
 }
 
 impl Default for Options {
@@ -94,6 +96,7 @@ impl Default for Options {
             reconcile_every_secs: 1,
             database_url: None,
             telnyx_step: Duration::from_millis(100),
+            health: HealthSettings::default(),
         }
     }
 }
@@ -142,6 +145,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.reconcile_every_secs = options.reconcile_every_secs;
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
     settings.jobs.delivery_backoff_ms = 200;
+    settings.health = options.health;
     settings.admin_api_key = Some(OPERATOR_KEY.into());
     // Test receivers listen on 127.0.0.1, which production refuses.
     settings.webhooks.allow_private_targets = true;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use simgate::Application;
+use simgate::{Application, HealthSettings};
 use simgate_connectors::esim_go::types::OrderResponse;
 use simgate_domain::repository::PurchaseRepository;
 
@@ -38,6 +38,12 @@ impl Instance {
             reconcile_after_secs: 2,
             reconcile_every_secs: 1,
             database_url: Some(database_url.to_owned()),
+            // The faults open the provider's circuit: orders then wait
+            // pending for it, and are still bought once each.
+            health: HealthSettings {
+                cool_down_seconds: 1,
+                ..HealthSettings::default()
+            },
             ..Options::default()
         };
         let app = Application::start(&settings_for(sandbox, &dir, &options))
@@ -52,7 +58,8 @@ impl Instance {
 }
 
 /// Places an order; returns its id whatever the answer (an outcome the
-/// provider left unknown is a 502/504 naming the order).
+/// provider left unknown is a 502/504 naming the order, an open circuit a
+/// 503 naming the order that waits for it).
 async fn place(client: reqwest::Client, address: String, key: String, product: String) -> String {
     let response = client
         .post(format!("{address}/v1/orders"))
@@ -70,7 +77,7 @@ async fn place(client: reqwest::Client, address: String, key: String, product: S
                 | StatusCode::OK
                 | StatusCode::BAD_GATEWAY
                 | StatusCode::GATEWAY_TIMEOUT
-        ),
+        ) || (status == StatusCode::SERVICE_UNAVAILABLE && body["code"] == "circuit_open"),
         "{status}: {body}"
     );
     body["id"]

@@ -13,6 +13,7 @@ mod esims;
 mod events;
 mod failover;
 mod faults;
+mod health;
 mod helpers;
 mod instances;
 mod limits;

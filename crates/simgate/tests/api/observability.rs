@@ -187,7 +187,7 @@ async fn the_binary_logs_one_json_line_per_request_with_its_ids() {
 }
 
 /// The lines of a metric with all the given labels.
-fn series<'a>(metrics: &'a str, name: &str, labels: &[(&str, &str)]) -> Vec<&'a str> {
+pub(crate) fn series<'a>(metrics: &'a str, name: &str, labels: &[(&str, &str)]) -> Vec<&'a str> {
     metrics
         .lines()
         .filter(|line| {
@@ -203,7 +203,7 @@ fn series<'a>(metrics: &'a str, name: &str, labels: &[(&str, &str)]) -> Vec<&'a 
 }
 
 /// A counter's value on its first series with those labels.
-fn value(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     series(metrics, name, labels)
         .first()?
         .rsplit(' ')
@@ -217,7 +217,7 @@ fn increase(before: &str, after: &str, name: &str, labels: &[(&str, &str)]) -> f
     value(after, name, labels).unwrap_or(0.0) - value(before, name, labels).unwrap_or(0.0)
 }
 
-async fn scrape(app: &TestApp) -> String {
+pub(crate) async fn scrape(app: &TestApp) -> String {
     let response = app
         .client
         .get(format!("{}/metrics", app.address))
