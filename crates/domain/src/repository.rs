@@ -12,10 +12,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::entities::{
-    Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease, LineActivation,
-    LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord, ProductFilter,
-    Recorded, RepositoryError, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState,
-    StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease,
+    LineActivation, LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord,
+    ProductFilter, Recorded, RepositoryError, SimOrderAnswer, SimOrderInsert, SimOrderRecord,
+    SimOrderState, StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer,
+    UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules};
 use crate::{
@@ -589,6 +590,33 @@ pub trait PricingRepository: Send + Sync {
     ) -> Result<(), RepositoryError>;
 }
 
+/// Console sign-in sessions, keyed by the hash of their token.
+/// Implemented by the store in `crates/store/src/sessions.rs`.
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session; sessions expired before `now` are purged on
+    /// the way, so the table holds live sessions only.
+    async fn insert_session(
+        &self,
+        session: &ConsoleSession,
+        now: DateTime<Utc>,
+    ) -> Result<(), RepositoryError>;
+    /// The session with this token hash, unless it expired before `now`.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConsoleSession>, RepositoryError>;
+    /// Points a session at another tenant (the operator switching).
+    async fn set_session_tenant(
+        &self,
+        token_hash: &str,
+        tenant_id: &str,
+    ) -> Result<(), RepositoryError>;
+    /// Ends a session (sign-out); ending an unknown one is not an error.
+    async fn delete_session(&self, token_hash: &str) -> Result<(), RepositoryError>;
+}
+
 /// Every repository at once: what the use cases hold, as
 /// `Arc<dyn Repository>`. Implemented for any type implementing each trait,
 /// so a backend only implements the subject traits.
@@ -603,6 +631,7 @@ pub trait Repository:
     + PurchaseRepository
     + HealthRepository
     + PricingRepository
+    + SessionRepository
     + Send
     + Sync
 {
@@ -619,6 +648,7 @@ impl<T> Repository for T where
         + PurchaseRepository
         + HealthRepository
         + PricingRepository
+        + SessionRepository
         + Send
         + Sync
 {

@@ -49,6 +49,41 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Outbound deliveries to tenants' webhook endpoints.
     pub webhooks: WebhookSettings,
+    /// The operator console at `/console/` (`[console]`).
+    pub console: ConsoleSettings,
+}
+
+/// The operator console's sessions and cookies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// How long a console sign-in lasts, in hours.
+    pub session_hours: u64,
+    /// Mark the console's cookies `Secure` on every answer: set it when
+    /// simgate is reached over TLS through a proxy that does not send
+    /// `X-Forwarded-Proto: https` (with that header they are marked anyway).
+    pub secure_cookies: bool,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self {
+            session_hours: 12,
+            secure_cookies: false,
+        }
+    }
+}
+
+impl ConsoleSettings {
+    /// What the console crate takes.
+    pub fn console(&self) -> simgate_console::ConsoleSettings {
+        simgate_console::ConsoleSettings {
+            session_lifetime: std::time::Duration::from_secs(
+                self.session_hours.clamp(1, 24 * 365) * 3600,
+            ),
+            secure_cookies: self.secure_cookies,
+        }
+    }
 }
 
 /// Outbound event deliveries to tenants' endpoints.
@@ -334,6 +369,7 @@ impl Default for Settings {
             server: crate::server::ServerSettings::default(),
             log_format: LogFormat::Text,
             webhooks: WebhookSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }

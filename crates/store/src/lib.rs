@@ -33,6 +33,7 @@ mod lines;
 mod orders;
 mod pricing;
 mod purchases;
+mod sessions;
 mod sim_orders;
 mod tenants;
 mod webhooks;
@@ -95,6 +96,11 @@ fn migrator() -> Migrator {
             8,
             "offer failover",
             include_str!("../migrations/0008_offer_failover.sql"),
+        ),
+        (
+            13,
+            "console sessions",
+            include_str!("../migrations/0013_console_sessions.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(
