@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
@@ -114,7 +114,8 @@ pub(crate) async fn submit(
     let grant = state.services.open_console_session(role, lifetime).await?;
     let secure = over_tls(&headers, &state);
     Ok((
-        [
+        // Appended: an array of headers would keep only the last cookie.
+        AppendHeaders([
             (
                 header::SET_COOKIE,
                 set_cookie(
@@ -128,7 +129,7 @@ pub(crate) async fn submit(
                 header::SET_COOKIE,
                 set_cookie(LOGIN_CSRF_COOKIE, "", 0, secure),
             ),
-        ],
+        ]),
         Redirect::to("/console/"),
     )
         .into_response())

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use crate::helpers::{OPERATOR_KEY, TestApp, eventually};
+use crate::helpers::{OPERATOR_KEY, Options, TestApp, eventually};
 
 /// Where Debian's `chromium-driver` package puts chromedriver; `CHROMEDRIVER` overrides it.
 const DEFAULT_CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -31,6 +31,16 @@ fn no_redirects() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// What browsers send for an HTML form.
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A form body as a browser encodes it.
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
 }
 
 /// The `Set-Cookie` line of cookie `name`.
@@ -90,7 +100,8 @@ impl Visitor {
         self.client
             .post(format!("{}{path}", self.base))
             .header(COOKIE, &self.cookie)
-            .form(form)
+            .header(CONTENT_TYPE, FORM)
+            .body(form_body(form))
             .send()
             .await
             .unwrap()
@@ -116,7 +127,11 @@ async fn post_login(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> reqwe
     let mut request = client
         .post(format!("{}/console/login", app.address))
         .header(COOKIE, format!("simgate_login_csrf={token}"))
-        .form(&[("api_key", key), ("csrf_token", token.as_str())]);
+        .header(CONTENT_TYPE, FORM)
+        .body(form_body(&[
+            ("api_key", key),
+            ("csrf_token", token.as_str()),
+        ]));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -182,7 +197,11 @@ async fn posts_without_the_session_csrf_token_are_refused() {
     let login = client
         .post(format!("{}/console/login", app.address))
         .header(COOKIE, "simgate_login_csrf=aaaa")
-        .form(&[("api_key", app.api_key.as_str()), ("csrf_token", "bbbb")])
+        .header(CONTENT_TYPE, FORM)
+        .body(form_body(&[
+            ("api_key", app.api_key.as_str()),
+            ("csrf_token", "bbbb"),
+        ]))
         .send()
         .await
         .unwrap();
@@ -240,7 +259,10 @@ async fn a_tenant_never_sees_another_tenants_order_and_the_operator_switches() {
         .text()
         .await
         .unwrap();
-    assert!(!list.contains(id), "{list}");
+    assert!(
+        list.contains("No orders match.") && !list.contains(&format!("/console/orders/{id}")),
+        "{list}"
+    );
 
     let owner = sign_in(&app, &app.api_key).await;
     let detail = owner.get(&format!("/console/orders/{id}")).await;
@@ -280,6 +302,27 @@ async fn a_tenant_never_sees_another_tenants_order_and_the_operator_switches() {
         )
         .await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn sessions_live_in_postgres_and_end_at_sign_out() {
+    let app = TestApp::spawn_with(Options {
+        database_url: Some(crate::postgres::fresh_database().await),
+        ..Options::default()
+    })
+    .await;
+    let visitor = sign_in(&app, &app.api_key).await;
+    let page = visitor.get("/console/orders").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = csrf_in(&page.text().await.unwrap());
+    let logout = visitor
+        .post("/console/logout", &[("csrf_token", &csrf)])
+        .await;
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    let line = set_cookie_line(&logout, "simgate_session").unwrap();
+    assert!(line.contains("Max-Age=0"), "{line}");
+    let after = visitor.get("/console/orders").await;
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
 }
 
 /// chromedriver on a free port, killed when dropped.
@@ -479,7 +522,9 @@ async fn scenario(app: &TestApp, browser: &fantoccini::Client, product: &str) {
         .await
         .unwrap();
     let error = browser
-        .wait_for_find(Locator::Id("markup_percent-error"))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("markup_percent-error"))
         .await
         .unwrap()
         .text()
@@ -500,7 +545,9 @@ async fn scenario(app: &TestApp, browser: &fantoccini::Client, product: &str) {
         .await
         .unwrap();
     browser
-        .wait_for_find(Locator::Css("p.notice[role=status]"))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("p.notice[role=status]"))
         .await
         .unwrap();
     browser
