@@ -181,7 +181,7 @@ async fn editor(
             textarea id="overrides" name="overrides"
                 aria-invalid=[overrides_error.map(|_| "true")] aria-describedby=[overrides_error.map(|_| "overrides-error")] { (form.overrides) }
             @if let Some(error) = overrides_error { span.field-error id="overrides-error" role="alert" { (error) } }
-            p { button type="submit" { "Save pricing" } }
+            p { button id="save-pricing" type="submit" { "Save pricing" } }
         }
     };
     layout::page(state, console, Nav::Pricing, "Pricing", content).await

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use fantoccini::{ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use rust_decimal::Decimal;
@@ -412,8 +413,8 @@ async fn a_support_agent_orders_shows_the_qr_and_changes_the_markup_in_a_browser
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"],
         }),
     );
-    let browser = ClientBuilder::rustls()
-        .unwrap()
+    // chromedriver speaks plain HTTP on 127.0.0.1: no TLS connector.
+    let browser = ClientBuilder::new(HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
         .await
@@ -515,7 +516,7 @@ async fn scenario(app: &TestApp, browser: &fantoccini::Client, product: &str) {
     markup.clear().await.unwrap();
     markup.send_keys("5000").await.unwrap();
     browser
-        .find(Locator::Css("form button[type=submit]"))
+        .find(Locator::Id("save-pricing"))
         .await
         .unwrap()
         .click()
@@ -538,7 +539,7 @@ async fn scenario(app: &TestApp, browser: &fantoccini::Client, product: &str) {
     markup.clear().await.unwrap();
     markup.send_keys("50").await.unwrap();
     browser
-        .find(Locator::Css("form button[type=submit]"))
+        .find(Locator::Id("save-pricing"))
         .await
         .unwrap()
         .click()
