@@ -326,6 +326,94 @@ async fn sessions_live_in_postgres_and_end_at_sign_out() {
     assert_eq!(after.status(), StatusCode::SEE_OTHER);
 }
 
+/// Every `src` and stylesheet `href` of a page is served by simgate.
+fn assert_assets_local(page: &str, html: &str) {
+    for attribute in [r#"src=""#, r#"<link rel="stylesheet" href=""#] {
+        for (at, _) in html.match_indices(attribute) {
+            let value = &html[at + attribute.len()..];
+            assert!(
+                value.starts_with("/console/"),
+                "{page} loads {}",
+                &value[..value.find('"').unwrap()]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_page_renders_from_local_assets_and_a_revoke_is_confirmed_first() {
+    let app = TestApp::spawn().await;
+    let product = app.cheapest("JP").await;
+    let sku = product.strip_prefix("esim-go:").unwrap().to_owned();
+    let order = app.order(&product, "console-pages").await;
+    let id = order["id"].as_str().unwrap();
+    let iccid = order["esims"][0].as_str().unwrap();
+    let visitor = sign_in(&app, &app.api_key).await;
+    for page in [
+        "/console/".to_owned(),
+        "/console/orders?status=completed&provider=esim-go".to_owned(),
+        format!("/console/orders/{id}"),
+        format!("/console/esims/{iccid}"),
+        "/console/catalogue?country=JP".to_owned(),
+        "/console/pricing".to_owned(),
+        "/console/webhooks".to_owned(),
+    ] {
+        let response = visitor.get(&page).await;
+        assert_eq!(response.status(), StatusCode::OK, "{page}");
+        let html = response.text().await.unwrap();
+        assert_assets_local(&page, &html);
+        // Every control has its label.
+        for (at, _) in html
+            .match_indices(r#"<input id=""#)
+            .chain(html.match_indices(r#"<select id=""#))
+        {
+            let rest = &html[at..];
+            let control = &rest[rest.find('"').unwrap() + 1..];
+            let control = &control[..control.find('"').unwrap()];
+            assert!(
+                html.contains(&format!(r#"<label for="{control}""#)),
+                "{page}: #{control} has no label"
+            );
+        }
+    }
+    for asset in ["/console/assets/htmx.min.js", "/console/assets/console.css"] {
+        let response = app
+            .client
+            .get(format!("{}{asset}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+    }
+    let home = visitor.get("/console/").await.text().await.unwrap();
+    assert!(
+        home.contains("<svg") && home.contains("Orders per hour"),
+        "{home}"
+    );
+    let svg = visitor.get(&format!("/console/esims/{iccid}/qr.svg")).await;
+    assert_eq!(svg.headers()[CONTENT_TYPE], "image/svg+xml");
+    let bad = visitor.get("/console/orders?status=lost").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    // Revoking asks first; the confirmed form revokes.
+    let confirm = visitor
+        .get(&format!("/console/esims/{iccid}/revoke?bundle={sku}"))
+        .await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let csrf = csrf_in(&confirm.text().await.unwrap());
+    let usage = app.get_json(&format!("/v1/esims/{iccid}/usage")).await;
+    assert_ne!(usage["bundles"][0]["state"], "revoked");
+    let revoked = visitor
+        .post(
+            &format!("/console/esims/{iccid}/revoke"),
+            &[("csrf_token", &csrf), ("bundle", &sku)],
+        )
+        .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    let usage = app.get_json(&format!("/v1/esims/{iccid}/usage")).await;
+    assert_eq!(usage["bundles"][0]["state"], "revoked");
+}
+
 /// chromedriver on a free port, killed when dropped.
 struct Driver {
     child: Child,
