@@ -25,6 +25,7 @@ mod answers;
 mod leases;
 mod lines;
 mod orders;
+mod sessions;
 mod sim_orders;
 mod tenants;
 
@@ -32,6 +33,7 @@ use answers::*;
 use leases::*;
 use lines::*;
 use orders::*;
+use sessions::*;
 use sim_orders::*;
 use tenants::*;
 
@@ -129,4 +131,5 @@ on_both_backends!(
     an_expired_lease_is_taken_over,
     a_superseded_answer_is_recorded,
     a_stale_match_is_not_taken,
+    sessions_expire_switch_and_end,
 );
