@@ -218,6 +218,13 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole HTTP application; serve it wrapped in [`limits::apply`],
 /// which bounds request sizes and the body's arrival.
 pub fn app(state: AppState) -> Router {
+    app_with(state, Router::new())
+}
+
+/// The application with `pages` merged beside the API and the docs UI
+/// (the binary passes the operator console), under the same request
+/// span, panic net and fallbacks. `pages` must not set a fallback.
+pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
     let (api, openapi) = api_routes();
     let openapi_json = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
     api.route(
@@ -230,6 +237,7 @@ pub fn app(state: AppState) -> Router {
         }),
     )
     .merge(docs_ui())
+    .merge(pages)
     .fallback(routes::system::not_found)
     .method_not_allowed_fallback(routes::system::method_not_allowed)
     .layer(CatchPanicLayer::custom(|_| {

@@ -86,6 +86,27 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, code, detail)
     }
 
+    /// The HTTP status: the console answers its pages with the same one.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable code, shown by the console beside the message.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// What went wrong, for people (never internals: 5xx details are generic).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// The request field at fault, when known: the console shows the
+    /// message next to that field.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
     fn with_order(mut self, order: Option<&OrderRecord>) -> Self {
         self.order = order.map(|o| Box::new((o.id.to_string(), o.status.to_string())));
         self

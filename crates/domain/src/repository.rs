@@ -12,9 +12,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::entities::{
-    Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease, LineActivation,
-    LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord, ProductFilter,
-    Recorded, RepositoryError, SalePrice, SimOrderAnswer, SimOrderInsert, SimOrderRecord,
+    ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease,
+    LineActivation, LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord,
+    ProductFilter, Recorded, RepositoryError, SalePrice, SimOrderAnswer, SimOrderInsert,
+    SimOrderRecord,
     SimOrderState, StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer,
     UpstreamPurchase,
 };
@@ -607,6 +608,31 @@ pub trait RoutingRepository: Send + Sync {
         tenant: &TenantId,
         policy: &RoutingPolicy,
     ) -> Result<(), RepositoryError>;
+/// Console sign-in sessions, keyed by the hash of their token.
+/// Implemented by the store in `crates/store/src/sessions.rs`.
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session; sessions expired before `now` are purged on
+    /// the way, so the table holds live sessions only.
+    async fn insert_session(
+        &self,
+        session: &ConsoleSession,
+        now: DateTime<Utc>,
+    ) -> Result<(), RepositoryError>;
+    /// The session with this token hash, unless it expired before `now`.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ConsoleSession>, RepositoryError>;
+    /// Points a session at another tenant (the operator switching).
+    async fn set_session_tenant(
+        &self,
+        token_hash: &str,
+        tenant_id: &str,
+    ) -> Result<(), RepositoryError>;
+    /// Ends a session (sign-out); ending an unknown one is not an error.
+    async fn delete_session(&self, token_hash: &str) -> Result<(), RepositoryError>;
 }
 
 /// Every repository at once: what the use cases hold, as
@@ -624,6 +650,7 @@ pub trait Repository:
     + HealthRepository
     + PricingRepository
     + RoutingRepository
+    + SessionRepository
     + Send
     + Sync
 {
@@ -641,6 +668,7 @@ impl<T> Repository for T where
         + HealthRepository
         + PricingRepository
         + RoutingRepository
+        + SessionRepository
         + Send
         + Sync
 {

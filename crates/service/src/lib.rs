@@ -3,6 +3,7 @@
 //! whose upstream outcome was lost, and the background jobs that drive them.
 
 pub mod catalogue;
+pub mod console;
 pub mod error;
 pub mod esims;
 pub mod events;

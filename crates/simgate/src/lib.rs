@@ -170,8 +170,16 @@ impl Application {
             Some(listen) => Some(serve_metrics(listen, &settings.server, services.clone()).await?),
             None => None,
         };
+        let console = simgate_console::router(simgate_console::ConsoleState {
+            services: services.clone(),
+            operator: operator_key.clone(),
+            settings: settings.console.console(),
+        });
         let app = simgate_api::limits::apply(
-            simgate_api::app(AppState::new(services.clone()).with_operator_key(operator_key)),
+            simgate_api::app_with(
+                AppState::new(services.clone()).with_operator_key(operator_key),
+                console,
+            ),
             settings.server.request_limits(),
         );
         let (tx, rx) = oneshot::channel::<()>();

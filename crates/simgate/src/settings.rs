@@ -54,6 +54,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Provider health: the rolling window and circuit breaker (`[health]`).
     pub health: HealthSettings,
+    /// The operator console at `/console/` (`[console]`).
+    pub console: ConsoleSettings,
 }
 
 /// The circuit breaker's tuning as operators write it (`[health]`), checked
@@ -93,6 +95,27 @@ impl Default for HealthSettings {
     }
 }
 
+/// The operator console's sessions and cookies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// How long a console sign-in lasts, in hours.
+    pub session_hours: u64,
+    /// Mark the console's cookies `Secure` on every answer: set it when
+    /// simgate is reached over TLS through a proxy that does not send
+    /// `X-Forwarded-Proto: https` (with that header they are marked anyway).
+    pub secure_cookies: bool,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        Self {
+            session_hours: 12,
+            secure_cookies: false,
+        }
+    }
+}
+
 impl HealthSettings {
     /// The breaker's tuning; a cool-down too long to represent is kept at
     /// the longest one (so that the start-up check still sees it).
@@ -105,6 +128,18 @@ impl HealthSettings {
             min_calls: self.min_calls,
             cool_down: TimeDelta::try_seconds(seconds).unwrap_or(TimeDelta::MAX),
             half_open_probes: self.half_open_probes,
+        }
+    }
+}
+
+impl ConsoleSettings {
+    /// What the console crate takes.
+    pub fn console(&self) -> simgate_console::ConsoleSettings {
+        simgate_console::ConsoleSettings {
+            session_lifetime: std::time::Duration::from_secs(
+                self.session_hours.clamp(1, 24 * 365) * 3600,
+            ),
+            secure_cookies: self.secure_cookies,
         }
     }
 }
@@ -393,6 +428,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             webhooks: WebhookSettings::default(),
             health: HealthSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }

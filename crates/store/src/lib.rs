@@ -34,6 +34,7 @@ mod orders;
 mod pricing;
 mod purchases;
 mod routing;
+mod sessions;
 mod sim_orders;
 mod tenants;
 mod webhooks;
@@ -101,6 +102,11 @@ fn migrator() -> Migrator {
             9,
             "routing and sale price",
             include_str!("../migrations/0009_routing_and_sale_price.sql"),
+        ),
+        (
+            10,
+            "console sessions",
+            include_str!("../migrations/0010_console_sessions.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(

@@ -81,13 +81,22 @@ pub(crate) fn png_response(text: &str) -> Result<Response, ApiError> {
     Ok(([(header::CONTENT_TYPE, "image/png")], png.into_inner()).into_response())
 }
 
-/// An SVG QR code of `text`, as a response.
-pub(crate) fn svg_response(text: &str) -> Result<Response, ApiError> {
-    let image = qr_code(text)?
+/// An SVG QR code of `text`: the API's `qr.svg` and the console's eSIM
+/// page draw the same code.
+pub fn qr_svg_markup(text: &str) -> Result<String, ApiError> {
+    Ok(qr_code(text)?
         .render::<svg::Color>()
         .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
-        .build();
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], image).into_response())
+        .build())
+}
+
+/// An SVG QR code of `text`, as a response.
+pub(crate) fn svg_response(text: &str) -> Result<Response, ApiError> {
+    Ok((
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        qr_svg_markup(text)?,
+    )
+        .into_response())
 }
 
 /// The activation code as a PNG QR code.

@@ -9,6 +9,7 @@ mod events;
 mod lines;
 mod orders;
 mod purchases;
+mod sessions;
 mod sim_orders;
 mod tenants;
 mod webhooks;
@@ -22,6 +23,7 @@ pub use orders::{
     Recorded, SalePrice, UpstreamAnswer,
 };
 pub use purchases::{Lease, UpstreamPurchase};
+pub use sessions::ConsoleSession;
 pub use sim_orders::{SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};
 pub use tenants::{Tenant, TenantAccount};
 pub use webhooks::StoredWebhook;

@@ -6,6 +6,7 @@
 mod bad_input;
 mod catalogue;
 mod cli;
+mod console;
 mod contract;
 mod docs_ui;
 mod esim_story;

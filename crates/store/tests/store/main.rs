@@ -26,6 +26,7 @@ mod leases;
 mod lines;
 mod orders;
 mod routing;
+mod sessions;
 mod sim_orders;
 mod tenants;
 
@@ -34,6 +35,7 @@ use leases::*;
 use lines::*;
 use orders::*;
 use routing::*;
+use sessions::*;
 use sim_orders::*;
 use tenants::*;
 
@@ -137,4 +139,5 @@ on_both_backends!(
     a_stale_match_is_not_taken,
     routing_policies_are_kept_per_tenant,
     the_sale_price_moves_only_with_its_candidate,
+    sessions_expire_switch_and_end,
 );

@@ -1,0 +1,9 @@
+//! One module per page (or group of pages) of the console.
+
+pub(crate) mod catalogue;
+pub(crate) mod dashboard;
+pub(crate) mod esims;
+pub(crate) mod login;
+pub(crate) mod orders;
+pub(crate) mod pricing;
+pub(crate) mod webhooks;
