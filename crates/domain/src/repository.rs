@@ -608,6 +608,8 @@ pub trait RoutingRepository: Send + Sync {
         tenant: &TenantId,
         policy: &RoutingPolicy,
     ) -> Result<(), RepositoryError>;
+}
+
 /// Console sign-in sessions, keyed by the hash of their token.
 /// Implemented by the store in `crates/store/src/sessions.rs`.
 #[async_trait]
