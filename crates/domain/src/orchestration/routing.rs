@@ -67,6 +67,7 @@ pub struct CountryRouting {
     pub providers: Option<Vec<ProviderId>>,
     /// Replaces the weights.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = nullable_weights_schema)]
     pub weights: Option<BTreeMap<ProviderId, u32>>,
     /// Replaces the exclusions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,6 +86,7 @@ pub struct RoutingPolicy {
     pub providers: Vec<ProviderId>,
     /// Relative weights for `weighted`; missing providers weigh 0.
     #[serde(default)]
+    #[schema(schema_with = weights_schema)]
     pub weights: BTreeMap<ProviderId, u32>,
     /// Providers never used.
     #[serde(default)]
@@ -105,6 +107,35 @@ fn country_overrides_schema() -> utoipa::openapi::schema::Object {
     ObjectBuilder::new()
         .property_names(Some(code))
         .additional_properties(Some(CountryRouting::schema()))
+        .build()
+}
+
+/// The schema of `weights`: a provider id to a weight, 0 to `u32::MAX`
+/// (more than utoipa's int32 for a `u32`).
+fn weights_schema() -> utoipa::openapi::schema::Object {
+    weights_schema_of(utoipa::openapi::schema::Type::Object.into())
+}
+
+/// [`weights_schema`], or `null` (an override that keeps the base weights).
+fn nullable_weights_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    weights_schema_of(SchemaType::from_iter([Type::Object, Type::Null]))
+}
+
+fn weights_schema_of(
+    schema_type: utoipa::openapi::schema::SchemaType,
+) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+    let mut provider = Object::with_type(Type::String);
+    provider.enum_values = Some(ProviderId::ALL.iter().map(|p| p.as_str().into()).collect());
+    let weight = ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(0))
+        .maximum(Some(u32::MAX));
+    ObjectBuilder::new()
+        .schema_type(schema_type)
+        .property_names(Some(provider))
+        .additional_properties(Some(weight))
         .build()
 }
 
