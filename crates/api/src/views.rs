@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
-use simgate_domain::entities::{EsimRecord, OrderRecord};
+use simgate_domain::entities::{EsimRecord, ListedEsim, OrderRecord};
 use simgate_domain::{
     BundleState, BundleUsage, Capability, DataAllowance, Money, OrderKind, OrderStatus,
 };
@@ -299,6 +299,36 @@ impl From<EsimRecord> for EsimView {
             iccid,
         }
     }
+}
+
+/// An eSIM in a list, with where its order stands.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListedEsimView {
+    #[serde(flatten)]
+    pub esim: EsimView,
+    /// The status of the order that delivered it (simgate keeps no other).
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ListedEsim> for ListedEsimView {
+    fn from(listed: ListedEsim) -> Self {
+        Self {
+            created_at: listed.esim.created_at,
+            esim: listed.esim.into(),
+            status: listed.order_status,
+        }
+    }
+}
+
+/// A page of the tenant's eSIMs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EsimPage {
+    pub data: Vec<ListedEsimView>,
+    /// eSIMs matching the filters, across all pages.
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
 }
 
 /// Usage of one bundle on an eSIM.

@@ -18,8 +18,8 @@ pub use error::RepositoryError;
 pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
 pub use lines::{LineActivation, LineRecord, LineStatus};
 pub use orders::{
-    AttemptResult, EsimRecord, InsertOutcome, NewOrder, OrderAttempt, OrderFailure, OrderRecord,
-    Recorded, UpstreamAnswer,
+    AttemptResult, EsimFilter, EsimRecord, InsertOutcome, ListedEsim, NewOrder, OrderAttempt,
+    OrderFailure, OrderRecord, Recorded, UpstreamAnswer,
 };
 pub use purchases::{Lease, UpstreamPurchase};
 pub use sim_orders::{SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use rust_decimal::Decimal;
-use simgate_domain::entities::RepositoryError;
+use simgate_domain::entities::{EsimFilter, RepositoryError};
 use simgate_domain::repository::*;
 use simgate_domain::{
     ActivationCode, CountryCode, Currency, DataAllowance, Iccid, InstallDetails, Money, Msisdn,
@@ -129,4 +129,5 @@ on_both_backends!(
     an_expired_lease_is_taken_over,
     a_superseded_answer_is_recorded,
     a_stale_match_is_not_taken,
+    esims_are_listed_per_tenant_filtered_and_paged,
 );
