@@ -152,6 +152,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::orders::list_orders
         ))
         .routes(routes!(routes::orders::get_order))
+        .routes(routes!(routes::orders::faulty_reasons))
+        .routes(routes!(routes::orders::report_faulty))
         .routes(routes!(routes::esims::list_esims))
         .routes(routes!(routes::esims::get_esim))
         .routes(routes!(routes::esims::qr_png))

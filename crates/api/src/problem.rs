@@ -178,6 +178,12 @@ impl From<ServiceError> for ApiError {
             ServiceError::ProviderMismatch { .. } => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "provider_mismatch", detail)
             }
+            ServiceError::OrderNotCompleted(_) => {
+                Self::new(S::CONFLICT, "order_not_completed", detail)
+            }
+            ServiceError::InvalidFaultyReport(_) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_faulty_report", detail)
+            }
             ServiceError::NoProviderFor(_) => {
                 Self::new(S::NOT_IMPLEMENTED, "capability_not_configured", detail)
             }

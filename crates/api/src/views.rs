@@ -331,6 +331,25 @@ pub struct EsimPage {
     pub offset: u32,
 }
 
+/// The reasons an order's provider accepts in a faulty report.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FaultyReasons {
+    #[schema(example = json!(["FAULTY_SIM", "NO_SERVICE", "OTHER"]))]
+    pub data: Vec<String>,
+}
+
+/// `POST /v1/orders/{id}/faulty` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportFaulty {
+    /// One of `GET /v1/orders/{id}/faulty-reasons`.
+    #[schema(example = "NO_SERVICE")]
+    pub reason: Option<String>,
+    /// What the customer saw, passed on to the provider (at most 500 characters).
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
+}
+
 /// Usage of one bundle on an eSIM.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BundleUsageView {

@@ -197,4 +197,20 @@ pub trait Connector: Send + Sync {
     async fn send_sms(&self, _iccid: &Iccid, _message: &str) -> Result<(), ConnectorError> {
         Err(ConnectorError::Unsupported(Capability::Sms))
     }
+
+    /// The reasons the provider accepts when an order is reported faulty.
+    async fn faulty_reasons(&self) -> Result<Vec<String>, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::FaultyReports))
+    }
+
+    /// Reports the provider's order `reference` as faulty: it was delivered
+    /// but does not work, for `reason` (one of [`Connector::faulty_reasons`]).
+    async fn report_faulty(
+        &self,
+        _reference: &str,
+        _reason: &str,
+        _description: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::FaultyReports))
+    }
 }

@@ -183,6 +183,24 @@ impl Connector for Metered<dyn Connector> {
         self.measure("send_sms", self.inner.send_sms(iccid, message))
             .await
     }
+
+    async fn faulty_reasons(&self) -> Result<Vec<String>, ConnectorError> {
+        self.measure("faulty_reasons", self.inner.faulty_reasons())
+            .await
+    }
+
+    async fn report_faulty(
+        &self,
+        reference: &str,
+        reason: &str,
+        description: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        self.measure(
+            "report_faulty",
+            self.inner.report_faulty(reference, reason, description),
+        )
+        .await
+    }
 }
 
 #[async_trait]

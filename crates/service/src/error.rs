@@ -43,6 +43,10 @@ pub enum ServiceError {
     Queue(String),
     #[error("no order {0} for this account")]
     OrderNotFound(String),
+    #[error("order {0} is not completed: only a delivered order can be reported faulty")]
+    OrderNotCompleted(String),
+    #[error("invalid faulty report: {0}")]
+    InvalidFaultyReport(String),
     #[error("no configured provider offers {0:?}")]
     NoProviderFor(Capability),
     #[error("no address {0} for this account; create it with POST /v1/addresses")]

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod error;
 pub mod esims;
 pub mod events;
+pub mod faulty;
 pub mod jobs;
 pub mod lines;
 pub mod offers;

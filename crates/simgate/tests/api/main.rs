@@ -14,6 +14,7 @@ mod esims;
 mod events;
 mod failover;
 mod faults;
+mod faulty;
 mod helpers;
 mod instances;
 mod limits;
