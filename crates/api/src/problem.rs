@@ -166,6 +166,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::RefusedByProvider(_) => {
                 Self::new(S::CONFLICT, "refused_by_provider", detail)
             }
+            ServiceError::NotFoundAtProvider(_) => Self::not_found("not_found_at_provider", detail),
             ServiceError::InvalidSms(_) => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "invalid_sms", detail)
             }

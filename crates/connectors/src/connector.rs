@@ -1,5 +1,7 @@
 //! The one interface every provider implements.
 
+use std::any::Any;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use simgate_domain::{
@@ -123,6 +125,14 @@ pub trait Connector: Send + Sync {
     /// How a lost order answer is recovered at this provider. Required, so
     /// that a new provider has to decide rather than inherit a default.
     fn reconcile_strategy(&self) -> ReconcileStrategy;
+
+    /// The provider's own client, for its operations that no other provider
+    /// shares (eSIM Go's inventory, …): callers downcast it to the client
+    /// type they know (`crates/service/src/provider_ops/`). A provider with
+    /// no extras keeps the default, which downcasts to nothing.
+    fn extras(&self) -> &(dyn Any + Send + Sync) {
+        &()
+    }
 
     /// Downloads the whole catalogue, all pages.
     async fn fetch_catalogue(

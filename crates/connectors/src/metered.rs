@@ -82,26 +82,37 @@ impl<T: ?Sized> Metered<T> {
         }
     }
 
-    /// Runs one call and records its count and duration. An operation the
-    /// provider does not offer never left simgate, so it is not recorded.
+    /// Runs one call and records its count and duration.
     async fn measure<R>(
         &self,
         operation: &'static str,
         call: impl Future<Output = Result<R, ConnectorError>>,
     ) -> Result<R, ConnectorError> {
-        let started = Instant::now();
-        let result = call.await;
-        if !matches!(result, Err(ConnectorError::Unsupported(_))) {
-            let labels = [
-                ("provider", self.provider),
-                ("operation", operation),
-                ("outcome", outcome_label(&result)),
-            ];
-            metrics::counter!(UPSTREAM_CALLS, &labels).increment(1);
-            metrics::histogram!(UPSTREAM_DURATION, &labels).record(started.elapsed().as_secs_f64());
-        }
-        result
+        measured(self.provider, operation, call).await
     }
+}
+
+/// Runs one call to `provider` and records its count and duration: what
+/// [`Metered`] does for trait methods, for a provider's own operations
+/// reached through [`Connector::extras`]. An operation the provider does not
+/// offer never left simgate, so it is not recorded.
+pub async fn measured<R>(
+    provider: &'static str,
+    operation: &'static str,
+    call: impl Future<Output = Result<R, ConnectorError>>,
+) -> Result<R, ConnectorError> {
+    let started = Instant::now();
+    let result = call.await;
+    if !matches!(result, Err(ConnectorError::Unsupported(_))) {
+        let labels = [
+            ("provider", provider),
+            ("operation", operation),
+            ("outcome", outcome_label(&result)),
+        ];
+        metrics::counter!(UPSTREAM_CALLS, &labels).increment(1);
+        metrics::histogram!(UPSTREAM_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    }
+    result
 }
 
 #[async_trait]
@@ -116,6 +127,11 @@ impl Connector for Metered<dyn Connector> {
 
     fn reconcile_strategy(&self) -> ReconcileStrategy {
         self.inner.reconcile_strategy()
+    }
+
+    /// The wrapped client's: its own calls measure themselves ([`measured`]).
+    fn extras(&self) -> &(dyn std::any::Any + Send + Sync) {
+        self.inner.extras()
     }
 
     async fn fetch_catalogue(

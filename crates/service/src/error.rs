@@ -23,6 +23,8 @@ pub enum ServiceError {
     BundleNotFound { iccid: String, bundle: String },
     #[error("the provider refused: {0}")]
     RefusedByProvider(String),
+    #[error("the provider has no such thing: {0}")]
+    NotFoundAtProvider(String),
     #[error("SMS must be 1 to 160 characters, got {0}")]
     InvalidSms(usize),
     #[error("webhook could not be verified: {0}")]

@@ -12,6 +12,7 @@ pub mod lines;
 pub mod offers;
 pub mod orders;
 pub mod pricing;
+pub mod provider_ops;
 pub mod queue;
 pub mod readiness;
 pub mod requests;

@@ -7,6 +7,7 @@ pub mod lines;
 pub mod orders;
 pub mod pricing;
 pub mod products;
+pub mod provider_ops;
 pub mod providers;
 pub mod sim_orders;
 pub mod system;

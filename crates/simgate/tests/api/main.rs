@@ -8,6 +8,7 @@ mod catalogue;
 mod cli;
 mod contract;
 mod docs_ui;
+mod esim_go_ops;
 mod esim_list;
 mod esim_story;
 mod esims;
