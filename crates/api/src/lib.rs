@@ -206,6 +206,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::tenants::disable_tenant))
         .routes(routes!(routes::system::metrics))
         .merge(routes::provider_ops::esim_go::router())
+        .merge(routes::provider_ops::telnyx::router())
         .split_for_parts();
     openapi::Contract.modify(&mut doc);
     (router, doc)

@@ -11,3 +11,4 @@
 //! the api enforces.
 
 pub mod esim_go;
+pub mod telnyx;

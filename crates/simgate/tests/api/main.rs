@@ -30,6 +30,7 @@ mod secrets;
 mod sim_local;
 mod sim_orders;
 mod system;
+mod telnyx_list;
 mod tenancy;
 mod usage_callbacks;
 mod webhook_targets;

@@ -3,3 +3,4 @@
 //! their OpenAPI descriptions; `api_routes` merges it in one line.
 
 pub mod esim_go;
+pub mod telnyx;
