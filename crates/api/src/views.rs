@@ -343,8 +343,8 @@ pub struct FaultyReasons {
 #[serde(deny_unknown_fields)]
 pub struct ReportFaulty {
     /// One of `GET /v1/orders/{id}/faulty-reasons`.
-    #[schema(example = "NO_SERVICE")]
-    pub reason: Option<String>,
+    #[schema(min_length = 1, pattern = r"\S", example = "NO_SERVICE")]
+    pub reason: String,
     /// What the customer saw, passed on to the provider (at most 500 characters).
     #[schema(max_length = 500)]
     pub description: Option<String>,

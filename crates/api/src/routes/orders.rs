@@ -219,7 +219,7 @@ pub async fn report_faulty(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReportFaulty>,
 ) -> Result<StatusCode, ApiError> {
-    let reason = required_text(body.reason, "reason")?;
+    let reason = required_text(Some(body.reason), "reason")?;
     let description = body.description.filter(|d| !d.trim().is_empty());
     state
         .services

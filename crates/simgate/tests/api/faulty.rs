@@ -45,7 +45,9 @@ async fn a_completed_sim_local_order_is_reported_faulty_and_other_providers_say_
     )
     .await;
     let missing = app.post(&report, &json!({}), None).await;
-    assert_problem(missing, StatusCode::BAD_REQUEST, "missing_field").await;
+    assert_problem(missing, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
+    let blank = app.post(&report, &json!({ "reason": " " }), None).await;
+    assert_problem(blank, StatusCode::BAD_REQUEST, "missing_field").await;
     let long = app
         .post(
             &report,

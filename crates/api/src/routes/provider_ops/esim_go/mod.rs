@@ -22,7 +22,7 @@ use crate::auth::AuthTenant;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::operator::{Caller, Operator};
 use crate::problem::{ApiError, Problem};
-use crate::routes::{required, required_text};
+use crate::routes::required_text;
 pub use views::*;
 
 /// The routes of this module, with their OpenAPI descriptions.
@@ -51,7 +51,7 @@ fn iccid(raw: &str) -> Result<Iccid, ApiError> {
 /// The eSIM's history of bundle events, from eSIM Go.
 #[utoipa::path(get, operation_id = "esimGoHistory", path = "/v1/providers/esim-go/esims/{iccid}/history", tag = "esim-go",
     params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "One of the tenant's eSIM Go eSIMs", example = "8943108167001960542")),
-    responses((status = 200, body = HistoryView), (status = 404, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = HistoryView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn history(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -69,7 +69,7 @@ pub async fn history(
 /// reconnects, which clears most "no service" cases.
 #[utoipa::path(post, operation_id = "esimGoRefresh", path = "/v1/providers/esim-go/esims/{iccid}/refresh", tag = "esim-go",
     params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "One of the tenant's eSIM Go eSIMs", example = "8943108167001960542")),
-    responses((status = 200, body = ProviderMessage), (status = 404, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = ProviderMessage), (status = 404, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn refresh(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -87,7 +87,7 @@ pub async fn refresh(
 #[utoipa::path(get, operation_id = "esimGoCompatibility", path = "/v1/providers/esim-go/esims/{iccid}/compatibility/{bundle}", tag = "esim-go",
     params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "One of the tenant's eSIM Go eSIMs", example = "8943108167001960542"),
         ("bundle" = String, Path, min_length = 1, description = "An eSIM Go bundle name", example = "esim_1GB_7D_JP_V2")),
-    responses((status = 200, body = CompatibilityView), (status = 404, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = CompatibilityView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn compatibility(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -105,14 +105,14 @@ pub async fn compatibility(
 /// that buys nothing new).
 #[utoipa::path(post, operation_id = "esimGoApplyFromInventory", path = "/v1/providers/esim-go/esims/{iccid}/apply", tag = "esim-go", request_body = ApplyFromInventory,
     params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "One of the tenant's eSIM Go eSIMs", example = "8943108167001960542")),
-    responses((status = 200, body = ApplyView), (status = 404, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = ApplyView), (status = 404, body = Problem), (status = 422, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn apply(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ApplyFromInventory>,
 ) -> Result<Json<ApplyView>, ApiError> {
-    let bundle = required_text(body.bundle, "bundle")?;
+    let bundle = required_text(Some(body.bundle), "bundle")?;
     let applied = state
         .services
         .esim_go()?
@@ -126,7 +126,7 @@ pub async fn apply(
 #[utoipa::path(get, operation_id = "esimGoAssignments", path = "/v1/providers/esim-go/esims/{iccid}/bundles/{bundle}/assignments", tag = "esim-go",
     params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "One of the tenant's eSIM Go eSIMs", example = "8943108167001960542"),
         ("bundle" = String, Path, min_length = 1, description = "An eSIM Go bundle name", example = "esim_1GB_7D_JP_V2")),
-    responses((status = 200, body = AssignmentsView), (status = 404, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = AssignmentsView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn assignments(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -146,7 +146,7 @@ pub async fn assignments(
     params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "One of the tenant's eSIM Go eSIMs", example = "8943108167001960542"),
         ("bundle" = String, Path, min_length = 1, description = "An eSIM Go bundle name", example = "esim_1GB_7D_JP_V2"),
         ("assignment" = String, Path, min_length = 1, description = "An assignment id from `…/assignments`")),
-    responses((status = 200, body = RevokedAssignment), (status = 404, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = RevokedAssignment), (status = 404, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn revoke_assignment(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -166,14 +166,14 @@ const MAX_CUSTOMER_REF: usize = 255;
 /// Sets the customer reference eSIM Go keeps on the eSIM.
 #[utoipa::path(put, operation_id = "esimGoSetCustomerRef", path = "/v1/providers/esim-go/esims/{iccid}/customer-ref", tag = "esim-go", request_body = SetCustomerRef,
     params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "One of the tenant's eSIM Go eSIMs", example = "8943108167001960542")),
-    responses((status = 200, body = ProviderMessage), (status = 404, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = ProviderMessage), (status = 404, body = Problem), (status = 422, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn set_customer_ref(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<SetCustomerRef>,
 ) -> Result<Json<ProviderMessage>, ApiError> {
-    let customer_ref = required_text(body.customer_ref, "customer_ref")?;
+    let customer_ref = required_text(Some(body.customer_ref), "customer_ref")?;
     if customer_ref.chars().count() > MAX_CUSTOMER_REF {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -198,7 +198,7 @@ const MAX_PER_PAGE: u32 = 100;
 #[serde(deny_unknown_fields)]
 pub struct EsimPageQuery {
     /// From 1 (default 1).
-    #[param(minimum = 1)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4294967295_i64)]
     page: Option<u32>,
     /// 1–100 (default 25).
     #[param(minimum = 1, maximum = 100)]
@@ -238,14 +238,13 @@ pub async fn inventory(
 
 /// Returns unused bundles of a lot to the account's balance. Operator key only.
 #[utoipa::path(post, operation_id = "esimGoRefundInventory", security(("operatorKey" = [])), path = "/v1/providers/esim-go/inventory/refund", tag = "esim-go", request_body = RefundInventory,
-    responses((status = 200, body = ProviderMessage), (status = 422, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = ProviderMessage), (status = 422, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn refund_inventory(
     State(state): State<AppState>,
     _operator: Operator,
     ApiJson(body): ApiJson<RefundInventory>,
 ) -> Result<Json<ProviderMessage>, ApiError> {
-    let usage_id = required(body.usage_id, "usage_id")?;
-    let quantity = required(body.quantity, "quantity")?;
+    let (usage_id, quantity) = (i64::from(body.usage_id), i64::from(body.quantity));
     if quantity < 1 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -277,13 +276,13 @@ const MAX_TOP_UP: u64 = 100_000;
 
 /// Tops up the account's prepaid balance. Operator key only.
 #[utoipa::path(post, operation_id = "esimGoTopUpBalance", security(("operatorKey" = [])), path = "/v1/providers/esim-go/balance", tag = "esim-go", request_body = TopUpBalance,
-    responses((status = 200, body = BalanceTopUpView), (status = 422, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = BalanceTopUpView), (status = 422, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn top_up_balance(
     State(state): State<AppState>,
     _operator: Operator,
     ApiJson(body): ApiJson<TopUpBalance>,
 ) -> Result<Json<BalanceTopUpView>, ApiError> {
-    let amount = required(body.amount, "amount")?;
+    let amount = u64::from(body.amount);
     if !(1..=MAX_TOP_UP).contains(&amount) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -310,23 +309,22 @@ pub async fn groups(
 
 /// Which country's networks.
 #[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct NetworksQuery {
+#[into_params(parameter_in = Path)]
+pub struct NetworksPath {
     /// ISO 3166-1 alpha-2 country.
     #[param(schema_with = crate::openapi::country_code)]
-    country: Option<String>,
+    country: String,
 }
 
 /// The networks eSIM Go uses in a country: public information, either key.
-#[utoipa::path(get, operation_id = "esimGoNetworks", security(("tenantKey" = []), ("operatorKey" = [])), path = "/v1/providers/esim-go/networks", tag = "esim-go", params(NetworksQuery),
+#[utoipa::path(get, operation_id = "esimGoNetworks", security(("tenantKey" = []), ("operatorKey" = [])), path = "/v1/providers/esim-go/networks/{country}", tag = "esim-go", params(NetworksPath),
     responses((status = 200, body = NetworksView), (status = 502, body = Problem)))]
 pub async fn networks(
     State(state): State<AppState>,
     _caller: Caller,
-    ApiQuery(query): ApiQuery<NetworksQuery>,
+    Path(path): Path<NetworksPath>,
 ) -> Result<Json<NetworksView>, ApiError> {
-    let country = CountryCode::parse(&required_text(query.country, "country")?)?;
+    let country = CountryCode::parse(&path.country)?;
     Ok(Json(
         state.services.esim_go()?.networks(&country).await?.into(),
     ))

@@ -10,6 +10,8 @@ use simgate_connectors::esim_go::types::{
 };
 use utoipa::ToSchema;
 
+use crate::views::whole_number;
+
 /// A message from eSIM Go, as it answered.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProviderMessage {
@@ -73,8 +75,8 @@ impl From<CompatibilityAnswer> for CompatibilityView {
 #[serde(deny_unknown_fields)]
 pub struct ApplyFromInventory {
     /// A bundle name the account holds in inventory.
-    #[schema(example = "esim_1GB_7D_JP_V2")]
-    pub bundle: Option<String>,
+    #[schema(min_length = 1, pattern = r"\S", example = "esim_1GB_7D_JP_V2")]
+    pub bundle: String,
 }
 
 /// One eSIM a bundle was applied to.
@@ -164,8 +166,13 @@ pub struct RevokedAssignment {
 #[serde(deny_unknown_fields)]
 pub struct SetCustomerRef {
     /// The reseller's own reference of the eSIM's end customer.
-    #[schema(example = "customer-4711", max_length = 255)]
-    pub customer_ref: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"\S",
+        example = "customer-4711"
+    )]
+    pub customer_ref: String,
 }
 
 /// One eSIM of the account.
@@ -276,10 +283,13 @@ impl From<Inventory> for InventoryView {
 #[serde(deny_unknown_fields)]
 pub struct RefundInventory {
     /// A lot's `usage_id` from the inventory.
-    pub usage_id: Option<i64>,
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(minimum = 0, maximum = 4294967295_i64, value_type = i64)]
+    pub usage_id: u32,
     /// How many of the lot's remaining bundles, at least 1.
-    #[schema(minimum = 1)]
-    pub quantity: Option<i64>,
+    #[serde(deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 4294967295_i64, value_type = i64)]
+    pub quantity: u32,
 }
 
 /// A user of the organisation.
@@ -333,8 +343,9 @@ impl From<Organisation> for OrganisationView {
 #[serde(deny_unknown_fields)]
 pub struct TopUpBalance {
     /// Whole units of the organisation's currency, 1–100000.
+    #[serde(deserialize_with = "whole_number")]
     #[schema(minimum = 1, maximum = 100_000, example = 100)]
-    pub amount: Option<u64>,
+    pub amount: u32,
 }
 
 /// What a balance top-up did; eSIM Go documents `amount`, `balance` and

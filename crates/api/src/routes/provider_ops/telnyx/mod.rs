@@ -32,13 +32,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct TelnyxSimOrderQuery {
     /// Orders created at exactly this ISO 8601 date-time.
-    #[param(example = "2018-02-02T22:25:27.521Z")]
+    #[param(value_type = Option<DateTime<Utc>>, example = "2018-02-02T22:25:27.521Z")]
     created_at: Option<String>,
     /// Orders last updated at exactly this ISO 8601 date-time.
-    #[param(example = "2018-02-02T22:25:27.521Z")]
+    #[param(value_type = Option<DateTime<Utc>>, example = "2018-02-02T22:25:27.521Z")]
     updated_at: Option<String>,
     /// Orders of this many SIM cards.
-    #[param(minimum = 1, example = 21)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 4294967295_i64, example = 21)]
     quantity: Option<u32>,
     /// Orders of this total cost.
     #[param(pattern = r"^[0-9]{1,12}(\.[0-9]{1,6})?$", example = "2.53")]
