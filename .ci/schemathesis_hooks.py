@@ -42,6 +42,13 @@ def map_path_parameters(ctx, path_parameters):
 
 
 @schemathesis.hook
+def map_query(ctx, query):
+    if query and "iccid" in query:
+        query["iccid"] = checked(query["iccid"])
+    return query
+
+
+@schemathesis.hook
 def map_body(ctx, body):
     if isinstance(body, dict) and "iccid" in body:
         body["iccid"] = checked(body["iccid"])

@@ -131,6 +131,7 @@ fn spawn_upkeep(handle: PrometheusHandle) {
         (name = "webhooks", description = "Events from providers, verified per provider"),
         (name = "events", description = "Events for resellers: endpoints, log, replay (Standard Webhooks)"),
         (name = "sim-orders", description = "Physical SIM cards shipped to an address"),
+        (name = "esim-go", description = "eSIM Go's own operations: inventory, history, organisation, networks"),
         (name = "lines", description = "Subscriber lines, numbers, SIMs, ports, groups and subscribers"),
         (name = "admin", description = "Tenant administration, with the operator key"),
         (name = "system", description = "Liveness and readiness")
@@ -161,6 +162,9 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::orders::list_orders
         ))
         .routes(routes!(routes::orders::get_order))
+        .routes(routes!(routes::orders::faulty_reasons))
+        .routes(routes!(routes::orders::report_faulty))
+        .routes(routes!(routes::esims::list_esims))
         .routes(routes!(routes::esims::get_esim))
         .routes(routes!(routes::esims::qr_png))
         .routes(routes!(routes::esims::qr_svg))
@@ -210,6 +214,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::tenants::rotate_tenant_key))
         .routes(routes!(routes::tenants::disable_tenant))
         .routes(routes!(routes::system::metrics))
+        .merge(routes::provider_ops::esim_go::router())
+        .merge(routes::provider_ops::telnyx::router())
         .split_for_parts();
     openapi::Contract.modify(&mut doc);
     (router, doc)

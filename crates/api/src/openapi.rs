@@ -11,13 +11,15 @@ use axum::http::StatusCode;
 use simgate_domain::{CountryCode, Currency, OutboundEvent, ProviderId, SimOrderStatus};
 use utoipa::Modify;
 use utoipa::openapi::link::LinkBuilder;
-use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder, PathItem, Paths};
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, ParameterIn, PathItem, Paths,
+};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{KnownFormat, Object, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::server::ServerBuilder;
-use utoipa::openapi::{Content, ContentBuilder, OpenApi, Ref, RefOr};
+use utoipa::openapi::{Content, ContentBuilder, OpenApi, Ref, RefOr, Required};
 
 /// Security scheme of a tenant's API key (`Authorization: Bearer sk_…`).
 pub const TENANT_KEY: &str = "tenantKey";
@@ -272,6 +274,15 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 /// Sets the operation's security (a tenant key unless it says otherwise)
 /// and documents every error it can answer.
 fn complete(path: &str, operation: &mut Operation) {
+    // A path parameter is always required (OpenAPI says so); utoipa leaves
+    // it unset on one whose schema comes from `schema_with`.
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if let RefOr::T(parameter) = parameter
+            && parameter.parameter_in == ParameterIn::Path
+        {
+            parameter.required = Required::True;
+        }
+    }
     let role = role(path, operation);
     if role == Role::Tenant && operation.security.is_none() {
         operation.security = Some(vec![SecurityRequirement::new(TENANT_KEY, NO_SCOPES)]);

@@ -187,6 +187,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::RefusedByProvider(_) => {
                 Self::new(S::CONFLICT, "refused_by_provider", detail)
             }
+            ServiceError::NotFoundAtProvider(_) => Self::not_found("not_found_at_provider", detail),
             ServiceError::InvalidSms(_) => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "invalid_sms", detail)
             }
@@ -198,6 +199,12 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::ProviderMismatch { .. } => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "provider_mismatch", detail)
+            }
+            ServiceError::OrderNotCompleted(_) => {
+                Self::new(S::CONFLICT, "order_not_completed", detail)
+            }
+            ServiceError::InvalidFaultyReport(_) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_faulty_report", detail)
             }
             ServiceError::NoProviderFor(_) => {
                 Self::new(S::NOT_IMPLEMENTED, "capability_not_configured", detail)

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Deserializer, Serialize};
-use simgate_domain::entities::{EsimRecord, OrderRecord};
+use simgate_domain::entities::{EsimRecord, ListedEsim, OrderRecord};
 use simgate_domain::orchestration::{CircuitState, HealthSnapshot};
 use simgate_domain::{
     BundleState, BundleUsage, Capability, DataAllowance, Money, OrderKind, OrderStatus,
@@ -423,6 +423,55 @@ impl From<EsimRecord> for EsimView {
             iccid,
         }
     }
+}
+
+/// An eSIM in a list, with where its order stands.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListedEsimView {
+    #[serde(flatten)]
+    pub esim: EsimView,
+    /// The status of the order that delivered it (simgate keeps no other).
+    pub status: OrderStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ListedEsim> for ListedEsimView {
+    fn from(listed: ListedEsim) -> Self {
+        Self {
+            created_at: listed.esim.created_at,
+            esim: listed.esim.into(),
+            status: listed.order_status,
+        }
+    }
+}
+
+/// A page of the tenant's eSIMs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EsimPage {
+    pub data: Vec<ListedEsimView>,
+    /// eSIMs matching the filters, across all pages.
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The reasons an order's provider accepts in a faulty report.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FaultyReasons {
+    #[schema(example = json!(["FAULTY_SIM", "NO_SERVICE", "OTHER"]))]
+    pub data: Vec<String>,
+}
+
+/// `POST /v1/orders/{id}/faulty` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportFaulty {
+    /// One of `GET /v1/orders/{id}/faulty-reasons`.
+    #[schema(min_length = 1, pattern = r"\S", example = "NO_SERVICE")]
+    pub reason: String,
+    /// What the customer saw, passed on to the provider (at most 500 characters).
+    #[schema(max_length = 500)]
+    pub description: Option<String>,
 }
 
 /// Usage of one bundle on an eSIM.

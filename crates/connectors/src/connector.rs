@@ -1,5 +1,7 @@
 //! The one interface every provider implements.
 
+use std::any::Any;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use simgate_domain::{
@@ -124,6 +126,14 @@ pub trait Connector: Send + Sync {
     /// that a new provider has to decide rather than inherit a default.
     fn reconcile_strategy(&self) -> ReconcileStrategy;
 
+    /// The provider's own client, for its operations that no other provider
+    /// shares (eSIM Go's inventory, …): callers downcast it to the client
+    /// type they know (`crates/service/src/provider_ops/`). A provider with
+    /// no extras keeps the default, which downcasts to nothing.
+    fn extras(&self) -> &(dyn Any + Send + Sync) {
+        &()
+    }
+
     /// Downloads the whole catalogue, all pages.
     async fn fetch_catalogue(
         &self,
@@ -196,5 +206,21 @@ pub trait Connector: Send + Sync {
     /// Sends a text message to an eSIM.
     async fn send_sms(&self, _iccid: &Iccid, _message: &str) -> Result<(), ConnectorError> {
         Err(ConnectorError::Unsupported(Capability::Sms))
+    }
+
+    /// The reasons the provider accepts when an order is reported faulty.
+    async fn faulty_reasons(&self) -> Result<Vec<String>, ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::FaultyReports))
+    }
+
+    /// Reports the provider's order `reference` as faulty: it was delivered
+    /// but does not work, for `reason` (one of [`Connector::faulty_reasons`]).
+    async fn report_faulty(
+        &self,
+        _reference: &str,
+        _reason: &str,
+        _description: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        Err(ConnectorError::Unsupported(Capability::FaultyReports))
     }
 }

@@ -93,31 +93,43 @@ impl<T: ?Sized> Metered<T> {
         }
     }
 
-    /// Runs one call and records its count, duration and health outcome.
-    /// An operation the provider does not offer never left simgate, so it
-    /// is not recorded.
+    /// Runs one call and records its count, duration (see [`measured`])
+    /// and health outcome.
     async fn measure<R>(
         &self,
         operation: &'static str,
         call: impl Future<Output = Result<R, ConnectorError>>,
     ) -> Result<R, ConnectorError> {
         let started = Instant::now();
-        let result = call.await;
-        let took = started.elapsed();
-        if !matches!(result, Err(ConnectorError::Unsupported(_))) {
-            let labels = [
-                ("provider", self.provider.as_str()),
-                ("operation", operation),
-                ("outcome", outcome_label(&result)),
-            ];
-            metrics::counter!(UPSTREAM_CALLS, &labels).increment(1);
-            metrics::histogram!(UPSTREAM_DURATION, &labels).record(took.as_secs_f64());
-        }
+        let result = measured(self.provider.as_str(), operation, call).await;
         if let Some(outcome) = call_outcome(&result) {
-            self.health.record(self.provider, outcome, took);
+            self.health.record(self.provider, outcome, started.elapsed());
         }
         result
     }
+}
+
+/// Runs one call to `provider` and records its count and duration: what
+/// [`Metered`] does for trait methods, for a provider's own operations
+/// reached through [`Connector::extras`]. An operation the provider does not
+/// offer never left simgate, so it is not recorded.
+pub async fn measured<R>(
+    provider: &'static str,
+    operation: &'static str,
+    call: impl Future<Output = Result<R, ConnectorError>>,
+) -> Result<R, ConnectorError> {
+    let started = Instant::now();
+    let result = call.await;
+    if !matches!(result, Err(ConnectorError::Unsupported(_))) {
+        let labels = [
+            ("provider", provider),
+            ("operation", operation),
+            ("outcome", outcome_label(&result)),
+        ];
+        metrics::counter!(UPSTREAM_CALLS, &labels).increment(1);
+        metrics::histogram!(UPSTREAM_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    }
+    result
 }
 
 #[async_trait]
@@ -132,6 +144,11 @@ impl Connector for Metered<dyn Connector> {
 
     fn reconcile_strategy(&self) -> ReconcileStrategy {
         self.inner.reconcile_strategy()
+    }
+
+    /// The wrapped client's: its own calls measure themselves ([`measured`]).
+    fn extras(&self) -> &(dyn std::any::Any + Send + Sync) {
+        self.inner.extras()
     }
 
     async fn fetch_catalogue(
@@ -198,6 +215,24 @@ impl Connector for Metered<dyn Connector> {
     async fn send_sms(&self, iccid: &Iccid, message: &str) -> Result<(), ConnectorError> {
         self.measure("send_sms", self.inner.send_sms(iccid, message))
             .await
+    }
+
+    async fn faulty_reasons(&self) -> Result<Vec<String>, ConnectorError> {
+        self.measure("faulty_reasons", self.inner.faulty_reasons())
+            .await
+    }
+
+    async fn report_faulty(
+        &self,
+        reference: &str,
+        reason: &str,
+        description: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        self.measure(
+            "report_faulty",
+            self.inner.report_faulty(reference, reason, description),
+        )
+        .await
     }
 }
 

@@ -39,6 +39,9 @@ pub enum Capability {
     Sms,
     /// Reports an eSIM's last network location.
     Location,
+    /// Takes reports of a delivered order that does not work, with a reason
+    /// from the provider's own list.
+    FaultyReports,
     /// Ships physical SIM cards to an address, with a cost preview.
     SimCardOrders,
     /// Provisions and manages subscriber lines (number, SIM, services, bundle).

@@ -12,12 +12,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::entities::{
-    ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease,
-    LineActivation, LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord,
-    ProductFilter, Recorded, RepositoryError, SalePrice, SimOrderAnswer, SimOrderInsert,
-    SimOrderRecord,
-    SimOrderState, StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer,
-    UpstreamPurchase,
+    ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, InsertOutcome,
+    Lease, LineActivation, LineRecord, LineStatus, ListedEsim, NewOrder, OrderAttempt,
+    OrderFailure, OrderRecord, ProductFilter, Recorded, RepositoryError, SalePrice,
+    SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent, StoredWebhook,
+    Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
@@ -189,6 +188,14 @@ pub trait OrderRepository: Send + Sync {
         tenant_id: &str,
         iccid: &Iccid,
     ) -> Result<Option<EsimRecord>, RepositoryError>;
+
+    /// A page of a tenant's eSIMs matching `filter`, newest first, with
+    /// how many match across all pages.
+    async fn esims_for_tenant(
+        &self,
+        tenant_id: &str,
+        filter: &EsimFilter,
+    ) -> Result<(Vec<ListedEsim>, u64), RepositoryError>;
 }
 
 /// Physical SIM orders and the shipping addresses they go to, fenced like

@@ -23,6 +23,8 @@ pub enum ServiceError {
     BundleNotFound { iccid: String, bundle: String },
     #[error("the provider refused: {0}")]
     RefusedByProvider(String),
+    #[error("the provider has no such thing: {0}")]
+    NotFoundAtProvider(String),
     #[error("SMS must be 1 to 160 characters, got {0}")]
     InvalidSms(usize),
     #[error("webhook could not be verified: {0}")]
@@ -43,6 +45,10 @@ pub enum ServiceError {
     Queue(String),
     #[error("no order {0} for this account")]
     OrderNotFound(String),
+    #[error("order {0} is not completed: only a delivered order can be reported faulty")]
+    OrderNotCompleted(String),
+    #[error("invalid faulty report: {0}")]
+    InvalidFaultyReport(String),
     #[error("no configured provider offers {0:?}")]
     NoProviderFor(Capability),
     #[error("no address {0} for this account; create it with POST /v1/addresses")]

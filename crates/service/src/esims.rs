@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use simgate_connectors::{Connector, ConnectorError};
-use simgate_domain::entities::EsimRecord;
+use simgate_domain::entities::{EsimFilter, EsimRecord, ListedEsim};
 use simgate_domain::{BundleUsage, EsimLocation, Iccid, RevokeOutcome};
 
 use crate::{ServiceError, Services};
@@ -16,6 +16,16 @@ impl Services {
             .esim_for_tenant(tenant_id, iccid)
             .await?
             .ok_or_else(|| ServiceError::EsimNotFound(iccid.to_string()))
+    }
+
+    /// A page of the tenant's eSIMs from simgate's own records, with how
+    /// many match in all: no provider is asked.
+    pub async fn esims(
+        &self,
+        tenant_id: &str,
+        filter: &EsimFilter,
+    ) -> Result<(Vec<ListedEsim>, u64), ServiceError> {
+        Ok(self.store.esims_for_tenant(tenant_id, filter).await?)
     }
 
     async fn issuer(

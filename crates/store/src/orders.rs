@@ -22,7 +22,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use simgate_domain::entities::{RepositoryError, SalePrice};
+use simgate_domain::entities::{EsimFilter, ListedEsim, RepositoryError, SalePrice};
 use simgate_domain::repository::OrderRepository;
 use simgate_domain::{
     ActivationCode, Currency, Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus,
@@ -383,6 +383,67 @@ impl OrderRepository for Store {
         .fetch_optional(&self.pool)
         .await.map_err(StoreError::from)?;
         Ok(row.as_ref().map(esim_from_row).transpose()?)
+    }
+
+    async fn esims_for_tenant(
+        &self,
+        tenant_id: &str,
+        filter: &EsimFilter,
+    ) -> Result<(Vec<ListedEsim>, u64), RepositoryError> {
+        // An empty parameter means "any": one statement for every filter.
+        const MATCHING: &str = "FROM esims e JOIN orders o ON o.id = e.order_id \
+             WHERE e.tenant_id = $1 AND ($2 = '' OR e.iccid = $2) \
+             AND ($3 = '' OR e.provider = $3) AND ($4 = '' OR o.status = $4)";
+        let params = [
+            tenant_id.to_owned(),
+            filter
+                .iccid
+                .as_ref()
+                .map(|i| i.as_str().to_owned())
+                .unwrap_or_default(),
+            filter
+                .provider
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            filter
+                .status
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+        ];
+        let count = format!("SELECT COUNT(*) AS n {MATCHING}");
+        let mut total = sqlx::query(AssertSqlSafe(count));
+        for param in &params {
+            total = total.bind(param.clone());
+        }
+        let total: i64 = total
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from)?
+            .try_get("n")
+            .map_err(StoreError::from)?;
+        let page = format!(
+            "SELECT e.iccid, e.tenant_id, e.provider, e.order_id, e.smdp_address, e.matching_id, \
+             e.smdp_oid, e.confirmation_code_required, e.confirmation_code, e.created_at, \
+             o.status AS order_status {MATCHING} \
+             ORDER BY e.created_at DESC, e.iccid LIMIT {} OFFSET {}",
+            filter.limit, filter.offset
+        );
+        let mut rows = sqlx::query(AssertSqlSafe(page));
+        for param in params {
+            rows = rows.bind(param);
+        }
+        let rows = rows.fetch_all(&self.pool).await.map_err(StoreError::from)?;
+        let esims = rows
+            .iter()
+            .map(|row| {
+                let status: String = row.try_get("order_status")?;
+                Ok(ListedEsim {
+                    esim: esim_from_row(row)?,
+                    order_status: status.parse().map_err(StoreError::corrupt)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok((esims, u64::try_from(total).unwrap_or_default()))
     }
 }
 

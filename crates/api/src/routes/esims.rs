@@ -1,4 +1,5 @@
-//! `/v1/esims/{iccid}`: install details, QR codes, usage and top-ups.
+//! `/v1/esims`: the tenant's eSIMs; `/v1/esims/{iccid}`: install details,
+//! QR codes, usage and top-ups.
 
 use std::io::Cursor;
 
@@ -10,7 +11,10 @@ use image::{ImageFormat, Luma};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Deserialize;
-use simgate_domain::{EsimLocation, Iccid, OrderKind, ProductId, RevokeOutcome};
+use simgate_domain::entities::EsimFilter;
+use simgate_domain::{
+    EsimLocation, Iccid, OrderKind, OrderStatus, ProductId, ProviderId, RevokeOutcome,
+};
 use simgate_service::{OrderRequest, OrderTarget};
 use utoipa::IntoParams;
 
@@ -20,13 +24,73 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
 use crate::routes::idempotency_key;
 use crate::routes::orders::respond;
-use crate::views::{CreateTopUp, EsimView, OrderView, SendSms, UsageView};
+use crate::views::{CreateTopUp, EsimPage, EsimView, OrderView, SendSms, UsageView};
 
 /// Smallest QR side in pixels: comfortably scannable from a screen.
 const QR_MIN_PIXELS: u32 = 320;
 
 fn parse_iccid(raw: &str) -> Result<Iccid, ApiError> {
     Ok(Iccid::parse(raw)?)
+}
+
+const DEFAULT_LIMIT: u32 = 20;
+const MAX_LIMIT: u32 = 100;
+
+/// eSIM list filters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EsimQuery {
+    /// Only this eSIM.
+    #[param(pattern = r"^89[0-9]{17,18}$", example = "8943108167001960542")]
+    iccid: Option<String>,
+    /// Only eSIMs whose order is in this status.
+    status: Option<OrderStatus>,
+    /// Only eSIMs of this provider.
+    #[param(schema_with = crate::openapi::catalogue_provider)]
+    provider: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// eSIMs to skip.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4294967295_i64)]
+    offset: Option<u32>,
+}
+
+/// The tenant's eSIMs as simgate recorded them, newest first; no provider
+/// is asked.
+#[utoipa::path(get, operation_id = "listEsims", path = "/v1/esims", tag = "esims", params(EsimQuery),
+    responses((status = 200, body = EsimPage), (status = 400, body = Problem), (status = 422, body = Problem)))]
+pub async fn list_esims(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    ApiQuery(query): ApiQuery<EsimQuery>,
+) -> Result<Json<EsimPage>, ApiError> {
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        ));
+    }
+    let filter = EsimFilter {
+        iccid: query.iccid.as_deref().map(parse_iccid).transpose()?,
+        provider: query
+            .provider
+            .as_deref()
+            .map(str::parse::<ProviderId>)
+            .transpose()?,
+        status: query.status,
+        limit,
+        offset: query.offset.unwrap_or(0),
+    };
+    let (esims, total) = state.services.esims(&tenant.id, &filter).await?;
+    Ok(Json(EsimPage {
+        data: esims.into_iter().map(Into::into).collect(),
+        total,
+        limit,
+        offset: filter.offset,
+    }))
 }
 
 /// Install details of one of the tenant's eSIMs.

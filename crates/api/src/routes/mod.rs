@@ -8,6 +8,7 @@ pub mod offers;
 pub mod orders;
 pub mod pricing;
 pub mod products;
+pub mod provider_ops;
 pub mod providers;
 pub mod routing;
 pub mod sim_orders;

@@ -1,4 +1,4 @@
-//! `POST /v1/orders` and `GET /v1/orders/{id}`.
+//! `POST /v1/orders`, `GET /v1/orders/{id}` and faulty reports on an order.
 
 use std::time::Duration;
 
@@ -16,8 +16,8 @@ use crate::AppState;
 use crate::auth::AuthTenant;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
-use crate::routes::idempotency_key;
-use crate::views::{CreateOrder, OrderPage, OrderView};
+use crate::routes::{idempotency_key, required_text};
+use crate::views::{CreateOrder, FaultyReasons, OrderPage, OrderView, ReportFaulty};
 
 /// Orders new eSIMs. The order is stored before the provider is called;
 /// with an `Idempotency-Key`, repeating the request returns the same order
@@ -187,4 +187,43 @@ pub async fn get_order(
 ) -> Result<Json<OrderView>, ApiError> {
     let order = state.services.order(&tenant.id, &OrderId(id)).await?;
     Ok(Json(order.into()))
+}
+
+/// The reasons the order's provider accepts in a faulty report; 501
+/// `unsupported_by_provider` where the provider takes none.
+#[utoipa::path(get, operation_id = "listFaultyReasons", path = "/v1/orders/{id}/faulty-reasons", tag = "orders",
+    params(("id" = String, Path, example = "ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b")),
+    responses((status = 200, body = FaultyReasons), (status = 404, body = Problem), (status = 501, body = Problem)))]
+pub async fn faulty_reasons(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(id): Path<String>,
+) -> Result<Json<FaultyReasons>, ApiError> {
+    let data = state
+        .services
+        .faulty_reasons(&tenant.id, &OrderId(id))
+        .await?;
+    Ok(Json(FaultyReasons { data }))
+}
+
+/// Tells the order's provider that the order, delivered, does not work.
+/// Only a completed order; 501 `unsupported_by_provider` where the
+/// provider takes no reports.
+#[utoipa::path(post, operation_id = "reportFaultyOrder", path = "/v1/orders/{id}/faulty", tag = "orders", request_body = ReportFaulty,
+    params(("id" = String, Path, example = "ord_0193a1b2c3d47e8f9a0b1c2d3e4f5a6b")),
+    responses((status = 204, description = "The provider took the report"), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem), (status = 501, body = Problem)))]
+pub async fn report_faulty(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReportFaulty>,
+) -> Result<StatusCode, ApiError> {
+    let reason = required_text(Some(body.reason), "reason")?;
+    let description = body.description.filter(|d| !d.trim().is_empty());
+    state
+        .services
+        .report_faulty(&tenant.id, &OrderId(id), &reason, description.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

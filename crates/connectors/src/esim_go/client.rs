@@ -498,6 +498,12 @@ impl Connector for EsimGoClient {
         ReconcileStrategy::ListAndMatch
     }
 
+    /// This client: inventory, history, organisation and the other eSIM Go
+    /// operations are its inherent methods.
+    fn extras(&self) -> &(dyn std::any::Any + Send + Sync) {
+        self
+    }
+
     fn capabilities(&self) -> &'static [Capability] {
         &[
             Capability::Catalogue,

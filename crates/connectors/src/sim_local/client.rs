@@ -239,6 +239,7 @@ impl Connector for SimLocalClient {
             Capability::EsimOrders,
             Capability::OrderLookup,
             Capability::Webhooks,
+            Capability::FaultyReports,
         ]
     }
 
@@ -300,6 +301,21 @@ impl Connector for SimLocalClient {
 
     async fn fetch_order(&self, reference: &str) -> Result<PlacedOrder, ConnectorError> {
         transform::placed_order(&self.order(reference).await?)
+    }
+
+    async fn faulty_reasons(&self) -> Result<Vec<String>, ConnectorError> {
+        SimLocalClient::faulty_reasons(self).await
+    }
+
+    async fn report_faulty(
+        &self,
+        reference: &str,
+        reason: &str,
+        description: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        SimLocalClient::report_faulty(self, reference, reason, description)
+            .await
+            .map(drop)
     }
 
     fn verify_webhook(

@@ -19,8 +19,8 @@ pub use error::RepositoryError;
 pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
 pub use lines::{LineActivation, LineRecord, LineStatus};
 pub use orders::{
-    AttemptResult, EsimRecord, InsertOutcome, NewOrder, OrderAttempt, OrderFailure, OrderRecord,
-    Recorded, SalePrice, UpstreamAnswer,
+    AttemptResult, EsimFilter, EsimRecord, InsertOutcome, ListedEsim, NewOrder, OrderAttempt,
+    OrderFailure, OrderRecord, Recorded, SalePrice, UpstreamAnswer,
 };
 pub use purchases::{Lease, UpstreamPurchase};
 pub use sessions::ConsoleSession;

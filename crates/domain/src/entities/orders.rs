@@ -129,6 +129,25 @@ pub struct EsimRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// Which of a tenant's eSIMs to list, and which page of them.
+#[derive(Debug, Clone, Default)]
+pub struct EsimFilter {
+    pub iccid: Option<Iccid>,
+    pub provider: Option<ProviderId>,
+    /// The status of the order that delivered the eSIM.
+    pub status: Option<OrderStatus>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// An eSIM in a list, with the status of the order that delivered it:
+/// simgate keeps no lifecycle of its own for an eSIM.
+#[derive(Debug, Clone)]
+pub struct ListedEsim {
+    pub esim: EsimRecord,
+    pub order_status: OrderStatus,
+}
+
 /// What became of a provider's answer.
 #[derive(Debug)]
 pub enum Recorded {

@@ -247,6 +247,11 @@ impl SimLocalSandbox {
         self.lock().sold.clone()
     }
 
+    /// The faulty report of an order, if one was made: its reason and note.
+    pub fn faulty_report(&self, order_id: &str) -> Option<(String, Option<String>)> {
+        self.lock().faulty.get(order_id).cloned()
+    }
+
     /// Fulfilment webhooks the receiver acknowledged.
     pub fn webhooks_delivered(&self) -> usize {
         self.lock().webhooks_delivered

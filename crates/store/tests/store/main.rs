@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use rust_decimal::Decimal;
-use simgate_domain::entities::{RepositoryError, SalePrice};
+use simgate_domain::entities::{EsimFilter, RepositoryError, SalePrice};
 use simgate_domain::repository::*;
 use simgate_domain::{
     ActivationCode, CountryCode, Currency, DataAllowance, Iccid, InstallDetails, Money, Msisdn,
@@ -140,4 +140,5 @@ on_both_backends!(
     routing_policies_are_kept_per_tenant,
     the_sale_price_moves_only_with_its_candidate,
     sessions_expire_switch_and_end,
+    esims_are_listed_per_tenant_filtered_and_paged,
 );

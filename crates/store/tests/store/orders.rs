@@ -160,3 +160,120 @@ pub(super) async fn one_upstream_order_links_to_one_local_order(store: Store) {
             .is_none()
     );
 }
+
+/// Writes an order of `tenant` at `provider`, answered with `status` and
+/// one eSIM per ICCID body (18 digits, check digit added).
+async fn delivered(
+    store: &Store,
+    tenant: &str,
+    provider: ProviderId,
+    status: OrderStatus,
+    iccids: &[&str],
+) -> Vec<Iccid> {
+    let mut order = new_order(tenant, None);
+    order.product_id = ProductId::new(provider, "sku_1GB");
+    let InsertOutcome::Created(order) = store.insert_order(&order).await.unwrap() else {
+        panic!("new order expected")
+    };
+    store
+        .claim_for_submission(&order.id, 0, Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    let esims: Vec<InstallDetails> = iccids
+        .iter()
+        .map(|body| InstallDetails {
+            iccid: Iccid::with_check_digit(body).unwrap(),
+            activation: ActivationCode::new("smdp.example", *body),
+            confirmation_code: None,
+        })
+        .collect();
+    store
+        .record_upstream_order(
+            &order.id,
+            1,
+            &format!("ref-{}", iccids[0]),
+            status.as_str(),
+            status,
+            &esims,
+        )
+        .await
+        .unwrap();
+    esims.into_iter().map(|e| e.iccid).collect()
+}
+
+pub(super) async fn esims_are_listed_per_tenant_filtered_and_paged(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    store.create_tenant("t2", "two").await.unwrap();
+    let go = delivered(
+        &store,
+        "t1",
+        ProviderId::EsimGo,
+        OrderStatus::Completed,
+        &["894400000000000001", "894400000000000002"],
+    )
+    .await;
+    let local = delivered(
+        &store,
+        "t1",
+        ProviderId::SimLocal,
+        OrderStatus::Fulfilling,
+        &["894400000000000003"],
+    )
+    .await;
+    let other = delivered(
+        &store,
+        "t2",
+        ProviderId::EsimGo,
+        OrderStatus::Completed,
+        &["894400000000000004"],
+    )
+    .await;
+    let list = |filter: EsimFilter| {
+        let store = store.clone();
+        async move {
+            let (esims, total) = store.esims_for_tenant("t1", &filter).await.unwrap();
+            let iccids: Vec<Iccid> = esims.iter().map(|e| e.esim.install.iccid.clone()).collect();
+            assert!(esims.iter().all(|e| e.esim.tenant_id == "t1"));
+            (iccids, total)
+        }
+    };
+    let page = |limit, offset| EsimFilter {
+        limit,
+        offset,
+        ..EsimFilter::default()
+    };
+    let (all, total) = list(page(10, 0)).await;
+    assert_eq!(total, 3, "another tenant's eSIM is not counted");
+    assert_eq!(all.len(), 3);
+    assert!(!all.contains(&other[0]));
+    let (first, total) = list(page(2, 0)).await;
+    let (rest, _) = list(page(2, 2)).await;
+    assert_eq!((first.len(), rest.len(), total), (2, 1, 3));
+    assert_eq!([first, rest].concat(), all, "pages follow one order");
+    let by_provider = list(EsimFilter {
+        provider: Some(ProviderId::SimLocal),
+        ..page(10, 0)
+    })
+    .await;
+    assert_eq!(by_provider, (local.clone(), 1));
+    let by_status = list(EsimFilter {
+        status: Some(OrderStatus::Completed),
+        ..page(10, 0)
+    })
+    .await;
+    assert_eq!(by_status.1, 2);
+    assert!(go.iter().all(|i| by_status.0.contains(i)));
+    let by_iccid = list(EsimFilter {
+        iccid: Some(go[1].clone()),
+        ..page(10, 0)
+    })
+    .await;
+    assert_eq!(by_iccid, (vec![go[1].clone()], 1));
+    let not_mine = list(EsimFilter {
+        iccid: Some(other[0].clone()),
+        ..page(10, 0)
+    })
+    .await;
+    assert_eq!(not_mine, (Vec::new(), 0));
+}
