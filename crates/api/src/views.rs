@@ -155,6 +155,9 @@ pub struct OfferCandidateView {
     pub price: Money,
     /// Whether `price` is in the tenant's currency (false: no FX rate).
     pub converted: bool,
+    /// The provider's health on the answering instance; routing skips a
+    /// candidate whose circuit is open.
+    pub health: ProviderHealthView,
 }
 
 impl From<PricedCandidate> for OfferCandidateView {
@@ -165,6 +168,7 @@ impl From<PricedCandidate> for OfferCandidateView {
             cost: priced.candidate.cost,
             price: priced.price,
             converted: priced.converted,
+            health: priced.health.into(),
         }
     }
 }

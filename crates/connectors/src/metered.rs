@@ -103,7 +103,8 @@ impl<T: ?Sized> Metered<T> {
         let started = Instant::now();
         let result = measured(self.provider.as_str(), operation, call).await;
         if let Some(outcome) = call_outcome(&result) {
-            self.health.record(self.provider, outcome, started.elapsed());
+            self.health
+                .record(self.provider, outcome, started.elapsed());
         }
         result
     }

@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use crate::entities::{
     ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, InsertOutcome,
     Lease, LineActivation, LineRecord, LineStatus, ListedEsim, NewOrder, OrderAttempt,
-    OrderFailure, OrderRecord, ProductFilter, Recorded, RepositoryError, SalePrice,
-    SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent, StoredWebhook,
-    Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    OrderFailure, OrderRecord, ProductFilter, Recorded, RepositoryError, SalePrice, SimOrderAnswer,
+    SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent, StoredWebhook, Tenant,
+    TenantAccount, UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{

@@ -3,9 +3,10 @@
 
 use simgate_domain::entities::{ProductFilter, ProductSort};
 use simgate_domain::orchestration::{
-    Converted, FxTable, Offer, OfferCandidate, OfferId, PriceContext, PricingRules, group_offers,
+    Converted, FxTable, HealthSnapshot, Offer, OfferCandidate, OfferId, PriceContext, PricingRules,
+    group_offers,
 };
-use simgate_domain::{CountryCode, Currency, Money, TenantId};
+use simgate_domain::{CountryCode, Currency, Money, ProviderId, TenantId};
 
 use crate::pricing::{PricedCost, compare_prices, comparison_currency, price_cost};
 use crate::{ServiceError, Services};
@@ -59,6 +60,9 @@ pub struct PricedCandidate {
     pub price: Money,
     /// Whether `price` is in the tenant's currency (see `PricedProduct`).
     pub converted: bool,
+    /// The provider's health as this instance sees it: an open circuit
+    /// means routing skips this candidate now.
+    pub health: HealthSnapshot,
 }
 
 /// An offer with the tenant's sell prices.
@@ -125,7 +129,9 @@ impl Services {
                         .validity_days
                         .is_none_or(|days| offer.key.validity_days == days)
             })
-            .filter_map(|offer| price_offer(offer, rules.as_ref(), &fx))
+            .filter_map(|offer| {
+                price_offer(offer, rules.as_ref(), &fx, |p| self.provider_health(p))
+            })
             .filter(|priced| {
                 filter.currency.is_none_or(|c| priced.price.currency == c)
                     && filter.max_price_micros.is_none_or(|max| {
@@ -172,13 +178,20 @@ impl Services {
         };
         let rules = self.pricing(tenant).await?;
         let fx = self.current_fx().await?;
-        Ok(price_offer(offer, rules.as_ref(), &fx))
+        Ok(price_offer(offer, rules.as_ref(), &fx, |p| {
+            self.provider_health(p)
+        }))
     }
 }
 
 /// Prices every candidate of an offer; the offer's price is the lowest.
 /// `None` for an offer without candidates, which `group_offers` never makes.
-fn price_offer(offer: Offer, rules: Option<&PricingRules>, fx: &FxTable) -> Option<PricedOffer> {
+fn price_offer(
+    offer: Offer,
+    rules: Option<&PricingRules>,
+    fx: &FxTable,
+    health: impl Fn(ProviderId) -> HealthSnapshot,
+) -> Option<PricedOffer> {
     let priced: Vec<(PricedCost, &OfferCandidate)> = offer
         .candidates
         .iter()
@@ -201,6 +214,7 @@ fn price_offer(offer: Offer, rules: Option<&PricingRules>, fx: &FxTable) -> Opti
             candidate: (*candidate).clone(),
             price: cost.price,
             converted: cost.converted,
+            health: health(candidate.provider),
         })
         .collect();
     Some(PricedOffer {

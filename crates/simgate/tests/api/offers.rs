@@ -59,6 +59,13 @@ async fn offers_group_providers_with_the_tenants_prices() {
                     .starts_with(c["provider"].as_str().unwrap())
         }));
         assert!(candidates.iter().any(|c| c["price"] == offer["price"]));
+        // Each candidate shows its provider's circuit: all healthy here.
+        assert!(
+            candidates
+                .iter()
+                .all(|c| c["health"]["circuit"] == "closed"),
+            "{candidates:?}"
+        );
     }
     let shared = offers
         .iter()
