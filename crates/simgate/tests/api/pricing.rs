@@ -3,12 +3,16 @@
 //! and price sort.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::helpers::{OPERATOR_KEY, Sandbox, TestApp, assert_problem};
+use crate::helpers::{
+    OPERATOR_KEY, Options, Sandbox, TestApp, assert_problem, eventually, settings_for,
+};
+use crate::postgres::fresh_database;
 use crate::recovery::simgate_command;
 
 fn dec(value: &Value) -> Decimal {
@@ -171,6 +175,73 @@ async fn prices_sort_across_currencies_by_converted_value() {
         currencies[first_usd..].iter().all(|c| *c == "USD"),
         "{currencies:?}"
     );
+}
+
+/// Each instance caches the FX table and reloads it when the stored version
+/// moves (checked at most every 2 s): a rate set through one instance of a
+/// shared PostgreSQL database prices the other instance's catalogue soon
+/// after, without a restart.
+#[tokio::test]
+async fn a_rate_set_on_one_instance_reaches_the_other_on_postgres() {
+    let options = Options {
+        database_url: Some(fresh_database().await),
+        ..Options::default()
+    };
+    let first = TestApp::spawn_with(options.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let second = simgate::Application::start(&settings_for(&first.sandbox, &dir, &options))
+        .await
+        .expect("the second instance starts");
+    let japan_on_second = || async {
+        let page: Value = first
+            .client
+            .get(format!(
+                "http://{}/v1/products?country=JP&limit=500&sort=price",
+                second.addr()
+            ))
+            .bearer_auth(&first.api_key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["data"].as_array().unwrap().clone()
+    };
+
+    // The second instance has read (and cached) the empty table: GBP is
+    // shown unconverted.
+    let before = japan_on_second().await;
+    assert!(
+        before
+            .iter()
+            .any(|p| p["cost"]["currency"] == "GBP" && p["converted"] == false),
+        "{before:?}"
+    );
+
+    set_rates(
+        &first,
+        json!([{"base": "GBP", "quote": "USD", "rate": "1.25"}]),
+    )
+    .await;
+    let converted = eventually(Duration::from_secs(10), || async {
+        let products = japan_on_second().await;
+        products
+            .iter()
+            .all(|p| p["converted"] == true)
+            .then_some(products)
+    })
+    .await;
+    let gbp = converted
+        .iter()
+        .find(|p| p["cost"]["currency"] == "GBP")
+        .unwrap();
+    assert_eq!(
+        dec(&gbp["cost_converted"]["amount"]),
+        dec(&gbp["cost"]["amount"]) * Decimal::from_str("1.25").unwrap()
+    );
+    second.stop().await;
+    first.app.stop().await;
 }
 
 #[tokio::test]
