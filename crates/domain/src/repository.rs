@@ -51,6 +51,14 @@ pub trait CatalogueRepository: Send + Sync {
 
     /// An active product by id.
     async fn product(&self, id: &ProductId) -> Result<Option<Product>, RepositoryError>;
+
+    /// When each provider's catalogue was last replaced and how many
+    /// products it had, by provider: one cheap read that changes with every
+    /// sync, so that an instance keeping the catalogue in memory learns of
+    /// another instance's sync.
+    async fn catalogue_version(
+        &self,
+    ) -> Result<Vec<(ProviderId, DateTime<Utc>, u64)>, RepositoryError>;
 }
 
 /// eSIM orders and their eSIMs: written before any upstream call, then moved

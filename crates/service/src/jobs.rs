@@ -17,6 +17,10 @@ use tokio::task::JoinHandle;
 use crate::Services;
 use crate::queue::ApalisQueue;
 
+/// How often the stored catalogue's version is compared with the one this
+/// instance's index was built from: one small read per second.
+const CATALOGUE_INDEX_RECHECK: Duration = Duration::from_secs(1);
+
 /// How often each job runs.
 #[derive(Debug, Clone, Copy)]
 pub struct JobSchedule {
@@ -69,6 +73,19 @@ impl BackgroundJobs {
                 }
             })
         };
+        // Another instance's sync reaches this one's catalogue index
+        // within this period (and the rebuild).
+        let catalogue_index = {
+            let services = services.clone();
+            every(CATALOGUE_INDEX_RECHECK, stopped.clone(), move || {
+                let services = services.clone();
+                async move {
+                    if let Err(error) = services.refresh_catalogue_index().await {
+                        tracing::warn!(%error, "could not check the catalogue index for changes");
+                    }
+                }
+            })
+        };
         let reconcile = every(schedule.reconcile_every, stopped, move || {
             let services = services.clone();
             async move {
@@ -94,7 +111,13 @@ impl BackgroundJobs {
         });
         Self {
             stop,
-            tasks: vec![catalogue, catalogue_retry, reconcile, deliveries],
+            tasks: vec![
+                catalogue,
+                catalogue_retry,
+                catalogue_index,
+                reconcile,
+                deliveries,
+            ],
         }
     }
 

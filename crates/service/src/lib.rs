@@ -3,6 +3,7 @@
 //! whose upstream outcome was lost, and the background jobs that drive them.
 
 pub mod catalogue;
+mod catalogue_index;
 pub mod error;
 pub mod esims;
 pub mod events;
@@ -95,6 +96,8 @@ pub struct Services {
     catalogues_loaded: Arc<tokio::sync::watch::Sender<BTreeSet<ProviderId>>>,
     /// The operator's FX table as this instance last read it.
     fx: Arc<pricing::FxCache>,
+    /// The active catalogue in memory, searched without the database.
+    catalogue: Arc<catalogue_index::CatalogueCache>,
 }
 
 impl Services {
@@ -143,6 +146,7 @@ impl Services {
             instance: format!("simgate-{}", uuid::Uuid::new_v4().simple()).into(),
             catalogues_loaded: Arc::new(tokio::sync::watch::Sender::new(BTreeSet::new())),
             fx: Arc::default(),
+            catalogue: Arc::default(),
         })
     }
 }

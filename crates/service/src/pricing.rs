@@ -49,9 +49,6 @@ pub struct PricedProduct {
     /// Whether `price` is in the comparison currency; unconverted prices
     /// are sorted after converted ones, never mixed with them.
     pub converted: bool,
-    /// What price sorts compare: the sell price (or, without rules, the
-    /// converted cost) when known, else the unconverted cost.
-    sort_key: Converted,
 }
 
 impl Services {
@@ -182,39 +179,56 @@ impl Services {
         let fx = self.current_fx().await?;
         let by_price = matches!(filter.sort, ProductSort::PriceAsc | ProductSort::PriceDesc);
         if !by_price {
-            let (products, total) = self.store.search_products(filter).await?;
+            let (products, total) = self.search_products(filter).await?;
             let priced = products
                 .into_iter()
                 .map(|p| price_product(p, rules.as_ref(), &fx))
                 .collect();
             return Ok((priced, total));
         }
-        // Converted order is not the stored order: sort every match here.
+        // Converted order is not the stored order: sort every match here,
+        // by reference, and copy out the page alone.
         let everything = ProductFilter {
             limit: u32::MAX,
             offset: 0,
             ..filter.clone()
         };
-        let (products, total) = self.store.search_products(&everything).await?;
-        let mut priced: Vec<PricedProduct> = products
+        let index = self.catalogue_index();
+        let stored: Vec<(String, Product)>;
+        let matches: Vec<(&str, &Product)> = if let Some(index) = &index {
+            index.matching(&everything).collect()
+        } else {
+            stored = self
+                .store
+                .search_products(&everything)
+                .await?
+                .0
+                .into_iter()
+                .map(|p| (p.id.to_string(), p))
+                .collect();
+            stored.iter().map(|(id, p)| (id.as_str(), p)).collect()
+        };
+        let total = matches.len() as u64;
+        let mut keyed: Vec<(Converted, &str, &Product)> = matches
             .into_iter()
-            .map(|p| price_product(p, rules.as_ref(), &fx))
+            .map(|(id, p)| (price_of(p, rules.as_ref(), &fx).sort_key, id, p))
             .collect();
         let descending = filter.sort == ProductSort::PriceDesc;
-        priced.sort_by(|a, b| {
-            let order = match (a.sort_key, b.sort_key) {
+        keyed.sort_by(|(a, a_id, _), (b, b_id, _)| {
+            let order = match (*a, *b) {
                 (Converted::Known(x), Converted::Known(y)) if descending => y.amount.cmp(&x.amount),
                 (Converted::NoRate(x), Converted::NoRate(y)) if descending => {
                     (x.currency.code(), y.amount).cmp(&(y.currency.code(), x.amount))
                 }
                 (x, y) => compare_converted(x, y),
             };
-            order.then_with(|| a.product.id.to_string().cmp(&b.product.id.to_string()))
+            order.then_with(|| a_id.cmp(b_id))
         });
-        let page = priced
+        let page = keyed
             .into_iter()
             .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
             .take(usize::try_from(filter.limit).unwrap_or(usize::MAX))
+            .map(|(_, _, p)| price_product(p.clone(), rules.as_ref(), &fx))
             .collect();
         Ok((page, total))
     }
@@ -225,7 +239,7 @@ impl Services {
         tenant: &TenantId,
         id: &ProductId,
     ) -> Result<Option<PricedProduct>, ServiceError> {
-        let Some(product) = self.store.product(id).await? else {
+        let Some(product) = self.product(id).await? else {
             return Ok(None);
         };
         let rules = self.pricing(tenant).await?;
@@ -234,18 +248,44 @@ impl Services {
     }
 }
 
+/// The money fields of a [`PricedProduct`], computed without the product.
+struct Pricing {
+    cost_converted: Option<Money>,
+    price: Money,
+    converted: bool,
+    /// What price sorts compare: the sell price (or, without rules, the
+    /// converted cost) when known, else the unconverted cost.
+    sort_key: Converted,
+}
+
 /// Prices one product; see [`PricedProduct`].
 fn price_product(product: Product, rules: Option<&PricingRules>, fx: &FxTable) -> PricedProduct {
+    let Pricing {
+        cost_converted,
+        price,
+        converted,
+        ..
+    } = price_of(&product, rules, fx);
+    PricedProduct {
+        product,
+        cost_converted,
+        price,
+        converted,
+    }
+}
+
+/// What the tenant's rules (or, without rules, the USD conversion) make
+/// of one product's cost.
+fn price_of(product: &Product, rules: Option<&PricingRules>, fx: &FxTable) -> Pricing {
     let cost = product.price;
     let Some(rules) = rules else {
         let target = Currency::parse(DEFAULT_CURRENCY).map_or(cost.currency, |c| c);
         let converted = fx.convert(cost, target);
-        return PricedProduct {
+        return Pricing {
             cost_converted: converted.known(),
             price: cost,
             converted: converted.known().is_some(),
             sort_key: converted,
-            product,
         };
     };
     let context = PriceContext {
@@ -254,19 +294,17 @@ fn price_product(product: Product, rules: Option<&PricingRules>, fx: &FxTable) -
         countries: &product.countries,
     };
     match rules.quote(&context, cost, fx) {
-        Ok(quote) => PricedProduct {
+        Ok(quote) => Pricing {
             cost_converted: Some(quote.cost_converted),
             price: quote.price,
             converted: true,
             sort_key: Converted::Known(quote.price),
-            product,
         },
-        Err(_) => PricedProduct {
+        Err(_) => Pricing {
             cost_converted: None,
             price: cost,
             converted: false,
             sort_key: Converted::NoRate(cost),
-            product,
         },
     }
 }

@@ -137,6 +137,11 @@ impl Application {
             None => OperatorKey::none(),
         };
         let (services, queue, store) = services(settings).await?;
+        // The catalogue stored earlier is searched from memory at once;
+        // without it, searches read the store until the index job builds it.
+        if let Err(error) = services.refresh_catalogue_index().await {
+            tracing::warn!(%error, "catalogue index not built at start");
+        }
         let listener =
             TcpListener::bind(settings.listen)
                 .await
