@@ -404,8 +404,9 @@ pub trait TenantRepository: Send + Sync {
     async fn add_api_key(&self, tenant_id: &str, key: &str) -> Result<(), RepositoryError>;
 
     /// Replaces every key of a tenant by `key`, in one transaction: from the
-    /// commit on, the old keys are refused by every instance (each request
-    /// looks its key up here). `false` when there is no such tenant.
+    /// commit on, lookups here refuse the old keys (instances that cache
+    /// lookups see it within their cache's TTL). `false` when there is no
+    /// such tenant.
     async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, RepositoryError>;
 
     /// Disables a tenant: its keys are refused from now on. Disabling a

@@ -4,9 +4,7 @@
 //! which alone decides how the answer is read.
 
 use chrono::{DateTime, Utc};
-use simgate_domain::entities::{
-    Delivery, Endpoint, ProductFilter, RepositoryError, StoredEvent, Tenant,
-};
+use simgate_domain::entities::{Delivery, Endpoint, ProductFilter, RepositoryError, StoredEvent};
 use simgate_domain::{Capability, EndpointId, EventId, Product, ProductId, ProviderId, TenantId};
 
 use crate::{ServiceError, Services};
@@ -33,12 +31,6 @@ pub struct EventWithDeliveries {
 }
 
 impl Services {
-    /// The tenant an API key belongs to; `None` for an unknown key or a
-    /// disabled tenant's key.
-    pub async fn authenticate(&self, api_key: &str) -> Result<Option<Tenant>, ServiceError> {
-        Ok(self.store.tenant_by_api_key(api_key).await?)
-    }
-
     /// Searches the local catalogue: the products on this page and how
     /// many match in all. Answered from this instance's in-memory index
     /// once built (from the store before that).

@@ -49,6 +49,24 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Outbound deliveries to tenants' webhook endpoints.
     pub webhooks: WebhookSettings,
+    /// API key authentication (`[auth]`).
+    pub auth: AuthSettings,
+}
+
+/// How API keys are checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// How long a key's tenant (or its absence) is remembered without
+    /// asking the database: another instance's rotation or disabling is
+    /// seen here within this (this instance's own at once). 0: no cache.
+    pub cache_seconds: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self { cache_seconds: 3 }
+    }
 }
 
 /// Outbound event deliveries to tenants' endpoints.
@@ -334,6 +352,7 @@ impl Default for Settings {
             server: crate::server::ServerSettings::default(),
             log_format: LogFormat::Text,
             webhooks: WebhookSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }
