@@ -1,4 +1,5 @@
-//! Background jobs: the scheduled catalogue sync and the order reconciler
+//! Background jobs: the scheduled catalogue sync, the catalogue index's
+//! check for another instance's sync, and the order reconciler
 //! (which also follows SIM card orders, settles line provisioning and
 //! refreshes the backlog and catalogue-age gauges), plus the worker of the
 //! event delivery queue.
