@@ -4,7 +4,7 @@
 //! refreshes the backlog and catalogue-age gauges), plus the worker of the
 //! event delivery queue.
 //!
-//! The first two are idempotent passes over durable state, so a plain
+//! These passes are idempotent over durable state, so a plain
 //! interval loop is enough: their queue *is* the orders table, and a pass
 //! interrupted by a crash is simply run again by the next process. Event
 //! deliveries are individual, delayed and retried: they go through apalis.
