@@ -52,6 +52,14 @@ pub trait CatalogueRepository: Send + Sync {
 
     /// An active product by id.
     async fn product(&self, id: &ProductId) -> Result<Option<Product>, RepositoryError>;
+
+    /// When each provider's catalogue was last replaced and how many
+    /// products it had, by provider: one cheap read that changes with every
+    /// sync, so that an instance keeping the catalogue in memory learns of
+    /// another instance's sync.
+    async fn catalogue_version(
+        &self,
+    ) -> Result<Vec<(ProviderId, DateTime<Utc>, u64)>, RepositoryError>;
 }
 
 /// eSIM orders and their eSIMs: written before any upstream call, then moved
@@ -406,8 +414,9 @@ pub trait TenantRepository: Send + Sync {
     async fn add_api_key(&self, tenant_id: &str, key: &str) -> Result<(), RepositoryError>;
 
     /// Replaces every key of a tenant by `key`, in one transaction: from the
-    /// commit on, the old keys are refused by every instance (each request
-    /// looks its key up here). `false` when there is no such tenant.
+    /// commit on, lookups here refuse the old keys (instances that cache
+    /// lookups see it within their cache's TTL). `false` when there is no
+    /// such tenant.
     async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, RepositoryError>;
 
     /// Disables a tenant: its keys are refused from now on. Disabling a

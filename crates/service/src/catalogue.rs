@@ -37,6 +37,11 @@ impl Services {
             }
         };
         crate::telemetry::catalogue_synced(provider, stored);
+        // Searches see the new catalogue before readiness counts it loaded;
+        // when the rebuild fails, the index job tries again within a second.
+        if let Err(error) = self.refresh_catalogue_index().await {
+            tracing::warn!(%provider, %error, "catalogue index not rebuilt after the sync");
+        }
         self.catalogue_loaded(provider);
         let report = SyncReport {
             provider,

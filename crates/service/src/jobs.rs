@@ -1,9 +1,10 @@
-//! Background jobs: the scheduled catalogue sync and the order reconciler
+//! Background jobs: the scheduled catalogue sync, the catalogue index's
+//! check for another instance's sync, and the order reconciler
 //! (which also follows SIM card orders, settles line provisioning and
 //! refreshes the backlog and catalogue-age gauges), plus the worker of the
 //! event delivery queue.
 //!
-//! The first two are idempotent passes over durable state, so a plain
+//! These passes are idempotent over durable state, so a plain
 //! interval loop is enough: their queue *is* the orders table, and a pass
 //! interrupted by a crash is simply run again by the next process. Event
 //! deliveries are individual, delayed and retried: they go through apalis.
@@ -16,6 +17,10 @@ use tokio::task::JoinHandle;
 
 use crate::Services;
 use crate::queue::ApalisQueue;
+
+/// How often the stored catalogue's version is compared with the one this
+/// instance's index was built from: one small read per second.
+const CATALOGUE_INDEX_RECHECK: Duration = Duration::from_secs(1);
 
 /// How often each job runs.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +74,19 @@ impl BackgroundJobs {
                 }
             })
         };
+        // Another instance's sync reaches this one's catalogue index
+        // within this period (and the rebuild).
+        let catalogue_index = {
+            let services = services.clone();
+            every(CATALOGUE_INDEX_RECHECK, stopped.clone(), move || {
+                let services = services.clone();
+                async move {
+                    if let Err(error) = services.refresh_catalogue_index().await {
+                        tracing::warn!(%error, "could not check the catalogue index for changes");
+                    }
+                }
+            })
+        };
         let reconcile = every(schedule.reconcile_every, stopped, move || {
             let services = services.clone();
             async move {
@@ -94,7 +112,13 @@ impl BackgroundJobs {
         });
         Self {
             stop,
-            tasks: vec![catalogue, catalogue_retry, reconcile, deliveries],
+            tasks: vec![
+                catalogue,
+                catalogue_retry,
+                catalogue_index,
+                reconcile,
+                deliveries,
+            ],
         }
     }
 

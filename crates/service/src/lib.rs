@@ -2,7 +2,9 @@
 //! store: placing orders durably, syncing catalogues, reconciling orders
 //! whose upstream outcome was lost, and the background jobs that drive them.
 
+mod auth_cache;
 pub mod catalogue;
+mod catalogue_index;
 pub mod console;
 pub mod error;
 pub mod esims;
@@ -66,6 +68,10 @@ pub struct ServiceConfig {
     /// Let webhook endpoints be loopback or private addresses: for local
     /// development only, since tenants could then reach internal services.
     pub allow_private_webhook_targets: bool,
+    /// How long an API key's tenant is remembered without asking the
+    /// database: how late another instance's rotation or disabling may be
+    /// seen here (this instance's own is seen at once). Zero: no cache.
+    pub auth_cache_ttl: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -76,6 +82,7 @@ impl Default for ServiceConfig {
             max_quantity: 100,
             delivery_backoff: Duration::from_secs(5),
             allow_private_webhook_targets: false,
+            auth_cache_ttl: Duration::from_secs(3),
         }
     }
 }
@@ -102,6 +109,10 @@ pub struct Services {
     catalogues_loaded: Arc<tokio::sync::watch::Sender<BTreeSet<ProviderId>>>,
     /// The operator's FX table as this instance last read it.
     fx: Arc<pricing::FxCache>,
+    /// The active catalogue in memory, searched without the database.
+    catalogue: Arc<catalogue_index::CatalogueCache>,
+    /// Recent API key lookups, by key digest.
+    auth: Arc<auth_cache::AuthCache>,
 }
 
 impl Services {
@@ -150,6 +161,8 @@ impl Services {
             instance: format!("simgate-{}", uuid::Uuid::new_v4().simple()).into(),
             catalogues_loaded: Arc::new(tokio::sync::watch::Sender::new(BTreeSet::new())),
             fx: Arc::default(),
+            catalogue: Arc::default(),
+            auth: Arc::new(auth_cache::AuthCache::new(config.auth_cache_ttl)),
         })
     }
 }

@@ -105,8 +105,10 @@ impl Services {
                 (first, Some(offer.as_str().to_owned()), candidates)
             }
         };
+        // From the in-memory catalogue: one round trip fewer per order. A
+        // product another instance's sync just withdrew may be accepted for
+        // up to a second; its provider then refuses it like any other.
         let product = self
-            .store
             .product(&product_id)
             .await?
             .ok_or_else(|| ServiceError::UnknownProduct(product_id.to_string()))?;

@@ -46,9 +46,6 @@ pub struct PricedProduct {
     /// Whether `price` is in the comparison currency; unconverted prices
     /// are sorted after converted ones, never mixed with them.
     pub converted: bool,
-    /// What price sorts compare: the sell price (or, without rules, the
-    /// converted cost) when known, else the unconverted cost.
-    sort_key: Converted,
 }
 
 impl Services {
@@ -179,33 +176,49 @@ impl Services {
         let fx = self.current_fx().await?;
         let by_price = matches!(filter.sort, ProductSort::PriceAsc | ProductSort::PriceDesc);
         if !by_price {
-            let (products, total) = self.store.search_products(filter).await?;
+            let (products, total) = self.search_products(filter).await?;
             let priced = products
                 .into_iter()
                 .map(|p| price_product(p, rules.as_ref(), &fx))
                 .collect();
             return Ok((priced, total));
         }
-        // Converted order is not the stored order: sort every match here.
+        // Converted order is not the stored order: sort every match here,
+        // by reference, and copy out the page alone.
         let everything = ProductFilter {
             limit: u32::MAX,
             offset: 0,
             ..filter.clone()
         };
-        let (products, total) = self.store.search_products(&everything).await?;
-        let mut priced: Vec<PricedProduct> = products
+        let index = self.catalogue_index();
+        let stored: Vec<(String, Product)>;
+        let matches: Vec<(&str, &Product)> = if let Some(index) = &index {
+            index.matching(&everything).collect()
+        } else {
+            stored = self
+                .store
+                .search_products(&everything)
+                .await?
+                .0
+                .into_iter()
+                .map(|p| (p.id.to_string(), p))
+                .collect();
+            stored.iter().map(|(id, p)| (id.as_str(), p)).collect()
+        };
+        let total = matches.len() as u64;
+        let mut keyed: Vec<(Converted, &str, &Product)> = matches
             .into_iter()
-            .map(|p| price_product(p, rules.as_ref(), &fx))
+            .map(|(id, p)| (price_of(p, rules.as_ref(), &fx).sort_key, id, p))
             .collect();
         let descending = filter.sort == ProductSort::PriceDesc;
-        priced.sort_by(|a, b| {
-            compare_prices(a.sort_key, b.sort_key, descending)
-                .then_with(|| a.product.id.to_string().cmp(&b.product.id.to_string()))
+        keyed.sort_by(|(a, a_id, _), (b, b_id, _)| {
+            compare_prices(*a, *b, descending).then_with(|| a_id.cmp(b_id))
         });
-        let page = priced
+        let page = keyed
             .into_iter()
             .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
             .take(usize::try_from(filter.limit).unwrap_or(usize::MAX))
+            .map(|(_, _, p)| price_product(p.clone(), rules.as_ref(), &fx))
             .collect();
         Ok((page, total))
     }
@@ -216,7 +229,7 @@ impl Services {
         tenant: &TenantId,
         id: &ProductId,
     ) -> Result<Option<PricedProduct>, ServiceError> {
-        let Some(product) = self.store.product(id).await? else {
+        let Some(product) = self.product(id).await? else {
             return Ok(None);
         };
         let rules = self.pricing(tenant).await?;
@@ -227,19 +240,24 @@ impl Services {
 
 /// Prices one product; see [`PricedProduct`].
 fn price_product(product: Product, rules: Option<&PricingRules>, fx: &FxTable) -> PricedProduct {
+    let priced = price_of(&product, rules, fx);
+    PricedProduct {
+        cost_converted: priced.cost_converted,
+        price: priced.price,
+        converted: priced.converted,
+        product,
+    }
+}
+
+/// What the tenant's rules (or, without rules, the USD conversion) make of
+/// one catalogue product's cost.
+fn price_of(product: &Product, rules: Option<&PricingRules>, fx: &FxTable) -> PricedCost {
     let context = PriceContext {
         offer_id: None,
         provider: product.id.provider,
         countries: &product.countries,
     };
-    let priced = price_cost(product.price, &context, rules, fx);
-    PricedProduct {
-        cost_converted: priced.cost_converted,
-        price: priced.price,
-        converted: priced.converted,
-        sort_key: priced.sort_key,
-        product,
-    }
+    price_cost(product.price, &context, rules, fx)
 }
 
 /// One cost as a tenant sees it (see [`PricedProduct`] for the fields).

@@ -4,9 +4,7 @@
 //! which alone decides how the answer is read.
 
 use chrono::{DateTime, Utc};
-use simgate_domain::entities::{
-    Delivery, Endpoint, ProductFilter, RepositoryError, StoredEvent, Tenant,
-};
+use simgate_domain::entities::{Delivery, Endpoint, ProductFilter, RepositoryError, StoredEvent};
 use simgate_domain::orchestration::HealthSnapshot;
 use simgate_domain::{Capability, EndpointId, EventId, Product, ProductId, ProviderId, TenantId};
 
@@ -36,35 +34,43 @@ pub struct EventWithDeliveries {
 }
 
 impl Services {
-    /// The tenant an API key belongs to; `None` for an unknown key or a
-    /// disabled tenant's key.
-    pub async fn authenticate(&self, api_key: &str) -> Result<Option<Tenant>, ServiceError> {
-        Ok(self.store.tenant_by_api_key(api_key).await?)
-    }
-
     /// Searches the local catalogue: the products on this page and how
-    /// many match in all.
+    /// many match in all. Answered from this instance's in-memory index
+    /// once built (from the store before that).
     pub async fn search_products(
         &self,
         filter: &ProductFilter,
     ) -> Result<(Vec<Product>, u64), ServiceError> {
-        Ok(self.store.search_products(filter).await?)
+        match self.catalogue_index() {
+            Some(index) => Ok(index.search(filter)),
+            None => Ok(self.store.search_products(filter).await?),
+        }
     }
 
-    /// One active product of the local catalogue.
+    /// One active product of the local catalogue, from the in-memory index
+    /// once built.
     pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, ServiceError> {
-        Ok(self.store.product(id).await?)
+        match self.catalogue_index() {
+            Some(index) => Ok(index.product(id)),
+            None => Ok(self.store.product(id).await?),
+        }
     }
 
     /// The configured providers, their capabilities, catalogue sizes and
-    /// health.
+    /// health: the catalogue this instance searches (its in-memory index
+    /// once built), so that a listed sync is one its searches already see.
     pub async fn providers(&self) -> Result<Vec<ProviderSummary>, ServiceError> {
+        let index = self.catalogue_index();
         let mut providers = Vec::new();
         for (id, capabilities) in self.connectors.capabilities() {
+            let last_sync = match &index {
+                Some(index) => index.last_sync(id),
+                None => self.store.last_catalogue_sync(id).await?,
+            };
             providers.push(ProviderSummary {
                 id,
                 capabilities,
-                last_sync: self.store.last_catalogue_sync(id).await?,
+                last_sync,
                 health: self.provider_health(id),
             });
         }

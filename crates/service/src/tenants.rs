@@ -66,6 +66,7 @@ impl Services {
         };
         let key = new_api_key();
         self.store.add_api_key(id.as_str(), &key).await?;
+        self.forget_tenant_keys(&id);
         tracing::info!(tenant = %id, "tenant created");
         self.issued(&id, key).await
     }
@@ -81,6 +82,7 @@ impl Services {
         if !self.store.replace_api_keys(id.as_str(), &key).await? {
             return Err(ServiceError::TenantNotFound(id.to_string()));
         }
+        self.forget_tenant_keys(id);
         tracing::info!(tenant = %id, "tenant key rotated");
         self.issued(id, key).await
     }
@@ -91,6 +93,7 @@ impl Services {
         if !self.store.disable_tenant(id.as_str(), Utc::now()).await? {
             return Err(ServiceError::TenantNotFound(id.to_string()));
         }
+        self.forget_tenant_keys(id);
         tracing::info!(tenant = %id, "tenant disabled");
         self.tenant_account(id).await
     }

@@ -106,6 +106,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
         reconcile_after: Duration::from_secs(reconcile_after),
         delivery_backoff: Duration::from_millis(settings.jobs.delivery_backoff_ms.max(1)),
         allow_private_webhook_targets: settings.webhooks.allow_private_targets,
+        auth_cache_ttl: Duration::from_secs(settings.auth.cache_seconds),
         ..ServiceConfig::default()
     };
     let queue = ApalisQueue::connect(&settings.database_url).await?;
@@ -144,6 +145,11 @@ impl Application {
             None => OperatorKey::none(),
         };
         let (services, queue, store) = services(settings).await?;
+        // The catalogue stored earlier is searched from memory at once;
+        // without it, searches read the store until the index job builds it.
+        if let Err(error) = services.refresh_catalogue_index().await {
+            tracing::warn!(%error, "catalogue index not built at start");
+        }
         let listener =
             TcpListener::bind(settings.listen)
                 .await

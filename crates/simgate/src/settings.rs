@@ -56,6 +56,8 @@ pub struct Settings {
     pub health: HealthSettings,
     /// The operator console at `/console/` (`[console]`).
     pub console: ConsoleSettings,
+    /// API key authentication (`[auth]`).
+    pub auth: AuthSettings,
 }
 
 /// The circuit breaker's tuning as operators write it (`[health]`), checked
@@ -141,6 +143,22 @@ impl ConsoleSettings {
             ),
             secure_cookies: self.secure_cookies,
         }
+    }
+}
+
+/// How API keys are checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// How long a key's tenant (or its absence) is remembered without
+    /// asking the database: another instance's rotation or disabling is
+    /// seen here within this (this instance's own at once). 0: no cache.
+    pub cache_seconds: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self { cache_seconds: 3 }
     }
 }
 
@@ -429,6 +447,7 @@ impl Default for Settings {
             webhooks: WebhookSettings::default(),
             health: HealthSettings::default(),
             console: ConsoleSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }

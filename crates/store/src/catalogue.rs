@@ -189,6 +189,30 @@ impl CatalogueRepository for Store {
         Ok((products, total as u64))
     }
 
+    async fn catalogue_version(
+        &self,
+    ) -> Result<Vec<(ProviderId, DateTime<Utc>, u64)>, RepositoryError> {
+        let rows = sqlx::query(
+            "SELECT provider, synced_at, products FROM catalogue_syncs ORDER BY provider",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        rows.iter()
+            .map(|r| {
+                let provider: String = r.try_get("provider").map_err(StoreError::from)?;
+                let provider = provider
+                    .parse::<ProviderId>()
+                    .map_err(StoreError::corrupt)?;
+                Ok((
+                    provider,
+                    from_millis(r.try_get("synced_at").map_err(StoreError::from)?),
+                    r.try_get::<i64, _>("products").map_err(StoreError::from)? as u64,
+                ))
+            })
+            .collect()
+    }
+
     async fn product(&self, id: &ProductId) -> Result<Option<Product>, RepositoryError> {
         let row = sqlx::query("SELECT * FROM products WHERE id = $1 AND active = 1")
             .bind(id.to_string())

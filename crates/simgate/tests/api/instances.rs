@@ -13,7 +13,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use simgate::{Application, HealthSettings};
 use simgate_connectors::esim_go::types::OrderResponse;
+use simgate_domain::ProviderId;
 use simgate_domain::repository::PurchaseRepository;
+use simgate_sandbox::esim_go::SandboxConfig;
 
 use crate::helpers::{Options, Sandbox, eventually, settings_for};
 use crate::postgres::fresh_database;
@@ -242,6 +244,72 @@ async fn two_instances_buy_each_order_once(database: &str) {
     );
     assert_eq!(ledger.len(), orders.len());
 
+    first.app.stop().await;
+    second.app.stop().await;
+}
+
+/// The number of eSIM Go products a search on `address` reports.
+async fn esim_go_total(client: &reqwest::Client, address: &str) -> u64 {
+    let body: Value = client
+        .get(format!("{address}/v1/products?provider=esim-go&limit=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["total"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no total in {body}"))
+}
+
+/// Each instance searches its own in-memory catalogue; a sync on one
+/// reaches the other's through the version check (once a second), not on
+/// the other's next request.
+#[tokio::test]
+async fn a_catalogue_sync_on_one_instance_reaches_searches_on_the_other() {
+    let database = fresh_database().await;
+    let full = Sandbox::start().await;
+    let second = Instance::start(&full, &database).await;
+    second.app.ready().await;
+    let (_, api_key) = simgate::create_tenant(second.app.store(), "reseller")
+        .await
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .default_headers(
+            [(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {api_key}").parse().unwrap(),
+            )]
+            .into_iter()
+            .collect(),
+        )
+        .build()
+        .unwrap();
+    let before = esim_go_total(&client, &second.address).await;
+    assert_eq!(before as usize, full.state.catalogue_len());
+
+    // The first instance syncs a smaller eSIM Go catalogue into the database.
+    let smaller = Sandbox::start_with(SandboxConfig {
+        catalogue_size: Some(300),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let first = Instance::start(&smaller, &database).await;
+    first
+        .app
+        .services()
+        .sync_catalogue(ProviderId::EsimGo, &|_| {})
+        .await
+        .unwrap();
+    let synced = esim_go_total(&client, &first.address).await;
+    assert_eq!(synced as usize, smaller.state.catalogue_len());
+    assert_ne!(synced, before);
+
+    eventually(Duration::from_secs(10), || async {
+        (esim_go_total(&client, &second.address).await == synced).then_some(())
+    })
+    .await;
     first.app.stop().await;
     second.app.stop().await;
 }

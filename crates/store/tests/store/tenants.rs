@@ -54,6 +54,11 @@ pub(super) async fn catalogue_replacement_and_search(store: Store) {
         .unwrap();
     assert_eq!(count, 3);
     assert_eq!(synced.timestamp_millis(), at.timestamp_millis());
+    // The version an in-memory catalogue compares: every provider's last sync.
+    assert_eq!(
+        store.catalogue_version().await.unwrap(),
+        vec![(ProviderId::EsimGo, synced, 3)]
+    );
 }
 
 pub(super) async fn api_keys_are_stored_hashed(store: Store) {
