@@ -15,14 +15,18 @@ pub(crate) enum Nav {
     Orders,
     Catalogue,
     Pricing,
+    Routing,
+    Providers,
     Webhooks,
 }
 
-const NAV: [(Nav, &str, &str); 5] = [
+const NAV: [(Nav, &str, &str); 7] = [
     (Nav::Dashboard, "/console/", "Dashboard"),
     (Nav::Orders, "/console/orders", "Orders"),
     (Nav::Catalogue, "/console/catalogue", "Catalogue"),
     (Nav::Pricing, "/console/pricing", "Pricing"),
+    (Nav::Routing, "/console/routing", "Routing"),
+    (Nav::Providers, "/console/providers", "Providers"),
     (Nav::Webhooks, "/console/webhooks", "Webhooks"),
 ];
 

@@ -15,9 +15,8 @@ use crate::entities::{
     ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease,
     LineActivation, LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord,
     ProductFilter, Recorded, RepositoryError, SalePrice, SimOrderAnswer, SimOrderInsert,
-    SimOrderRecord,
-    SimOrderState, StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer,
-    UpstreamPurchase,
+    SimOrderRecord, SimOrderState, StoredEvent, StoredWebhook, Tenant, TenantAccount,
+    UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{

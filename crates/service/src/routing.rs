@@ -7,8 +7,7 @@ use std::fmt;
 
 use simgate_domain::entities::SalePrice;
 use simgate_domain::orchestration::{
-    Offer, OfferCandidate, OfferId, PriceContext, RouteCandidate, RoutePlan,
-    RoutingPolicy, plan,
+    Offer, OfferCandidate, OfferId, PriceContext, RouteCandidate, RoutePlan, RoutingPolicy, plan,
 };
 use simgate_domain::{Currency, Product, ProductId, ProviderId, TenantId};
 
