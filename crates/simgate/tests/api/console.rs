@@ -224,11 +224,16 @@ async fn posts_without_the_session_csrf_token_are_refused() {
         )
         .await;
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let routing = visitor
+        .post("/console/routing", &[("strategy", "priority")])
+        .await;
+    assert_eq!(routing.status(), StatusCode::FORBIDDEN);
     let logout = visitor.post("/console/logout", &[]).await;
     assert_eq!(logout.status(), StatusCode::FORBIDDEN);
     // Nothing was stored by the refused forms.
     let rules = app.get("/v1/pricing").await;
     assert_eq!(rules.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get_json("/v1/routing").await["strategy"], "cheapest");
 
     // With the token, signing out ends the session.
     let csrf = visitor.csrf().await;
@@ -357,6 +362,8 @@ async fn every_page_renders_from_local_assets_and_a_revoke_is_confirmed_first() 
         "/console/catalogue?country=JP".to_owned(),
         "/console/pricing".to_owned(),
         "/console/webhooks".to_owned(),
+        "/console/routing?country=JP".to_owned(),
+        "/console/providers".to_owned(),
     ] {
         let response = visitor.get(&page).await;
         assert_eq!(response.status(), StatusCode::OK, "{page}");
