@@ -83,6 +83,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ConsoleState) -> Router<S
             get(pages::routing::show).post(pages::routing::save),
         )
         .route("/console/providers", get(pages::providers::show))
+        .route("/console/sim-orders", get(pages::sim_orders::list))
         .route("/console/webhooks", get(pages::webhooks::show))
         .route(
             "/console/webhooks/events/{id}/replay",

@@ -8,4 +8,5 @@ pub(crate) mod orders;
 pub(crate) mod pricing;
 pub(crate) mod providers;
 pub(crate) mod routing;
+pub(crate) mod sim_orders;
 pub(crate) mod webhooks;

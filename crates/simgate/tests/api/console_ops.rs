@@ -168,3 +168,60 @@ async fn another_tenant_sees_its_own_routing_and_the_dashboard_shows_health_and_
         );
     }
 }
+
+#[tokio::test]
+async fn sim_orders_are_listed_with_their_tracking_for_their_tenant_only() {
+    let app = TestApp::spawn().await;
+    let address = app
+        .post(
+            "/v1/addresses",
+            &json!({
+                "first_name": "Ada",
+                "last_name": "Lovelace",
+                "business_name": "Analytical Engines Ltd",
+                "street_address": "311 W Superior St",
+                "extended_address": "Suite 504",
+                "locality": "Chicago",
+                "administrative_area": "IL",
+                "postal_code": "60654",
+                "country_code": "US"
+            }),
+            None,
+        )
+        .await;
+    assert_eq!(address.status(), StatusCode::CREATED);
+    let address: serde_json::Value = address.json().await.unwrap();
+    let response = app
+        .post(
+            "/v1/sim-orders",
+            &json!({"address_id": address["id"], "quantity": 2}),
+            Some("console-sims"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order: serde_json::Value = response.json().await.unwrap();
+    let id = order["id"].as_str().unwrap();
+
+    let owner = sign_in(&app, &app.api_key).await;
+    let page = owner.get("/console/sim-orders").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    let row = &html[html
+        .find(&format!(r#"data-sim-order="{id}""#))
+        .expect("the order's row")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("<td>2</td>"), "{row}");
+    if let Some(url) = order["tracking_url"].as_str() {
+        assert!(row.contains(url), "{row}");
+    }
+
+    let (_, other_key) = simgate::create_tenant(app.app.store(), "other reseller")
+        .await
+        .unwrap();
+    let other = sign_in(&app, &other_key).await;
+    let html = other.get("/console/sim-orders").await.text().await.unwrap();
+    assert!(
+        !html.contains(id) && html.contains("No SIM card orders yet."),
+        "{html}"
+    );
+}
