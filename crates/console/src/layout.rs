@@ -15,14 +15,20 @@ pub(crate) enum Nav {
     Orders,
     Catalogue,
     Pricing,
+    Routing,
+    Providers,
+    SimOrders,
     Webhooks,
 }
 
-const NAV: [(Nav, &str, &str); 5] = [
+const NAV: [(Nav, &str, &str); 8] = [
     (Nav::Dashboard, "/console/", "Dashboard"),
     (Nav::Orders, "/console/orders", "Orders"),
     (Nav::Catalogue, "/console/catalogue", "Catalogue"),
     (Nav::Pricing, "/console/pricing", "Pricing"),
+    (Nav::Routing, "/console/routing", "Routing"),
+    (Nav::Providers, "/console/providers", "Providers"),
+    (Nav::SimOrders, "/console/sim-orders", "SIM orders"),
     (Nav::Webhooks, "/console/webhooks", "Webhooks"),
 ];
 

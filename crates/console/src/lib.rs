@@ -78,6 +78,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ConsoleState) -> Router<S
             "/console/pricing",
             get(pages::pricing::show).post(pages::pricing::save),
         )
+        .route(
+            "/console/routing",
+            get(pages::routing::show).post(pages::routing::save),
+        )
+        .route("/console/providers", get(pages::providers::show))
+        .route("/console/sim-orders", get(pages::sim_orders::list))
         .route("/console/webhooks", get(pages::webhooks::show))
         .route(
             "/console/webhooks/events/{id}/replay",

@@ -1,5 +1,6 @@
 //! `/console/`: orders per hour and per day as server-rendered SVG bar
-//! charts, the success rate and revenue of the tenant's last seven days.
+//! charts, the success rate, revenue and margin of the tenant's last seven
+//! days, and each provider's health.
 //! An operator who has not picked a tenant is asked to pick one here.
 
 use std::collections::BTreeMap;
@@ -97,13 +98,19 @@ pub(crate) async fn show(
         .filter(|o| o.status == OrderStatus::Failed)
         .count();
     let mut revenue: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut margin: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut done = 0usize;
     for order in completed {
         done += 1;
         *revenue
             .entry(order.unit_price.currency.to_string())
             .or_default() += order.unit_price.amount * Decimal::from(order.quantity);
+        if let Some(sale) = order.sale {
+            *margin.entry(sale.margin.currency.to_string()).or_default() +=
+                sale.margin.amount * Decimal::from(order.quantity);
+        }
     }
+    let health = super::providers::health_table(&state).await?;
     let success = if done + failed == 0 {
         "no finished orders".to_owned()
     } else {
@@ -118,9 +125,15 @@ pub(crate) async fn show(
                 @if revenue.is_empty() { div.value { "–" } }
                 @for (currency, amount) in &revenue { div.value { (amount.normalize()) " " (currency) } }
             }
+            div.card id="margin" {
+                div.muted { "Margin, completed orders (frozen at order time)" }
+                @if margin.is_empty() { div.value { "–" } }
+                @for (currency, amount) in &margin { div.value { (amount.normalize()) " " (currency) } }
+            }
         }
         (bar_chart("Orders per hour, last 24 hours", &hours, 3))
         (bar_chart("Orders per day, last 7 days", &days, 1))
+        div.card { (health) }
     };
     layout::page(&state, &console, Nav::Dashboard, "Dashboard", content).await
 }

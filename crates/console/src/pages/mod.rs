@@ -6,4 +6,7 @@ pub(crate) mod esims;
 pub(crate) mod login;
 pub(crate) mod orders;
 pub(crate) mod pricing;
+pub(crate) mod providers;
+pub(crate) mod routing;
+pub(crate) mod sim_orders;
 pub(crate) mod webhooks;

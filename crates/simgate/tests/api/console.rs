@@ -27,7 +27,7 @@ const BROWSER_LIMIT: Duration = Duration::from_secs(90);
 
 /// A client that shows redirects instead of following them, so the test
 /// sees each answer's cookies.
-fn no_redirects() -> reqwest::Client {
+pub(crate) fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -63,7 +63,7 @@ fn cookie_value(response: &reqwest::Response, name: &str) -> Option<String> {
 }
 
 /// The value of the first `csrf_token` field of a page.
-fn csrf_in(html: &str) -> String {
+pub(crate) fn csrf_in(html: &str) -> String {
     let at = html
         .find(r#"name="csrf_token" value=""#)
         .expect("a form with a CSRF token");
@@ -72,7 +72,7 @@ fn csrf_in(html: &str) -> String {
 }
 
 /// The value of the `<option>` showing `label`.
-fn option_value(html: &str, label: &str) -> String {
+pub(crate) fn option_value(html: &str, label: &str) -> String {
     let end = html
         .find(&format!(">{label}</option>"))
         .expect("the option");
@@ -81,14 +81,14 @@ fn option_value(html: &str, label: &str) -> String {
 }
 
 /// A signed-in visitor over plain HTTP.
-struct Visitor {
+pub(crate) struct Visitor {
     client: reqwest::Client,
     base: String,
     cookie: String,
 }
 
 impl Visitor {
-    async fn get(&self, path: &str) -> reqwest::Response {
+    pub(crate) async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.base))
             .header(COOKIE, &self.cookie)
@@ -97,7 +97,7 @@ impl Visitor {
             .unwrap()
     }
 
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.base))
             .header(COOKIE, &self.cookie)
@@ -109,7 +109,7 @@ impl Visitor {
     }
 
     /// This session's CSRF token, read off a page's forms.
-    async fn csrf(&self) -> String {
+    pub(crate) async fn csrf(&self) -> String {
         csrf_in(&self.get("/console/orders").await.text().await.unwrap())
     }
 }
@@ -139,7 +139,7 @@ async fn post_login(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> reqwe
     request.send().await.unwrap()
 }
 
-async fn sign_in(app: &TestApp, key: &str) -> Visitor {
+pub(crate) async fn sign_in(app: &TestApp, key: &str) -> Visitor {
     let response = post_login(app, key, &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let session = cookie_value(&response, "simgate_session").expect("a session cookie");
@@ -224,11 +224,16 @@ async fn posts_without_the_session_csrf_token_are_refused() {
         )
         .await;
     assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let routing = visitor
+        .post("/console/routing", &[("strategy", "priority")])
+        .await;
+    assert_eq!(routing.status(), StatusCode::FORBIDDEN);
     let logout = visitor.post("/console/logout", &[]).await;
     assert_eq!(logout.status(), StatusCode::FORBIDDEN);
     // Nothing was stored by the refused forms.
     let rules = app.get("/v1/pricing").await;
     assert_eq!(rules.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get_json("/v1/routing").await["strategy"], "cheapest");
 
     // With the token, signing out ends the session.
     let csrf = visitor.csrf().await;
@@ -357,6 +362,9 @@ async fn every_page_renders_from_local_assets_and_a_revoke_is_confirmed_first() 
         "/console/catalogue?country=JP".to_owned(),
         "/console/pricing".to_owned(),
         "/console/webhooks".to_owned(),
+        "/console/routing?country=JP".to_owned(),
+        "/console/providers".to_owned(),
+        "/console/sim-orders".to_owned(),
     ] {
         let response = visitor.get(&page).await;
         assert_eq!(response.status(), StatusCode::OK, "{page}");

@@ -18,7 +18,7 @@ fn dec(value: &Value) -> Decimal {
 
 /// A Japan-only offer and its candidates' providers in the default routing
 /// order, the first two different.
-async fn japan_offer(app: &TestApp) -> (String, Vec<ProviderId>) {
+pub(crate) async fn japan_offer(app: &TestApp) -> (String, Vec<ProviderId>) {
     let services = app.app.services();
     let japan = CountryCode::parse("JP").unwrap();
     let tenant = app.tenant_id().await;

@@ -46,7 +46,7 @@ async fn order(app: &TestApp, address_id: &str, quantity: u32, key: &str) -> Val
     response.json().await.unwrap()
 }
 
-async fn wait_for_status(app: &TestApp, id: &str, status: &str) -> Value {
+pub(crate) async fn wait_for_status(app: &TestApp, id: &str, status: &str) -> Value {
     eventually(Duration::from_secs(60), || async {
         let order = app.get_json(&format!("/v1/sim-orders/{id}")).await;
         (order["status"] == status).then_some(order)
