@@ -48,12 +48,15 @@ impl Services {
     }
 
     /// One active product of the local catalogue, from the in-memory index
-    /// once built.
+    /// once built. A product the index lacks is looked up in the store:
+    /// another instance's sync reaches the index only within a second, and
+    /// an order for a product that sync just added must not be refused
+    /// meanwhile (a miss is rare: a stale index or a client's unknown id).
     pub async fn product(&self, id: &ProductId) -> Result<Option<Product>, ServiceError> {
-        match self.catalogue_index() {
-            Some(index) => Ok(index.product(id)),
-            None => Ok(self.store.product(id).await?),
+        if let Some(product) = self.catalogue_index().and_then(|index| index.product(id)) {
+            return Ok(Some(product));
         }
+        Ok(self.store.product(id).await?)
     }
 
     /// The configured providers, their capabilities, catalogue sizes and
