@@ -17,7 +17,8 @@ pub mod tenants;
 pub mod webhooks;
 
 use axum::http::HeaderMap;
-use simgate_domain::DomainError;
+use rust_decimal::Decimal;
+use simgate_domain::{DomainError, money};
 
 use crate::problem::ApiError;
 
@@ -51,4 +52,31 @@ pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Api
             )
         })?;
     Ok(Some(key.to_owned()))
+}
+
+/// A list's `limit`: `default` when absent, refused outside `1..=max` so a
+/// client learns the bound instead of getting a silently clipped page.
+pub(crate) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {max}"),
+        ));
+    }
+    Ok(limit)
+}
+
+/// A `max_price` query value as exact micro-units: a decimal, never a float.
+pub(crate) fn max_price_micros(raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+    raw.map(|raw| {
+        let amount: Decimal = raw.trim().parse().map_err(|_| {
+            ApiError::bad_request(
+                "invalid_amount",
+                format!("max_price '{raw}' is not a decimal"),
+            )
+        })?;
+        Ok(money::micros(amount)?)
+    })
+    .transpose()
 }

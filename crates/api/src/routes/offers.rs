@@ -3,10 +3,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use simgate_domain::orchestration::OfferId;
-use simgate_domain::{CountryCode, Currency, TenantId, money};
+use simgate_domain::{CountryCode, Currency, TenantId};
 use simgate_service::{OfferFilter, OfferSort};
 use utoipa::IntoParams;
 
@@ -62,26 +61,8 @@ pub async fn list_offers(
     AuthTenant(tenant): AuthTenant,
     ApiQuery(query): ApiQuery<OfferQuery>,
 ) -> Result<Json<OfferPage>, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
-    let max_price_micros = query
-        .max_price
-        .as_deref()
-        .map(|raw| {
-            let amount: Decimal = raw.trim().parse().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_amount",
-                    format!("max_price '{raw}' is not a decimal"),
-                )
-            })?;
-            Ok::<i64, ApiError>(money::micros(amount)?)
-        })
-        .transpose()?;
+    let limit = super::page_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let max_price_micros = super::max_price_micros(query.max_price.as_deref())?;
     let sort = match query.sort.as_deref() {
         None | Some("id") => OfferSort::Id,
         Some("price") => OfferSort::PriceAsc,

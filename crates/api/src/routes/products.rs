@@ -2,10 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use simgate_domain::entities::{ProductFilter, ProductSort};
-use simgate_domain::{CountryCode, Currency, ProductId, ProviderId, TenantId, money};
+use simgate_domain::{CountryCode, Currency, ProductId, ProviderId, TenantId};
 use utoipa::IntoParams;
 
 use crate::AppState;
@@ -56,27 +55,9 @@ pub async fn list_products(
     AuthTenant(tenant): AuthTenant,
     ApiQuery(query): ApiQuery<ProductQuery>,
 ) -> Result<Json<ProductPage>, ApiError> {
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        ));
-    }
+    let limit = super::page_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let currency = query.currency.as_deref().map(Currency::parse).transpose()?;
-    let max_price_micros = query
-        .max_price
-        .as_deref()
-        .map(|raw| {
-            let amount: Decimal = raw.trim().parse().map_err(|_| {
-                ApiError::bad_request(
-                    "invalid_amount",
-                    format!("max_price '{raw}' is not a decimal"),
-                )
-            })?;
-            Ok::<i64, ApiError>(money::micros(amount)?)
-        })
-        .transpose()?;
+    let max_price_micros = super::max_price_micros(query.max_price.as_deref())?;
     let sort = match query.sort.as_deref() {
         None | Some("price") => ProductSort::PriceAsc,
         Some("-price") => ProductSort::PriceDesc,
