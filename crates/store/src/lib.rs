@@ -36,6 +36,7 @@ mod purchases;
 mod routing;
 mod sessions;
 mod sim_orders;
+mod tenant_documents;
 mod tenants;
 mod webhooks;
 

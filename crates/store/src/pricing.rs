@@ -1,7 +1,4 @@
 //! FX rates and per-tenant pricing rules.
-//!
-//! These are inherent methods for now; the lead moves them into a repository
-//! trait when the repository-trait work is merged.
 
 use std::str::FromStr;
 
@@ -11,10 +8,11 @@ use simgate_domain::orchestration::{FxRate, PricingRules};
 use simgate_domain::{Currency, TenantId};
 use sqlx::Row;
 
+use crate::tenant_documents::TenantDocument;
 use crate::{Store, StoreError, millis};
 use simgate_domain::entities::RepositoryError;
 
-/// FX rates and pricing rules (moved into a repository trait at merge).
+/// FX rates and pricing rules.
 #[async_trait::async_trait]
 impl simgate_domain::repository::PricingRepository for Store {
     /// The FX table's change counter: equal counters mean equal tables, so
@@ -111,19 +109,7 @@ impl simgate_domain::repository::PricingRepository for Store {
         &self,
         tenant: &TenantId,
     ) -> Result<Option<PricingRules>, RepositoryError> {
-        let result: Result<Option<PricingRules>, StoreError> = async {
-            let row = sqlx::query("SELECT rules FROM tenant_pricing WHERE tenant_id = $1")
-                .bind(tenant.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-            row.map(|row| {
-                let rules: String = row.try_get("rules")?;
-                serde_json::from_str(&rules).map_err(StoreError::corrupt)
-            })
-            .transpose()
-        }
-        .await;
-        Ok(result?)
+        self.tenant_document(TenantDocument::Pricing, tenant).await
     }
 
     /// Replaces a tenant's (already validated) pricing rules.
@@ -132,25 +118,7 @@ impl simgate_domain::repository::PricingRepository for Store {
         tenant: &TenantId,
         rules: &PricingRules,
     ) -> Result<(), RepositoryError> {
-        let result: Result<(), StoreError> = async {
-            let json = serde_json::to_string(rules).map_err(StoreError::corrupt)?;
-            let mut tx = self.pool.begin().await?;
-            sqlx::query("DELETE FROM tenant_pricing WHERE tenant_id = $1")
-                .bind(tenant.as_str())
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO tenant_pricing (tenant_id, rules, updated_at) VALUES ($1, $2, $3)",
-            )
-            .bind(tenant.as_str())
-            .bind(json)
-            .bind(millis(Utc::now()))
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        }
-        .await;
-        Ok(result?)
+        self.put_tenant_document(TenantDocument::Pricing, tenant, rules)
+            .await
     }
 }
