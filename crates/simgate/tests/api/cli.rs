@@ -11,7 +11,7 @@ use simgate_domain::repository::{CatalogueRepository, RoutingRepository};
 use simgate_domain::{CountryCode, ProviderId, TenantId};
 
 use crate::helpers::Sandbox;
-use crate::recovery::simgate_command;
+use crate::recovery::{run_simgate, simgate_command};
 
 // Multi-threaded: the binary's blocking run must not starve the in-process sandbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,17 +120,7 @@ async fn routing_show_explains_the_order_of_candidates() {
     let sandbox = Sandbox::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("simgate.db");
-    let run = |args: &[&str]| {
-        let output = simgate_command(&sandbox, &db, 5)
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            output.status.success(),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    };
+    let run = |args: &[&str]| run_simgate(&sandbox, &db, args);
     assert!(run(&["migrate"]).0);
     assert!(run(&["catalogue", "sync"]).0);
     let (created, stdout, _) = run(&["tenants", "create", "--name", "router"]);

@@ -2,23 +2,15 @@
 //! on the tenant's own completed orders.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::{TestApp, assert_problem};
-
-async fn placed(app: &TestApp, product: &str, key: &str) -> Value {
-    let response = app
-        .post("/v1/orders", &json!({ "product_id": product }), Some(key))
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
 
 #[tokio::test]
 async fn a_completed_sim_local_order_is_reported_faulty_and_other_providers_say_unsupported() {
     let app = TestApp::spawn().await;
     let product = app.cheapest_from("sim-local", "GB").await;
-    let order = placed(&app, &product, "faulty-1").await;
+    let order = app.order(&product, "faulty-1").await;
     let id = order["id"].as_str().unwrap();
     let done = app.wait_for_order(id, "completed").await;
     let upstream = done["upstream_reference"].as_str().unwrap();
@@ -100,7 +92,7 @@ async fn a_completed_sim_local_order_is_reported_faulty_and_other_providers_say_
     assert_problem(unknown, StatusCode::NOT_FOUND, "order_not_found").await;
 
     // A failed order delivered nothing to report.
-    let failed = placed(&app, "sim-local:sl-fail-0000", "faulty-2").await;
+    let failed = app.order("sim-local:sl-fail-0000", "faulty-2").await;
     let failed_id = failed["id"].as_str().unwrap();
     app.wait_for_order(failed_id, "failed").await;
     let refused = app

@@ -13,7 +13,7 @@ use crate::helpers::{
     OPERATOR_KEY, Options, Sandbox, TestApp, assert_problem, eventually, settings_for,
 };
 use crate::postgres::fresh_database;
-use crate::recovery::simgate_command;
+use crate::recovery::run_simgate;
 
 fn dec(value: &Value) -> Decimal {
     Decimal::from_str(value.as_str().unwrap()).unwrap()
@@ -495,17 +495,7 @@ async fn fx_cli_sets_loads_and_lists_exact_rates() {
     let sandbox = Sandbox::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("simgate.db");
-    let run = |args: &[&str]| {
-        let output = simgate_command(&sandbox, &db, 5)
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            output.status.success(),
-            String::from_utf8(output.stdout).unwrap(),
-            String::from_utf8(output.stderr).unwrap(),
-        )
-    };
+    let run = |args: &[&str]| run_simgate(&sandbox, &db, args);
 
     let (ok, stdout, stderr) = run(&["fx", "set", "USD", "EUR", "0.92"]);
     assert!(ok, "{stderr}");

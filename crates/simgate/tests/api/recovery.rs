@@ -22,6 +22,17 @@ pub struct Binary {
     pub address: String,
 }
 
+/// Runs one `simgate` command to its end against `db`: whether it
+/// succeeded, and what it printed on stdout and stderr.
+pub fn run_simgate(sandbox: &Sandbox, db: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = simgate_command(sandbox, db, 5).args(args).output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
 pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Command {
     // An explicit configuration file must exist: an empty one, so that the
     // environment alone configures the binary.

@@ -10,19 +10,11 @@ use simgate_domain::ProviderId;
 
 use crate::helpers::{Options, TestApp, assert_problem, eventually};
 
-async fn order(app: &TestApp, product: &str, key: &str) -> Value {
-    let response = app
-        .post("/v1/orders", &json!({ "product_id": product }), Some(key))
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn an_order_completes_by_webhook_with_its_install_details() {
     let app = TestApp::spawn().await;
     let product = app.cheapest_from("sim-local", "GB").await;
-    let placed = order(&app, &product, "sl-1").await;
+    let placed = app.order(&product, "sl-1").await;
     assert_eq!(placed["status"], "fulfilling");
     assert_eq!(placed["provider_status"], "CREATED");
     let done = app
@@ -50,14 +42,14 @@ async fn with_webhooks_off_orders_complete_by_polling_and_failures_surface() {
     let app = TestApp::spawn().await;
     app.sim_local.set_webhook_url(None);
     let product = app.cheapest_from("sim-local", "JP").await;
-    let placed = order(&app, &product, "sl-poll").await;
+    let placed = app.order(&product, "sl-poll").await;
     let done = app
         .wait_for_order(placed["id"].as_str().unwrap(), "completed")
         .await;
     assert_eq!(done["esims"].as_array().unwrap().len(), 1);
     assert_eq!(app.sim_local.webhooks_delivered(), 0);
 
-    let failing = order(&app, "sim-local:sl-fail-0000", "sl-fail").await;
+    let failing = app.order("sim-local:sl-fail-0000", "sl-fail").await;
     let failed = app
         .wait_for_order(failing["id"].as_str().unwrap(), "failed")
         .await;
@@ -84,7 +76,7 @@ async fn an_unverified_webhook_prompts_a_poll_of_the_provider() {
     .await;
     app.sim_local.set_webhook_url(None);
     let product = app.cheapest_from("sim-local", "DE").await;
-    let placed = order(&app, &product, "sl-forged").await;
+    let placed = app.order(&product, "sl-forged").await;
     assert_eq!(placed["status"], "fulfilling");
     let id = placed["id"].as_str().unwrap();
     let upstream = placed["upstream_reference"].as_str().unwrap();
@@ -122,7 +114,7 @@ async fn an_unverified_webhook_prompts_a_poll_of_the_provider() {
 async fn webhooks_are_verified_and_only_prompt_a_fetch() {
     let app = TestApp::spawn().await;
     let product = app.cheapest_from("sim-local", "FR").await;
-    let placed = order(&app, &product, "sl-hook").await;
+    let placed = app.order(&product, "sl-hook").await;
     let done = app
         .wait_for_order(placed["id"].as_str().unwrap(), "completed")
         .await;
