@@ -33,6 +33,24 @@ struct Instance {
 }
 
 impl Instance {
+    /// A client signed in as a new tenant of this instance's database.
+    async fn tenant_client(&self) -> reqwest::Client {
+        let (_, api_key) = simgate::create_tenant(self.app.store(), "reseller")
+            .await
+            .unwrap();
+        reqwest::Client::builder()
+            .default_headers(
+                [(
+                    reqwest::header::AUTHORIZATION,
+                    format!("Bearer {api_key}").parse().unwrap(),
+                )]
+                .into_iter()
+                .collect(),
+            )
+            .build()
+            .unwrap()
+    }
+
     async fn start(sandbox: &Sandbox, database_url: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let options = Options {
@@ -121,20 +139,7 @@ async fn two_instances_buy_each_order_once(database: &str) {
     let sandbox = Sandbox::start().await;
     let first = Instance::start(&sandbox, database).await;
     let second = Instance::start(&sandbox, database).await;
-    let (_, api_key) = simgate::create_tenant(first.app.store(), "reseller")
-        .await
-        .unwrap();
-    let client = reqwest::Client::builder()
-        .default_headers(
-            [(
-                reqwest::header::AUTHORIZATION,
-                format!("Bearer {api_key}").parse().unwrap(),
-            )]
-            .into_iter()
-            .collect(),
-        )
-        .build()
-        .unwrap();
+    let client = first.tenant_client().await;
     let product = eventually(Duration::from_secs(60), || async {
         let body: Value = client
             .get(format!(
@@ -272,20 +277,7 @@ async fn a_catalogue_sync_on_one_instance_reaches_searches_on_the_other() {
     let full = Sandbox::start().await;
     let second = Instance::start(&full, &database).await;
     second.app.ready().await;
-    let (_, api_key) = simgate::create_tenant(second.app.store(), "reseller")
-        .await
-        .unwrap();
-    let client = reqwest::Client::builder()
-        .default_headers(
-            [(
-                reqwest::header::AUTHORIZATION,
-                format!("Bearer {api_key}").parse().unwrap(),
-            )]
-            .into_iter()
-            .collect(),
-        )
-        .build()
-        .unwrap();
+    let client = second.tenant_client().await;
     let before = esim_go_total(&client, &second.address).await;
     assert_eq!(before as usize, full.state.catalogue_len());
 
