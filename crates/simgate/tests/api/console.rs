@@ -477,6 +477,20 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
+/// Types a markup into the pricing editor and saves it.
+async fn save_markup(browser: &fantoccini::Client, percent: &str) {
+    let markup = browser.find(Locator::Id("markup_percent")).await.unwrap();
+    markup.clear().await.unwrap();
+    markup.send_keys(percent).await.unwrap();
+    browser
+        .find(Locator::Id("save-pricing"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Saves the page at 1280 px and at 390 px wide.
 async fn screenshots(browser: &fantoccini::Client, name: &str) {
     let dir = screenshot_dir();
@@ -608,16 +622,7 @@ async fn scenario(app: &TestApp, browser: &fantoccini::Client, product: &str) {
         .goto(&format!("{base}/console/pricing"))
         .await
         .unwrap();
-    let markup = browser.find(Locator::Id("markup_percent")).await.unwrap();
-    markup.clear().await.unwrap();
-    markup.send_keys("5000").await.unwrap();
-    browser
-        .find(Locator::Id("save-pricing"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    save_markup(browser, "5000").await;
     let error = browser
         .wait()
         .at_most(Duration::from_secs(10))
@@ -631,16 +636,7 @@ async fn scenario(app: &TestApp, browser: &fantoccini::Client, product: &str) {
     screenshots(browser, "pricing-error").await;
 
     // A valid markup: the catalogue shows the new price.
-    let markup = browser.find(Locator::Id("markup_percent")).await.unwrap();
-    markup.clear().await.unwrap();
-    markup.send_keys("50").await.unwrap();
-    browser
-        .find(Locator::Id("save-pricing"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    save_markup(browser, "50").await;
     browser
         .wait()
         .at_most(Duration::from_secs(10))
