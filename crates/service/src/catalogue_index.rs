@@ -12,6 +12,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
 use simgate_domain::entities::{ProductFilter, ProductSort};
+use simgate_domain::orchestration::{Offer, group_offers};
 use simgate_domain::{CountryCode, DataAllowance, Product, ProductId, ProviderId};
 
 use crate::{ServiceError, Services};
@@ -125,6 +126,9 @@ pub(crate) struct CatalogueIndex {
     all: Sorted,
     by_country: HashMap<CountryCode, Sorted>,
     by_provider: HashMap<ProviderId, Sorted>,
+    /// The catalogue grouped into offers, sorted by id: grouped once per
+    /// snapshot rather than on every offer search and offer order.
+    offers: Vec<Offer>,
 }
 
 impl CatalogueIndex {
@@ -207,6 +211,7 @@ impl CatalogueIndex {
             .zip(positions)
             .map(|(entry, i)| (entry.id.clone(), i))
             .collect();
+        let offers = group_offers(entries.iter().map(|entry| &entry.product));
         Self {
             version,
             entries,
@@ -214,6 +219,7 @@ impl CatalogueIndex {
             all,
             by_country,
             by_provider,
+            offers,
         }
     }
 
@@ -259,6 +265,16 @@ impl CatalogueIndex {
             .iter()
             .find(|(synced, _, _)| *synced == provider)
             .map(|&(_, at, products)| (at, products))
+    }
+
+    /// The offers, sorted by id; with a country, those whose products
+    /// cover it (every product of an offer covers the same countries).
+    pub(crate) fn offers(&self, country: Option<CountryCode>) -> Vec<Offer> {
+        self.offers
+            .iter()
+            .filter(|offer| country.is_none_or(|c| offer.key.countries.contains(&c)))
+            .cloned()
+            .collect()
     }
 
     /// An active product by id.

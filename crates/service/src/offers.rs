@@ -82,8 +82,12 @@ pub struct PricedOffer {
 
 impl Services {
     /// The offers of the active catalogue, optionally of one country,
-    /// sorted by id.
+    /// sorted by id: from the in-memory index (grouped when it was built)
+    /// once there is one.
     pub async fn offers(&self, country: Option<CountryCode>) -> Result<Vec<Offer>, ServiceError> {
+        if let Some(index) = self.catalogue_index() {
+            return Ok(index.offers(country));
+        }
         let filter = ProductFilter {
             provider: None,
             country,

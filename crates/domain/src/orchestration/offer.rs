@@ -195,7 +195,7 @@ pub struct Offer {
 /// Groups products into offers. Offers come out sorted by id and candidates
 /// by product id, so the result does not depend on the input order. A
 /// product listed twice (same product id) appears once.
-pub fn group_offers(products: &[Product]) -> Vec<Offer> {
+pub fn group_offers<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<Offer> {
     let mut groups: BTreeMap<OfferKey, Vec<OfferCandidate>> = BTreeMap::new();
     for product in products {
         groups
