@@ -14,21 +14,35 @@ use crate::{ServiceError, Services};
 const RECHECK_EVERY: Duration = Duration::from_secs(1);
 
 impl Services {
-    /// The configured providers whose catalogue is not loaded yet: neither
-    /// synced by this process nor stored non-empty by an earlier sync.
+    /// The configured providers whose catalogue searches cannot find yet:
+    /// not in this instance's catalogue index with at least one product.
+    /// Readiness asks the index rather than the store because searches and
+    /// offers read the index: a catalogue stored (by a sync here or on
+    /// another instance) but not yet indexed would answer empty searches.
     pub async fn unloaded_catalogues(&self) -> Result<Vec<ProviderId>, ServiceError> {
-        let loaded = self.catalogues_loaded.borrow().clone();
-        let mut missing = Vec::new();
-        for provider in self.catalogue_providers() {
-            if loaded.contains(&provider) {
-                continue;
-            }
-            match self.store.last_catalogue_sync(provider).await? {
-                Some((_, products)) if products > 0 => self.catalogue_loaded(provider),
-                _ => missing.push(provider),
-            }
+        let missing = self.catalogues_missing_from_index();
+        if missing.is_empty() {
+            return Ok(missing);
         }
-        Ok(missing)
+        // Cheap when nothing changed: one read of the sync times.
+        self.refresh_catalogue_index().await?;
+        Ok(self.catalogues_missing_from_index())
+    }
+
+    fn catalogues_missing_from_index(&self) -> Vec<ProviderId> {
+        let index = self.catalogue_index();
+        let indexed = |provider: ProviderId| {
+            index.as_ref().is_some_and(|index| {
+                index
+                    .version
+                    .iter()
+                    .any(|(p, _, products)| *p == provider && *products > 0)
+            })
+        };
+        self.catalogue_providers()
+            .into_iter()
+            .filter(|provider| !indexed(*provider))
+            .collect()
     }
 
     /// Returns once every configured catalogue is loaded. A store that

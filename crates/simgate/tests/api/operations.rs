@@ -305,7 +305,10 @@ async fn sigterm_drains_the_request_in_flight_and_exits_zero() {
         .json()
         .await
         .unwrap();
-    let product = products["data"][0]["id"].as_str().unwrap().to_owned();
+    let product = products["data"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a ready simgate finds products: {products}"))
+        .to_owned();
 
     sandbox
         .arm(json!({"kind": "latency", "ms": 3000, "path": "/orders", "method": "POST"}))
