@@ -19,6 +19,7 @@ pub(crate) enum Nav {
     Providers,
     SimOrders,
     Webhooks,
+    Faults,
 }
 
 const NAV: [(Nav, &str, &str); 8] = [
@@ -78,6 +79,10 @@ pub(crate) async fn page(
                                 a href=(href) { (label) }
                             }
                         }
+                    }
+                    // Sandbox only, and for the operator only: faults hit every tenant.
+                    @if state.simulators.is_some() && console.session.operator {
+                        li { a href="/console/faults" aria-current=[(active == Nav::Faults).then_some("page")] { "Faults" } }
                     }
                 }
             }

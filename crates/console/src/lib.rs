@@ -12,6 +12,7 @@ mod error;
 mod layout;
 mod pages;
 mod session;
+mod simulators;
 
 use std::time::Duration;
 
@@ -19,6 +20,8 @@ use axum::Router;
 use axum::routing::{get, post};
 use simgate_api::operator::OperatorKey;
 use simgate_service::Services;
+
+pub use simulators::{Simulator, SimulatorError, Simulators};
 
 /// How the console's cookies and sessions behave.
 #[derive(Debug, Clone)]
@@ -47,6 +50,10 @@ pub struct ConsoleState {
     /// The operator key (digest only), checked as the API checks it.
     pub operator: OperatorKey,
     pub settings: ConsoleSettings,
+    /// The simulators of `serve --sandbox`, whose faults the operator arms
+    /// from `/console/faults`; `None` outside the sandbox, where that page
+    /// does not exist.
+    pub simulators: Option<Simulators>,
 }
 
 /// The console's routes under `/console`, ready to merge into the app of
@@ -84,6 +91,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ConsoleState) -> Router<S
         )
         .route("/console/providers", get(pages::providers::show))
         .route("/console/sim-orders", get(pages::sim_orders::list))
+        .route(
+            "/console/faults",
+            get(pages::faults::show).post(pages::faults::arm),
+        )
+        .route("/console/faults/clear", post(pages::faults::clear))
         .route("/console/webhooks", get(pages::webhooks::show))
         .route(
             "/console/webhooks/events/{id}/replay",

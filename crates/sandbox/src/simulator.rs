@@ -20,7 +20,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -115,6 +115,18 @@ pub struct PurchaseList {
     pub purchases: Vec<Purchase>,
 }
 
+/// The body of `GET /__admin/faults`: the armed faults, first matched first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultList {
+    pub faults: Vec<FaultSpec>,
+}
+
+/// The path of the fault list (`GET`), arming (`POST`) and clearing
+/// (`DELETE`) on every simulator.
+pub fn faults_path() -> String {
+    format!("{ADMIN_PREFIX}/faults")
+}
+
 /// The path of the purchase list on every simulator.
 pub fn purchases_path() -> String {
     format!("{ADMIN_PREFIX}/purchases")
@@ -133,6 +145,12 @@ impl FaultInjector {
     /// Arms a fault.
     pub fn arm(&self, spec: FaultSpec) {
         self.armed.lock().expect("fault list poisoned").push(spec);
+    }
+
+    /// The faults still armed, in the order they are matched, each with
+    /// its remaining uses: what the console's faults panel shows.
+    pub fn armed(&self) -> Vec<FaultSpec> {
+        self.armed.lock().expect("fault list poisoned").clone()
     }
 
     /// Disarms every fault.
@@ -165,7 +183,8 @@ struct FaultState {
 }
 
 /// Wraps a provider router with fault injection and the admin endpoints
-/// `POST /__admin/faults` (arm one) and `DELETE /__admin/faults` (clear).
+/// `GET /__admin/faults` (list), `POST /__admin/faults` (arm one) and
+/// `DELETE /__admin/faults` (clear).
 pub fn with_faults(router: Router, injector: Arc<FaultInjector>, error_body: ErrorBody) -> Router {
     let state = FaultState {
         injector: injector.clone(),
@@ -173,13 +192,19 @@ pub fn with_faults(router: Router, injector: Arc<FaultInjector>, error_body: Err
     };
     let admin = Router::new()
         .route(
-            &format!("{ADMIN_PREFIX}/faults"),
-            post(arm_fault).delete(clear_faults),
+            &faults_path(),
+            get(list_faults).post(arm_fault).delete(clear_faults),
         )
         .with_state(injector);
     router
         .layer(middleware::from_fn_with_state(state, inject))
         .merge(admin)
+}
+
+async fn list_faults(State(injector): State<Arc<FaultInjector>>) -> Json<FaultList> {
+    Json(FaultList {
+        faults: injector.armed(),
+    })
 }
 
 async fn arm_fault(

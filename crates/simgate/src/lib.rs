@@ -140,6 +140,16 @@ pub struct Application {
 impl Application {
     /// Connects the database, starts the jobs and begins serving.
     pub async fn start(settings: &Settings) -> Result<Self, StartError> {
+        Self::start_with(settings, None).await
+    }
+
+    /// [`Application::start`] for `serve --sandbox`: `simulators` are the
+    /// in-process simulators the providers are configured against, whose
+    /// faults the console's panel (`/console/faults`) arms.
+    pub async fn start_with(
+        settings: &Settings,
+        simulators: Option<simgate_console::Simulators>,
+    ) -> Result<Self, StartError> {
         let operator_key = match &settings.admin_api_key {
             Some(key) => OperatorKey::new(key)?,
             None => OperatorKey::none(),
@@ -180,6 +190,7 @@ impl Application {
             services: services.clone(),
             operator: operator_key.clone(),
             settings: settings.console.console(),
+            simulators,
         });
         let app = simgate_api::limits::apply(
             simgate_api::app_with(

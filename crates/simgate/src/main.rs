@@ -241,8 +241,20 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
                     sandboxes.push((provider.descriptor.id, running));
                 }
             }
+            let simulators = if sandbox {
+                let list = sandboxes
+                    .iter()
+                    .map(|(provider, running)| simgate_console::Simulator {
+                        provider: *provider,
+                        base_url: running.handle.base_url(),
+                    })
+                    .collect();
+                Some(simgate_console::Simulators::new(list)?)
+            } else {
+                None
+            };
             let app = tokio::select! {
-                app = Application::start(&settings) => app?,
+                app = Application::start_with(&settings, simulators) => app?,
                 signal = &mut shutdown => {
                     tracing::info!(signal, "shutting down before start-up finished");
                     return Ok(());
@@ -333,10 +345,13 @@ fn print_sandbox_ready(app: &Application, settings: &Settings) {
     // No demo operator key: a well-known one would open the
     // operator routes of any sandbox reachable from elsewhere.
     if settings.admin_api_key.is_some() {
-        eprintln!("operator routes and /metrics take the configured admin_api_key");
+        eprintln!(
+            "operator routes, /metrics and the console's faults panel (/console/faults) take the configured admin_api_key"
+        );
     } else {
         eprintln!(
-            "no operator key: set SIMGATE_ADMIN_API_KEY to add numbers or groups and read /metrics"
+            "no operator key: set SIMGATE_ADMIN_API_KEY to add numbers or groups, read /metrics \
+             and arm provider faults in the console (/console/faults)"
         );
     }
 }

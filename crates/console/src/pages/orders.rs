@@ -6,6 +6,7 @@ use axum::response::Redirect;
 use maud::{Markup, html};
 use serde::Deserialize;
 use simgate_domain::entities::{AttemptResult, OrderRecord};
+use simgate_domain::orchestration::OfferId;
 use simgate_domain::{OrderId, OrderKind, OrderStatus, ProductId, ProviderId, TenantId};
 use simgate_service::console::OrderSearch;
 use simgate_service::{OrderRequest, OrderTarget};
@@ -267,10 +268,14 @@ pub(crate) async fn detail(
     .await
 }
 
-/// An order placed from the catalogue page.
+/// An order placed from the catalogue page (a product) or from the
+/// routing page (an offer, which routing places with a candidate).
 #[derive(Deserialize)]
 pub(crate) struct PlaceForm {
+    #[serde(default)]
     product_id: String,
+    #[serde(default)]
+    offer_id: String,
     quantity: u32,
     /// Fresh per rendered form, so a form sent twice buys once.
     idempotency_key: String,
@@ -283,12 +288,22 @@ pub(crate) async fn place(
 ) -> Result<Redirect, ConsoleError> {
     let tenant = posted.console.tenant()?;
     let form = posted.form;
-    let product = ProductId::parse(&form.product_id)?;
+    let target = match (non_empty(&form.product_id), non_empty(&form.offer_id)) {
+        (Some(product), None) => OrderTarget::Product(ProductId::parse(product)?),
+        (None, Some(offer)) => OrderTarget::Offer(
+            OfferId::parse(offer).map_err(|e| ConsoleError::BadForm(e.to_string()))?,
+        ),
+        _ => {
+            return Err(ConsoleError::BadForm(
+                "the form names neither one product nor one offer".to_owned(),
+            ));
+        }
+    };
     let outcome = state
         .services
         .place_order(OrderRequest {
             tenant_id: tenant.to_owned(),
-            target: OrderTarget::Product(product),
+            target,
             quantity: form.quantity,
             kind: OrderKind::NewEsim,
             idempotency_key: non_empty(&form.idempotency_key).map(str::to_owned),

@@ -135,7 +135,7 @@ fn field_slot(field: &str) -> &'static str {
 }
 
 /// One labelled text field with its error beside it.
-fn text_field(
+pub(crate) fn text_field(
     id: &'static str,
     label: &str,
     value: &str,

@@ -19,6 +19,7 @@ use simgate_domain::{CountryCode, ProviderId, TenantId};
 use crate::ConsoleState;
 use crate::error::ConsoleError;
 use crate::layout::{self, Nav};
+use crate::pages::catalogue::new_idempotency_key;
 use crate::session::{Console, Posted};
 
 /// The editor's fields as posted (and as shown again after a refusal).
@@ -180,9 +181,11 @@ pub(crate) struct RoutingQuery {
 }
 
 /// The offers of a country to pick from, and the decision for the offer
-/// asked about.
+/// asked about, with a form to order it (routing then picks the candidate,
+/// failing over as the plan shows).
 async fn explain(
     state: &ConsoleState,
+    console: &Console,
     tenant: &TenantId,
     query: &RoutingQuery,
 ) -> Result<Markup, ConsoleError> {
@@ -201,7 +204,7 @@ async fn explain(
         let id = OfferId::parse(offer).map_err(|e| {
             simgate_api::problem::ApiError::not_found("offer_not_found", e.to_string())
         })?;
-        Some(state.services.route_offer(tenant, &id).await?)
+        Some((state.services.route_offer(tenant, &id).await?, id))
     };
     Ok(html! {
         section.card aria-labelledby="explain-title" {
@@ -227,7 +230,7 @@ async fn explain(
                     }
                 }
             }
-            @if let Some(decision) = &decision {
+            @if let Some((decision, offer_id)) = &decision {
                 @let plan = &decision.plan;
                 p id="route-strategy" {
                     "Strategy " strong { (plan.strategy) }
@@ -253,6 +256,16 @@ async fn explain(
                 }
                 @if plan.order.is_empty() {
                     p.notice.bad role="alert" { "No candidate would be tried: an order of this offer would fail now." }
+                } @else {
+                    form id="order-offer" method="post" action="/console/orders" {
+                        (layout::csrf_field(console))
+                        input type="hidden" name="offer_id" value=(offer_id.as_str());
+                        input type="hidden" name="idempotency_key" value=(new_idempotency_key());
+                        label for="offer-quantity" { "Quantity" }
+                        input id="offer-quantity" name="quantity" type="number" min="1" max="100" value="1" style="width: 4.5rem";
+                        " "
+                        button type="submit" { "Order this offer" }
+                    }
                 }
             }
         }
@@ -267,7 +280,7 @@ async fn editor(
     query: &RoutingQuery,
 ) -> Result<Markup, ConsoleError> {
     let tenant = TenantId::from_stored(console.tenant()?.to_owned());
-    let explanation = explain(state, &tenant, query).await?;
+    let explanation = explain(state, console, &tenant, query).await?;
     let content = html! {
         @if query.saved.is_some() { p.notice role="status" { "Routing saved. Offer orders are routed by it from now on." } }
         @if !errors.is_empty() { p.notice.bad role="alert" { "Nothing was saved: fix the fields marked below." } }

@@ -23,7 +23,7 @@ const DEFAULT_CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// Where Debian's `chromium` package puts the browser; `CHROMIUM` overrides it.
 const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
 /// The whole browser scenario must finish within this.
-const BROWSER_LIMIT: Duration = Duration::from_secs(90);
+pub(crate) const BROWSER_LIMIT: Duration = Duration::from_secs(90);
 
 /// A client that shows redirects instead of following them, so the test
 /// sees each answer's cookies.
@@ -402,6 +402,12 @@ async fn every_page_renders_from_local_assets_and_a_revoke_is_confirmed_first() 
     assert_eq!(svg.headers()[CONTENT_TYPE], "image/svg+xml");
     let bad = visitor.get("/console/orders?status=lost").await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    // Outside `serve --sandbox` there is no faults panel, nor its link.
+    let operator = sign_in(&app, OPERATOR_KEY).await;
+    let operator_home = operator.get("/console/").await.text().await.unwrap();
+    assert!(!operator_home.contains(r#"href="/console/faults""#), "{operator_home}");
+    let faults = operator.get("/console/faults").await;
+    assert_eq!(faults.status(), StatusCode::NOT_FOUND);
 
     // Revoking asks first; the confirmed form revokes.
     let confirm = visitor
@@ -423,13 +429,13 @@ async fn every_page_renders_from_local_assets_and_a_revoke_is_confirmed_first() 
 }
 
 /// chromedriver on a free port, killed when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     url: String,
 }
 
 impl Driver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let path = std::env::var_os("CHROMEDRIVER")
             .map_or_else(|| PathBuf::from(DEFAULT_CHROMEDRIVER), PathBuf::from);
         assert!(
@@ -492,7 +498,7 @@ async fn save_markup(browser: &fantoccini::Client, percent: &str) {
 }
 
 /// Saves the page at 1280 px and at 390 px wide.
-async fn screenshots(browser: &fantoccini::Client, name: &str) {
+pub(crate) async fn screenshots(browser: &fantoccini::Client, name: &str) {
     let dir = screenshot_dir();
     for (width, height) in [(1280, 900), (390, 844)] {
         browser.set_window_size(width, height).await.unwrap();
@@ -504,16 +510,28 @@ async fn screenshots(browser: &fantoccini::Client, name: &str) {
     browser.set_window_size(1280, 900).await.unwrap();
 }
 
+/// Waits until the page shown is the one titled `title`.
+pub(crate) async fn wait_for_title(browser: &fantoccini::Client, title: &str) {
+    eventually(Duration::from_secs(10), || async {
+        let shown = browser
+            .find(Locator::Css("main h1"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (shown == title).then_some(())
+    })
+    .await;
+}
+
 /// The number at the start of a price cell (`"2.04 USD"`).
 fn amount(text: &str) -> Decimal {
     Decimal::from_str(text.split_whitespace().next().unwrap()).unwrap()
 }
 
-#[tokio::test]
-async fn a_support_agent_orders_shows_the_qr_and_changes_the_markup_in_a_browser() {
-    let app = TestApp::spawn().await;
-    let product = app.cheapest("JP").await;
-    let driver = Driver::start().await;
+/// A headless Chromium session through `driver`.
+pub(crate) async fn open_browser(driver: &Driver) -> fantoccini::Client {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| DEFAULT_CHROMIUM.to_owned());
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
@@ -524,11 +542,19 @@ async fn a_support_agent_orders_shows_the_qr_and_changes_the_markup_in_a_browser
         }),
     );
     // chromedriver speaks plain HTTP on 127.0.0.1: no TLS connector.
-    let browser = ClientBuilder::new(HttpConnector::new())
+    ClientBuilder::new(HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
         .await
-        .expect("chromedriver starts a headless Chromium session");
+        .expect("chromedriver starts a headless Chromium session")
+}
+
+#[tokio::test]
+async fn a_support_agent_orders_shows_the_qr_and_changes_the_markup_in_a_browser() {
+    let app = TestApp::spawn().await;
+    let product = app.cheapest("JP").await;
+    let driver = Driver::start().await;
+    let browser = open_browser(&driver).await;
     let scenario = tokio::time::timeout(BROWSER_LIMIT, scenario(&app, &browser, &product)).await;
     let _ = browser.close().await;
     scenario.expect("the browser scenario finishes within its limit");
@@ -546,17 +572,7 @@ async fn scenario(app: &TestApp, browser: &fantoccini::Client, product: &str) {
     key.send_keys(&format!("{}\u{E007}", app.api_key))
         .await
         .unwrap();
-    eventually(Duration::from_secs(10), || async {
-        let title = browser
-            .find(Locator::Css("main h1"))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        (title == "Dashboard").then_some(())
-    })
-    .await;
+    wait_for_title(browser, "Dashboard").await;
 
     // Order the product from the catalogue page.
     browser

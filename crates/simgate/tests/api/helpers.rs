@@ -86,6 +86,9 @@ pub struct Options {
     pub telnyx_step: Duration,
     /// The circuit breaker's tuning (`[health]`).
     pub health: HealthSettings,
+    /// Run as `serve --sandbox` does: the console's faults panel reaches
+    /// every simulator.
+    pub sandbox_mode: bool,
 }
 
 impl Default for Options {
@@ -97,6 +100,7 @@ impl Default for Options {
             database_url: None,
             telnyx_step: Duration::from_millis(100),
             health: HealthSettings::default(),
+            sandbox_mode: false,
         }
     }
 }
@@ -204,7 +208,23 @@ impl TestApp {
                 provider.descriptor.id
             );
         }
-        let app = Application::start(&settings).await.expect("simgate starts");
+        let simulators = options.sandbox_mode.then(|| {
+            let list = [
+                (ProviderId::EsimGo, &sandbox.handle),
+                (ProviderId::EsimStory, &story_handle),
+                (ProviderId::SimLocal, &sim_local_handle),
+                (ProviderId::Telnyx, &telnyx_handle),
+                (ProviderId::Onsim, &onsim_handle),
+            ]
+            .map(|(provider, handle)| simgate_console::Simulator {
+                provider,
+                base_url: handle.base_url(),
+            });
+            simgate_console::Simulators::new(list.into()).unwrap()
+        });
+        let app = Application::start_with(&settings, simulators)
+            .await
+            .expect("simgate starts");
         story.set_webhook_url(simgate::webhook_url(&app, ProviderId::EsimStory));
         sim_local.set_webhook_url(Some(simgate::webhook_url(&app, ProviderId::SimLocal)));
         sandbox

@@ -7,6 +7,7 @@ mod bad_input;
 mod catalogue;
 mod cli;
 mod console;
+mod console_faults;
 mod console_ops;
 mod contract;
 mod docs_ui;
