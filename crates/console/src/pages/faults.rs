@@ -449,7 +449,15 @@ pub(crate) async fn arm(
         }
         Err(error) => {
             let notice = Some(Notice::Failed(error));
-            let page = panel(&state, &console, simulators, &form, &FieldErrors::new(), notice).await?;
+            let page = panel(
+                &state,
+                &console,
+                simulators,
+                &form,
+                &FieldErrors::new(),
+                notice,
+            )
+            .await?;
             Ok((StatusCode::BAD_GATEWAY, page).into_response())
         }
     }
@@ -480,7 +488,10 @@ pub(crate) async fn clear(
     match simulators.clear(simulator).await {
         Ok(()) => {
             tracing::info!(provider = %simulator.provider, "faults cleared from the console");
-            Ok(Redirect::to(&format!("/console/faults?cleared={}", simulator.provider)).into_response())
+            Ok(
+                Redirect::to(&format!("/console/faults?cleared={}", simulator.provider))
+                    .into_response(),
+            )
         }
         Err(error) => {
             let notice = Some(Notice::Failed(error));

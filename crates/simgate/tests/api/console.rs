@@ -405,7 +405,10 @@ async fn every_page_renders_from_local_assets_and_a_revoke_is_confirmed_first() 
     // Outside `serve --sandbox` there is no faults panel, nor its link.
     let operator = sign_in(&app, OPERATOR_KEY).await;
     let operator_home = operator.get("/console/").await.text().await.unwrap();
-    assert!(!operator_home.contains(r#"href="/console/faults""#), "{operator_home}");
+    assert!(
+        !operator_home.contains(r#"href="/console/faults""#),
+        "{operator_home}"
+    );
     let faults = operator.get("/console/faults").await;
     assert_eq!(faults.status(), StatusCode::NOT_FOUND);
 

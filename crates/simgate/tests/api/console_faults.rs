@@ -56,7 +56,11 @@ async fn the_faults_panel_is_the_operators_and_refuses_bad_input_beside_its_fiel
     let refused = tenant
         .post(
             "/console/faults",
-            &[("csrf_token", &csrf), ("provider", "telnyx"), ("kind", "malformed")],
+            &[
+                ("csrf_token", &csrf),
+                ("provider", "telnyx"),
+                ("kind", "malformed"),
+            ],
         )
         .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
@@ -66,9 +70,15 @@ async fn the_faults_panel_is_the_operators_and_refuses_bad_input_beside_its_fiel
     let page = operator.get("/console/faults").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
-    assert!(html.contains(r#"href="/console/faults" aria-current="page""#), "{html}");
+    assert!(
+        html.contains(r#"href="/console/faults" aria-current="page""#),
+        "{html}"
+    );
     for provider in ProviderId::ALL {
-        assert!(html.contains(&format!(r#"<tr data-provider="{provider}">"#)), "{provider}");
+        assert!(
+            html.contains(&format!(r#"<tr data-provider="{provider}">"#)),
+            "{provider}"
+        );
     }
     let csrf = csrf_in(&html);
 
@@ -90,13 +100,23 @@ async fn the_faults_panel_is_the_operators_and_refuses_bad_input_beside_its_fiel
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = refused.text().await.unwrap();
     for field in ["provider", "status", "path", "method", "times"] {
-        assert!(html.contains(&format!(r#"id="{field}-error""#)), "{field}: {html}");
+        assert!(
+            html.contains(&format!(r#"id="{field}-error""#)),
+            "{field}: {html}"
+        );
     }
-    assert!(html.contains(r#"value="orders""#), "the fields are kept: {html}");
+    assert!(
+        html.contains(r#"value="orders""#),
+        "the fields are kept: {html}"
+    );
     let latency = operator
         .post(
             "/console/faults",
-            &[("csrf_token", &csrf), ("provider", "esim-go"), ("kind", "latency")],
+            &[
+                ("csrf_token", &csrf),
+                ("provider", "esim-go"),
+                ("kind", "latency"),
+            ],
         )
         .await;
     assert_eq!(latency.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -119,13 +139,23 @@ async fn the_faults_panel_is_the_operators_and_refuses_bad_input_beside_its_fiel
         )
         .await;
     assert_eq!(armed_now.status(), StatusCode::SEE_OTHER);
-    assert_eq!(armed_now.headers()[LOCATION], "/console/faults?armed=esim-go");
+    assert_eq!(
+        armed_now.headers()[LOCATION],
+        "/console/faults?armed=esim-go"
+    );
     let faults = armed(&app, ProviderId::EsimGo).await;
     assert_eq!(
         faults,
-        [serde_json::json!({"kind": "latency", "ms": 250, "path": "/catalogue", "method": "GET", "times": 3})]
+        [
+            serde_json::json!({"kind": "latency", "ms": 250, "path": "/catalogue", "method": "GET", "times": 3})
+        ]
     );
-    let html = operator.get("/console/faults?armed=esim-go").await.text().await.unwrap();
+    let html = operator
+        .get("/console/faults?armed=esim-go")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         html.contains("Fault armed on esim-go")
             && html.contains("answers after 250 ms · GET /catalogue… · 3 more"),
@@ -154,7 +184,8 @@ async fn an_operator_arms_a_503_and_sees_the_order_fail_over_in_a_browser() {
     let route = route(&app).await;
     let driver = Driver::start().await;
     let browser = open_browser(&driver).await;
-    let scenario = tokio::time::timeout(BROWSER_LIMIT, failover_scenario(&app, &browser, &route)).await;
+    let scenario =
+        tokio::time::timeout(BROWSER_LIMIT, failover_scenario(&app, &browser, &route)).await;
     let _ = browser.close().await;
     scenario.expect("the browser scenario finishes within its limit");
 }
@@ -182,9 +213,14 @@ async fn failover_scenario(
     let base = &app.address;
     let (first, second) = (route.first().as_str(), route.second().as_str());
     // The operator signs in and views the test tenant.
-    browser.goto(&format!("{base}/console/login")).await.unwrap();
+    browser
+        .goto(&format!("{base}/console/login"))
+        .await
+        .unwrap();
     let key = browser.find(Locator::Id("api_key")).await.unwrap();
-    key.send_keys(&format!("{OPERATOR_KEY}\u{E007}")).await.unwrap();
+    key.send_keys(&format!("{OPERATOR_KEY}\u{E007}"))
+        .await
+        .unwrap();
     wait_for_title(browser, "Dashboard").await;
     browser
         .find(Locator::Id("tenant-switch"))
@@ -224,12 +260,23 @@ async fn failover_scenario(
     select("provider", first).await;
     select("kind", "status").await;
     select("method", "POST").await;
-    for (id, value) in [("status", "503"), ("retry_after_secs", "0"), ("path", "/orders"), ("times", "20")] {
+    for (id, value) in [
+        ("status", "503"),
+        ("retry_after_secs", "0"),
+        ("path", "/orders"),
+        ("times", "20"),
+    ] {
         let field = browser.find(Locator::Id(id)).await.unwrap();
         field.clear().await.unwrap();
         field.send_keys(value).await.unwrap();
     }
-    browser.find(Locator::Id("arm")).await.unwrap().click().await.unwrap();
+    browser
+        .find(Locator::Id("arm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let notice = browser
         .wait()
         .at_most(Duration::from_secs(10))
@@ -241,7 +288,9 @@ async fn failover_scenario(
         .unwrap();
     assert_eq!(notice, format!("Fault armed on {first}."));
     let listed = browser
-        .find(Locator::Css(&format!(r#"tr[data-provider="{first}"] li[data-kind="status"]"#)))
+        .find(Locator::Css(&format!(
+            r#"tr[data-provider="{first}"] li[data-kind="status"]"#
+        )))
         .await
         .unwrap()
         .text()
@@ -296,15 +345,23 @@ async fn failover_scenario(
             && rows[0].contains("upstream_unavailable"),
         "{rows:?}"
     );
-    assert!(rows[1].contains(second) && rows[1].contains("current: completed"), "{rows:?}");
+    assert!(
+        rows[1].contains(second) && rows[1].contains("current: completed"),
+        "{rows:?}"
+    );
     assert_eq!(purchases(app, route.first()).await, 0);
     assert_eq!(purchases(app, route.second()).await, 1);
     screenshots(browser, "order-failover").await;
 
     // The panel clears the fault.
-    browser.goto(&format!("{base}/console/faults")).await.unwrap();
     browser
-        .find(Locator::Css(&format!(r#"tr[data-provider="{first}"] button[type=submit]"#)))
+        .goto(&format!("{base}/console/faults"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css(&format!(
+            r#"tr[data-provider="{first}"] button[type=submit]"#
+        )))
         .await
         .unwrap()
         .click()
