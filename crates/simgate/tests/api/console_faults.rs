@@ -176,6 +176,34 @@ async fn the_faults_panel_is_the_operators_and_refuses_bad_input_beside_its_fiel
         )
         .await;
     assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
+
+    // A simulator that stopped answering is a notice (502) and its row
+    // says so; the page still works.
+    app.telnyx_handle.shutdown().await;
+    let gone = operator
+        .post(
+            "/console/faults",
+            &[
+                ("csrf_token", &csrf),
+                ("provider", "telnyx"),
+                ("kind", "malformed"),
+            ],
+        )
+        .await;
+    assert_eq!(gone.status(), StatusCode::BAD_GATEWAY);
+    let html = gone.text().await.unwrap();
+    assert!(
+        html.contains(r#"role="alert">the telnyx simulator did not answer (connection refused)"#),
+        "{html}"
+    );
+    let page = operator.get("/console/faults").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("the telnyx simulator did not answer")
+    );
 }
 
 #[tokio::test]
