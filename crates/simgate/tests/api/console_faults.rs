@@ -123,7 +123,8 @@ async fn the_faults_panel_is_the_operators_and_refuses_bad_input_beside_its_fiel
     assert!(latency.text().await.unwrap().contains(r#"id="ms-error""#));
     assert!(armed(&app, ProviderId::EsimGo).await.is_empty());
 
-    // A good fault reaches the simulator, is listed, and is cleared.
+    // A good fault reaches the simulator, is listed, and is cleared (a
+    // method nothing sends, so no request uses it up meanwhile).
     let armed_now = operator
         .post(
             "/console/faults",
@@ -132,8 +133,8 @@ async fn the_faults_panel_is_the_operators_and_refuses_bad_input_beside_its_fiel
                 ("provider", "esim-go"),
                 ("kind", "latency"),
                 ("ms", "250"),
-                ("path", "/catalogue"),
-                ("method", "GET"),
+                ("path", "/orders"),
+                ("method", "PATCH"),
                 ("times", "3"),
             ],
         )
@@ -147,7 +148,7 @@ async fn the_faults_panel_is_the_operators_and_refuses_bad_input_beside_its_fiel
     assert_eq!(
         faults,
         [
-            serde_json::json!({"kind": "latency", "ms": 250, "path": "/catalogue", "method": "GET", "times": 3})
+            serde_json::json!({"kind": "latency", "ms": 250, "path": "/orders", "method": "PATCH", "times": 3})
         ]
     );
     let html = operator
@@ -158,7 +159,7 @@ async fn the_faults_panel_is_the_operators_and_refuses_bad_input_beside_its_fiel
         .unwrap();
     assert!(
         html.contains("Fault armed on esim-go")
-            && html.contains("answers after 250 ms · GET /catalogue… · 3 more"),
+            && html.contains("answers after 250 ms · PATCH /orders… · 3 more"),
         "{html}"
     );
     let cleared = operator
