@@ -86,7 +86,7 @@ pub(crate) async fn list(
             }
             div { button type="submit" { "Filter" } }
         }
-        p.muted id="lines-total" { (total) " lines" }
+        p.muted id="lines-total" { (total) @if total == 1 { " line" } @else { " lines" } }
         @if total == 0 {
             p.notice { "No lines match. Lines are provisioned through " code { "POST /v1/lines" } "." }
         } @else {
@@ -252,7 +252,12 @@ pub(crate) async fn save(
                 }
                 Err(error) => {
                     let error = simgate_api::problem::ApiError::from(error);
-                    if !error.status().is_client_error() {
+                    // Refused values go beside their field; anything else
+                    // (a line gone meanwhile, the provider down) is a page.
+                    if !matches!(
+                        error.status(),
+                        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+                    ) {
                         return Err(error.into());
                     }
                     let slot = match error.field() {

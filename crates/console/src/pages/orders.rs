@@ -115,7 +115,7 @@ pub(crate) async fn list(
         @if orders.is_empty() {
             p.muted { "No orders match." }
         } @else {
-            p.muted id="orders-total" { (total) " matching orders" }
+            p.muted id="orders-total" { (total) @if total == 1 { " matching order" } @else { " matching orders" } }
             div.table-wrap {
                 table {
                     thead { tr {
