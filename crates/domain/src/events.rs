@@ -394,6 +394,10 @@ mod tests {
         );
         let canceled = OutboundEvent::for_sim_order(sim_order(SimOrderStatus::Canceled));
         assert_eq!(canceled.dedupe_key(), "sim_order.canceled:so_1");
+        // Only order events name an order, which the store keeps beside them.
+        assert_eq!(completed.order_id(), Some(&OrderId("ord_1".into())));
+        assert_eq!(depleted.order_id(), None);
+        assert_eq!(canceled.order_id(), None);
     }
 
     #[test]
