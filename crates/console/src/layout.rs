@@ -18,11 +18,12 @@ pub(crate) enum Nav {
     Routing,
     Providers,
     SimOrders,
+    Lines,
     Webhooks,
     Faults,
 }
 
-const NAV: [(Nav, &str, &str); 8] = [
+const NAV: [(Nav, &str, &str); 9] = [
     (Nav::Dashboard, "/console/", "Dashboard"),
     (Nav::Orders, "/console/orders", "Orders"),
     (Nav::Catalogue, "/console/catalogue", "Catalogue"),
@@ -30,6 +31,7 @@ const NAV: [(Nav, &str, &str); 8] = [
     (Nav::Routing, "/console/routing", "Routing"),
     (Nav::Providers, "/console/providers", "Providers"),
     (Nav::SimOrders, "/console/sim-orders", "SIM orders"),
+    (Nav::Lines, "/console/lines", "Lines"),
     (Nav::Webhooks, "/console/webhooks", "Webhooks"),
 ];
 
@@ -59,12 +61,12 @@ pub(crate) async fn page(
     title: &str,
     content: Markup,
 ) -> Result<Markup, ConsoleError> {
-    let tenants = if console.session.operator {
-        state.services.list_tenants().await?
-    } else {
-        Vec::new()
-    };
     let current = console.session.tenant_id.as_deref();
+    let (tenants, tenant_name) = match (console.session.operator, current) {
+        (true, _) => (state.services.list_tenants().await?, None),
+        (false, Some(id)) => (Vec::new(), Some(state.services.tenant(id).await?.name)),
+        (false, None) => (Vec::new(), None),
+    };
     let csrf = console.csrf();
     let header = html! {
         header.top {
@@ -104,7 +106,7 @@ pub(crate) async fn page(
                         button.secondary type="submit" { "Switch" }
                     }
                 } @else {
-                    span { "Tenant " strong { (current.unwrap_or_default()) } }
+                    span { "Tenant " strong id="tenant-name" { (tenant_name.unwrap_or_default()) } }
                 }
                 form method="post" action="/console/logout" {
                     input type="hidden" name="csrf_token" value=(csrf);

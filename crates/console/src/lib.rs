@@ -1,5 +1,5 @@
 //! simgate's operator console: HTML pages for support and operations staff
-//! (orders, eSIMs, catalogue, pricing, webhooks), served by the binary.
+//! (orders, eSIMs, catalogue, pricing, lines, webhooks), served by the binary.
 //!
 //! Pages are rendered on the server with maud and enhanced by htmx, both
 //! compiled in (htmx and the stylesheet are vendored files embedded with
@@ -96,6 +96,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ConsoleState) -> Router<S
             get(pages::faults::show).post(pages::faults::arm),
         )
         .route("/console/faults/clear", post(pages::faults::clear))
+        .route("/console/lines", get(pages::lines::list))
+        .route(
+            "/console/lines/{mpn}",
+            get(pages::lines::detail).post(pages::lines::save),
+        )
         .route("/console/webhooks", get(pages::webhooks::show))
         .route(
             "/console/webhooks/events/{id}/replay",

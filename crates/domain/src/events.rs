@@ -209,6 +209,24 @@ impl OutboundEvent {
         }
     }
 
+    /// The order the event is about, if it is about one: stored beside the
+    /// event so an order's history is one indexed read.
+    pub fn order_id(&self) -> Option<&OrderId> {
+        match self {
+            Self::OrderCompleted(order) | Self::OrderFailed(order) | Self::OrderRefunded(order) => {
+                Some(&order.id)
+            }
+            Self::EsimUsageLow(_)
+            | Self::EsimUsageDepleted(_)
+            | Self::SimOrderPending(_)
+            | Self::SimOrderProcessing(_)
+            | Self::SimOrderReadyToShip(_)
+            | Self::SimOrderShipped(_)
+            | Self::SimOrderDelivered(_)
+            | Self::SimOrderCanceled(_) => None,
+        }
+    }
+
     /// The key that makes one fact one event: recording the same key again
     /// records nothing.
     pub fn dedupe_key(&self) -> String {
@@ -376,6 +394,10 @@ mod tests {
         );
         let canceled = OutboundEvent::for_sim_order(sim_order(SimOrderStatus::Canceled));
         assert_eq!(canceled.dedupe_key(), "sim_order.canceled:so_1");
+        // Only order events name an order, which the store keeps beside them.
+        assert_eq!(completed.order_id(), Some(&OrderId("ord_1".into())));
+        assert_eq!(depleted.order_id(), None);
+        assert_eq!(canceled.order_id(), None);
     }
 
     #[test]

@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use crate::entities::{
     ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, InsertOutcome,
     Lease, LineActivation, LineRecord, LineStatus, ListedEsim, NewOrder, OrderAttempt,
-    OrderFailure, OrderRecord, ProductFilter, Recorded, RepositoryError, SalePrice, SimOrderAnswer,
-    SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent, StoredWebhook, Tenant,
-    TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    OrderFailure, OrderQuery, OrderRecord, ProductFilter, Recorded, RepositoryError, SalePrice,
+    SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent, StoredWebhook,
+    Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
@@ -104,6 +104,15 @@ pub trait OrderRepository: Send + Sync {
         before: Option<&OrderId>,
         limit: u32,
     ) -> Result<Vec<OrderRecord>, RepositoryError>;
+
+    /// A page of a tenant's orders matching `query`, newest first, with how
+    /// many match across all pages: filtered in the database, so no match
+    /// is missed however old it is.
+    async fn search_orders(
+        &self,
+        tenant_id: &str,
+        query: &OrderQuery,
+    ) -> Result<(Vec<OrderRecord>, u64), RepositoryError>;
 
     /// Claims an order for an upstream call: `pending → submitted`, only if
     /// it is still pending at `fence`. Returns the new attempt's fence, or
@@ -451,13 +460,15 @@ pub trait EventRepository: Send + Sync {
     async fn disable_endpoint(&self, id: &str, reason: &str) -> Result<bool, RepositoryError>;
 
     /// Records an event once per `dedupe_key`, with a pending delivery to
-    /// each of the tenant's enabled endpoints. Returns the new deliveries'
-    /// ids, or `None` when the event was already recorded.
+    /// each of the tenant's enabled endpoints; `order_id` names the order
+    /// it is about, if any, so [`Self::events_for_order`] finds it. Returns
+    /// the new deliveries' ids, or `None` when the event was already recorded.
     async fn record_event(
         &self,
         tenant_id: &str,
         event_type: &str,
         dedupe_key: &str,
+        order_id: Option<&OrderId>,
         payload: &str,
     ) -> Result<Option<(String, Vec<String>)>, RepositoryError>;
 
@@ -477,6 +488,14 @@ pub trait EventRepository: Send + Sync {
         tenant_id: &str,
         before: Option<&str>,
         limit: u32,
+    ) -> Result<Vec<StoredEvent>, RepositoryError>;
+
+    /// A tenant's events about one order, oldest first (another tenant's
+    /// order has none): the order's history, however many events came after.
+    async fn events_for_order(
+        &self,
+        tenant_id: &str,
+        order_id: &OrderId,
     ) -> Result<Vec<StoredEvent>, RepositoryError>;
 
     /// The deliveries of an event.

@@ -1,5 +1,5 @@
-//! Use cases of the operator console: its sign-in sessions and the order
-//! search its pages need beyond the API's.
+//! Use cases of the operator console: its sign-in sessions, and the order
+//! search and order history its pages need beyond the API's.
 //!
 //! A session is a random 256-bit token in the browser's cookie; the store
 //! keeps only its SHA-256 (tokens are random, so a fast hash suffices), so
@@ -10,17 +10,17 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use simgate_domain::entities::{ConsoleSession, OrderRecord};
-use simgate_domain::{OrderId, OrderStatus, ProviderId};
+use simgate_domain::entities::{ConsoleSession, OrderQuery, OrderRecord};
+use simgate_domain::{OrderId, OrderStatus, PageRequest, ProviderId, TenantId};
 
-use crate::{ServiceError, Services};
+use crate::{EventWithDeliveries, ServiceError, Services};
 
-/// Most orders one console search reads while filtering, so a search
-/// matching nothing in a large account stays a bounded read.
-const MAX_SCANNED_ORDERS: usize = 5000;
+/// Most orders the dashboard reads for its charts, so a very busy account
+/// still draws them from a bounded read.
+const MAX_CHART_ORDERS: usize = 5000;
 
-/// Orders read per batch while filtering.
-const SCAN_BATCH: u32 = 200;
+/// Orders read per batch for the charts.
+const CHART_BATCH: u32 = 200;
 
 /// Who signs in to the console.
 #[derive(Debug, Clone)]
@@ -43,31 +43,9 @@ pub struct SessionGrant {
 pub struct OrderSearch {
     pub status: Option<OrderStatus>,
     pub provider: Option<ProviderId>,
-    /// Part of the order id, an ICCID or the upstream reference.
+    /// Part of the order id, idempotency key, provider reference, product
+    /// or offer id, or of an ICCID.
     pub text: Option<String>,
-}
-
-impl OrderSearch {
-    fn matches(&self, order: &OrderRecord) -> bool {
-        if self.provider.is_some_and(|p| order.provider() != p) {
-            return false;
-        }
-        let Some(text) = self
-            .text
-            .as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-        else {
-            return true;
-        };
-        let text = text.to_ascii_lowercase();
-        order.id.to_string().to_ascii_lowercase().contains(&text)
-            || order
-                .upstream_ref
-                .as_deref()
-                .is_some_and(|r| r.to_ascii_lowercase().contains(&text))
-            || order.iccids.iter().any(|i| i.to_string().contains(&text))
-    }
 }
 
 /// A random 256-bit token in hex.
@@ -144,39 +122,45 @@ impl Services {
             .await?)
     }
 
-    /// A page of a tenant's orders matching `search`, newest first, older
-    /// than `before`; at most `limit`, and whether more match after them.
-    /// Reads at most [`MAX_SCANNED_ORDERS`] orders while filtering.
+    /// A page of a tenant's orders matching `search`, newest first (page
+    /// numbers from 1, `size` orders each), with how many match in all:
+    /// searched in the store, so an order is found however old it is.
     pub async fn search_orders(
         &self,
         tenant_id: &str,
         search: &OrderSearch,
-        before: Option<&OrderId>,
-        limit: u32,
-    ) -> Result<(Vec<OrderRecord>, bool), ServiceError> {
-        let wanted = limit as usize;
-        let mut found = Vec::new();
-        let mut cursor = before.cloned();
-        let mut scanned = 0;
-        loop {
-            let batch = self
-                .orders(tenant_id, search.status, cursor.as_ref(), SCAN_BATCH)
-                .await?;
-            let exhausted = batch.len() < SCAN_BATCH as usize;
-            scanned += batch.len();
-            cursor = batch.last().map(|o| o.id.clone());
-            found.extend(batch.into_iter().filter(|o| search.matches(o)));
-            if found.len() > wanted || exhausted || scanned >= MAX_SCANNED_ORDERS {
-                break;
-            }
+        page: PageRequest,
+    ) -> Result<(Vec<OrderRecord>, u64), ServiceError> {
+        let query = OrderQuery {
+            status: search.status,
+            provider: search.provider,
+            text: search.text.clone(),
+            limit: page.size,
+            offset: (page.number - 1).saturating_mul(page.size),
+        };
+        Ok(self.store.search_orders(tenant_id, &query).await?)
+    }
+
+    /// The tenant's events about one of its orders, oldest first, each
+    /// with its deliveries.
+    pub async fn order_events(
+        &self,
+        tenant_id: &TenantId,
+        order_id: &OrderId,
+    ) -> Result<Vec<EventWithDeliveries>, ServiceError> {
+        let events = self
+            .store
+            .events_for_order(tenant_id.as_str(), order_id)
+            .await?;
+        let mut found = Vec::with_capacity(events.len());
+        for event in events {
+            found.push(self.with_deliveries(event).await?);
         }
-        let more = found.len() > wanted;
-        found.truncate(wanted);
-        Ok((found, more))
+        Ok(found)
     }
 
     /// A tenant's orders created since `since`, newest first, for the
-    /// dashboard's charts (bounded like [`Self::search_orders`]).
+    /// dashboard's charts (at most [`MAX_CHART_ORDERS`]).
     pub async fn orders_since(
         &self,
         tenant_id: &str,
@@ -186,13 +170,13 @@ impl Services {
         let mut cursor: Option<OrderId> = None;
         loop {
             let batch = self
-                .orders(tenant_id, None, cursor.as_ref(), SCAN_BATCH)
+                .orders(tenant_id, None, cursor.as_ref(), CHART_BATCH)
                 .await?;
-            let exhausted = batch.len() < SCAN_BATCH as usize;
+            let exhausted = batch.len() < CHART_BATCH as usize;
             cursor = batch.last().map(|o| o.id.clone());
             let before_window = batch.iter().any(|o| o.created_at < since);
             found.extend(batch.into_iter().filter(|o| o.created_at >= since));
-            if exhausted || before_window || found.len() >= MAX_SCANNED_ORDERS {
+            if exhausted || before_window || found.len() >= MAX_CHART_ORDERS {
                 break;
             }
         }

@@ -81,12 +81,19 @@ impl Services {
     ) -> Result<bool, ServiceError> {
         let event_type = event.event_type();
         let dedupe_key = event.dedupe_key();
+        let order_id = event.order_id().cloned();
         let payload = serde_json::to_value(EventBody::new(event, Utc::now()))
             .map_err(ServiceError::EventEncoding)?
             .to_string();
         let Some((event_id, deliveries)) = self
             .store
-            .record_event(tenant_id.as_str(), event_type, &dedupe_key, &payload)
+            .record_event(
+                tenant_id.as_str(),
+                event_type,
+                &dedupe_key,
+                order_id.as_ref(),
+                &payload,
+            )
             .await?
         else {
             return Ok(false);

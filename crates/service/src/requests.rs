@@ -132,7 +132,7 @@ impl Services {
         self.with_deliveries(event).await
     }
 
-    async fn with_deliveries(
+    pub(crate) async fn with_deliveries(
         &self,
         event: StoredEvent,
     ) -> Result<EventWithDeliveries, ServiceError> {

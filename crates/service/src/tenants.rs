@@ -6,7 +6,7 @@ use chrono::Utc;
 use rand::Rng;
 use secrecy::SecretString;
 use simgate_domain::TenantId;
-use simgate_domain::entities::{RepositoryError, TenantAccount};
+use simgate_domain::entities::{RepositoryError, Tenant, TenantAccount};
 
 use crate::{ServiceError, Services};
 
@@ -54,6 +54,14 @@ impl Services {
     /// Every tenant, oldest first.
     pub async fn list_tenants(&self) -> Result<Vec<TenantAccount>, ServiceError> {
         Ok(self.store.tenant_accounts().await?)
+    }
+
+    /// One tenant by id, e.g. to show its name rather than its id.
+    pub async fn tenant(&self, id: &str) -> Result<Tenant, ServiceError> {
+        self.store
+            .tenant(id)
+            .await?
+            .ok_or_else(|| ServiceError::TenantNotFound(id.to_owned()))
     }
 
     /// Creates a tenant under a unique name and issues its first key.

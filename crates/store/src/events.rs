@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
+use simgate_domain::OrderId;
 use simgate_domain::entities::RepositoryError;
 use simgate_domain::repository::EventRepository;
 use sqlx::any::AnyRow;
@@ -84,14 +85,15 @@ impl EventRepository for Store {
         tenant_id: &str,
         event_type: &str,
         dedupe_key: &str,
+        order_id: Option<&OrderId>,
         payload: &str,
     ) -> Result<Option<(String, Vec<String>)>, RepositoryError> {
         let id = new_id("evt");
         let now = millis(Utc::now());
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
         let inserted = sqlx::query(
-            "INSERT INTO events (id, tenant_id, event_type, dedupe_key, payload, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (dedupe_key) DO NOTHING",
+            "INSERT INTO events (id, tenant_id, event_type, dedupe_key, payload, created_at, order_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
         )
         .bind(id.clone())
         .bind(tenant_id.to_owned())
@@ -99,6 +101,7 @@ impl EventRepository for Store {
         .bind(dedupe_key.to_owned())
         .bind(payload.to_owned())
         .bind(now)
+        .bind(order_id.map(|o| o.0.clone()))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
@@ -147,6 +150,25 @@ impl EventRepository for Store {
         .bind(before.unwrap_or_default().to_owned())
         .fetch_all(&self.pool)
         .await.map_err(StoreError::from)?;
+        Ok(rows
+            .iter()
+            .map(event_from_row)
+            .collect::<Result<_, StoreError>>()?)
+    }
+
+    async fn events_for_order(
+        &self,
+        tenant_id: &str,
+        order_id: &OrderId,
+    ) -> Result<Vec<StoredEvent>, RepositoryError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant_id = $1 AND order_id = $2 ORDER BY id"
+        )))
+        .bind(tenant_id.to_owned())
+        .bind(order_id.0.clone())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
         Ok(rows
             .iter()
             .map(event_from_row)

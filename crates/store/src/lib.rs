@@ -109,6 +109,11 @@ fn migrator() -> Migrator {
             "console sessions",
             include_str!("../migrations/0010_console_sessions.sql"),
         ),
+        (
+            11,
+            "order search and order events",
+            include_str!("../migrations/0011_order_search_and_order_events.sql"),
+        ),
     ];
     let mut migrator = Migrator::with_migrations(
         migrations

@@ -22,7 +22,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use simgate_domain::entities::{EsimFilter, ListedEsim, RepositoryError, SalePrice};
+use simgate_domain::entities::{EsimFilter, ListedEsim, OrderQuery, RepositoryError, SalePrice};
 use simgate_domain::repository::OrderRepository;
 use simgate_domain::{
     ActivationCode, Currency, Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus,
@@ -226,6 +226,68 @@ impl OrderRepository for Store {
         .await
         .map_err(StoreError::from)?;
         Ok(self.hydrate_all(rows).await?)
+    }
+
+    async fn search_orders(
+        &self,
+        tenant_id: &str,
+        query: &OrderQuery,
+    ) -> Result<(Vec<OrderRecord>, u64), RepositoryError> {
+        // An empty parameter means "any": one statement for every filter.
+        const MATCHING: &str = "FROM orders o WHERE o.tenant_id = $1 \
+             AND ($2 = '' OR o.status = $2) AND ($3 = '' OR o.provider = $3) \
+             AND ($4 = '' OR LOWER(o.id) LIKE $4 ESCAPE '\\' \
+             OR LOWER(COALESCE(o.idempotency_key, '')) LIKE $4 ESCAPE '\\' \
+             OR LOWER(COALESCE(o.upstream_ref, '')) LIKE $4 ESCAPE '\\' \
+             OR LOWER(o.product_id) LIKE $4 ESCAPE '\\' \
+             OR LOWER(COALESCE(o.offer_id, '')) LIKE $4 ESCAPE '\\' \
+             OR EXISTS (SELECT 1 FROM order_esims e WHERE e.order_id = o.id \
+             AND e.iccid LIKE $4 ESCAPE '\\'))";
+        let params = [
+            tenant_id.to_owned(),
+            query
+                .status
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            query
+                .provider
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_default(),
+            query
+                .text
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(contains_pattern)
+                .unwrap_or_default(),
+        ];
+        let mut count = sqlx::query(AssertSqlSafe(format!("SELECT COUNT(*) AS n {MATCHING}")));
+        for param in &params {
+            count = count.bind(param.clone());
+        }
+        let total: i64 = count
+            .fetch_one(&self.pool)
+            .await
+            .map_err(StoreError::from)?
+            .try_get("n")
+            .map_err(StoreError::from)?;
+        let columns = ORDER_COLUMNS
+            .split(", ")
+            .map(|c| format!("o.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut page = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {columns} {MATCHING} ORDER BY o.id DESC LIMIT {} OFFSET {}",
+            query.limit, query.offset
+        )));
+        for param in params {
+            page = page.bind(param);
+        }
+        let rows = page.fetch_all(&self.pool).await.map_err(StoreError::from)?;
+        Ok((
+            self.hydrate_all(rows).await?,
+            u64::try_from(total).unwrap_or_default(),
+        ))
     }
 
     async fn claim_for_submission(
@@ -767,6 +829,21 @@ fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
         attempt_log: serde_json::from_str(&row.try_get::<String, _>("attempt_log")?)
             .map_err(StoreError::corrupt)?,
     })
+}
+
+/// A `LIKE` pattern (escaped with a backslash) matching text that contains
+/// `text`, lower-cased: a search for `50%` looks for those two characters.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// The price and margin of a sale as stored: millionths of its currency.

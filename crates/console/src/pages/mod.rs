@@ -4,6 +4,7 @@ pub(crate) mod catalogue;
 pub(crate) mod dashboard;
 pub(crate) mod esims;
 pub(crate) mod faults;
+pub(crate) mod lines;
 pub(crate) mod login;
 pub(crate) mod orders;
 pub(crate) mod pricing;

@@ -7,7 +7,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use simgate_domain::entities::{AttemptResult, OrderRecord};
 use simgate_domain::orchestration::OfferId;
-use simgate_domain::{OrderId, OrderKind, OrderStatus, ProductId, ProviderId, TenantId};
+use simgate_domain::{
+    OrderId, OrderKind, OrderStatus, PageRequest, ProductId, ProviderId, TenantId,
+};
 use simgate_service::console::OrderSearch;
 use simgate_service::{OrderRequest, OrderTarget};
 
@@ -18,9 +20,6 @@ use crate::session::{Console, Posted};
 
 /// Orders per page.
 const PAGE: u32 = 25;
-
-/// Recent events searched for an order's own.
-const EVENTS_SEARCHED: u32 = 200;
 
 const STATUSES: [OrderStatus; 6] = [
     OrderStatus::Pending,
@@ -40,8 +39,9 @@ pub(crate) struct ListQuery {
     status: String,
     #[serde(default)]
     provider: String,
+    /// The page asked for, from 1.
     #[serde(default)]
-    before: String,
+    page: Option<u32>,
 }
 
 fn non_empty(raw: &str) -> Option<&str> {
@@ -69,25 +69,28 @@ pub(crate) async fn list(
         provider,
         text: non_empty(&query.q).map(str::to_owned),
     };
-    let before = non_empty(&query.before).map(|b| OrderId(b.to_owned()));
-    let (orders, more) = state
+    let number = query.page.unwrap_or(1);
+    let (orders, total) = state
         .services
-        .search_orders(tenant, &search, before.as_ref(), PAGE)
+        .search_orders(tenant, &search, PageRequest::new(number, PAGE)?)
         .await?;
-    let next = orders.last().filter(|_| more).map(|last| {
+    let link = |page: u32| {
+        let page = page.to_string();
         let query = serde_urlencoded::to_string([
             ("q", query.q.as_str()),
             ("status", query.status.as_str()),
             ("provider", query.provider.as_str()),
-            ("before", &last.id.0),
+            ("page", page.as_str()),
         ])
         .unwrap_or_default();
         format!("/console/orders?{query}")
-    });
+    };
+    let newer = (number > 1).then(|| link(number - 1));
+    let older = (u64::from(number) * u64::from(PAGE) < total).then(|| link(number + 1));
     let content = html! {
         form.card.filters method="get" action="/console/orders" role="search" {
             div {
-                label for="q" { "Search (order id, ICCID, provider reference)" }
+                label for="q" { "Search (order id, idempotency key, ICCID, provider reference, product or offer)" }
                 input id="q" name="q" type="search" value=(query.q);
             }
             div {
@@ -113,6 +116,7 @@ pub(crate) async fn list(
         @if orders.is_empty() {
             p.muted { "No orders match." }
         } @else {
+            p.muted id="orders-total" { (total) @if total == 1 { " matching order" } @else { " matching orders" } }
             div.table-wrap {
                 table {
                     thead { tr {
@@ -136,8 +140,11 @@ pub(crate) async fn list(
                 }
             }
         }
-        @if let Some(next) = next {
-            p { a.button.secondary href=(next) { "Older orders" } }
+        @if newer.is_some() || older.is_some() {
+            nav aria-label="Pages" {
+                @if let Some(newer) = newer { a.button.secondary href=(newer) { "Newer orders" } " " }
+                @if let Some(older) = older { a.button.secondary href=(older) { "Older orders" } }
+            }
         }
     };
     layout::page(&state, &console, Nav::Orders, "Orders", content).await
@@ -231,15 +238,8 @@ pub(crate) async fn detail(
     let id = order.id.to_string();
     let events = state
         .services
-        .events_page(
-            &TenantId::from_stored(tenant.to_owned()),
-            None,
-            EVENTS_SEARCHED,
-        )
-        .await?
-        .into_iter()
-        .filter(|e| e.event.payload.contains(&id))
-        .collect::<Vec<_>>();
+        .order_events(&TenantId::from_stored(tenant.to_owned()), &order.id)
+        .await?;
     let content = html! {
         (live_status(&order))
         h2 { "Attempts" }

@@ -140,6 +140,20 @@ pub struct EsimFilter {
     pub offset: u32,
 }
 
+/// Which of a tenant's orders to find, and which page of them: what the
+/// console's order search filters on, answered by one store query so an
+/// old order is found however many newer ones there are.
+#[derive(Debug, Clone, Default)]
+pub struct OrderQuery {
+    pub status: Option<OrderStatus>,
+    pub provider: Option<ProviderId>,
+    /// Part of the order id, idempotency key, provider reference, product
+    /// or offer id, or of one of its ICCIDs; case-insensitive.
+    pub text: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
 /// An eSIM in a list, with the status of the order that delivered it:
 /// simgate keeps no lifecycle of its own for an eSIM.
 #[derive(Debug, Clone)]

@@ -678,4 +678,30 @@ async fn scenario(app: &TestApp, browser: &fantoccini::Client, product: &str) {
     assert_eq!(amount(&after), expected, "catalogue shows {after}");
     assert!(amount(&after) > amount(&before), "{before} → {after}");
     screenshots(browser, "catalogue-marked-up").await;
+
+    // A line is listed, and its page offers its settings, labelled.
+    let mpn = crate::lines::reserved_number(app, 0).await;
+    let created = app
+        .post("/v1/lines", &json!({ "mpn": mpn, "uc": "own" }), None)
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    browser
+        .goto(&format!("{base}/console/lines"))
+        .await
+        .unwrap();
+    screenshots(browser, "lines").await;
+    browser
+        .find(Locator::Css(&format!("a[href='/console/lines/{mpn}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("label[for=mobile_data]"))
+        .await
+        .unwrap();
+    screenshots(browser, "line").await;
 }

@@ -1,13 +1,17 @@
 //! The console's operations pages over plain HTTP: the routing editor
 //! (refusals inline, the same rules as `PUT /v1/routing`, the decision for
-//! an offer), provider health and margin, each tenant seeing only its own.
+//! an offer), provider health and margin, SIM orders, lines and the order
+//! search, each tenant seeing only its own.
+
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
 use serde_json::json;
 
 use crate::console::{csrf_in, sign_in};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, eventually};
+use crate::lines::reserved_number;
 use crate::routing::japan_offer;
 use crate::sim_orders::wait_for_status;
 
@@ -226,4 +230,105 @@ async fn sim_orders_are_listed_with_their_tracking_for_their_tenant_only() {
         !html.contains(id) && html.contains("No SIM card orders yet."),
         "{html}"
     );
+}
+
+#[tokio::test]
+async fn lines_are_listed_and_edited_for_their_tenant_only_and_orders_are_searched_in_the_store() {
+    let app = TestApp::spawn().await;
+    let mpn = reserved_number(&app, 0).await;
+    let created = app
+        .post("/v1/lines", &json!({ "mpn": mpn, "uc": "own" }), None)
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    let owner = sign_in(&app, &app.api_key).await;
+    let list = owner.get("/console/lines?status=active").await;
+    assert_eq!(list.status(), StatusCode::OK);
+    let html = list.text().await.unwrap();
+    assert!(html.contains(&format!(r#"data-line="{mpn}""#)), "{html}");
+    // A tenant's header names the tenant, not its id.
+    assert!(
+        html.contains(r#"<strong id="tenant-name">test reseller</strong>"#),
+        "{html}"
+    );
+    let ceased = owner.get("/console/lines?status=ceased").await;
+    assert!(!ceased.text().await.unwrap().contains(&mpn));
+    let bad = owner.get("/console/lines?status=gone").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    let line = format!("/console/lines/{mpn}");
+    let page = owner.get(&line).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"<label for="mobile_data">"#) && html.contains("No ports for this number."),
+        "{html}"
+    );
+    let csrf = csrf_in(&html);
+    // A number that does not parse is refused beside its field.
+    let refused = owner
+        .post(&line, &[("csrf_token", &csrf), ("new_mpn", "12ab")])
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains(r#"id="new_mpn-error""#), "{html}");
+    assert!(
+        html.contains(r#"value="12ab""#),
+        "the entry is kept: {html}"
+    );
+    let forged = owner.post(&line, &[("mobile_data", "on")]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    // Unticked services are turned off at the provider.
+    let saved = owner
+        .post(
+            &line,
+            &[
+                ("csrf_token", &csrf),
+                ("mobile_voice", "on"),
+                ("mobile_sms", "on"),
+                ("first_name", "Ada"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(saved.headers()[LOCATION], format!("{line}?saved=1"));
+    let live = app.get_json(&format!("/v1/lines/{mpn}")).await;
+    assert_eq!(live["services"]["mobile_data"], false, "{live}");
+    assert_eq!(live["services"]["mobile_voice"], true, "{live}");
+
+    let (_, other_key) = simgate::create_tenant(app.app.store(), "other reseller")
+        .await
+        .unwrap();
+    let other = sign_in(&app, &other_key).await;
+    assert_eq!(other.get(&line).await.status(), StatusCode::NOT_FOUND);
+    let html = other.get("/console/lines").await.text().await.unwrap();
+    assert!(!html.contains(&mpn) && html.contains("0 lines"), "{html}");
+
+    // Orders are searched by idempotency key, and the detail shows the
+    // order's own event.
+    let product = app.cheapest("FR").await;
+    let order = app.order(&product, "console-search-key").await;
+    let id = order["id"].as_str().unwrap();
+    app.wait_for_order(id, "completed").await;
+    let found = owner
+        .get("/console/orders?q=CONSOLE-search")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        found.contains(&format!("/console/orders/{id}")) && found.contains("1 matching order<"),
+        "{found}"
+    );
+    let detail = eventually(Duration::from_secs(10), || async {
+        let html = owner
+            .get(&format!("/console/orders/{id}"))
+            .await
+            .text()
+            .await
+            .ok()?;
+        html.contains("order.completed").then_some(html)
+    })
+    .await;
+    assert!(!detail.contains("No events for this order yet."));
 }

@@ -31,7 +31,7 @@ async fn operator_json(app: &TestApp, path: &str) -> Value {
 }
 
 /// A reserved number of the provider account, free to provision.
-async fn reserved_number(app: &TestApp, skip: usize) -> String {
+pub(crate) async fn reserved_number(app: &TestApp, skip: usize) -> String {
     let numbers = app.get_json("/v1/numbers?state=reserved").await;
     let numbers = numbers["data"].as_array().unwrap();
     assert!(numbers.len() > skip, "the sandbox reserves numbers");

@@ -26,6 +26,7 @@ mod leases;
 mod lines;
 mod orders;
 mod routing;
+mod search;
 mod sessions;
 mod sim_orders;
 mod tenants;
@@ -35,17 +36,29 @@ use leases::*;
 use lines::*;
 use orders::*;
 use routing::*;
+use search::*;
 use sessions::*;
 use sim_orders::*;
 use tenants::*;
 
 async fn sqlite() -> (Store, tempfile::TempDir) {
+    let (store, _, dir) = sqlite_at().await;
+    (store, dir)
+}
+
+/// A store on a new SQLite file, and its URL for direct connections.
+async fn sqlite_at() -> (Store, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    (Store::connect(&url).await.unwrap(), dir)
+    (Store::connect(&url).await.unwrap(), url, dir)
 }
 
 async fn postgres() -> Store {
+    postgres_at().await.0
+}
+
+/// A store on a new PostgreSQL database, and its URL for direct connections.
+async fn postgres_at() -> (Store, String) {
     sqlx::any::install_default_drivers();
     let server = std::env::var("SIMGATE_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
@@ -57,7 +70,8 @@ async fn postgres() -> Store {
         .execute(&mut admin)
         .await
         .unwrap();
-    Store::connect(&format!("{server}/{name}")).await.unwrap()
+    let url = format!("{server}/{name}");
+    (Store::connect(&url).await.unwrap(), url)
 }
 
 fn usd(amount: &str) -> Money {
@@ -141,4 +155,5 @@ on_both_backends!(
     the_sale_price_moves_only_with_its_candidate,
     sessions_expire_switch_and_end,
     esims_are_listed_per_tenant_filtered_and_paged,
+    an_orders_events_are_read_by_order_and_tenant,
 );
