@@ -321,7 +321,11 @@ impl Services {
 
     /// One claim and call of the order's current candidate.
     async fn submit_once(&self, order: OrderRecord) -> Result<Submission, ServiceError> {
-        if self.admit(order.provider()) == Admission::Rejected {
+        let provider = order.provider();
+        if self.connectors.get(provider).is_none() {
+            return Err(ServiceError::ProviderNotConfigured(provider));
+        }
+        if self.admit(provider) == Admission::Rejected {
             return self.skip_open_circuit(order).await;
         }
         let Some(attempt) = self
