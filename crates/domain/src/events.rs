@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::entities::OrderRecord;
 use crate::{BundleUsage, Iccid, Money, OrderId, OrderStatus, ProductId, SimOrderStatus};
 
 /// Why an order failed, as its `order.failed` event tells it.
@@ -156,6 +157,27 @@ impl OutboundEvent {
             OrderStatus::Refunded => Some(Self::OrderRefunded(data)),
             OrderStatus::Pending | OrderStatus::Submitted | OrderStatus::Fulfilling => None,
         }
+    }
+
+    /// [`Self::for_order`] of a stored order as it stands: one mapping, so
+    /// that the store (recording the event in the transaction that makes
+    /// the order final) and the service tell the same fact the same way.
+    pub fn of_order(order: &OrderRecord) -> Option<Self> {
+        Self::for_order(OrderEventData {
+            id: order.id.clone(),
+            status: order.status,
+            product_id: order.product_id.clone(),
+            quantity: order.quantity,
+            esims: order.iccids.clone(),
+            upstream_reference: order.upstream_ref.clone(),
+            failure: order.failure.as_ref().map(|f| EventFailure {
+                code: f.code.clone(),
+                message: f.message.clone(),
+                retryable: f.retryable,
+            }),
+            // A retryable failure can be retried into success: key failures by attempt.
+            attempt: order.attempts,
+        })
     }
 
     /// `esim.usage.depleted` when nothing is left, `esim.usage.low` at

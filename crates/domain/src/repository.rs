@@ -81,8 +81,10 @@ pub trait OrderRepository: Send + Sync {
         sale: &SalePrice,
         attempt: Option<&OrderAttempt>,
     ) -> Result<Option<i64>, RepositoryError>;
-    /// Writes a new order in `pending`, or returns the tenant's existing order
-    /// with the same idempotency key.
+    /// Writes a new order in `pending` (or, with `submitted_at`, already
+    /// claimed for its first attempt) in one statement, or returns the
+    /// tenant's existing order with the same idempotency key. A new order
+    /// is returned as written, without reading it back.
     async fn insert_order(&self, order: &NewOrder) -> Result<InsertOutcome, RepositoryError>;
 
     /// An order by id, whoever owns it (for jobs).
@@ -130,13 +132,15 @@ pub trait OrderRepository: Send + Sync {
     /// has just re-sent. Returns the new fence; a lease is kept.
     async fn reopen_order(&self, id: &OrderId, fence: i64) -> Result<Option<i64>, RepositoryError>;
 
-    /// Records the provider's answer to the attempt at `fence`: the upstream
-    /// reference, status and any delivered eSIMs, in one transaction with
-    /// the purchase ledger. An answer is never dropped (see [`Recorded`]),
-    /// and one purchase is never linked to two orders.
+    /// Records the provider's answer to the attempt at `fence` of `order`
+    /// (as the caller read it: its provider is the one that answered): the
+    /// upstream reference, status and any delivered eSIMs, in one
+    /// transaction with the purchase ledger and, when the order became
+    /// final, its event and deliveries. An answer is never dropped (see
+    /// [`Recorded`]), and one purchase is never linked to two orders.
     async fn record_upstream_order(
         &self,
-        id: &OrderId,
+        order: &OrderRecord,
         fence: i64,
         upstream_ref: &str,
         provider_status: &str,
@@ -150,10 +154,11 @@ pub trait OrderRepository: Send + Sync {
     /// attempt is current and the order has no purchase. Unlike an answer
     /// to our own call, a match that comes too late is dropped
     /// ([`Recorded::NotTaken`]): it may be the purchase of another order
-    /// of the same content whose own answer was lost.
+    /// of the same content whose own answer was lost. Recorded like
+    /// [`Self::record_upstream_order`], event included.
     async fn adopt_matched_order(
         &self,
-        id: &OrderId,
+        order: &OrderRecord,
         fence: i64,
         answer: &UpstreamAnswer<'_>,
     ) -> Result<Recorded, RepositoryError>;

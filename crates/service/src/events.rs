@@ -12,11 +12,8 @@ use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
 use sha2::Sha256;
-use simgate_domain::entities::{DeliveryStatus, Endpoint, OrderRecord, StoredEvent};
-use simgate_domain::{
-    BundleUsage, DeliveryId, EventBody, EventFailure, EventId, Iccid, OrderEventData,
-    OutboundEvent, TenantId,
-};
+use simgate_domain::entities::{DeliveryStatus, Endpoint, OrderRecord, RecordedEvent, StoredEvent};
+use simgate_domain::{BundleUsage, DeliveryId, EventBody, EventId, Iccid, OutboundEvent, TenantId};
 
 use crate::telemetry::{self, DeliveryOutcome};
 use crate::webhook_targets::{self, NOT_PUBLIC_CODE, TargetRefused};
@@ -122,21 +119,7 @@ impl Services {
     }
 
     async fn order_event(&self, order: &OrderRecord) -> Result<(), ServiceError> {
-        let Some(event) = OutboundEvent::for_order(OrderEventData {
-            id: order.id.clone(),
-            status: order.status,
-            product_id: order.product_id.clone(),
-            quantity: order.quantity,
-            esims: order.iccids.clone(),
-            upstream_reference: order.upstream_ref.clone(),
-            failure: order.failure.as_ref().map(|f| EventFailure {
-                code: f.code.clone(),
-                message: f.message.clone(),
-                retryable: f.retryable,
-            }),
-            // A retryable failure can be retried into success: key failures by attempt.
-            attempt: order.attempts,
-        }) else {
+        let Some(event) = OutboundEvent::of_order(order) else {
             return Ok(());
         };
         // Counted with the event, which is recorded once per fact.
@@ -145,6 +128,16 @@ impl Services {
             crate::telemetry::order_finished(order.provider(), order.status);
         }
         Ok(())
+    }
+
+    /// After an order's event was recorded in the transaction that made the
+    /// order final: counts the order and schedules the deliveries.
+    pub(crate) async fn announced(&self, order: &OrderRecord, event: Option<RecordedEvent>) {
+        let Some(event) = event else { return };
+        crate::telemetry::order_finished(order.provider(), order.status);
+        tracing::info!(event = %event.id, order = %order.id, deliveries = event.deliveries.len(), "event recorded");
+        self.schedule(event.deliveries.into_iter().map(DeliveryId::from_stored))
+            .await;
     }
 
     /// `esim.usage.low` (10 % or less left) or `esim.usage.depleted`.

@@ -129,6 +129,11 @@ impl Services {
         let sale = self
             .sale_price(&request.tenant_id, offer_id.as_deref(), &product)
             .await?;
+        // Admitted now, the order is written already claimed for its first
+        // attempt: one statement before the call instead of two. A probe
+        // slot taken here and then not used (a replayed key) frees itself
+        // after the cool-down, like any probe that never reports.
+        let admitted = self.admit(product.id.provider) != Admission::Rejected;
         let new = NewOrder {
             tenant_id: request.tenant_id.clone(),
             idempotency_key: request.idempotency_key.clone(),
@@ -140,11 +145,17 @@ impl Services {
             sale,
             offer_id,
             candidates,
+            submitted_at: admitted.then(Utc::now),
         };
         match self.store.insert_order(&new).await? {
             InsertOutcome::Created(order) => {
                 crate::telemetry::order_created(order.provider());
-                let order = self.submit(order).await?;
+                let order = if order.status == OrderStatus::Submitted {
+                    let attempt = order.fence;
+                    self.settle(self.call(order, attempt).await?).await?
+                } else {
+                    self.submit(order).await?
+                };
                 Ok(PlaceOutcome {
                     order,
                     replayed: false,
@@ -293,11 +304,17 @@ impl Services {
     /// provider. When another worker moved it first, returns the order as
     /// it stands.
     async fn submit(&self, order: OrderRecord) -> Result<OrderRecord, ServiceError> {
-        let mut order = order;
+        self.settle(self.submit_once(order).await?).await
+    }
+
+    /// Follows a submission through the failovers it leads to, each next
+    /// candidate claimed and called in turn.
+    async fn settle(&self, submission: Submission) -> Result<OrderRecord, ServiceError> {
+        let mut submission = submission;
         loop {
-            match self.submit_once(order).await? {
+            match submission {
                 Submission::Settled(order) => return Ok(order),
-                Submission::FailedOver(next) => order = next,
+                Submission::FailedOver(next) => submission = self.submit_once(next).await?,
             }
         }
     }
@@ -305,10 +322,9 @@ impl Services {
     /// One claim and call of the order's current candidate.
     async fn submit_once(&self, order: OrderRecord) -> Result<Submission, ServiceError> {
         let provider = order.provider();
-        let connector = self
-            .connectors
-            .get(provider)
-            .ok_or(ServiceError::ProviderNotConfigured(provider))?;
+        if self.connectors.get(provider).is_none() {
+            return Err(ServiceError::ProviderNotConfigured(provider));
+        }
         if self.admit(provider) == Admission::Rejected {
             return self.skip_open_circuit(order).await;
         }
@@ -319,6 +335,17 @@ impl Services {
         else {
             return Ok(Submission::Settled(self.reload(&order.id).await?));
         };
+        self.call(order, attempt).await
+    }
+
+    /// Calls the provider for the order's attempt at `attempt` (claimed
+    /// already) and records what it said.
+    async fn call(&self, order: OrderRecord, attempt: i64) -> Result<Submission, ServiceError> {
+        let provider = order.provider();
+        let connector = self
+            .connectors
+            .get(provider)
+            .ok_or(ServiceError::ProviderNotConfigured(provider))?;
         let request = PlaceOrder {
             reference: order.id.to_string(),
             sku: order.product_id.sku.clone(),
@@ -328,10 +355,7 @@ impl Services {
         tracing::info!(order = %order.id, %provider, sku = %request.sku, attempt, "submitting order upstream");
         match connector.place_order(&request).await {
             Ok(placed) => Ok(Submission::Settled(
-                self.adopt(&order.id, attempt, &placed)
-                    .await?
-                    .order()
-                    .clone(),
+                self.adopt(&order, attempt, &placed).await?.into_order(),
             )),
             Err(error) => {
                 if error.nothing_was_processed() {
@@ -394,15 +418,15 @@ impl Services {
     /// and counted here so that an operator refunds it.
     pub(crate) async fn adopt(
         &self,
-        id: &OrderId,
+        order: &OrderRecord,
         fence: i64,
         placed: &PlacedOrder,
     ) -> Result<Recorded, ServiceError> {
         let status = delivered_status(placed);
-        let recorded = self
+        let mut recorded = self
             .store
             .record_upstream_order(
-                id,
+                order,
                 fence,
                 &placed.reference,
                 &placed.provider_status,
@@ -411,14 +435,18 @@ impl Services {
             )
             .await?;
         let provider = recorded.order().provider().as_str();
-        match &recorded {
-            Recorded::Linked { order, superseded } => {
+        match &mut recorded {
+            Recorded::Linked {
+                order,
+                superseded,
+                event,
+            } => {
                 if *superseded {
                     metrics::counter!("simgate_superseded_answers_total", "provider" => provider, "kind" => "order")
                         .increment(1);
                     tracing::warn!(order = %order.id, upstream = %placed.reference, "recorded the answer of a superseded attempt as the order's purchase");
                 }
-                self.announce(order).await;
+                self.announced(order, event.take()).await;
                 tracing::info!(order = %order.id, upstream = %placed.reference, status = %order.status, "order recorded");
             }
             Recorded::Extra(order) => {
@@ -438,14 +466,14 @@ impl Services {
     /// answer, if this attempt is still current; true when it was taken.
     async fn adopt_match(
         &self,
-        id: &OrderId,
+        order: &OrderRecord,
         fence: i64,
         found: &PlacedOrder,
     ) -> Result<bool, ServiceError> {
         let recorded = self
             .store
             .adopt_matched_order(
-                id,
+                order,
                 fence,
                 &UpstreamAnswer {
                     upstream_ref: &found.reference,
@@ -455,12 +483,12 @@ impl Services {
                 },
             )
             .await?;
-        if let Recorded::Linked { order, .. } = &recorded {
+        if let Recorded::Linked { order, event, .. } = recorded {
             tracing::info!(order = %order.id, upstream = %found.reference, status = %order.status, "adopted the provider's order for a lost answer");
-            self.announce(order).await;
+            self.announced(&order, event).await;
             return Ok(true);
         }
-        tracing::info!(order = %id, upstream = %found.reference, "a matched provider order was not taken: the attempt is no longer current");
+        tracing::info!(order = %order.id, upstream = %found.reference, "a matched provider order was not taken: the attempt is no longer current");
         Ok(false)
     }
 
@@ -581,7 +609,7 @@ impl Services {
             .map_err(ServiceError::upstream)?;
         if let Some(found) = found {
             tracing::info!(order = %id, upstream = %found.reference, "found the provider's order by our reference");
-            let recorded = self.adopt(&id, fence, &found).await?;
+            let recorded = self.adopt(&order, fence, &found).await?;
             return Ok(matches!(recorded, Recorded::Linked { .. }));
         }
         if let Some(next) = self.fail_over_reconciled(&order).await? {
@@ -611,7 +639,7 @@ impl Services {
             .await
             .map_err(ServiceError::upstream)?;
         if let Some(found) = self.find_match(&order, &upstream, since).await? {
-            return self.adopt_match(&id, fence, found).await;
+            return self.adopt_match(&order, fence, found).await;
         }
         if let Some(next) = self.fail_over_reconciled(&order).await? {
             return self.submit_or_keep(next).await;
@@ -657,7 +685,7 @@ impl Services {
     /// Follows an order the provider is still fulfilling, where it can be
     /// looked up; orders fulfilled by webhook only are left to the webhook.
     async fn follow_fulfilling(&self, order: OrderRecord) -> Result<bool, ServiceError> {
-        let (id, fence) = (order.id.clone(), order.fence);
+        let fence = order.fence;
         let (Some(reference), Some(connector)) =
             (&order.upstream_ref, self.connectors.get(order.provider()))
         else {
@@ -676,7 +704,7 @@ impl Services {
             status => status.is_final(),
         };
         if done {
-            self.adopt(&id, fence, &placed).await?;
+            self.adopt(&order, fence, &placed).await?;
         }
         Ok(done)
     }

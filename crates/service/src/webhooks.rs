@@ -148,7 +148,7 @@ impl Services {
                 if placed.status == order.status || !order.status.can_become(placed.status) {
                     return Ok("unchanged");
                 }
-                self.adopt(&order.id, order.fence, &placed).await?;
+                self.adopt(&order, order.fence, &placed).await?;
                 Ok("applied")
             }
         }

@@ -88,29 +88,21 @@ impl EventRepository for Store {
         order_id: Option<&OrderId>,
         payload: &str,
     ) -> Result<Option<(String, Vec<String>)>, RepositoryError> {
-        let id = new_id("evt");
-        let now = millis(Utc::now());
         let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        let inserted = sqlx::query(
-            "INSERT INTO events (id, tenant_id, event_type, dedupe_key, payload, created_at, order_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+        let recorded = record_event_in(
+            &mut tx,
+            tenant_id,
+            event_type,
+            dedupe_key,
+            order_id,
+            payload,
+            millis(Utc::now()),
         )
-        .bind(id.clone())
-        .bind(tenant_id.to_owned())
-        .bind(event_type.to_owned())
-        .bind(dedupe_key.to_owned())
-        .bind(payload.to_owned())
-        .bind(now)
-        .bind(order_id.map(|o| o.0.clone()))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        if inserted.rows_affected() == 0 {
-            return Ok(None);
+        .await?;
+        if recorded.is_some() {
+            tx.commit().await.map_err(StoreError::from)?;
         }
-        let deliveries = insert_deliveries(&mut tx, &id, tenant_id, now).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(Some((id, deliveries)))
+        Ok(recorded)
     }
 
     async fn redeliver_event(&self, event: &StoredEvent) -> Result<Vec<String>, RepositoryError> {
@@ -249,6 +241,41 @@ impl EventRepository for Store {
             .map_err(StoreError::from)?
             .max(0) as u64)
     }
+}
+
+/// Records an event once per `dedupe_key` inside `tx`, with a pending
+/// delivery to each of the tenant's enabled endpoints, so that the event
+/// commits with the write that caused it (the outbox) or not at all.
+/// Returns the event's id and deliveries, or `None` when it was recorded
+/// before.
+pub(crate) async fn record_event_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant_id: &str,
+    event_type: &str,
+    dedupe_key: &str,
+    order_id: Option<&OrderId>,
+    payload: &str,
+    now: i64,
+) -> Result<Option<(String, Vec<String>)>, StoreError> {
+    let id = new_id("evt");
+    let inserted = sqlx::query(
+        "INSERT INTO events (id, tenant_id, event_type, dedupe_key, payload, created_at, order_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(id.clone())
+    .bind(tenant_id.to_owned())
+    .bind(event_type.to_owned())
+    .bind(dedupe_key.to_owned())
+    .bind(payload.to_owned())
+    .bind(now)
+    .bind(order_id.map(|o| o.0.clone()))
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let deliveries = insert_deliveries(tx, &id, tenant_id, now).await?;
+    Ok(Some((id, deliveries)))
 }
 
 async fn insert_deliveries(

@@ -55,8 +55,9 @@ pub use error::StoreError;
 pub use simgate_domain::entities::{
     Delivery, DeliveryStatus, Endpoint, EsimRecord, InsertOutcome, Lease, LineActivation,
     LineRecord, LineStatus, NewOrder, OrderAttempt, OrderFailure, OrderRecord, ProductFilter,
-    ProductSort, Recorded, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState,
-    StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    ProductSort, Recorded, RecordedEvent, SimOrderAnswer, SimOrderInsert, SimOrderRecord,
+    SimOrderState, StoredEvent, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer,
+    UpstreamPurchase,
 };
 pub use tenants::hash_api_key;
 

@@ -25,17 +25,18 @@ use chrono::{DateTime, Utc};
 use simgate_domain::entities::{EsimFilter, ListedEsim, OrderQuery, RepositoryError, SalePrice};
 use simgate_domain::repository::OrderRepository;
 use simgate_domain::{
-    ActivationCode, Currency, Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus,
-    Product, ProductId, ProviderId,
+    ActivationCode, Currency, EventBody, Iccid, InstallDetails, Money, OrderId, OrderKind,
+    OrderStatus, OutboundEvent, Product, ProductId, ProviderId,
 };
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::events::record_event_in;
 use crate::purchases::{PurchaseEntry, Source, claim_purchase};
 use crate::{
     EsimRecord, InsertOutcome, Lease, NewOrder, OrderAttempt, OrderFailure, OrderRecord, Recorded,
-    Store, StoreError, UpstreamAnswer, from_millis, millis, new_id,
+    RecordedEvent, Store, StoreError, UpstreamAnswer, from_millis, millis, new_id,
 };
 
 /// The statuses an order may be in to move to `next`, as an SQL list.
@@ -133,13 +134,9 @@ impl OrderRepository for Store {
     }
 
     async fn insert_order(&self, order: &NewOrder) -> Result<InsertOutcome, RepositoryError> {
-        if let Some(key) = &order.idempotency_key
-            && let Some(existing) = self.order_by_idempotency_key(&order.tenant_id, key).await?
-        {
-            return Ok(InsertOutcome::Existing(existing));
-        }
-        let id = OrderId(new_id("ord"));
-        let now = millis(Utc::now());
+        // The common case first: a new order is one INSERT, and a reused
+        // key shows as a unique violation, then read (settle_insert).
+        let record = new_record(order);
         let (kind, target) = match &order.kind {
             OrderKind::NewEsim => ("new_esim", None),
             OrderKind::TopUp { iccid } => ("top_up", Some(iccid.as_str().to_owned())),
@@ -148,9 +145,9 @@ impl OrderRepository for Store {
         let (price, margin) = sale_micros(&order.sale)?;
         let inserted = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO orders ({ORDER_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', NULL, NULL, NULL, NULL, 0, 0, NULL, $13, $13, 0, $14, $15, '[]', $16, $17, $18)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $19, NULL, NULL, NULL, NULL, 0, $20, $21, $13, $13, $20, $14, $15, '[]', $16, $17, $18)"
         )))
-        .bind(id.0.clone())
+        .bind(record.id.0.clone())
         .bind(order.tenant_id.clone())
         .bind(order.idempotency_key.clone())
         .bind(order.request_hash.clone())
@@ -162,12 +159,15 @@ impl OrderRepository for Store {
         .bind(i64::from(order.quantity))
         .bind(micros)
         .bind(order.unit_price.currency.code())
-        .bind(now)
+        .bind(millis(record.created_at))
         .bind(order.offer_id.clone())
         .bind(serde_json::to_string(&order.candidates).map_err(StoreError::corrupt)?)
         .bind(price)
         .bind(order.sale.price.currency.code())
         .bind(margin)
+        .bind(record.status.as_str())
+        .bind(record.fence)
+        .bind(record.submitted_at.map(millis))
         .execute(&self.pool)
         .await;
         let key = order.idempotency_key.as_deref().unwrap_or_default();
@@ -175,7 +175,7 @@ impl OrderRepository for Store {
             inserted,
             order.idempotency_key.is_some(),
             self.order_by_idempotency_key(&order.tenant_id, key),
-            self.order_by_id(&id),
+            std::future::ready(Ok(Some(record))),
             "order",
         )
         .await
@@ -328,7 +328,7 @@ impl OrderRepository for Store {
 
     async fn record_upstream_order(
         &self,
-        id: &OrderId,
+        order: &OrderRecord,
         fence: i64,
         upstream_ref: &str,
         provider_status: &str,
@@ -341,17 +341,18 @@ impl OrderRepository for Store {
             status,
             esims,
         };
-        self.record_answer(id, fence, &answer, Source::OurCall)
+        self.record_answer(order, fence, &answer, Source::OurCall)
             .await
     }
 
     async fn adopt_matched_order(
         &self,
-        id: &OrderId,
+        order: &OrderRecord,
         fence: i64,
         answer: &UpstreamAnswer<'_>,
     ) -> Result<Recorded, RepositoryError> {
-        self.record_answer(id, fence, answer, Source::Matched).await
+        self.record_answer(order, fence, answer, Source::Matched)
+            .await
     }
 
     async fn fail_order(
@@ -525,9 +526,12 @@ impl Store {
         self.hydrate(row).await
     }
 
+    /// Records an answer in one transaction: the purchase ledger, the
+    /// order's compare-and-set (returning the row, so nothing is read
+    /// back), its eSIMs, and its event when it became final.
     async fn record_answer(
         &self,
-        id: &OrderId,
+        order: &OrderRecord,
         fence: i64,
         answer: &UpstreamAnswer<'_>,
         source: Source,
@@ -538,10 +542,7 @@ impl Store {
             status,
             esims,
         } = *answer;
-        let order = self
-            .order_by_id(id)
-            .await?
-            .ok_or_else(|| StoreError::Conflict(id.0.clone()))?;
+        let id = &order.id;
         let detail = serde_json::json!({
             "provider_status": provider_status,
             "status": status.as_str(),
@@ -569,21 +570,39 @@ impl Store {
         let set = "UPDATE orders SET status = $2, upstream_ref = $3, provider_status = $4, \
              updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL, \
              error_code = NULL, error_message = NULL, retryable = 0 WHERE id = $1 AND";
-        // The current attempt's answer, or news of the purchase the order has.
-        let current = sqlx::query(AssertSqlSafe(format!(
-            "{set} status IN ({}) AND ((upstream_ref IS NULL AND fence = $6) OR upstream_ref = $3)",
-            predecessors(status)
-        )))
-        .bind(id.0.clone())
-        .bind(status.as_str())
-        .bind(upstream_ref.to_owned())
-        .bind(provider_status.to_owned())
-        .bind(now)
+        let update = |condition: String| {
+            sqlx::query(AssertSqlSafe(format!(
+                "{set} {condition} RETURNING {ORDER_COLUMNS}"
+            )))
+            .bind(id.0.clone())
+            .bind(status.as_str())
+            .bind(upstream_ref.to_owned())
+            .bind(provider_status.to_owned())
+            .bind(now)
+        };
+        let allowed = predecessors(status);
+        // The three cases are exclusive (no purchase at the fence, this
+        // purchase, no purchase at another fence), so trying them in turn
+        // is the compare-and-set it was as one statement; the first, an
+        // answer to the current attempt, is nearly always the one.
+        // The current attempt's answer.
+        let mut row = update(format!(
+            "status IN ({allowed}) AND upstream_ref IS NULL AND fence = $6"
+        ))
         .bind(fence)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        let superseded = current.rows_affected() != 1;
+        // News of the purchase the order has (it may have eSIMs already).
+        let mut news = false;
+        if row.is_none() {
+            row = update(format!("status IN ({allowed}) AND upstream_ref = $3"))
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+            news = row.is_some();
+        }
+        let superseded = row.is_none();
         if superseded && source == Source::Matched {
             tx.rollback().await.map_err(StoreError::from)?;
             return Ok(Recorded::NotTaken(self.existing_order(id).await?));
@@ -592,29 +611,55 @@ impl Store {
             // A superseded attempt's answer: still the purchase of an order
             // that has none yet. Bumping the fence fences off the attempt
             // that superseded it, whose own answer becomes an extra one.
-            let late = sqlx::query(AssertSqlSafe(format!(
-                "{set} upstream_ref IS NULL AND status IN ('pending', 'submitted', 'failed')"
-            )))
-            .bind(id.0.clone())
-            .bind(status.as_str())
-            .bind(upstream_ref.to_owned())
-            .bind(provider_status.to_owned())
-            .bind(now)
-            .execute(&mut *tx)
+            row = update(
+                "upstream_ref IS NULL AND status IN ('pending', 'submitted', 'failed')".to_owned(),
+            )
+            .fetch_optional(&mut *tx)
             .await
             .map_err(StoreError::from)?;
-            if late.rows_affected() != 1 {
-                tx.rollback().await.map_err(StoreError::from)?;
-                return self.settle_unlinked_answer(id, entry).await;
-            }
         }
+        let Some(row) = row else {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return self.settle_unlinked_answer(id, entry).await;
+        };
+        let mut recorded = order_from_row(&row)?;
         for esim in esims {
-            link_esim(&mut tx, &order, esim, now).await?;
+            link_esim(&mut tx, &recorded, esim, now).await?;
         }
+        recorded.iccids = if news {
+            esim_links(&mut tx, id).await?
+        } else {
+            // Every link is written with the purchase, so an order that had
+            // none had no eSIMs: these are all of them.
+            let mut iccids: Vec<Iccid> = esims.iter().map(|e| e.iccid.clone()).collect();
+            iccids.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+            iccids.dedup();
+            iccids
+        };
+        let event = match OutboundEvent::of_order(&recorded) {
+            Some(event) => {
+                let (event_type, dedupe_key) = (event.event_type(), event.dedupe_key());
+                let payload = serde_json::to_string(&EventBody::new(event, from_millis(now)))
+                    .map_err(StoreError::corrupt)?;
+                record_event_in(
+                    &mut tx,
+                    &recorded.tenant_id,
+                    event_type,
+                    &dedupe_key,
+                    Some(&recorded.id),
+                    &payload,
+                    now,
+                )
+                .await?
+                .map(|(id, deliveries)| RecordedEvent { id, deliveries })
+            }
+            None => None,
+        };
         tx.commit().await.map_err(StoreError::from)?;
         Ok(Recorded::Linked {
-            order: self.existing_order(id).await?,
+            order: recorded,
             superseded,
+            event,
         })
     }
 
@@ -703,19 +748,25 @@ impl Store {
     async fn hydrate(&self, row: Option<AnyRow>) -> Result<Option<OrderRecord>, StoreError> {
         let Some(row) = row else { return Ok(None) };
         let mut order = order_from_row(&row)?;
-        let links = sqlx::query("SELECT iccid FROM order_esims WHERE order_id = $1 ORDER BY iccid")
-            .bind(order.id.0.clone())
-            .fetch_all(&self.pool)
-            .await?;
-        order.iccids = links
-            .iter()
-            .map(|r| {
-                let iccid: String = r.try_get("iccid")?;
-                Iccid::parse(&iccid).map_err(StoreError::corrupt)
-            })
-            .collect::<Result<_, _>>()?;
+        let mut conn = self.pool.acquire().await?;
+        order.iccids = esim_links(&mut conn, &order.id).await?;
         Ok(Some(order))
     }
+}
+
+/// The ICCIDs of the eSIMs linked to an order, in ICCID order.
+async fn esim_links(conn: &mut AnyConnection, id: &OrderId) -> Result<Vec<Iccid>, StoreError> {
+    let links = sqlx::query("SELECT iccid FROM order_esims WHERE order_id = $1 ORDER BY iccid")
+        .bind(id.0.clone())
+        .fetch_all(&mut *conn)
+        .await?;
+    links
+        .iter()
+        .map(|r| {
+            let iccid: String = r.try_get("iccid")?;
+            Iccid::parse(&iccid).map_err(StoreError::corrupt)
+        })
+        .collect()
 }
 
 /// Stores an eSIM's install details (updating them if the provider sent
@@ -844,6 +895,43 @@ fn contains_pattern(text: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// A new order as `insert_order` writes it: the caller gets this record
+/// back without a read. Times are cut to the stored milliseconds, so the
+/// record equals a later read of the row.
+fn new_record(order: &NewOrder) -> OrderRecord {
+    let now = from_millis(millis(Utc::now()));
+    let submitted_at = order.submitted_at.map(|at| from_millis(millis(at)));
+    let claimed = submitted_at.is_some();
+    OrderRecord {
+        id: OrderId(new_id("ord")),
+        tenant_id: order.tenant_id.clone(),
+        idempotency_key: order.idempotency_key.clone(),
+        request_hash: order.request_hash.clone(),
+        product_id: order.product_id.clone(),
+        kind: order.kind.clone(),
+        quantity: order.quantity,
+        unit_price: order.unit_price,
+        sale: Some(order.sale),
+        status: if claimed {
+            OrderStatus::Submitted
+        } else {
+            OrderStatus::Pending
+        },
+        upstream_ref: None,
+        provider_status: None,
+        failure: None,
+        attempts: u32::from(claimed),
+        submitted_at,
+        created_at: now,
+        updated_at: now,
+        fence: i64::from(claimed),
+        iccids: Vec::new(),
+        offer_id: order.offer_id.clone(),
+        candidates: order.candidates.clone(),
+        attempt_log: Vec::new(),
+    }
 }
 
 /// The price and margin of a sale as stored: millionths of its currency.

@@ -42,7 +42,7 @@ pub(crate) async fn claim_purchase(
     entry: &PurchaseEntry<'_>,
     now: i64,
 ) -> Result<bool, StoreError> {
-    sqlx::query(
+    let inserted = sqlx::query(
         "INSERT INTO upstream_purchases (provider, upstream_ref, local_kind, local_id, tenant_id, \
          linked, detail, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (provider, upstream_ref) DO NOTHING",
@@ -57,6 +57,10 @@ pub(crate) async fn claim_purchase(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    if inserted.rows_affected() == 1 {
+        // Written just now, as this entry: no need to read it back.
+        return Ok(true);
+    }
     let owner = sqlx::query(
         "SELECT local_kind, local_id, linked FROM upstream_purchases \
          WHERE provider = $1 AND upstream_ref = $2",

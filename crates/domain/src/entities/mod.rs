@@ -20,7 +20,7 @@ pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
 pub use lines::{LineActivation, LineRecord, LineStatus};
 pub use orders::{
     AttemptResult, EsimFilter, EsimRecord, InsertOutcome, ListedEsim, NewOrder, OrderAttempt,
-    OrderFailure, OrderQuery, OrderRecord, Recorded, SalePrice, UpstreamAnswer,
+    OrderFailure, OrderQuery, OrderRecord, Recorded, RecordedEvent, SalePrice, UpstreamAnswer,
 };
 pub use purchases::{Lease, UpstreamPurchase};
 pub use sessions::ConsoleSession;

@@ -24,6 +24,12 @@ pub struct NewOrder {
     /// The offer's products in the order routing chose (empty when the
     /// tenant pinned one product): failover moves along this list.
     pub candidates: Vec<ProductId>,
+    /// When set, the order is written already claimed for its first
+    /// upstream attempt at this time (`submitted`, attempt 1): the write
+    /// before the call is then one statement instead of an insert and a
+    /// claim. `None` writes it `pending` (e.g. its provider's circuit is
+    /// open, so nothing is sent yet).
+    pub submitted_at: Option<DateTime<Utc>>,
 }
 
 /// What the tenant sells one unit at, in its pricing currency, and what it
@@ -171,6 +177,10 @@ pub enum Recorded {
     Linked {
         order: OrderRecord,
         superseded: bool,
+        /// The order's event, recorded in the same transaction when the
+        /// answer made the order final (its outbox): `None` when it did
+        /// not, or when the event was already recorded.
+        event: Option<RecordedEvent>,
     },
     /// The order already has another purchase: this one was kept as an
     /// extra purchase of the order, for an operator to refund.
@@ -198,6 +208,25 @@ impl Recorded {
             | Self::NotTaken(order) => order,
         }
     }
+
+    /// The order as it stands after the answer, taken out without a copy.
+    pub fn into_order(self) -> OrderRecord {
+        match self {
+            Self::Linked { order, .. }
+            | Self::Extra(order)
+            | Self::Unchanged(order)
+            | Self::LinkedElsewhere(order)
+            | Self::NotTaken(order) => order,
+        }
+    }
+}
+
+/// An event recorded with the write that caused it, and its pending
+/// deliveries, which the caller schedules once the write is committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub id: String,
+    pub deliveries: Vec<String>,
 }
 
 /// What a provider said of one of its orders.

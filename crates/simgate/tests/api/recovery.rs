@@ -251,6 +251,7 @@ async fn an_order_written_but_never_sent_is_submitted_once() {
             },
             offer_id: None,
             candidates: Vec::new(),
+            submitted_at: None,
         })
         .await
         .unwrap()

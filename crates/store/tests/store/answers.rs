@@ -28,7 +28,7 @@ pub(super) async fn a_stale_match_is_not_taken(store: Store) {
     // The stale one matches a provider order: not taken, nothing recorded.
     let stale = store
         .adopt_matched_order(
-            &order.id,
+            &order,
             first[0].fence,
             &UpstreamAnswer {
                 upstream_ref: "ref-someone-elses",
@@ -49,7 +49,7 @@ pub(super) async fn a_stale_match_is_not_taken(store: Store) {
     // The current one takes its match.
     let current = store
         .adopt_matched_order(
-            &order.id,
+            &order,
             second[0].fence,
             &UpstreamAnswer {
                 upstream_ref: "ref-matched",
@@ -73,7 +73,7 @@ pub(super) async fn a_stale_match_is_not_taken(store: Store) {
     // Once the order has its purchase, a later match is dropped too.
     let late = store
         .adopt_matched_order(
-            &order.id,
+            &order,
             current.order().fence,
             &UpstreamAnswer {
                 upstream_ref: "ref-another",
@@ -128,7 +128,7 @@ pub(super) async fn a_superseded_answer_is_recorded(store: Store) {
     };
     let late = store
         .record_upstream_order(
-            &order.id,
+            &order,
             slow,
             "ref-slow",
             "completed",
@@ -140,6 +140,7 @@ pub(super) async fn a_superseded_answer_is_recorded(store: Store) {
     let Recorded::Linked {
         order: linked,
         superseded: true,
+        ..
     } = late
     else {
         panic!("a superseded answer links an order without purchase: {late:?}")
@@ -149,7 +150,7 @@ pub(super) async fn a_superseded_answer_is_recorded(store: Store) {
     // The re-sent attempt's answer is then an extra purchase, kept.
     let extra = store
         .record_upstream_order(
-            &order.id,
+            &order,
             resent,
             "ref-resent",
             "completed",
@@ -162,7 +163,7 @@ pub(super) async fn a_superseded_answer_is_recorded(store: Store) {
     // Recorded once, however often it is told.
     let again = store
         .record_upstream_order(
-            &order.id,
+            &order,
             resent,
             "ref-resent",
             "completed",
@@ -200,7 +201,7 @@ pub(super) async fn a_superseded_answer_is_recorded(store: Store) {
     );
     let found = store
         .record_upstream_order(
-            &gave_up.id,
+            &gave_up,
             attempt,
             "ref-found",
             "completed",

@@ -88,7 +88,7 @@ pub(super) async fn a_stale_read_cannot_reopen_or_resend(store: Store) {
     // The current attempt still ends normally.
     let recorded = store
         .record_upstream_order(
-            &order.id,
+            &order,
             second,
             "ref-1",
             "completed",

@@ -12,8 +12,8 @@ use simgate_domain::entities::{EsimFilter, RepositoryError, SalePrice};
 use simgate_domain::repository::*;
 use simgate_domain::{
     ActivationCode, CountryCode, Currency, DataAllowance, Iccid, InstallDetails, Money, Msisdn,
-    NewAddress, OrderKind, OrderStatus, Product, ProductId, ProviderId, ShippingAddress, SimOrder,
-    SimOrderStatus,
+    NewAddress, OrderId, OrderKind, OrderStatus, Product, ProductId, ProviderId, ShippingAddress,
+    SimOrder, SimOrderStatus,
 };
 use simgate_store::{
     InsertOutcome, Lease, LineActivation, LineStatus, NewOrder, ProductFilter, ProductSort,
@@ -111,6 +111,7 @@ fn new_order(tenant: &str, key: Option<&str>) -> NewOrder {
         },
         offer_id: None,
         candidates: Vec::new(),
+        submitted_at: None,
     }
 }
 
@@ -139,6 +140,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     concurrent_inserts_with_one_key_make_one_order,
     only_one_worker_claims_an_order,
+    an_order_written_claimed_is_sent_at_its_first_fence,
     one_upstream_order_links_to_one_local_order,
     catalogue_replacement_and_search,
     api_keys_are_stored_hashed,

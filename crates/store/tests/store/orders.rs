@@ -62,9 +62,113 @@ pub(super) async fn only_one_worker_claims_an_order(store: Store) {
     assert_eq!((claimed.attempts, claimed.fence), (1, 1));
 }
 
+/// The write before the upstream call is one statement: the order comes
+/// back as stored, already claimed for its first attempt, so nobody else
+/// can claim it, and its answer is recorded at that attempt's fence with
+/// the order's event in the same transaction.
+pub(super) async fn an_order_written_claimed_is_sent_at_its_first_fence(store: Store) {
+    store.create_tenant("t1", "one").await.unwrap();
+    store
+        .create_endpoint("t1", "https://hooks.example/a", "whsec_c2VjcmV0")
+        .await
+        .unwrap();
+    let at = Utc::now();
+    let mut new = new_order("t1", Some("k"));
+    new.submitted_at = Some(at);
+    let InsertOutcome::Created(order) = store.insert_order(&new).await.unwrap() else {
+        panic!("new order expected")
+    };
+    assert_eq!(order.status, OrderStatus::Submitted);
+    assert_eq!((order.attempts, order.fence), (1, 1));
+    assert_eq!(
+        order.submitted_at.map(|t| t.timestamp_millis()),
+        Some(at.timestamp_millis())
+    );
+    let stored = store.order_by_id(&order.id).await.unwrap().unwrap();
+    assert_eq!(
+        format!("{stored:?}"),
+        format!("{order:?}"),
+        "returned as stored"
+    );
+    assert_eq!(
+        store
+            .claim_for_submission(&order.id, 0, Utc::now())
+            .await
+            .unwrap(),
+        None,
+        "claimed already"
+    );
+    let InsertOutcome::Existing(replayed) = store.insert_order(&new).await.unwrap() else {
+        panic!("the key was used")
+    };
+    assert_eq!(replayed.id, order.id);
+    let esim = InstallDetails {
+        iccid: Iccid::with_check_digit("894400000000000456").unwrap(),
+        activation: ActivationCode::new("smdp.example", "XYZ"),
+        confirmation_code: None,
+    };
+    let recorded = store
+        .record_upstream_order(
+            &order,
+            order.fence,
+            "ref-claimed",
+            "completed",
+            OrderStatus::Completed,
+            std::slice::from_ref(&esim),
+        )
+        .await
+        .unwrap();
+    let Recorded::Linked {
+        order: completed,
+        superseded: false,
+        event: Some(event),
+    } = recorded
+    else {
+        panic!("the current attempt's answer is linked with its event: {recorded:?}")
+    };
+    assert_eq!(completed.iccids, vec![esim.iccid.clone()]);
+    assert_eq!(
+        format!("{completed:?}"),
+        format!("{:?}", store.order_by_id(&order.id).await.unwrap().unwrap()),
+        "returned as stored"
+    );
+    let events = store.events_for_tenant("t1", None, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (events[0].id.as_str(), events[0].event_type.as_str()),
+        (event.id.as_str(), "order.completed")
+    );
+    let deliveries = store.deliveries_of(&event.id).await.unwrap();
+    assert_eq!(
+        deliveries.iter().map(|d| d.id.clone()).collect::<Vec<_>>(),
+        event.deliveries
+    );
+    assert_eq!(deliveries.len(), 1, "one delivery per enabled endpoint");
+    // Told again, the answer changes nothing and records no second event.
+    let again = store
+        .record_upstream_order(
+            &order,
+            order.fence,
+            "ref-claimed",
+            "completed",
+            OrderStatus::Completed,
+            std::slice::from_ref(&esim),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !matches!(again, Recorded::Linked { event: Some(_), .. }),
+        "{again:?}"
+    );
+    assert_eq!(
+        store.events_for_tenant("t1", None, 10).await.unwrap().len(),
+        1
+    );
+}
+
 pub(super) async fn one_upstream_order_links_to_one_local_order(store: Store) {
     store.create_tenant("t1", "one").await.unwrap();
-    let mut ids = Vec::new();
+    let mut orders = Vec::new();
     for _ in 0..2 {
         let InsertOutcome::Created(order) =
             store.insert_order(&new_order("t1", None)).await.unwrap()
@@ -78,8 +182,9 @@ pub(super) async fn one_upstream_order_links_to_one_local_order(store: Store) {
                 .unwrap(),
             Some(1)
         );
-        ids.push(order.id);
+        orders.push(order);
     }
+    let ids: Vec<OrderId> = orders.iter().map(|o| o.id.clone()).collect();
     let esim = InstallDetails {
         iccid: Iccid::with_check_digit("894400000000000123").unwrap(),
         activation: ActivationCode::new("smdp.example", "ABC"),
@@ -87,7 +192,7 @@ pub(super) async fn one_upstream_order_links_to_one_local_order(store: Store) {
     };
     let first = store
         .record_upstream_order(
-            &ids[0],
+            &orders[0],
             1,
             "ref-1",
             "completed",
@@ -99,11 +204,13 @@ pub(super) async fn one_upstream_order_links_to_one_local_order(store: Store) {
     let Recorded::Linked {
         order: first,
         superseded: false,
+        event,
     } = first
     else {
         panic!("the current attempt's answer is linked: {first:?}")
     };
     assert_eq!(first.iccids, vec![esim.iccid.clone()]);
+    assert!(event.is_some(), "completing the order records its event");
     assert!(
         store
             .purchase_taken(ProviderId::EsimGo, "ref-1")
@@ -112,7 +219,7 @@ pub(super) async fn one_upstream_order_links_to_one_local_order(store: Store) {
     );
     let second = store
         .record_upstream_order(
-            &ids[1],
+            &orders[1],
             1,
             "ref-1",
             "completed",
@@ -128,7 +235,7 @@ pub(super) async fn one_upstream_order_links_to_one_local_order(store: Store) {
     // as an extra one of that order, never dropped.
     let again = store
         .record_upstream_order(
-            &ids[0],
+            &orders[0],
             first.fence,
             "ref-2",
             "completed",
@@ -190,7 +297,7 @@ async fn delivered(
         .collect();
     store
         .record_upstream_order(
-            &order.id,
+            &order,
             1,
             &format!("ref-{}", iccids[0]),
             status.as_str(),

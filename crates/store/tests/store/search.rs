@@ -36,7 +36,7 @@ async fn old_order(store: &Store) -> (OrderId, Iccid) {
     };
     store
         .record_upstream_order(
-            &order.id,
+            &order,
             fence,
             "UP-old-ref",
             "completed",
