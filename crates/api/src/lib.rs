@@ -11,6 +11,7 @@ pub mod observability;
 pub mod openapi;
 pub mod operator;
 pub mod problem;
+pub mod qr;
 pub mod routes;
 pub mod views;
 

@@ -3,6 +3,7 @@
 //! whose upstream outcome was lost, and the background jobs that drive them.
 
 mod auth_cache;
+pub mod bounded;
 pub mod catalogue;
 mod catalogue_index;
 pub mod console;
@@ -113,6 +114,8 @@ pub struct Services {
     catalogue: Arc<catalogue_index::CatalogueCache>,
     /// Recent API key lookups, by key digest.
     auth: Arc<auth_cache::AuthCache>,
+    /// eSIMs read recently, by ICCID.
+    esims: Arc<esims::EsimCache>,
 }
 
 impl Services {
@@ -163,6 +166,7 @@ impl Services {
             fx: Arc::default(),
             catalogue: Arc::default(),
             auth: Arc::new(auth_cache::AuthCache::new(config.auth_cache_ttl)),
+            esims: Arc::default(),
         })
     }
 }

@@ -1,15 +1,10 @@
 //! `/v1/esims`: the tenant's eSIMs; `/v1/esims/{iccid}`: install details,
 //! QR codes, usage and top-ups.
 
-use std::io::Cursor;
-
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use image::{ImageFormat, Luma};
-use qrcode::QrCode;
-use qrcode::render::svg;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::Deserialize;
 use simgate_domain::entities::EsimFilter;
 use simgate_domain::{
@@ -22,12 +17,10 @@ use crate::AppState;
 use crate::auth::AuthTenant;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::problem::{ApiError, Problem};
+use crate::qr::{self, Caching};
 use crate::routes::idempotency_key;
 use crate::routes::orders::respond;
 use crate::views::{CreateTopUp, EsimPage, EsimView, OrderView, SendSms, UsageView};
-
-/// Smallest QR side in pixels: comfortably scannable from a screen.
-const QR_MIN_PIXELS: u32 = 320;
 
 fn parse_iccid(raw: &str) -> Result<Iccid, ApiError> {
     Ok(Iccid::parse(raw)?)
@@ -118,71 +111,36 @@ async fn activation_code(
     Ok(esim.install.activation.to_string())
 }
 
-fn qr_code(text: &str) -> Result<QrCode, ApiError> {
-    QrCode::new(text.as_bytes()).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "qr_failed",
-            e.to_string(),
-        )
-    })
-}
-
-/// A PNG QR code of `text`, as a response.
-pub(crate) fn png_response(text: &str) -> Result<Response, ApiError> {
-    let image = qr_code(text)?
-        .render::<Luma<u8>>()
-        .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
-        .build();
-    let mut png = Cursor::new(Vec::new());
-    image.write_to(&mut png, ImageFormat::Png).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "qr_failed",
-            e.to_string(),
-        )
-    })?;
-    Ok(([(header::CONTENT_TYPE, "image/png")], png.into_inner()).into_response())
-}
-
-/// An SVG QR code of `text`: the API's `qr.svg` and the console's eSIM
-/// page draw the same code.
-pub fn qr_svg_markup(text: &str) -> Result<String, ApiError> {
-    Ok(qr_code(text)?
-        .render::<svg::Color>()
-        .min_dimensions(QR_MIN_PIXELS, QR_MIN_PIXELS)
-        .build())
-}
-
-/// An SVG QR code of `text`, as a response.
-pub(crate) fn svg_response(text: &str) -> Result<Response, ApiError> {
-    Ok((
-        [(header::CONTENT_TYPE, "image/svg+xml")],
-        qr_svg_markup(text)?,
-    )
-        .into_response())
-}
-
 /// The activation code as a PNG QR code.
 #[utoipa::path(get, operation_id = "getEsimQrPng", path = "/v1/esims/{iccid}/qr.png", tag = "esims", params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542")),
-    responses((status = 200, content_type = "image/png", body = crate::openapi::Binary), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "image/png", body = crate::openapi::Binary), (status = 304, description = "The `If-None-Match` tag is still current"), (status = 404, body = Problem)))]
 pub async fn qr_png(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(iccid): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    png_response(&activation_code(&state, &tenant.id, &iccid).await?)
+    qr::png_response(
+        &activation_code(&state, &tenant.id, &iccid).await?,
+        &headers,
+        Caching::Hour,
+    )
 }
 
 /// The activation code as an SVG QR code.
 #[utoipa::path(get, operation_id = "getEsimQrSvg", path = "/v1/esims/{iccid}/qr.svg", tag = "esims", params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542")),
-    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 304, description = "The `If-None-Match` tag is still current"), (status = 404, body = Problem)))]
 pub async fn qr_svg(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(iccid): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    svg_response(&activation_code(&state, &tenant.id, &iccid).await?)
+    qr::svg_response(
+        &activation_code(&state, &tenant.id, &iccid).await?,
+        &headers,
+        Caching::Hour,
+    )
 }
 
 /// Live data usage of every bundle on the eSIM, from its provider.

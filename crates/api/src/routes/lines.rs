@@ -8,7 +8,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,7 @@ use crate::auth::AuthTenant;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::operator::{Caller, Operator};
 use crate::problem::{ApiError, Problem};
-use crate::routes::esims::{png_response, svg_response};
+use crate::qr::{self, Caching};
 use crate::routes::{required, required_text};
 
 fn parse_mpn(raw: &str) -> Result<Msisdn, ApiError> {
@@ -382,24 +382,34 @@ async fn line_code(state: &AppState, tenant_id: &str, mpn: &str) -> Result<Strin
 
 /// The line's activation code as a PNG QR code.
 #[utoipa::path(get, operation_id = "getLineEsimQrPng", path = "/v1/lines/{mpn}/esim/qr.png", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
-    responses((status = 200, content_type = "image/png", body = crate::openapi::Binary), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "image/png", body = crate::openapi::Binary), (status = 304, description = "The `If-None-Match` tag is still current"), (status = 404, body = Problem)))]
 pub async fn qr_png(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(mpn): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    png_response(&line_code(&state, &tenant.id, &mpn).await?)
+    qr::png_response(
+        &line_code(&state, &tenant.id, &mpn).await?,
+        &headers,
+        Caching::Revalidate,
+    )
 }
 
 /// The line's activation code as an SVG QR code.
 #[utoipa::path(get, operation_id = "getLineEsimQrSvg", path = "/v1/lines/{mpn}/esim/qr.svg", tag = "lines", params(("mpn" = String, Path, pattern = r"^(\+|00)?[1-9][0-9]{7,14}$", description = "E.164 number, with or without `+`", example = "447700900001")),
-    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 404, body = Problem)))]
+    responses((status = 200, content_type = "image/svg+xml", body = String), (status = 304, description = "The `If-None-Match` tag is still current"), (status = 404, body = Problem)))]
 pub async fn qr_svg(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(mpn): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    svg_response(&line_code(&state, &tenant.id, &mpn).await?)
+    qr::svg_response(
+        &line_code(&state, &tenant.id, &mpn).await?,
+        &headers,
+        Caching::Revalidate,
+    )
 }
 
 /// Where the provider hosts a QR image of a line's activation code.

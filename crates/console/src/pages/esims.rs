@@ -148,7 +148,7 @@ pub(crate) async fn qr(
 ) -> Result<Response, ConsoleError> {
     let tenant = console.tenant()?;
     let esim = state.services.esim(tenant, &iccid(&raw)?).await?;
-    let svg = simgate_api::routes::esims::qr_svg_markup(&esim.install.activation.to_string())?;
+    let svg = simgate_api::qr::svg_markup(&esim.install.activation.to_string())?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/svg+xml"),

@@ -65,3 +65,60 @@ async fn an_unused_bundle_is_refunded() {
     let outcome: Value = response.json().await.unwrap();
     assert_eq!(outcome["refunded"], true);
 }
+
+/// eSIMs and their QR codes are answered from memory once read; the owner
+/// check still holds for another tenant asking after the owner, and a QR
+/// carries a strong `ETag` that a conditional request is answered 304 to.
+#[tokio::test]
+async fn a_remembered_esim_stays_its_owners_and_its_qr_revalidates_by_etag() {
+    let app = TestApp::spawn().await;
+    let (_, other_key) = simgate::create_tenant(app.app.store(), "other reseller")
+        .await
+        .unwrap();
+    let product = app.cheapest("JP").await;
+    let order = app.order(&product, "qr-etag").await;
+    let iccid = order["esims"][0].as_str().unwrap().to_owned();
+
+    let url = |path: &str| format!("{}/v1/esims/{iccid}{path}", app.address);
+    for path in ["", "/usage", "/qr.png", "/qr.svg"] {
+        assert_eq!(
+            app.get(&format!("/v1/esims/{iccid}{path}")).await.status(),
+            StatusCode::OK
+        );
+        let foreign = app
+            .client
+            .get(url(path))
+            .bearer_auth(&other_key)
+            .send()
+            .await
+            .unwrap();
+        assert_problem(foreign, StatusCode::NOT_FOUND, "esim_not_found").await;
+    }
+
+    for format in ["png", "svg"] {
+        let path = format!("/v1/esims/{iccid}/qr.{format}");
+        let first = app.get(&path).await;
+        assert_eq!(first.headers()["cache-control"], "private, max-age=3600");
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        let body = first.bytes().await.unwrap();
+        let again = app.get(&path).await;
+        assert_eq!(again.headers()["etag"], etag.as_str());
+        assert_eq!(again.bytes().await.unwrap(), body);
+
+        let conditional = |tag: String| {
+            app.client
+                .get(url(&format!("/qr.{format}")))
+                .bearer_auth(&app.api_key)
+                .header("If-None-Match", tag)
+                .send()
+        };
+        let current = conditional(format!("\"old\", {etag}")).await.unwrap();
+        assert_eq!(current.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(current.headers()["etag"], etag.as_str());
+        assert!(current.bytes().await.unwrap().is_empty());
+        let stale = conditional("\"old\"".to_owned()).await.unwrap();
+        assert_eq!(stale.status(), StatusCode::OK);
+        assert_eq!(stale.bytes().await.unwrap(), body);
+    }
+}
