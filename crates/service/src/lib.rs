@@ -23,6 +23,7 @@ pub mod requests;
 pub mod routing;
 pub mod sim_orders;
 pub mod telemetry;
+mod tenant_settings;
 pub mod tenants;
 pub mod webhook_targets;
 pub mod webhooks;
@@ -113,6 +114,8 @@ pub struct Services {
     catalogue: Arc<catalogue_index::CatalogueCache>,
     /// Recent API key lookups, by key digest.
     auth: Arc<auth_cache::AuthCache>,
+    /// Tenants' pricing rules and routing policies as recently read.
+    settings: Arc<tenant_settings::TenantSettings>,
 }
 
 impl Services {
@@ -163,6 +166,7 @@ impl Services {
             fx: Arc::default(),
             catalogue: Arc::default(),
             auth: Arc::new(auth_cache::AuthCache::new(config.auth_cache_ttl)),
+            settings: Arc::default(),
         })
     }
 }
