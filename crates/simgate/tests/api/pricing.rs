@@ -244,18 +244,18 @@ async fn rates_rules_and_routing_set_on_one_instance_reach_the_other_on_postgres
 
     // The second instance has read (and cached) the tenant's lack of rules
     // and policy; the first now stores both.
-    let on_second = |path: &'static str| async move {
-        let response = first
-            .client
-            .get(format!("http://{}{path}", second.addr()))
-            .bearer_auth(&first.api_key)
+    let (client, key, addr) = (&first.client, first.api_key.as_str(), second.addr());
+    let routing_on_second = || async move {
+        let response = client
+            .get(format!("http://{addr}/v1/routing"))
+            .bearer_auth(key)
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         response.json::<Value>().await.unwrap()
     };
-    assert_eq!(on_second("/v1/routing").await["strategy"], "cheapest");
+    assert_eq!(routing_on_second().await["strategy"], "cheapest");
     let rules = json!({"currency": "USD", "markup_percent": "100"});
     let put = call(
         &first,
@@ -290,7 +290,7 @@ async fn rates_rules_and_routing_set_on_one_instance_reach_the_other_on_postgres
     .await;
     assert!(!marked_up.is_empty());
     eventually(Duration::from_secs(10), || async {
-        (on_second("/v1/routing").await["providers"] == json!(["sim-local"])).then_some(())
+        (routing_on_second().await["providers"] == json!(["sim-local"])).then_some(())
     })
     .await;
     second.stop().await;
