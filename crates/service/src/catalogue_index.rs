@@ -276,29 +276,26 @@ impl CatalogueIndex {
                 .price_orders
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match orders
+            if let Some(at) = orders
                 .iter()
                 .position(|order| order.is_for(rules, fx, descending))
             {
-                Some(at) => {
-                    let order = orders.remove(at);
-                    orders.push(order.clone());
-                    order
+                let order = orders.remove(at);
+                orders.push(order.clone());
+                order
+            } else {
+                orders.retain(|order| Arc::ptr_eq(&order.fx, fx) || *order.fx == **fx);
+                if orders.len() >= MAX_PRICE_ORDERS {
+                    orders.remove(0);
                 }
-                None => {
-                    orders.retain(|order| Arc::ptr_eq(&order.fx, fx) || *order.fx == **fx);
-                    if orders.len() >= MAX_PRICE_ORDERS {
-                        orders.remove(0);
-                    }
-                    let order = Arc::new(PriceOrder {
-                        rules: rules.cloned(),
-                        fx: fx.clone(),
-                        descending,
-                        sorted: OnceLock::new(),
-                    });
-                    orders.push(order.clone());
-                    order
-                }
+                let order = Arc::new(PriceOrder {
+                    rules: rules.cloned(),
+                    fx: fx.clone(),
+                    descending,
+                    sorted: OnceLock::new(),
+                });
+                orders.push(order.clone());
+                order
             }
         };
         order.sorted.get_or_init(|| self.rank(&order));
