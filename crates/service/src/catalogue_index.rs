@@ -6,16 +6,21 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arc_swap::ArcSwapOption;
 use chrono::{DateTime, Utc};
 use simgate_domain::entities::{ProductFilter, ProductSort};
-use simgate_domain::orchestration::{Offer, group_offers};
+use simgate_domain::orchestration::{FxTable, Offer, PricingRules, group_offers};
 use simgate_domain::{CountryCode, DataAllowance, Product, ProductId, ProviderId};
 
+use crate::pricing::{compare_prices, price_of};
 use crate::{ServiceError, Services};
+
+/// Most price orders one snapshot keeps (each two `u32` per product, about
+/// 200 KB at 25,000 products). Tenants with equal rules share one; past the
+/// bound the least recently used goes.
+const MAX_PRICE_ORDERS: usize = 16;
 
 /// This instance's catalogue index and what keeps it current.
 #[derive(Debug, Default)]
@@ -129,6 +134,39 @@ pub(crate) struct CatalogueIndex {
     /// The catalogue grouped into offers, sorted by id: grouped once per
     /// snapshot rather than on every offer search and offer order.
     offers: Vec<Offer>,
+    /// The orders by sell price computed on this snapshot, most recently
+    /// used last; they go with the snapshot.
+    price_orders: Mutex<Vec<Arc<PriceOrder>>>,
+}
+
+/// The whole snapshot ordered by one pricing's sell price, as a price sort
+/// orders it (converted prices first, then unconvertible ones grouped by
+/// currency; ties by id), computed once for that pricing.
+#[derive(Debug)]
+pub(crate) struct PriceOrder {
+    rules: Option<PricingRules>,
+    fx: Arc<FxTable>,
+    descending: bool,
+    /// Filled by the first search that needs it; others wait for it rather
+    /// than sorting the catalogue again.
+    sorted: OnceLock<Ranked>,
+}
+
+#[derive(Debug)]
+struct Ranked {
+    /// Positions in [`CatalogueIndex::entries`], in price order.
+    order: Vec<u32>,
+    /// Each entry's place in `order`.
+    rank: Vec<u32>,
+}
+
+impl PriceOrder {
+    /// Whether this order is the one of `rules` under `fx`.
+    fn is_for(&self, rules: Option<&PricingRules>, fx: &Arc<FxTable>, descending: bool) -> bool {
+        self.descending == descending
+            && self.rules.as_ref() == rules
+            && (Arc::ptr_eq(&self.fx, fx) || *self.fx == **fx)
+    }
 }
 
 impl CatalogueIndex {
@@ -220,7 +258,120 @@ impl CatalogueIndex {
             by_country,
             by_provider,
             offers,
+            price_orders: Mutex::default(),
         }
+    }
+
+    /// The snapshot's order by sell price under `rules` (`None`: at cost,
+    /// compared in USD) and `fx`, computed on first use. Orders computed
+    /// under another FX table are dropped here.
+    pub(crate) fn price_order(
+        &self,
+        rules: Option<&PricingRules>,
+        fx: &Arc<FxTable>,
+        descending: bool,
+    ) -> Arc<PriceOrder> {
+        let order = {
+            let mut orders = self
+                .price_orders
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(at) = orders
+                .iter()
+                .position(|order| order.is_for(rules, fx, descending))
+            {
+                let order = orders.remove(at);
+                orders.push(order.clone());
+                order
+            } else {
+                orders.retain(|order| Arc::ptr_eq(&order.fx, fx) || *order.fx == **fx);
+                if orders.len() >= MAX_PRICE_ORDERS {
+                    orders.remove(0);
+                }
+                let order = Arc::new(PriceOrder {
+                    rules: rules.cloned(),
+                    fx: fx.clone(),
+                    descending,
+                    sorted: OnceLock::new(),
+                });
+                orders.push(order.clone());
+                order
+            }
+        };
+        order.sorted.get_or_init(|| self.rank(&order));
+        order
+    }
+
+    /// Sorts the whole snapshot by `order`'s sell price: each price
+    /// computed once, ties by id as the store's search breaks them.
+    fn rank(&self, order: &PriceOrder) -> Ranked {
+        let keys: Vec<_> = self
+            .entries
+            .iter()
+            .map(|entry| price_of(&entry.product, order.rules.as_ref(), &order.fx).sort_key)
+            .collect();
+        let mut sorted: Vec<u32> =
+            (0..u32::try_from(self.entries.len()).unwrap_or(u32::MAX)).collect();
+        sorted.sort_unstable_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            compare_prices(keys[a], keys[b], order.descending)
+                .then_with(|| self.entries[a].id.cmp(&self.entries[b].id))
+        });
+        let mut rank = vec![0; sorted.len()];
+        for (place, &i) in (0..).zip(&sorted) {
+            rank[i as usize] = place;
+        }
+        Ranked {
+            order: sorted,
+            rank,
+        }
+    }
+
+    /// One page of the products matching `filter` in `order` (its sort
+    /// field aside), and how many match. Without a country or provider the
+    /// precomputed order is walked; with one, its (short) list is filtered
+    /// and sorted by place in the order.
+    pub(crate) fn search_by_price<'a>(
+        &'a self,
+        order: &PriceOrder,
+        filter: &ProductFilter,
+    ) -> (Vec<&'a Product>, u64) {
+        let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(filter.limit).unwrap_or(usize::MAX);
+        let ranked = order.sorted.get_or_init(|| self.rank(order));
+        let narrowed = match (filter.country, filter.provider) {
+            (Some(country), _) => Some(self.by_country.get(&country)),
+            (None, Some(provider)) => Some(self.by_provider.get(&provider)),
+            (None, None) => None,
+        };
+        let matches: Box<dyn Iterator<Item = u32> + '_> = match narrowed {
+            None => Box::new(
+                ranked
+                    .order
+                    .iter()
+                    .copied()
+                    .filter(|&i| accepts(&self.entries[i as usize], filter)),
+            ),
+            Some(list) => {
+                let mut places: Vec<u32> = list
+                    .map_or(&[][..], |sorted| sorted.get(ProductSort::PriceAsc))
+                    .iter()
+                    .filter(|&&i| accepts(&self.entries[i as usize], filter))
+                    .map(|&i| ranked.rank[i as usize])
+                    .collect();
+                places.sort_unstable();
+                Box::new(places.into_iter().map(|place| ranked.order[place as usize]))
+            }
+        };
+        let mut page = Vec::with_capacity(limit.min(100));
+        let mut total: u64 = 0;
+        for (n, i) in matches.enumerate() {
+            if n >= offset && page.len() < limit {
+                page.push(&self.entries[i as usize].product);
+            }
+            total += 1;
+        }
+        (page, total)
     }
 
     /// Every product matching `filter` with its id as text, in the sort
@@ -308,7 +459,10 @@ fn accepts(entry: &Entry, filter: &ProductFilter) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use simgate_domain::orchestration::{FxRate, OverrideTarget, PricingOverride};
     use simgate_domain::{Currency, Money};
+
+    use crate::pricing::PricedCost;
 
     fn product(sku: &str, countries: &[&str], mb: Option<u64>, days: u32, micros: i64) -> Product {
         Product {
@@ -380,5 +534,172 @@ mod tests {
                 .map(|p| p.name),
             Some("a".to_owned())
         );
+    }
+
+    /// A catalogue over three providers and four currencies, one of which
+    /// no rate converts, with equal prices across providers.
+    fn mixed_catalogue() -> Vec<Product> {
+        let providers = ["esim-go", "sim-local", "telnyx"];
+        let currencies = ["USD", "GBP", "EUR", "JPY"];
+        let countries = [&["JP"][..], &["FR"], &["JP", "KR"], &["US"]];
+        (0..240_i64)
+            .map(|n| {
+                let provider = providers[(n % 3) as usize];
+                let currency = currencies[(n / 3 % 4) as usize];
+                Product {
+                    id: ProductId::parse(&format!("{provider}:p{:03}", 239 - n)).unwrap(),
+                    name: format!("p{n}"),
+                    countries: countries[(n / 12 % 4) as usize]
+                        .iter()
+                        .map(|c| CountryCode::parse(c).unwrap())
+                        .collect(),
+                    data: DataAllowance::Limited {
+                        mb: (n % 7 + 1) as u64 * 1000,
+                    },
+                    validity_days: 7,
+                    // Few distinct amounts, so ties are common.
+                    price: Money::from_micros(
+                        (n % 9 + 1) * 1_000_000,
+                        Currency::parse(currency).unwrap(),
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    /// The price sort as computed per request before orders were cached:
+    /// every match priced, then sorted by converted price and id.
+    fn sorted_per_request(
+        index: &CatalogueIndex,
+        filter: &ProductFilter,
+        rules: Option<&PricingRules>,
+        fx: &FxTable,
+        descending: bool,
+    ) -> (Vec<String>, u64) {
+        let everything = ProductFilter {
+            limit: u32::MAX,
+            offset: 0,
+            ..filter.clone()
+        };
+        let mut keyed: Vec<(PricedCost, String)> = index
+            .search(&everything)
+            .0
+            .iter()
+            .map(|p| (price_of(p, rules, fx), p.id.to_string()))
+            .collect();
+        let total = keyed.len() as u64;
+        keyed.sort_by(|(a, a_id), (b, b_id)| {
+            compare_prices(a.sort_key, b.sort_key, descending).then_with(|| a_id.cmp(b_id))
+        });
+        let page = keyed
+            .into_iter()
+            .skip(filter.offset as usize)
+            .take(filter.limit as usize)
+            .map(|(_, id)| id)
+            .collect();
+        (page, total)
+    }
+
+    #[test]
+    fn cached_price_orders_page_exactly_like_sorting_each_request() {
+        let index = CatalogueIndex::build(Vec::new(), mixed_catalogue());
+        // Decimals from millionths: the service has no decimal crate itself.
+        let decimal = |micros: i64| Money::from_micros(micros, Currency::USD).amount;
+        let mut fx = FxTable::new();
+        for (base, quote, rate) in [("GBP", "USD", 1_250_000), ("USD", "EUR", 920_000)] {
+            fx.set(FxRate {
+                base: Currency::parse(base).unwrap(),
+                quote: Currency::parse(quote).unwrap(),
+                rate: decimal(rate),
+            })
+            .unwrap();
+        }
+        let fx = Arc::new(fx);
+        let markup = |target, percent: i64| PricingOverride {
+            target,
+            markup_percent: Some(decimal(percent * 1_000_000)),
+            markup_fixed: None,
+            round_to: None,
+        };
+        let in_eur = PricingRules {
+            currency: Currency::parse("EUR").unwrap(),
+            markup_percent: decimal(10_000_000),
+            markup_fixed: decimal(500_000),
+            round_to: None,
+            overrides: vec![
+                markup(OverrideTarget::Provider(ProviderId::SimLocal), 40),
+                markup(
+                    OverrideTarget::Country(CountryCode::parse("JP").unwrap()),
+                    25,
+                ),
+            ],
+        };
+        let in_usd = PricingRules {
+            currency: Currency::USD,
+            ..in_eur.clone()
+        };
+        let filters = [
+            ProductFilter::default(),
+            ProductFilter {
+                country: Some(CountryCode::parse("JP").unwrap()),
+                ..ProductFilter::default()
+            },
+            ProductFilter {
+                provider: Some(ProviderId::SimLocal),
+                min_data_mb: Some(3000),
+                ..ProductFilter::default()
+            },
+            ProductFilter {
+                min_data_mb: Some(4000),
+                offset: 7,
+                limit: 20,
+                ..ProductFilter::default()
+            },
+            ProductFilter {
+                country: Some(CountryCode::parse("KR").unwrap()),
+                currency: Some(Currency::parse("GBP").unwrap()),
+                max_price_micros: Some(6_000_000),
+                ..ProductFilter::default()
+            },
+            ProductFilter {
+                offset: 1000,
+                ..ProductFilter::default()
+            },
+        ];
+        for rules in [None, Some(&in_eur), Some(&in_usd)] {
+            for descending in [false, true] {
+                let order = index.price_order(rules, &fx, descending);
+                for filter in &filters {
+                    let filter = ProductFilter {
+                        sort: if descending {
+                            ProductSort::PriceDesc
+                        } else {
+                            ProductSort::PriceAsc
+                        },
+                        // Every page, unless the filter sets one.
+                        limit: if filter.limit == 0 { 500 } else { filter.limit },
+                        ..filter.clone()
+                    };
+                    let (page, total) = index.search_by_price(&order, &filter);
+                    let page: Vec<String> = page.iter().map(|p| p.id.to_string()).collect();
+                    assert_eq!(
+                        (page, total),
+                        sorted_per_request(&index, &filter, rules, &fx, descending),
+                        "{rules:?} {filter:?}"
+                    );
+                }
+            }
+        }
+        // Equal rules share an order; a new FX table drops the old ones.
+        let again = index.price_order(Some(&in_eur.clone()), &fx, false);
+        assert!(Arc::ptr_eq(
+            &again,
+            &index.price_order(Some(&in_eur), &fx, false)
+        ));
+        assert_eq!(index.price_orders.lock().unwrap().len(), 6);
+        let moved = Arc::new(FxTable::new());
+        let fresh = index.price_order(Some(&in_eur), &moved, false);
+        assert!(!Arc::ptr_eq(&again, &fresh));
+        assert_eq!(index.price_orders.lock().unwrap().len(), 1);
     }
 }

@@ -24,6 +24,7 @@ pub mod requests;
 pub mod routing;
 pub mod sim_orders;
 pub mod telemetry;
+mod tenant_settings;
 pub mod tenants;
 pub mod webhook_targets;
 pub mod webhooks;
@@ -116,6 +117,8 @@ pub struct Services {
     auth: Arc<auth_cache::AuthCache>,
     /// eSIMs read recently, by ICCID.
     esims: Arc<esims::EsimCache>,
+    /// Tenants' pricing rules and routing policies as recently read.
+    settings: Arc<tenant_settings::TenantSettings>,
 }
 
 impl Services {
@@ -167,6 +170,7 @@ impl Services {
             catalogue: Arc::default(),
             auth: Arc::new(auth_cache::AuthCache::new(config.auth_cache_ttl)),
             esims: Arc::default(),
+            settings: Arc::default(),
         })
     }
 }

@@ -117,12 +117,12 @@ impl Services {
         tenant: &TenantId,
         filter: &OfferFilter,
     ) -> Result<(Vec<PricedOffer>, u64), ServiceError> {
-        let rules = self.pricing(tenant).await?;
+        let rules = self.cached_pricing(tenant).await?;
         let fx = self.current_fx().await?;
         let offers = self.offers(filter.country).await?;
         let limit_currency = filter
             .currency
-            .unwrap_or_else(|| comparison_currency(rules.as_ref()));
+            .unwrap_or_else(|| comparison_currency(rules.as_deref()));
         let mut matching: Vec<PricedOffer> = offers
             .into_iter()
             .filter(|offer| {
@@ -134,7 +134,7 @@ impl Services {
                         .is_none_or(|days| offer.key.validity_days == days)
             })
             .filter_map(|offer| {
-                price_offer(offer, rules.as_ref(), &fx, |p| self.provider_health(p))
+                price_offer(offer, rules.as_deref(), &fx, |p| self.provider_health(p))
             })
             .filter(|priced| {
                 filter.currency.is_none_or(|c| priced.price.currency == c)
@@ -180,9 +180,9 @@ impl Services {
         else {
             return Ok(None);
         };
-        let rules = self.pricing(tenant).await?;
+        let rules = self.cached_pricing(tenant).await?;
         let fx = self.current_fx().await?;
-        Ok(price_offer(offer, rules.as_ref(), &fx, |p| {
+        Ok(price_offer(offer, rules.as_deref(), &fx, |p| {
             self.provider_health(p)
         }))
     }

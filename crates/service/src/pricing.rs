@@ -15,7 +15,7 @@ use crate::{ServiceError, Services};
 
 /// How long an instance trusts its cached FX table before asking the
 /// database for the version: another instance's change shows within this.
-const FX_RECHECK: Duration = Duration::from_secs(2);
+pub(crate) const FX_RECHECK: Duration = Duration::from_secs(2);
 
 /// The cached FX table and what is known about its freshness.
 #[derive(Debug, Default)]
@@ -130,9 +130,14 @@ impl Services {
         self.fx_rates().await
     }
 
-    /// A tenant's pricing rules, or `None` when it sells at cost.
+    /// A tenant's pricing rules, or `None` when it sells at cost. Cached
+    /// per instance: another instance's change is seen within seconds, this
+    /// instance's at once.
     pub async fn pricing(&self, tenant: &TenantId) -> Result<Option<PricingRules>, ServiceError> {
-        Ok(self.store.pricing_rules(tenant).await?)
+        Ok(self
+            .cached_pricing(tenant)
+            .await?
+            .map(|rules| (*rules).clone()))
     }
 
     /// Validates and stores a tenant's pricing rules.
@@ -143,6 +148,7 @@ impl Services {
     ) -> Result<PricingRules, ServiceError> {
         rules.validate()?;
         self.store.put_pricing_rules(tenant, &rules).await?;
+        self.forget_pricing(tenant);
         Ok(rules)
     }
 
@@ -156,12 +162,13 @@ impl Services {
         cost: Money,
         context: PriceContext<'_>,
     ) -> Result<PriceQuote, ServiceError> {
-        let rules = self
-            .pricing(tenant)
-            .await?
-            .unwrap_or_else(|| PricingRules::at_cost(cost.currency));
+        let rules = self.cached_pricing(tenant).await?;
         let fx = self.current_fx().await?;
-        Ok(rules.quote(&context, cost, &fx)?)
+        let quote = match rules.as_deref() {
+            Some(rules) => rules.quote(&context, cost, &fx),
+            None => PricingRules::at_cost(cost.currency).quote(&context, cost, &fx),
+        };
+        Ok(quote?)
     }
 
     /// Searches the catalogue with the tenant's prices. Price sorts compare
@@ -172,45 +179,45 @@ impl Services {
         tenant: &TenantId,
         filter: &ProductFilter,
     ) -> Result<(Vec<PricedProduct>, u64), ServiceError> {
-        let rules = self.pricing(tenant).await?;
+        let rules = self.cached_pricing(tenant).await?;
+        let rules = rules.as_deref();
         let fx = self.current_fx().await?;
-        let by_price = matches!(filter.sort, ProductSort::PriceAsc | ProductSort::PriceDesc);
-        if !by_price {
-            let (products, total) = self.search_products(filter).await?;
-            let priced = products
+        let descending = match filter.sort {
+            ProductSort::PriceAsc => false,
+            ProductSort::PriceDesc => true,
+            ProductSort::DataDesc | ProductSort::ValidityDesc => {
+                let (products, total) = self.search_products(filter).await?;
+                let priced = products
+                    .into_iter()
+                    .map(|p| price_product(p, rules, &fx))
+                    .collect();
+                return Ok((priced, total));
+            }
+        };
+        // Converted order is not the stored order. The index keeps it
+        // precomputed per pricing (rules and FX table): a search walks it.
+        if let Some(index) = self.catalogue_index() {
+            let order = index.price_order(rules, &fx, descending);
+            let (page, total) = index.search_by_price(&order, filter);
+            let priced = page
                 .into_iter()
-                .map(|p| price_product(p, rules.as_ref(), &fx))
+                .map(|p| price_product(p.clone(), rules, &fx))
                 .collect();
             return Ok((priced, total));
         }
-        // Converted order is not the stored order: sort every match here,
-        // by reference, and copy out the page alone.
+        // Before the index is built: sort every match here, by reference,
+        // and copy out the page alone.
         let everything = ProductFilter {
             limit: u32::MAX,
             offset: 0,
             ..filter.clone()
         };
-        let index = self.catalogue_index();
-        let stored: Vec<(String, Product)>;
-        let matches: Vec<(&str, &Product)> = if let Some(index) = &index {
-            index.matching(&everything).collect()
-        } else {
-            stored = self
-                .store
-                .search_products(&everything)
-                .await?
-                .0
-                .into_iter()
-                .map(|p| (p.id.to_string(), p))
-                .collect();
-            stored.iter().map(|(id, p)| (id.as_str(), p)).collect()
-        };
-        let total = matches.len() as u64;
-        let mut keyed: Vec<(Converted, &str, &Product)> = matches
-            .into_iter()
-            .map(|(id, p)| (price_of(p, rules.as_ref(), &fx).sort_key, id, p))
+        let (stored, _) = self.store.search_products(&everything).await?;
+        let total = stored.len() as u64;
+        let mut keyed: Vec<(Converted, String, &Product)> = stored
+            .iter()
+            .map(|p| (price_of(p, rules, &fx).sort_key, p.id.to_string(), p))
             .collect();
-        let descending = filter.sort == ProductSort::PriceDesc;
         keyed.sort_by(|(a, a_id, _), (b, b_id, _)| {
             compare_prices(*a, *b, descending).then_with(|| a_id.cmp(b_id))
         });
@@ -218,7 +225,7 @@ impl Services {
             .into_iter()
             .skip(usize::try_from(filter.offset).unwrap_or(usize::MAX))
             .take(usize::try_from(filter.limit).unwrap_or(usize::MAX))
-            .map(|(_, _, p)| price_product(p.clone(), rules.as_ref(), &fx))
+            .map(|(_, _, p)| price_product(p.clone(), rules, &fx))
             .collect();
         Ok((page, total))
     }
@@ -232,9 +239,9 @@ impl Services {
         let Some(product) = self.product(id).await? else {
             return Ok(None);
         };
-        let rules = self.pricing(tenant).await?;
+        let rules = self.cached_pricing(tenant).await?;
         let fx = self.current_fx().await?;
-        Ok(Some(price_product(product, rules.as_ref(), &fx)))
+        Ok(Some(price_product(product, rules.as_deref(), &fx)))
     }
 }
 
@@ -251,7 +258,11 @@ fn price_product(product: Product, rules: Option<&PricingRules>, fx: &FxTable) -
 
 /// What the tenant's rules (or, without rules, the USD conversion) make of
 /// one catalogue product's cost.
-fn price_of(product: &Product, rules: Option<&PricingRules>, fx: &FxTable) -> PricedCost {
+pub(crate) fn price_of(
+    product: &Product,
+    rules: Option<&PricingRules>,
+    fx: &FxTable,
+) -> PricedCost {
     let context = PriceContext {
         offer_id: None,
         provider: product.id.provider,

@@ -59,9 +59,14 @@ impl RouteDecision {
 
 impl Services {
     /// The tenant's routing policy: the stored one, else the default
-    /// (`cheapest`).
+    /// (`cheapest`). Cached per instance: another instance's change is seen
+    /// within seconds, this instance's at once.
     pub async fn routing_policy(&self, tenant: &TenantId) -> Result<RoutingPolicy, ServiceError> {
-        Ok(self.store.routing_policy(tenant).await?.unwrap_or_default())
+        Ok(self
+            .cached_routing(tenant)
+            .await?
+            .map(|policy| (*policy).clone())
+            .unwrap_or_default())
     }
 
     /// Validates and stores the tenant's routing policy. Every provider it
@@ -95,6 +100,7 @@ impl Services {
             return Err(ServiceError::UnknownRoutingProvider { field, provider });
         }
         self.store.put_routing_policy(tenant, &policy).await?;
+        self.forget_routing(tenant);
         Ok(policy)
     }
 
@@ -109,9 +115,9 @@ impl Services {
     ) -> Result<RouteDecision, ServiceError> {
         let offer = self.offer(id).await?;
         let policy = self.routing_policy(tenant).await?;
-        let rules = self.pricing(tenant).await?;
+        let rules = self.cached_pricing(tenant).await?;
         let fx = self.current_fx().await?;
-        let currency = comparison_currency(rules.as_ref());
+        let currency = comparison_currency(rules.as_deref());
         let mut candidates = Vec::new();
         let mut unroutable = Vec::new();
         for candidate in &offer.candidates {

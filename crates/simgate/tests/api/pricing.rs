@@ -177,12 +177,13 @@ async fn prices_sort_across_currencies_by_converted_value() {
     );
 }
 
-/// Each instance caches the FX table and reloads it when the stored version
-/// moves (checked at most every 2 s): a rate set through one instance of a
-/// shared PostgreSQL database prices the other instance's catalogue soon
-/// after, without a restart.
+/// Each instance caches the FX table (reloaded when the stored version
+/// moves, checked at most every 2 s) and each tenant's pricing rules and
+/// routing policy (read again after 2 s): a rate, rules or a policy set
+/// through one instance of a shared PostgreSQL database reach the other
+/// instance soon after, without a restart.
 #[tokio::test]
-async fn a_rate_set_on_one_instance_reaches_the_other_on_postgres() {
+async fn rates_rules_and_routing_set_on_one_instance_reach_the_other_on_postgres() {
     let options = Options {
         database_url: Some(fresh_database().await),
         ..Options::default()
@@ -240,6 +241,58 @@ async fn a_rate_set_on_one_instance_reaches_the_other_on_postgres() {
         dec(&gbp["cost_converted"]["amount"]),
         dec(&gbp["cost"]["amount"]) * Decimal::from_str("1.25").unwrap()
     );
+
+    // The second instance has read (and cached) the tenant's lack of rules
+    // and policy; the first now stores both.
+    let (client, key, addr) = (&first.client, first.api_key.as_str(), second.addr());
+    let routing_on_second = || async move {
+        let response = client
+            .get(format!("http://{addr}/v1/routing"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.unwrap()
+    };
+    assert_eq!(routing_on_second().await["strategy"], "cheapest");
+    let rules = json!({"currency": "USD", "markup_percent": "100"});
+    let put = call(
+        &first,
+        Some(&first.api_key),
+        Method::PUT,
+        "/v1/pricing",
+        Some(&rules),
+    )
+    .await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let policy = json!({"strategy": "priority", "providers": ["sim-local"]});
+    let put = call(
+        &first,
+        Some(&first.api_key),
+        Method::PUT,
+        "/v1/routing",
+        Some(&policy),
+    )
+    .await;
+    assert_eq!(put.status(), StatusCode::OK);
+    let marked_up = eventually(Duration::from_secs(10), || async {
+        let products = japan_on_second().await;
+        products
+            .iter()
+            .all(|p| {
+                p["price"]["currency"] == "USD"
+                    && dec(&p["price"]["amount"])
+                        >= dec(&p["cost_converted"]["amount"]) * Decimal::TWO
+            })
+            .then_some(products)
+    })
+    .await;
+    assert!(!marked_up.is_empty());
+    eventually(Duration::from_secs(10), || async {
+        (routing_on_second().await["providers"] == json!(["sim-local"])).then_some(())
+    })
+    .await;
     second.stop().await;
     first.app.stop().await;
 }
