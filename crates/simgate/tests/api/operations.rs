@@ -104,6 +104,17 @@ fn printed_key(output: &Output) -> String {
         .to_owned()
 }
 
+/// A client that opens a connection per request. These tests wait for
+/// readiness between requests, for longer than simgate keeps an idle
+/// keep-alive connection (`header_read_timeout_secs`); a pooled connection
+/// could be reused just as the server closes it (hyper's IncompleteMessage).
+fn unpooled_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn readyz_answers_503_until_the_catalogue_is_loaded() {
     let sandbox = Sandbox::start().await;
@@ -116,7 +127,7 @@ async fn readyz_answers_503_until_the_catalogue_is_loaded() {
         .await
         .unwrap();
     let address = format!("http://{}", app.addr());
-    let client = reqwest::Client::new();
+    let client = unpooled_client();
 
     let early = client
         .get(format!("{address}/readyz"))
@@ -176,7 +187,7 @@ async fn a_catalogue_whose_first_sync_failed_is_retried_until_ready() {
     settings.jobs.catalogue_retry_secs = 1;
     let app = Application::start(&settings).await.unwrap();
     let readyz = format!("http://{}/readyz", app.addr());
-    let client = reqwest::Client::new();
+    let client = unpooled_client();
     assert_problem(
         client.get(&readyz).send().await.unwrap(),
         StatusCode::SERVICE_UNAVAILABLE,
