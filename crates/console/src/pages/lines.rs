@@ -16,6 +16,7 @@ use simgate_service::{InventoryScope, ServiceError};
 use crate::ConsoleState;
 use crate::error::ConsoleError;
 use crate::layout::{self, Nav};
+use crate::pages::pricing::typed_field;
 use crate::session::{Console, Posted};
 
 /// Lines per page.
@@ -286,23 +287,6 @@ pub(crate) async fn save(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
-/// One labelled text field with its error beside it.
-fn text_field(
-    id: &'static str,
-    label: &str,
-    value: &str,
-    kind: &str,
-    errors: &HashMap<&'static str, String>,
-) -> Markup {
-    let error = errors.get(id);
-    let error_id = format!("{id}-error");
-    html! {
-        label for=(id) { (label) }
-        input id=(id) name=(id) type=(kind) value=(value) aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| error_id.as_str())];
-        @if let Some(error) = error { span.field-error id=(error_id) role="alert" { (error) } }
-    }
-}
-
 /// One labelled checkbox.
 fn checkbox(id: &'static str, label: &str, checked: bool) -> Markup {
     html! {
@@ -421,10 +405,10 @@ async fn line_page(
                         (checkbox("mobile_sms", "SMS", form.mobile_sms.is_some()))
                         (checkbox("mobile_hotspot", "Hotspot", form.mobile_hotspot.is_some()))
                     }
-                    (text_field("first_name", "Subscriber first name (empty: unchanged)", &form.first_name, "text", errors))
-                    (text_field("last_name", "Subscriber last name (empty: unchanged)", &form.last_name, "text", errors))
-                    (text_field("email", "Subscriber email (empty: unchanged)", &form.email, "email", errors))
-                    (text_field("new_mpn", "New primary number, E.164 (empty: unchanged)", &form.new_mpn, "tel", errors))
+                    (typed_field("first_name", "Subscriber first name (empty: unchanged)", &form.first_name, "text", errors))
+                    (typed_field("last_name", "Subscriber last name (empty: unchanged)", &form.last_name, "text", errors))
+                    (typed_field("email", "Subscriber email (empty: unchanged)", &form.email, "email", errors))
+                    (typed_field("new_mpn", "New primary number, E.164 (empty: unchanged)", &form.new_mpn, "tel", errors))
                     p { button id="save-line" type="submit" { "Save settings" } }
                 }
             }

@@ -141,11 +141,23 @@ pub(crate) fn text_field(
     value: &str,
     errors: &HashMap<&'static str, String>,
 ) -> Markup {
+    typed_field(id, label, value, "text", errors)
+}
+
+/// One labelled input of HTML type `kind` (`email`, `tel`: the right
+/// keyboard on a phone) with its error beside it.
+pub(crate) fn typed_field(
+    id: &'static str,
+    label: &str,
+    value: &str,
+    kind: &str,
+    errors: &HashMap<&'static str, String>,
+) -> Markup {
     let error = errors.get(id);
     let error_id = format!("{id}-error");
     html! {
         label for=(id) { (label) }
-        input id=(id) name=(id) value=(value) aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| error_id.as_str())];
+        input id=(id) name=(id) type=(kind) value=(value) aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| error_id.as_str())];
         @if let Some(error) = error { span.field-error id=(error_id) role="alert" { (error) } }
     }
 }

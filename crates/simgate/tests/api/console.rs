@@ -513,6 +513,22 @@ pub(crate) async fn screenshots(browser: &fantoccini::Client, name: &str) {
     browser.set_window_size(1280, 900).await.unwrap();
 }
 
+/// The order page's status once the order is final (`completed` or
+/// `failed`): the page follows the order itself, within 30 s.
+pub(crate) async fn final_order_status(browser: &fantoccini::Client) -> String {
+    eventually(Duration::from_secs(30), || async {
+        let text = browser
+            .find(Locator::Css("#order-status [data-status]"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (text == "completed" || text == "failed").then_some(text)
+    })
+    .await
+}
+
 /// Waits until the page shown is the one titled `title`.
 pub(crate) async fn wait_for_title(browser: &fantoccini::Client, title: &str) {
     eventually(Duration::from_secs(10), || async {
@@ -600,17 +616,7 @@ async fn scenario(app: &TestApp, browser: &fantoccini::Client, product: &str) {
         .unwrap();
 
     // The order page follows it until it completes.
-    let status = eventually(Duration::from_secs(30), || async {
-        let text = browser
-            .find(Locator::Css("#order-status [data-status]"))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        (text == "completed" || text == "failed").then_some(text)
-    })
-    .await;
+    let status = final_order_status(browser).await;
     assert_eq!(status, "completed");
     screenshots(browser, "order").await;
 

@@ -12,7 +12,8 @@ use serde_json::Value;
 use simgate_domain::ProviderId;
 
 use crate::console::{
-    BROWSER_LIMIT, Driver, csrf_in, open_browser, screenshots, sign_in, wait_for_title,
+    BROWSER_LIMIT, Driver, csrf_in, final_order_status, open_browser, screenshots, sign_in,
+    wait_for_title,
 };
 use crate::failover::{purchases, quick, route};
 use crate::helpers::{OPERATOR_KEY, Options, TestApp, eventually};
@@ -350,17 +351,7 @@ async fn failover_scenario(
         .click()
         .await
         .unwrap();
-    let status = eventually(Duration::from_secs(30), || async {
-        let text = browser
-            .find(Locator::Css("#order-status [data-status]"))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        (text == "completed" || text == "failed").then_some(text)
-    })
-    .await;
+    let status = final_order_status(browser).await;
     assert_eq!(status, "completed");
 
     // Its attempts: the first provider answered 503 and bought nothing,
