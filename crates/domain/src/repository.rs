@@ -12,11 +12,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::entities::{
-    ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, InsertOutcome,
-    Lease, LineActivation, LineRecord, LineStatus, ListedEsim, NewOrder, OrderAttempt,
-    OrderFailure, OrderQuery, OrderRecord, ProductFilter, Recorded, RepositoryError, SalePrice,
-    SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent, StoredWebhook,
-    Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, HourlyOrders,
+    InsertOutcome, Lease, LineActivation, LineRecord, LineStatus, ListedEsim, NewOrder,
+    OrderAttempt, OrderFailure, OrderQuery, OrderRecord, ProductFilter, Recorded, RepositoryError,
+    SalePrice, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent,
+    StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
@@ -115,6 +115,14 @@ pub trait OrderRepository: Send + Sync {
         tenant_id: &str,
         query: &OrderQuery,
     ) -> Result<(Vec<OrderRecord>, u64), RepositoryError>;
+
+    /// A tenant's orders created since `since`, counted and summed per
+    /// hour, status and currency: the dashboard's charts and totals.
+    async fn hourly_orders(
+        &self,
+        tenant_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<HourlyOrders>, RepositoryError>;
 
     /// Claims an order for an upstream call: `pending → submitted`, only if
     /// it is still pending at `fence`. Returns the new attempt's fence, or

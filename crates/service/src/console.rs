@@ -10,17 +10,10 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
-use simgate_domain::entities::{ConsoleSession, OrderQuery, OrderRecord};
+use simgate_domain::entities::{ConsoleSession, HourlyOrders, OrderQuery, OrderRecord};
 use simgate_domain::{OrderId, OrderStatus, PageRequest, ProviderId, TenantId};
 
 use crate::{EventWithDeliveries, ServiceError, Services};
-
-/// Most orders the dashboard reads for its charts, so a very busy account
-/// still draws them from a bounded read.
-const MAX_CHART_ORDERS: usize = 5000;
-
-/// Orders read per batch for the charts.
-const CHART_BATCH: u32 = 200;
 
 /// Who signs in to the console.
 #[derive(Debug, Clone)]
@@ -159,27 +152,13 @@ impl Services {
         Ok(found)
     }
 
-    /// A tenant's orders created since `since`, newest first, for the
-    /// dashboard's charts (at most [`MAX_CHART_ORDERS`]).
-    pub async fn orders_since(
+    /// A tenant's orders created since `since`, counted and summed per
+    /// hour, status and currency by the store, for the dashboard.
+    pub async fn hourly_orders(
         &self,
         tenant_id: &str,
         since: DateTime<Utc>,
-    ) -> Result<Vec<OrderRecord>, ServiceError> {
-        let mut found = Vec::new();
-        let mut cursor: Option<OrderId> = None;
-        loop {
-            let batch = self
-                .orders(tenant_id, None, cursor.as_ref(), CHART_BATCH)
-                .await?;
-            let exhausted = batch.len() < CHART_BATCH as usize;
-            cursor = batch.last().map(|o| o.id.clone());
-            let before_window = batch.iter().any(|o| o.created_at < since);
-            found.extend(batch.into_iter().filter(|o| o.created_at >= since));
-            if exhausted || before_window || found.len() >= MAX_CHART_ORDERS {
-                break;
-            }
-        }
-        Ok(found)
+    ) -> Result<Vec<HourlyOrders>, ServiceError> {
+        Ok(self.store.hourly_orders(tenant_id, since).await?)
     }
 }

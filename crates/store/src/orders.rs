@@ -22,7 +22,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use simgate_domain::entities::{EsimFilter, ListedEsim, OrderQuery, RepositoryError, SalePrice};
+use simgate_domain::entities::{
+    EsimFilter, HourlyOrders, ListedEsim, OrderQuery, RepositoryError, SalePrice,
+};
 use simgate_domain::repository::OrderRepository;
 use simgate_domain::{
     ActivationCode, Currency, EventBody, Iccid, InstallDetails, Money, OrderId, OrderKind,
@@ -288,6 +290,32 @@ impl OrderRepository for Store {
             self.hydrate_all(rows).await?,
             u64::try_from(total).unwrap_or_default(),
         ))
+    }
+
+    async fn hourly_orders(
+        &self,
+        tenant_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<HourlyOrders>, RepositoryError> {
+        // PostgreSQL sums BIGINTs as NUMERIC, which the Any driver cannot
+        // carry: the casts keep both back-ends' answers integers.
+        let rows = sqlx::query(
+            "SELECT created_at / 3600000 AS hour, status, currency, price_currency, \
+             COUNT(*) AS orders, CAST(SUM(unit_price_micros * quantity) AS BIGINT) AS charged, \
+             CAST(SUM(margin_micros * quantity) AS BIGINT) AS margin \
+             FROM orders WHERE tenant_id = $1 AND created_at >= $2 \
+             GROUP BY created_at / 3600000, status, currency, price_currency \
+             ORDER BY hour",
+        )
+        .bind(tenant_id.to_owned())
+        .bind(millis(since))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(rows
+            .iter()
+            .map(hourly_from_row)
+            .collect::<Result<_, StoreError>>()?)
     }
 
     async fn claim_for_submission(
@@ -805,6 +833,26 @@ pub(crate) async fn link_esim(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+fn hourly_from_row(row: &AnyRow) -> Result<HourlyOrders, StoreError> {
+    const HOUR_MILLIS: i64 = 3_600_000;
+    let currency = |code: String| Currency::parse(&code).map_err(StoreError::corrupt);
+    let status: String = row.try_get("status")?;
+    let margin = match (
+        row.try_get::<Option<i64>, _>("margin")?,
+        row.try_get::<Option<String>, _>("price_currency")?,
+    ) {
+        (Some(margin), Some(code)) => Some(Money::from_micros(margin, currency(code)?)),
+        _ => None,
+    };
+    Ok(HourlyOrders {
+        hour: from_millis(row.try_get::<i64, _>("hour")? * HOUR_MILLIS),
+        status: status.parse().map_err(StoreError::corrupt)?,
+        orders: u64::try_from(row.try_get::<i64, _>("orders")?).map_err(StoreError::corrupt)?,
+        charged: Money::from_micros(row.try_get("charged")?, currency(row.try_get("currency")?)?),
+        margin,
+    })
 }
 
 fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::response::Redirect;
-use chrono::{Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use maud::{Markup, html};
 use rust_decimal::Decimal;
 use simgate_domain::OrderStatus;
@@ -24,14 +24,14 @@ pub(crate) async fn redirect_home() -> Redirect {
 
 /// A bar chart of `bars` (label, count), drawn as SVG on the server so it
 /// needs no script; every `label_every`-th bar is labelled.
-fn bar_chart(title: &str, bars: &[(String, u32)], label_every: usize) -> Markup {
+fn bar_chart(title: &str, bars: &[(String, u64)], label_every: usize) -> Markup {
     const WIDTH: usize = 600;
-    const HEIGHT: u32 = 140;
-    const AXIS: u32 = 16;
+    const HEIGHT: u64 = 140;
+    const AXIS: u64 = 16;
     let max = bars.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
     let slot = WIDTH / bars.len().max(1);
     let bar_width = slot.saturating_sub(2).max(1);
-    let total: u32 = bars.iter().map(|(_, n)| n).sum();
+    let total: u64 = bars.iter().map(|(_, n)| n).sum();
     html! {
         figure.card {
             figcaption { strong { (title) } " · " (total) " orders" }
@@ -69,45 +69,46 @@ pub(crate) async fn show(
     let this_hour = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
     let today = now.duration_trunc(Duration::days(1)).unwrap_or(now);
     let week_start = today - Duration::days(6);
-    let orders = state.services.orders_since(tenant, week_start).await?;
+    let hourly = state.services.hourly_orders(tenant, week_start).await?;
+    let count_between = |start: DateTime<Utc>, end: DateTime<Utc>| -> u64 {
+        hourly
+            .iter()
+            .filter(|h| h.hour >= start && h.hour < end)
+            .map(|h| h.orders)
+            .sum()
+    };
 
     let day_start = this_hour - Duration::hours(23);
-    let hours: Vec<(String, u32)> = (0..24)
+    let hours: Vec<(String, u64)> = (0..24)
         .map(|i| {
             let start = day_start + Duration::hours(i);
-            let n = orders
-                .iter()
-                .filter(|o| o.created_at >= start && o.created_at < start + Duration::hours(1))
-                .count() as u32;
+            let n = count_between(start, start + Duration::hours(1));
             (start.format("%H:00").to_string(), n)
         })
         .collect();
-    let days: Vec<(String, u32)> = (0..7)
+    let days: Vec<(String, u64)> = (0..7)
         .map(|i| {
             let start = week_start + Duration::days(i);
-            let n = orders
-                .iter()
-                .filter(|o| o.created_at >= start && o.created_at < start + Duration::days(1))
-                .count() as u32;
+            let n = count_between(start, start + Duration::days(1));
             (start.format("%a %d").to_string(), n)
         })
         .collect();
-    let completed = orders.iter().filter(|o| o.status == OrderStatus::Completed);
-    let failed = orders
+    let total: u64 = hourly.iter().map(|h| h.orders).sum();
+    let failed: u64 = hourly
         .iter()
-        .filter(|o| o.status == OrderStatus::Failed)
-        .count();
+        .filter(|h| h.status == OrderStatus::Failed)
+        .map(|h| h.orders)
+        .sum();
     let mut revenue: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut margin: BTreeMap<String, Decimal> = BTreeMap::new();
-    let mut done = 0usize;
-    for order in completed {
-        done += 1;
+    let mut done = 0u64;
+    for hour in hourly.iter().filter(|h| h.status == OrderStatus::Completed) {
+        done += hour.orders;
         *revenue
-            .entry(order.unit_price.currency.to_string())
-            .or_default() += order.unit_price.amount * Decimal::from(order.quantity);
-        if let Some(sale) = order.sale {
-            *margin.entry(sale.margin.currency.to_string()).or_default() +=
-                sale.margin.amount * Decimal::from(order.quantity);
+            .entry(hour.charged.currency.to_string())
+            .or_default() += hour.charged.amount;
+        if let Some(sum) = hour.margin {
+            *margin.entry(sum.currency.to_string()).or_default() += sum.amount;
         }
     }
     let health = super::providers::health_table(&state).await?;
@@ -118,7 +119,7 @@ pub(crate) async fn show(
     };
     let content = html! {
         div.stats {
-            div.card { div.muted { "Orders, 7 days" } div.value { (orders.len()) } }
+            div.card { div.muted { "Orders, 7 days" } div.value { (total) } }
             div.card { div.muted { "Success rate (completed of finished)" } div.value id="success-rate" { (success) } }
             div.card {
                 div.muted { "Revenue, completed orders" }

@@ -19,8 +19,9 @@ pub use error::RepositoryError;
 pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
 pub use lines::{LineActivation, LineRecord, LineStatus};
 pub use orders::{
-    AttemptResult, EsimFilter, EsimRecord, InsertOutcome, ListedEsim, NewOrder, OrderAttempt,
-    OrderFailure, OrderQuery, OrderRecord, Recorded, RecordedEvent, SalePrice, UpstreamAnswer,
+    AttemptResult, EsimFilter, EsimRecord, HourlyOrders, InsertOutcome, ListedEsim, NewOrder,
+    OrderAttempt, OrderFailure, OrderQuery, OrderRecord, Recorded, RecordedEvent, SalePrice,
+    UpstreamAnswer,
 };
 pub use purchases::{Lease, UpstreamPurchase};
 pub use sessions::ConsoleSession;

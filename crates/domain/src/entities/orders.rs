@@ -160,6 +160,22 @@ pub struct OrderQuery {
     pub offset: u32,
 }
 
+/// A tenant's orders created in one hour with one status and currency,
+/// counted and summed by the store: the console's dashboard covers every
+/// order, at any volume, without reading them one by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourlyOrders {
+    /// The start of the hour (UTC).
+    pub hour: DateTime<Utc>,
+    pub status: OrderStatus,
+    pub orders: u64,
+    /// Unit price × quantity, summed, in the orders' currency.
+    pub charged: Money,
+    /// The frozen margins × quantity, summed, in the sell currency; `None`
+    /// for orders placed without a sell price.
+    pub margin: Option<Money>,
+}
+
 /// An eSIM in a list, with the status of the order that delivered it:
 /// simgate keeps no lifecycle of its own for an eSIM.
 #[derive(Debug, Clone)]

@@ -141,6 +141,27 @@ async fn an_old_order_is_found_behind_newer_ones(store: Store, url: &str) {
     };
     assert_eq!(search(provider).await.1, 0);
 
+    // The dashboard's per-hour sums cover every order too: 2,501 completed
+    // (the old one among them) and 2,500 failed at 1.365 USD each.
+    let hourly = store
+        .hourly_orders("t1", Utc::now() - chrono::Duration::days(1))
+        .await
+        .unwrap();
+    let with = |status: OrderStatus| hourly.iter().filter(move |h| h.status == status);
+    let count = |status| with(status).map(|h| h.orders).sum::<u64>();
+    assert_eq!(count(OrderStatus::Completed), completed);
+    assert_eq!(count(OrderStatus::Failed), NEWER as u64 / 2);
+    let failed_charged: Decimal = with(OrderStatus::Failed).map(|h| h.charged.amount).sum();
+    assert_eq!(failed_charged, Decimal::from_str("3412.5").unwrap());
+    assert!(with(OrderStatus::Failed).all(|h| h.margin.is_none()));
+    let old_margin = with(OrderStatus::Completed).find_map(|h| h.margin);
+    assert!(old_margin.is_some(), "the old order was sold with a margin");
+    let theirs = store
+        .hourly_orders("t2", Utc::now() - chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(theirs.iter().map(|h| h.orders).sum::<u64>(), 1);
+
     // LIKE's wildcards are searched for as characters.
     assert_eq!(search(query(Some("%"), None, 25, 0)).await.1, 0);
     assert_eq!(search(query(Some("e_im"), None, 25, 0)).await.1, 0);
