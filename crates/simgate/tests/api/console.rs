@@ -486,18 +486,30 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Types a markup into the pricing editor and saves it.
-async fn save_markup(browser: &fantoccini::Client, percent: &str) {
-    let markup = browser.find(Locator::Id("markup_percent")).await.unwrap();
-    markup.clear().await.unwrap();
-    markup.send_keys(percent).await.unwrap();
+/// Types each `(id, value)` into its field, replacing what it held, then
+/// clicks the button with id `button`.
+pub(crate) async fn fill_and_click(
+    browser: &fantoccini::Client,
+    fields: &[(&str, &str)],
+    button: &str,
+) {
+    for (id, value) in fields {
+        let field = browser.find(Locator::Id(id)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
     browser
-        .find(Locator::Id("save-pricing"))
+        .find(Locator::Id(button))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+}
+
+/// Types a markup into the pricing editor and saves it.
+async fn save_markup(browser: &fantoccini::Client, percent: &str) {
+    fill_and_click(browser, &[("markup_percent", percent)], "save-pricing").await;
 }
 
 /// Saves the page at 1280 px and at 390 px wide.

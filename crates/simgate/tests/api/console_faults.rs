@@ -12,8 +12,8 @@ use serde_json::Value;
 use simgate_domain::ProviderId;
 
 use crate::console::{
-    BROWSER_LIMIT, Driver, csrf_in, final_order_status, open_browser, screenshots, sign_in,
-    wait_for_title,
+    BROWSER_LIMIT, Driver, csrf_in, fill_and_click, final_order_status, open_browser, screenshots,
+    sign_in, wait_for_title,
 };
 use crate::failover::{purchases, quick, route};
 use crate::helpers::{OPERATOR_KEY, Options, TestApp, eventually};
@@ -290,23 +290,13 @@ async fn failover_scenario(
     select("provider", first).await;
     select("kind", "status").await;
     select("method", "POST").await;
-    for (id, value) in [
+    let fields = [
         ("status", "503"),
         ("retry_after_secs", "0"),
         ("path", "/orders"),
         ("times", "20"),
-    ] {
-        let field = browser.find(Locator::Id(id)).await.unwrap();
-        field.clear().await.unwrap();
-        field.send_keys(value).await.unwrap();
-    }
-    browser
-        .find(Locator::Id("arm"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    ];
+    fill_and_click(browser, &fields, "arm").await;
     let notice = browser
         .wait()
         .at_most(Duration::from_secs(10))
