@@ -13,7 +13,7 @@ use crate::console::{csrf_in, sign_in};
 use crate::helpers::{TestApp, eventually};
 use crate::lines::reserved_number;
 use crate::routing::japan_offer;
-use crate::sim_orders::wait_for_status;
+use crate::sim_orders::{self, wait_for_status};
 
 #[tokio::test]
 async fn the_routing_editor_refuses_a_bad_policy_beside_its_field_and_saves_a_good_one() {
@@ -177,34 +177,8 @@ async fn another_tenant_sees_its_own_routing_and_the_dashboard_shows_health_and_
 #[tokio::test]
 async fn sim_orders_are_listed_with_their_tracking_for_their_tenant_only() {
     let app = TestApp::spawn().await;
-    let address = app
-        .post(
-            "/v1/addresses",
-            &json!({
-                "first_name": "Ada",
-                "last_name": "Lovelace",
-                "business_name": "Analytical Engines Ltd",
-                "street_address": "311 W Superior St",
-                "extended_address": "Suite 504",
-                "locality": "Chicago",
-                "administrative_area": "IL",
-                "postal_code": "60654",
-                "country_code": "US"
-            }),
-            None,
-        )
-        .await;
-    assert_eq!(address.status(), StatusCode::CREATED);
-    let address: serde_json::Value = address.json().await.unwrap();
-    let response = app
-        .post(
-            "/v1/sim-orders",
-            &json!({"address_id": address["id"], "quantity": 2}),
-            Some("console-sims"),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let order: serde_json::Value = response.json().await.unwrap();
+    let address = sim_orders::create_address(&app).await;
+    let order = sim_orders::order(&app, &address, 2, "console-sims").await;
     let id = order["id"].as_str().unwrap();
     // Once delivered the order has its tracking link, which the page shows.
     let delivered = wait_for_status(&app, id, "delivered").await;

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 use crate::events::{Receiver, register};
 use crate::helpers::{Options, TestApp, assert_problem, eventually};
 
-fn address() -> Value {
+/// The Telnyx document's sample shipping address.
+pub(crate) fn address() -> Value {
     json!({
         "first_name": "Ada",
         "last_name": "Lovelace",
@@ -25,7 +26,8 @@ fn address() -> Value {
     })
 }
 
-async fn create_address(app: &TestApp) -> String {
+/// Creates the sample address, returning its id.
+pub(crate) async fn create_address(app: &TestApp) -> String {
     let response = app.post("/v1/addresses", &address(), None).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: Value = response.json().await.unwrap();
@@ -34,7 +36,8 @@ async fn create_address(app: &TestApp) -> String {
     body["id"].as_str().unwrap().to_owned()
 }
 
-async fn order(app: &TestApp, address_id: &str, quantity: u32, key: &str) -> Value {
+/// Places a SIM card order with an `Idempotency-Key`, answered 201.
+pub(crate) async fn order(app: &TestApp, address_id: &str, quantity: u32, key: &str) -> Value {
     let response = app
         .post(
             "/v1/sim-orders",

@@ -2,36 +2,29 @@
 //! document, for the operator.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::helpers::{OPERATOR_KEY, TestApp, assert_problem};
+use crate::sim_orders;
 
 const LIST: &str = "/v1/providers/telnyx/sim-orders";
 
 async fn address(app: &TestApp, locality: &str, country: &str) -> String {
-    let body = json!({
-        "first_name": "Ada", "last_name": "Lovelace", "business_name": "Analytical Engines Ltd",
-        "street_address": "311 W Superior St", "extended_address": "Suite 504",
-        "locality": locality, "administrative_area": "IL", "postal_code": "60654",
-        "country_code": country
-    });
+    let mut body = sim_orders::address();
+    body["locality"] = locality.into();
+    body["country_code"] = country.into();
     let response = app.post("/v1/addresses", &body, None).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: Value = response.json().await.unwrap();
     body["id"].as_str().unwrap().to_owned()
 }
 
+/// A SIM card order's id at Telnyx.
 async fn order(app: &TestApp, address_id: &str, quantity: u32, key: &str) -> String {
-    let response = app
-        .post(
-            "/v1/sim-orders",
-            &json!({ "address_id": address_id, "quantity": quantity }),
-            Some(key),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
-    body["upstream_id"].as_str().unwrap().to_owned()
+    sim_orders::order(app, address_id, quantity, key).await["upstream_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 async fn list(app: &TestApp, query: &str) -> reqwest::Response {
