@@ -24,7 +24,7 @@ use crate::layout::{self, Nav};
 use crate::pages::pricing::text_field;
 use crate::pages::providers::health_table;
 use crate::session::{Console, Posted};
-use crate::simulators::{SimulatorError, Simulators};
+use crate::simulators::{Simulator, SimulatorError, Simulators};
 
 /// The methods a fault may be limited to.
 const METHODS: [&str; 5] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -124,11 +124,8 @@ where
 impl ArmForm {
     /// The simulator the fault is for, or the refusal.
     fn provider(&self, simulators: &Simulators) -> Result<ProviderId, String> {
-        self.provider
-            .trim()
-            .parse::<ProviderId>()
-            .ok()
-            .filter(|p| simulators.find(*p).is_some())
+        simulator_named(simulators, &self.provider)
+            .map(|s| s.provider)
             .ok_or_else(|| "choose one of the sandbox's simulators".to_owned())
     }
 
@@ -470,6 +467,15 @@ pub(crate) struct ClearForm {
     provider: String,
 }
 
+/// The simulator a form's `provider` field names, when one runs.
+fn simulator_named<'a>(simulators: &'a Simulators, field: &str) -> Option<&'a Simulator> {
+    field
+        .trim()
+        .parse::<ProviderId>()
+        .ok()
+        .and_then(|p| simulators.find(p))
+}
+
 /// `POST /console/faults/clear`: disarms every fault of one simulator.
 pub(crate) async fn clear(
     State(state): State<ConsoleState>,
@@ -478,12 +484,7 @@ pub(crate) async fn clear(
     let simulators = simulators(&state)?;
     let Posted { console, form } = posted?;
     let console = operator_only(console)?;
-    let simulator = form
-        .provider
-        .trim()
-        .parse::<ProviderId>()
-        .ok()
-        .and_then(|p| simulators.find(p))
+    let simulator = simulator_named(simulators, &form.provider)
         .ok_or_else(|| ConsoleError::BadForm("no simulator runs for this provider".to_owned()))?;
     match simulators.clear(simulator).await {
         Ok(()) => {
