@@ -42,7 +42,7 @@ impl Services {
         if let Err(error) = self.refresh_catalogue_index().await {
             tracing::warn!(%provider, %error, "catalogue index not rebuilt after the sync");
         }
-        self.catalogue_loaded(provider);
+        self.catalogue_synced();
         let report = SyncReport {
             provider,
             products: stored,

@@ -29,13 +29,11 @@ pub mod tenants;
 pub mod webhook_targets;
 pub mod webhooks;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use simgate_connectors::ConnectorRegistry;
-use simgate_domain::ProviderId;
 use simgate_domain::entities::Lease;
 use simgate_domain::repository::Repository;
 
@@ -107,8 +105,9 @@ pub struct Services {
     repolling: Arc<tokio::sync::Mutex<()>>,
     /// This instance's name on the rows its reconciler leases.
     instance: Arc<str>,
-    /// Providers whose catalogue is known loaded, for readiness.
-    catalogues_loaded: Arc<tokio::sync::watch::Sender<BTreeSet<ProviderId>>>,
+    /// Signalled after each sync on this instance, to wake readiness
+    /// waiters; what is loaded is read from the catalogue index.
+    catalogue_synced: Arc<tokio::sync::watch::Sender<()>>,
     /// The operator's FX table as this instance last read it.
     fx: Arc<pricing::FxCache>,
     /// The active catalogue in memory, searched without the database.
@@ -165,7 +164,7 @@ impl Services {
             http: webhook_targets::delivery_client(config.allow_private_webhook_targets)?,
             repolling: Arc::default(),
             instance: format!("simgate-{}", uuid::Uuid::new_v4().simple()).into(),
-            catalogues_loaded: Arc::new(tokio::sync::watch::Sender::new(BTreeSet::new())),
+            catalogue_synced: Arc::new(tokio::sync::watch::Sender::new(())),
             fx: Arc::default(),
             catalogue: Arc::default(),
             auth: Arc::new(auth_cache::AuthCache::new(config.auth_cache_ttl)),

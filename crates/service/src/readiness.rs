@@ -48,7 +48,7 @@ impl Services {
     /// Returns once every configured catalogue is loaded. A store that
     /// cannot be read is logged and asked again: it may be restarting.
     pub async fn until_catalogues_loaded(&self) {
-        let mut changes = self.catalogues_loaded.subscribe();
+        let mut changes = self.catalogue_synced.subscribe();
         loop {
             match self.unloaded_catalogues().await {
                 Ok(missing) if missing.is_empty() => return,
@@ -60,10 +60,9 @@ impl Services {
         }
     }
 
-    /// Records that a provider's catalogue is loaded, waking readiness waiters.
-    pub(crate) fn catalogue_loaded(&self, provider: ProviderId) {
-        self.catalogues_loaded
-            .send_if_modified(|loaded| loaded.insert(provider));
+    /// Wakes readiness waiters after a sync, to look at the index again.
+    pub(crate) fn catalogue_synced(&self) {
+        self.catalogue_synced.send_replace(());
     }
 
     fn catalogue_providers(&self) -> BTreeSet<ProviderId> {
