@@ -21,7 +21,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use simgate_service::Services;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::{Modify, OpenApi};
@@ -31,10 +31,12 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::problem::ApiError;
 
-/// What every handler can reach.
+/// What every handler can reach. Cloned for every request (axum hands
+/// each handler its own state), so the services sit behind one `Arc`:
+/// one reference count per clone instead of one per service.
 #[derive(Clone)]
 pub struct AppState {
-    pub services: Services,
+    pub services: Arc<Services>,
     pub metrics: PrometheusHandle,
     /// The operator's key (digest only); none configured closes operator routes.
     pub operator: operator::OperatorKey,
@@ -45,7 +47,7 @@ impl AppState {
     /// and no operator key.
     pub fn new(services: Services) -> Self {
         Self {
-            services,
+            services: Arc::new(services),
             metrics: metrics_handle(),
             operator: operator::OperatorKey::none(),
         }
