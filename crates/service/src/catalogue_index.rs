@@ -158,6 +158,39 @@ struct Ranked {
     order: Vec<u32>,
     /// Each entry's place in `order`.
     rank: Vec<u32>,
+    /// Each country's entries in price order, filled by the first search
+    /// of that country: a search by country then walks its own list
+    /// instead of ranking and sorting it again on every request.
+    by_country: HashMap<CountryCode, OnceLock<Vec<u32>>>,
+    /// The same per provider.
+    by_provider: HashMap<ProviderId, OnceLock<Vec<u32>>>,
+}
+
+impl Ranked {
+    /// The entries of one country or provider (`sorted`, its lists in the
+    /// index) in this price order, computed once into `cached`; empty when
+    /// the index has no such country or provider.
+    fn narrowed<'r>(
+        &'r self,
+        cached: Option<&'r OnceLock<Vec<u32>>>,
+        sorted: Option<&Sorted>,
+    ) -> &'r [u32] {
+        let (Some(cached), Some(sorted)) = (cached, sorted) else {
+            return &[];
+        };
+        cached.get_or_init(|| {
+            let mut places: Vec<u32> = sorted
+                .get(ProductSort::PriceAsc)
+                .iter()
+                .map(|&i| self.rank[i as usize])
+                .collect();
+            places.sort_unstable();
+            places
+                .into_iter()
+                .map(|place| self.order[place as usize])
+                .collect()
+        })
+    }
 }
 
 impl PriceOrder {
@@ -324,6 +357,16 @@ impl CatalogueIndex {
         Ranked {
             order: sorted,
             rank,
+            by_country: self
+                .by_country
+                .keys()
+                .map(|&country| (country, OnceLock::new()))
+                .collect(),
+            by_provider: self
+                .by_provider
+                .keys()
+                .map(|&provider| (provider, OnceLock::new()))
+                .collect(),
         }
     }
 
@@ -339,30 +382,21 @@ impl CatalogueIndex {
         let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
         let limit = usize::try_from(filter.limit).unwrap_or(usize::MAX);
         let ranked = order.sorted.get_or_init(|| self.rank(order));
-        let narrowed = match (filter.country, filter.provider) {
-            (Some(country), _) => Some(self.by_country.get(&country)),
-            (None, Some(provider)) => Some(self.by_provider.get(&provider)),
-            (None, None) => None,
-        };
-        let matches: Box<dyn Iterator<Item = u32> + '_> = match narrowed {
-            None => Box::new(
-                ranked
-                    .order
-                    .iter()
-                    .copied()
-                    .filter(|&i| accepts(&self.entries[i as usize], filter)),
+        let candidates: &[u32] = match (filter.country, filter.provider) {
+            (Some(country), _) => ranked.narrowed(
+                ranked.by_country.get(&country),
+                self.by_country.get(&country),
             ),
-            Some(list) => {
-                let mut places: Vec<u32> = list
-                    .map_or(&[][..], |sorted| sorted.get(ProductSort::PriceAsc))
-                    .iter()
-                    .filter(|&&i| accepts(&self.entries[i as usize], filter))
-                    .map(|&i| ranked.rank[i as usize])
-                    .collect();
-                places.sort_unstable();
-                Box::new(places.into_iter().map(|place| ranked.order[place as usize]))
-            }
+            (None, Some(provider)) => ranked.narrowed(
+                ranked.by_provider.get(&provider),
+                self.by_provider.get(&provider),
+            ),
+            (None, None) => &ranked.order,
         };
+        let matches = candidates
+            .iter()
+            .copied()
+            .filter(|&i| accepts(&self.entries[i as usize], filter));
         let mut page = Vec::with_capacity(limit.min(100));
         let mut total: u64 = 0;
         for (n, i) in matches.enumerate() {
