@@ -142,6 +142,89 @@ pub struct ProductPage {
     pub offset: u32,
 }
 
+/// A page of products as it goes on the wire: exactly the JSON of
+/// [`ProductPage`] (whose schema the contract shows), written straight from
+/// the priced products. Building an owned [`ProductView`] per product cost a
+/// string per id, provider and country on every product of every page;
+/// catalogue pages are the hottest answer simgate gives.
+#[derive(Debug)]
+pub struct ProductPageOut {
+    pub data: Vec<PricedProduct>,
+    pub total: u64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl Serialize for ProductPageOut {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut page = serializer.serialize_struct("ProductPage", 4)?;
+        page.serialize_field("data", &ProductsOut(&self.data))?;
+        page.serialize_field("total", &self.total)?;
+        page.serialize_field("limit", &self.limit)?;
+        page.serialize_field("offset", &self.offset)?;
+        page.end()
+    }
+}
+
+/// The page's products, each as [`ProductView`] writes it.
+struct ProductsOut<'a>(&'a [PricedProduct]);
+
+impl Serialize for ProductsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(ProductOut))
+    }
+}
+
+/// One product, field for field as [`ProductView`], borrowing its text.
+struct ProductOut<'a>(&'a PricedProduct);
+
+impl Serialize for ProductOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let priced = self.0;
+        let product = &priced.product;
+        let fields = if priced.cost_converted.is_some() {
+            10
+        } else {
+            9
+        };
+        let mut view = serializer.serialize_struct("ProductView", fields)?;
+        view.serialize_field("id", &Displayed(&product.id))?;
+        view.serialize_field("provider", product.id.provider.as_str())?;
+        view.serialize_field("name", &product.name)?;
+        view.serialize_field("countries", &CountriesOut(&product.countries))?;
+        view.serialize_field("data", &DataView::from(product.data))?;
+        view.serialize_field("validity_days", &product.validity_days)?;
+        view.serialize_field("price", &priced.price)?;
+        view.serialize_field("cost", &product.price)?;
+        if let Some(converted) = &priced.cost_converted {
+            view.serialize_field("cost_converted", converted)?;
+        }
+        view.serialize_field("converted", &priced.converted)?;
+        view.end()
+    }
+}
+
+/// A value written as the string its `Display` gives, without an
+/// intermediate `String`.
+struct Displayed<'a, T>(&'a T);
+
+impl<T: std::fmt::Display> Serialize for Displayed<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self.0)
+    }
+}
+
+/// Alpha-2 codes as a list of strings.
+struct CountriesOut<'a>(&'a [simgate_domain::CountryCode]);
+
+impl Serialize for CountriesOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(simgate_domain::CountryCode::as_str))
+    }
+}
+
 /// One provider's product in an offer.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OfferCandidateView {
@@ -521,4 +604,65 @@ pub struct UsageView {
 pub struct Health {
     pub status: String,
     pub database: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simgate_domain::{CountryCode, Currency, Product, ProductId};
+
+    fn priced(
+        sku: &str,
+        countries: &[&str],
+        data: DataAllowance,
+        converted: bool,
+    ) -> PricedProduct {
+        let usd = Currency::parse("USD").unwrap();
+        let gbp = Currency::parse("GBP").unwrap();
+        PricedProduct {
+            product: Product {
+                id: ProductId::parse(&format!("esim-go:{sku}")).unwrap(),
+                name: format!("eSIM \"{sku}\", 7 Days\n"),
+                countries: countries
+                    .iter()
+                    .map(|c| CountryCode::parse(c).unwrap())
+                    .collect(),
+                data,
+                validity_days: 7,
+                price: Money::from_micros(4_490_000, gbp),
+            },
+            cost_converted: converted.then(|| Money::from_micros(5_612_500, usd)),
+            price: Money::from_micros(if converted { 6_990_000 } else { 4_490_000 }, usd),
+            converted,
+        }
+    }
+
+    #[test]
+    fn a_page_written_from_priced_products_is_the_product_page_json() {
+        let products = vec![
+            priced("a_1GB", &["JP"], DataAllowance::Limited { mb: 1000 }, true),
+            priced(
+                "b_unl",
+                &["JP", "KR", "TW"],
+                DataAllowance::Unlimited,
+                false,
+            ),
+        ];
+        let owned = ProductPage {
+            data: products.iter().cloned().map(ProductView::from).collect(),
+            total: 413,
+            limit: 2,
+            offset: 4,
+        };
+        let written = ProductPageOut {
+            data: products,
+            total: 413,
+            limit: 2,
+            offset: 4,
+        };
+        assert_eq!(
+            serde_json::to_string(&written).unwrap(),
+            serde_json::to_string(&owned).unwrap()
+        );
+    }
 }

@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::AuthTenant;
 use crate::extract::ApiQuery;
 use crate::problem::{ApiError, Problem};
-use crate::views::{ProductPage, ProductView};
+use crate::views::{ProductPage, ProductPageOut, ProductView};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
@@ -54,7 +54,7 @@ pub async fn list_products(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     ApiQuery(query): ApiQuery<ProductQuery>,
-) -> Result<Json<ProductPage>, ApiError> {
+) -> Result<Json<ProductPageOut>, ApiError> {
     let limit = super::page_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let currency = query.currency.as_deref().map(Currency::parse).transpose()?;
     let max_price_micros = super::max_price_micros(query.max_price.as_deref())?;
@@ -90,8 +90,8 @@ pub async fn list_products(
     };
     let tenant = TenantId::from_stored(tenant.id);
     let (products, total) = state.services.priced_products(&tenant, &filter).await?;
-    Ok(Json(ProductPage {
-        data: products.into_iter().map(ProductView::from).collect(),
+    Ok(Json(ProductPageOut {
+        data: products,
         total,
         limit,
         offset: filter.offset,
