@@ -29,7 +29,7 @@ impl CatalogueRepository for Store {
             .iter()
             .filter(|p| seen.insert(p.id.to_string()))
             .collect();
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         sqlx::query("UPDATE products SET active = 0 WHERE provider = $1")
             .bind(provider.as_str())
             .execute(&mut *tx)

@@ -35,7 +35,7 @@ impl EventRepository for Store {
         .bind(url.to_owned())
         .bind(secret.to_owned())
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await.map_err(StoreError::from)?;
         Ok(self
             .endpoint(&id)
@@ -75,7 +75,7 @@ impl EventRepository for Store {
         let done = sqlx::query("UPDATE webhook_endpoints SET enabled = 0, disabled_reason = $2 WHERE id = $1 AND enabled = 1")
             .bind(id.to_owned())
             .bind(reason.to_owned())
-            .execute(&self.pool)
+            .execute(self.writer())
             .await.map_err(StoreError::from)?;
         Ok(done.rows_affected() == 1)
     }
@@ -88,7 +88,7 @@ impl EventRepository for Store {
         order_id: Option<&OrderId>,
         payload: &str,
     ) -> Result<Option<(String, Vec<String>)>, RepositoryError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let recorded = record_event_in(
             &mut tx,
             tenant_id,
@@ -106,7 +106,7 @@ impl EventRepository for Store {
     }
 
     async fn redeliver_event(&self, event: &StoredEvent) -> Result<Vec<String>, RepositoryError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let deliveries =
             insert_deliveries(&mut tx, &event.id, &event.tenant_id, millis(Utc::now())).await?;
         tx.commit().await.map_err(StoreError::from)?;
@@ -224,7 +224,7 @@ impl EventRepository for Store {
         .bind(response.map(i64::from))
         .bind(error.map(str::to_owned))
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok(())

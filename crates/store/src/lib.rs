@@ -146,7 +146,14 @@ enum Backend {
 /// A handle to the database, cheap to clone.
 #[derive(Clone)]
 pub struct Store {
+    /// Reads, and on PostgreSQL writes too.
     pool: AnyPool,
+    /// Writes: on SQLite a pool of one connection, so that this process's
+    /// writers queue for it and are woken in turn, instead of each taking
+    /// SQLite's one write lock by polling it from the busy handler (which
+    /// sleeps 1, 2, 5 … ms between tries). Other processes sharing the file
+    /// still meet the busy handler. On PostgreSQL the same pool as reads.
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -176,30 +183,52 @@ impl Store {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 4,
-                Backend::Postgres => 10,
-            })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
-                            .await?;
-                    }
-                    Ok(())
+        let pool_of = |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+                                .await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await?;
-        migrator().run(&pool).await?;
-        Ok(Self { pool, backend })
+        };
+        let (pool, writer) = match backend {
+            // An in-memory database exists per connection: one pool only.
+            Backend::Sqlite if url.contains(":memory:") || url.contains("mode=memory") => {
+                let pool = pool_of(1).connect_with(options).await?;
+                (pool.clone(), pool)
+            }
+            Backend::Sqlite => {
+                let writer = pool_of(1).connect_with(options.clone()).await?;
+                (pool_of(4).connect_with(options).await?, writer)
+            }
+            Backend::Postgres => {
+                let pool = pool_of(10).connect_with(options).await?;
+                (pool.clone(), pool)
+            }
+        };
+        migrator().run(&writer).await?;
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
+    }
+
+    /// Where a write goes: see [`Store::writer`]'s field.
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// Closes every connection, e.g. before a restart in tests.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

@@ -54,7 +54,7 @@ impl LineRepository for Store {
         mpn: &Msisdn,
     ) -> Result<Option<LineRecord>, RepositoryError> {
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         sqlx::query("DELETE FROM lines WHERE provider = $1 AND mpn = $2 AND status = 'ceased'")
             .bind(provider.as_str())
             .bind(mpn.as_str().to_owned())
@@ -112,7 +112,7 @@ impl LineRepository for Store {
         .bind(status.as_str())
         .bind(iccid.map(|i| i.as_str().to_owned()))
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok(())
@@ -129,7 +129,7 @@ impl LineRepository for Store {
             .bind(from.as_str().to_owned())
             .bind(to.as_str().to_owned())
             .bind(millis(Utc::now()))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(StoreError::from)?;
         Ok(())
@@ -147,7 +147,7 @@ impl LineRepository for Store {
         .bind(provider.as_str())
         .bind(mpn.as_str().to_owned())
         .bind(fence)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await.map_err(StoreError::from)?;
         Ok(done.rows_affected() == 1)
     }
@@ -171,7 +171,7 @@ impl LineRepository for Store {
             .bind(iccid.map(|i| i.as_str().to_owned()))
             .bind(now)
             .bind(fence)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(StoreError::from)?;
         if current.rows_affected() == 1 {
@@ -185,7 +185,7 @@ impl LineRepository for Store {
             .bind(tenant_id.to_owned())
             .bind(iccid.map(|i| i.as_str().to_owned()))
             .bind(now)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(StoreError::from)?;
         if late.rows_affected() == 1 {
@@ -200,7 +200,7 @@ impl LineRepository for Store {
         .bind(tenant_id.to_owned())
         .bind(iccid.map(|i| i.as_str().to_owned()))
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await.map_err(StoreError::from)?;
         if readopted.rows_affected() == 1 {
             return Ok(LineActivation::Activated { superseded: true });
@@ -243,7 +243,7 @@ impl LineRepository for Store {
             .bind(millis(lease.until))
             .bind(millis(Utc::now()))
             .bind(millis(updated_before))
-            .fetch_all(&self.pool)
+            .fetch_all(self.writer())
             .await
             .map_err(StoreError::from)?;
         let mut lines: Vec<LineRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
@@ -264,7 +264,7 @@ impl LineRepository for Store {
         .bind(provider.as_str())
         .bind(mpn.as_str().to_owned())
         .bind(fence)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok(())

@@ -129,7 +129,7 @@ impl OrderRepository for Store {
         .bind(price)
         .bind(sale.price.currency.code())
         .bind(margin)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok((done.rows_affected() == 1).then_some(fence + 1))
@@ -170,7 +170,7 @@ impl OrderRepository for Store {
         .bind(record.status.as_str())
         .bind(record.fence)
         .bind(record.submitted_at.map(millis))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await;
         let key = order.idempotency_key.as_deref().unwrap_or_default();
         settle_insert(
@@ -333,7 +333,7 @@ impl OrderRepository for Store {
         .bind(id.0.clone())
         .bind(millis(at))
         .bind(fence)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok((done.rows_affected() == 1).then_some(fence + 1))
@@ -348,7 +348,7 @@ impl OrderRepository for Store {
         .bind(id.0.clone())
         .bind(millis(Utc::now()))
         .bind(fence)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok((done.rows_affected() == 1).then_some(fence + 1))
@@ -400,7 +400,7 @@ impl OrderRepository for Store {
         .bind(i64::from(failure.retryable))
         .bind(millis(Utc::now()))
         .bind(fence)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await.map_err(StoreError::from)?;
         Ok(done.rows_affected() == 1)
     }
@@ -439,7 +439,7 @@ impl OrderRepository for Store {
         )
         .bind(id.0.clone())
         .bind(fence)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok(())
@@ -587,7 +587,7 @@ impl Store {
             detail,
         };
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         if !claim_purchase(&mut tx, &entry, now).await? {
             tx.rollback().await.map_err(StoreError::from)?;
             if source == Source::Matched {
@@ -757,7 +757,7 @@ impl Store {
         for time in times {
             query = query.bind(*time);
         }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = query.fetch_all(self.writer()).await?;
         let mut orders = self.hydrate_all(rows).await?;
         orders.sort_by(|a, b| (a.updated_at, &a.id.0).cmp(&(b.updated_at, &b.id.0)));
         Ok(orders)

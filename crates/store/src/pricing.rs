@@ -32,7 +32,7 @@ impl simgate_domain::repository::PricingRepository for Store {
     /// transaction so the pair is consistent.
     async fn fx_rates(&self) -> Result<(i64, Vec<FxRate>), RepositoryError> {
         let result: Result<(i64, Vec<FxRate>), StoreError> = async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.writer().begin().await?;
             let version: i64 = sqlx::query("SELECT version FROM fx_version WHERE id = 1")
                 .fetch_one(&mut *tx)
                 .await?
@@ -70,7 +70,7 @@ impl simgate_domain::repository::PricingRepository for Store {
     ) -> Result<(), RepositoryError> {
         let result: Result<(), StoreError> = async {
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer().begin().await?;
         if replace_all {
             sqlx::query("DELETE FROM fx_rates")
                 .execute(&mut *tx)

@@ -175,7 +175,7 @@ impl Store {
         .bind(entry.tenant_id.to_owned())
         .bind(entry.detail.clone())
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }

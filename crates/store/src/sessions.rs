@@ -16,7 +16,7 @@ impl SessionRepository for Store {
         now: DateTime<Utc>,
     ) -> Result<(), RepositoryError> {
         let result: Result<(), StoreError> = async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.writer().begin().await?;
             sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
                 .bind(millis(now))
                 .execute(&mut *tx)
@@ -79,7 +79,7 @@ impl SessionRepository for Store {
             sqlx::query("UPDATE console_sessions SET tenant_id = $2 WHERE token_hash = $1")
                 .bind(token_hash)
                 .bind(tenant_id)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
             Ok(())
         }
@@ -91,7 +91,7 @@ impl SessionRepository for Store {
         let result: Result<(), StoreError> = async {
             sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
                 .bind(token_hash)
-                .execute(&self.pool)
+                .execute(self.writer())
                 .await?;
             Ok(())
         }

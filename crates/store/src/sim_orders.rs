@@ -78,7 +78,7 @@ impl SimOrderRepository for Store {
         .bind(address.id.clone())
         .bind(snapshot)
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await.map_err(StoreError::from)?;
         Ok(id)
     }
@@ -125,7 +125,7 @@ impl SimOrderRepository for Store {
         .bind(order.idempotency_key.clone())
         .bind(order.request_hash.clone())
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await;
         let key = order.idempotency_key.as_deref().unwrap_or_default();
         crate::orders::settle_insert(
@@ -185,7 +185,7 @@ impl SimOrderRepository for Store {
         .bind(state_of(upstream).as_str())
         .bind(snapshot)
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok(previous)
@@ -206,7 +206,7 @@ impl SimOrderRepository for Store {
         .bind(why.to_owned())
         .bind(millis(Utc::now()))
         .bind(fence)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok(done.rows_affected() == 1)
@@ -218,7 +218,7 @@ impl SimOrderRepository for Store {
         )
         .bind(id.to_owned())
         .bind(fence)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -227,7 +227,7 @@ impl SimOrderRepository for Store {
         sqlx::query("UPDATE sim_orders SET updated_at = $2 WHERE id = $1")
             .bind(id.to_owned())
             .bind(millis(Utc::now()))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(StoreError::from)?;
         Ok(())
@@ -284,7 +284,7 @@ impl SimOrderRepository for Store {
             .bind(millis(lease.until))
             .bind(millis(Utc::now()))
             .bind(millis(created_before))
-            .fetch_all(&self.pool)
+            .fetch_all(self.writer())
             .await
             .map_err(StoreError::from)?;
         let mut orders: Vec<SimOrderRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
@@ -328,7 +328,7 @@ impl Store {
             detail: snapshot.clone(),
         };
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let set = "UPDATE sim_orders SET upstream_id = $2, status = $3, snapshot = $4, failure = NULL, \
              updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND";
         let mut superseded = false;

@@ -64,7 +64,7 @@ impl Store {
         let (table, column) = kind.table_and_column();
         let result: Result<(), StoreError> = async {
             let json = serde_json::to_string(document).map_err(StoreError::corrupt)?;
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.writer().begin().await?;
             sqlx::query(AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE tenant_id = $1"
             )))

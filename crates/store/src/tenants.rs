@@ -25,7 +25,7 @@ impl TenantRepository for Store {
             .bind(id)
             .bind(name)
             .bind(millis(Utc::now()))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(|e| taken_or(e, || format!("tenant name {name:?}")))?;
         Ok(Tenant {
@@ -103,7 +103,7 @@ impl TenantRepository for Store {
         .bind(tenant_id)
         .bind(key_prefix(key))
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await.map_err(StoreError::from)?;
         Ok(())
     }
@@ -111,7 +111,7 @@ impl TenantRepository for Store {
     async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, RepositoryError> {
         // Writes first: a SQLite transaction that reads before writing
         // fails at once if another connection wrote meanwhile.
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         sqlx::query("DELETE FROM api_keys WHERE tenant_id = $1")
             .bind(tenant_id)
             .execute(&mut *tx)
@@ -140,7 +140,7 @@ impl TenantRepository for Store {
         sqlx::query("UPDATE tenants SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
             .bind(id)
             .bind(millis(at))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(StoreError::from)?;
         Ok(self.tenant(id).await?.is_some())

@@ -30,7 +30,7 @@ impl WebhookRepository for Store {
         .bind(dedupe_key.to_owned())
         .bind(body.to_owned())
         .bind(millis(Utc::now()))
-        .execute(&self.pool)
+        .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         if inserted.rows_affected() == 1 {
@@ -55,7 +55,7 @@ impl WebhookRepository for Store {
     async fn forget_webhook(&self, id: &str) -> Result<(), RepositoryError> {
         sqlx::query("DELETE FROM inbound_webhooks WHERE id = $1")
             .bind(id.to_owned())
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(StoreError::from)?;
         Ok(())
@@ -66,7 +66,7 @@ impl WebhookRepository for Store {
             .bind(id.to_owned())
             .bind(outcome.to_owned())
             .bind(millis(Utc::now()))
-            .execute(&self.pool)
+            .execute(self.writer())
             .await
             .map_err(StoreError::from)?;
         Ok(())
@@ -117,7 +117,7 @@ impl WebhookRepository for Store {
         esim: &InstallDetails,
     ) -> Result<OrderRecord, RepositoryError> {
         let now = millis(Utc::now());
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let purchase = order.upstream_ref.as_deref().unwrap_or(reference);
         let entry = PurchaseEntry {
             provider: order.provider(),
