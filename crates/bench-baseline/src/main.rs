@@ -2,15 +2,21 @@
 //! simgate in the same run, so that simgate's figures read as a share of
 //! what axum and hyper alone reach on the same machine at the same moment.
 //!
-//! It serves `GET /json` with a small fixed object, through the same
+//! It serves `GET /json` with a small fixed object, and `GET /json/page`
+//! with a page of 50 product-shaped objects (about the bytes of simgate's
+//! catalogue page of 50), serialised on each request, through the same
 //! hyper HTTP/1 connection driver and timer as simgate's server, so the
 //! difference is simgate's own work. The listen address is the first
 //! argument, else `SIMGATE_BENCH_BASELINE_LISTEN`, else
 //! `127.0.0.1:18090`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::serve::Listener;
 use axum::{Json, Router};
@@ -55,13 +61,52 @@ async fn main() -> Result<(), Error> {
     let listener = TcpListener::bind(address)
         .await
         .map_err(|source| Error::Bind { address, source })?;
-    serve(listener, Router::new().route("/json", get(json_answer))).await;
+    let app = Router::new()
+        .route("/json", get(json_answer))
+        .route("/json/page", get(page_answer))
+        .with_state(Arc::new(page()));
+    serve(listener, app).await;
     Ok(())
 }
 
 /// The fixed answer: about the size of a short simgate JSON body.
 async fn json_answer() -> Json<Value> {
     Json(json!({ "message": "Hello, World!", "status": "ok", "count": 1 }))
+}
+
+/// Products on the page, as simgate's default page size.
+const PAGE_PRODUCTS: usize = 50;
+
+/// A page shaped like simgate's `GET /v1/products?country=JP&limit=50`:
+/// the same fields, similar names and country lists, about the same bytes.
+fn page() -> Value {
+    let products: Vec<Value> = (0..PAGE_PRODUCTS)
+        .map(|n| {
+            let countries: Vec<&str> = ["JP", "KR", "TW", "HK", "SG", "TH", "MY", "VN"]
+                .into_iter()
+                .take(1 + n % 8)
+                .collect();
+            json!({
+                "id": format!("esim-go:esim_{n}GB_7D_JP_V2"),
+                "provider": "esim-go",
+                "name": format!("eSIM, {n}GB, 7 Days, Japan, V2"),
+                "countries": countries,
+                "data": { "unlimited": false, "mb": 1000 * n },
+                "validity_days": 7,
+                "price": { "amount": format!("{n}.99"), "currency": "USD" },
+                "cost": { "amount": format!("{n}.49"), "currency": "USD" },
+                "cost_converted": { "amount": format!("{n}.49"), "currency": "USD" },
+                "converted": true
+            })
+        })
+        .collect();
+    json!({ "data": products, "total": 413, "limit": PAGE_PRODUCTS, "offset": 0 })
+}
+
+/// The page, serialised anew on each request as a handler would.
+async fn page_answer(State(page): State<Arc<Value>>) -> impl IntoResponse {
+    let body = serde_json::to_vec(&*page).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
 /// Serves `app` for ever with the connection driver simgate's server
