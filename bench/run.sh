@@ -27,6 +27,10 @@
 #   SIMGATE_BENCH_PG_URL    PostgreSQL server (default
 #                           postgres://postgres@127.0.0.1:5432); a throwaway
 #                           database simgate_bench_<pid> is created on it
+#   SIMGATE_BENCH_PG_PARAMS what simgate's PostgreSQL URL ends with (default
+#                           ?sslmode=disable: the server is on loopback, where
+#                           TLS protects nothing; one order load also runs
+#                           with sqlx's default, sslmode=prefer, to show its cost)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +39,7 @@ LARGE=${SIMGATE_BENCH_PRODUCTS:-25000}
 OUT=${SIMGATE_BENCH_OUT:-bench/results.md}
 PG_SERVER=${SIMGATE_BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_DB=simgate_bench_$$
+PG_PARAMS=${SIMGATE_BENCH_PG_PARAMS-?sslmode=disable}
 PORT=18080
 ESIM_GO_PORT=18081
 BASELINE_PORT=18090
@@ -262,6 +267,8 @@ target/release/simgate-bench-baseline "127.0.0.1:$BASELINE_PORT" 2>"$WORK/baseli
 BASELINE=$!
 waits_for "http://127.0.0.1:$BASELINE_PORT/json"
 load "bare axum JSON handler, GET /json (first)" requests/s 32 "http://127.0.0.1:$BASELINE_PORT/json"
+load "bare axum handler, a page of 50 products, GET /json/page (first)" requests/s 32 \
+  "http://127.0.0.1:$BASELINE_PORT/json/page"
 
 # SQLite, default catalogue: searches, install details, orders, overhead.
 start_simgate "sqlite://$WORK/bench.db"
@@ -282,14 +289,21 @@ order_load "SQLite"
 rss_row "$label"
 stop_simgate
 
-# PostgreSQL, default catalogue: searches and orders.
+# PostgreSQL, default catalogue: searches and orders, then orders again
+# over TLS (sqlx's default sslmode=prefer), as a server elsewhere would need.
 if [[ -n $PG_OK ]]; then
-  start_simgate "$PG_SERVER/$PG_DB"
+  start_simgate "$PG_SERVER/$PG_DB$PG_PARAMS"
   label="PostgreSQL, $SYNCED_PRODUCTS products"
   search_loads "$label"
   order_load "PostgreSQL"
   rss_row "$label"
   stop_simgate
+  if [[ -n $PG_PARAMS ]]; then
+    recreate_pg
+    start_simgate "$PG_SERVER/$PG_DB"
+    order_load "PostgreSQL over TLS, sslmode=prefer"
+    stop_simgate
+  fi
 fi
 
 # The larger catalogue, when the sandbox can generate it.
@@ -299,7 +313,7 @@ if "$BIN" serve --help | grep -q -- '--catalogue-size'; then
       database="sqlite://$WORK/large.db"
     elif [[ -n $PG_OK ]]; then
       recreate_pg
-      database="$PG_SERVER/$PG_DB"
+      database="$PG_SERVER/$PG_DB$PG_PARAMS"
     else
       continue
     fi
@@ -317,6 +331,8 @@ else
     "(\`simgate serve --sandbox\` has no \`--catalogue-size\` option)."
 fi
 
+load "bare axum handler, a page of 50 products, GET /json/page (last)" requests/s 32 \
+  "http://127.0.0.1:$BASELINE_PORT/json/page"
 load "bare axum JSON handler, GET /json (last)" requests/s 32 "http://127.0.0.1:$BASELINE_PORT/json"
 
 # The routing decision of an offer order (issue 9: under 50 µs at p99): the
@@ -329,6 +345,10 @@ BASELINE_RSS=$(peak_rss_mb "$BASELINE")
 first=${RPS["bare axum JSON handler, GET /json (first)"]}
 last=${RPS["bare axum JSON handler, GET /json (last)"]}
 base=$(((first + last) / 2))
+page_first=${RPS["bare axum handler, a page of 50 products, GET /json/page (first)"]}
+page_last=${RPS["bare axum handler, a page of 50 products, GET /json/page (last)"]}
+page_base=$(((page_first + page_last) / 2))
+page_bytes=$(curl -sf -o /dev/null -w '%{size_download}' "http://127.0.0.1:$BASELINE_PORT/json/page")
 through_p=$(awk -F'\t' '/usage through simgate/ { print $4, $5 }' "$ROWS")
 direct_p=$(awk -F'\t' '/from the eSIM Go sandbox directly/ { print $4, $5 }' "$ROWS")
 read -r through50 through99 <<<"$through_p"
@@ -346,11 +366,22 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
   echo "Each figure is also a share of the bare axum JSON handler (\`crates/bench-baseline\`)"
   echo "measured in the same run: $first requests/s first, $last last, $base on average (100 %)."
   echo "simgate runs \`serve --sandbox\`: the five provider sandboxes live in its process."
+  echo "It reaches PostgreSQL on loopback with \`${PG_PARAMS:-sslmode=prefer, the default}\` unless a row says otherwise."
   echo
   echo "| measurement | throughput | % of bare axum | p50 | p99 | errors |"
   echo "|---|---|---|---|---|---|"
   awk -F'\t' -v base="$base" '{
       printf "| %s | %s %s | %.1f %% | %s ms | %s ms | %s |\n", $1, $2, $3, base ? 100 * $2 / base : 0, $4, $5, $6
+    }' "$ROWS"
+  echo
+  echo "Pages of 50 products against the bare handler serialising a page of 50 product-shaped"
+  echo "objects ($page_bytes bytes) on each request: $page_first requests/s first, $page_last last,"
+  echo "$page_base on average (100 %):"
+  echo
+  echo "| measurement | throughput | % of the bare page |"
+  echo "|---|---|---|"
+  awk -F'\t' -v base="$page_base" '/limit=50|sort=-price/ {
+      printf "| %s | %s %s | %.1f %% |\n", $1, $2, $3, base ? 100 * $2 / base : 0
     }' "$ROWS"
   echo
   echo "Gateway overhead (usage of one eSIM, one connection, one request at a time):"
