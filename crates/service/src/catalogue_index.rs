@@ -379,8 +379,6 @@ impl CatalogueIndex {
         order: &PriceOrder,
         filter: &ProductFilter,
     ) -> (Vec<&'a Product>, u64) {
-        let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
-        let limit = usize::try_from(filter.limit).unwrap_or(usize::MAX);
         let ranked = order.sorted.get_or_init(|| self.rank(order));
         let candidates: &[u32] = match (filter.country, filter.provider) {
             (Some(country), _) => ranked.narrowed(
@@ -395,17 +393,60 @@ impl CatalogueIndex {
         };
         let matches = candidates
             .iter()
-            .copied()
-            .filter(|&i| accepts(&self.entries[i as usize], filter));
+            .map(|&i| &self.entries[i as usize])
+            .filter(|entry| accepts(entry, filter))
+            .map(|entry| &entry.product);
+        self.page_of(matches, filter)
+    }
+
+    /// The page `filter` asks for out of `matches` (every match, in order),
+    /// and the total. When the total can be read off the index, the walk
+    /// stops once the page is full: a broad search no longer visits every
+    /// product to count them.
+    fn page_of<'a>(
+        &self,
+        matches: impl Iterator<Item = &'a Product>,
+        filter: &ProductFilter,
+    ) -> (Vec<&'a Product>, u64) {
+        let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(filter.limit).unwrap_or(usize::MAX);
+        let known_total = self.counted(filter);
         let mut page = Vec::with_capacity(limit.min(100));
-        let mut total: u64 = 0;
-        for (n, i) in matches.enumerate() {
-            if n >= offset && page.len() < limit {
-                page.push(&self.entries[i as usize].product);
+        let mut walked: u64 = 0;
+        for (n, product) in matches.enumerate() {
+            if page.len() >= limit && known_total.is_some() {
+                break;
             }
-            total += 1;
+            if n >= offset && page.len() < limit {
+                page.push(product);
+            }
+            walked += 1;
         }
-        (page, total)
+        (page, known_total.unwrap_or(walked))
+    }
+
+    /// How many products `filter` matches, read off the sorted lists when
+    /// it filters on data at most (besides one country or provider): the
+    /// most-data-first order puts every product with at least so much data
+    /// (or unlimited) before the rest, so a binary search counts them.
+    /// `None` when other filters need the walk.
+    fn counted(&self, filter: &ProductFilter) -> Option<u64> {
+        if filter.currency.is_some() || filter.max_price_micros.is_some() {
+            return None;
+        }
+        let base = match (filter.country, filter.provider) {
+            (Some(_), Some(_)) => return None,
+            (Some(country), None) => self.by_country.get(&country),
+            (None, Some(provider)) => self.by_provider.get(&provider),
+            (None, None) => Some(&self.all),
+        };
+        let by_data = base.map_or(&[][..], |sorted| sorted.get(ProductSort::DataDesc));
+        let count = match filter.min_data_mb {
+            None => by_data.len(),
+            Some(min) => by_data
+                .partition_point(|&i| self.entries[i as usize].data_mb.is_none_or(|mb| mb >= min)),
+        };
+        u64::try_from(count).ok()
     }
 
     /// Every product matching `filter` with its id as text, in the sort
@@ -430,17 +471,8 @@ impl CatalogueIndex {
 
     /// One page of the products matching `filter`, and how many match.
     pub(crate) fn search(&self, filter: &ProductFilter) -> (Vec<Product>, u64) {
-        let offset = usize::try_from(filter.offset).unwrap_or(usize::MAX);
-        let limit = usize::try_from(filter.limit).unwrap_or(usize::MAX);
-        let mut page = Vec::with_capacity(limit.min(100));
-        let mut total: u64 = 0;
-        for (n, (_, product)) in self.matching(filter).enumerate() {
-            if n >= offset && page.len() < limit {
-                page.push(product.clone());
-            }
-            total += 1;
-        }
-        (page, total)
+        let (page, total) = self.page_of(self.matching(filter).map(|(_, p)| p), filter);
+        (page.into_iter().cloned().collect(), total)
     }
 
     /// When a provider's catalogue in this snapshot was synced, and how
@@ -632,6 +664,45 @@ mod tests {
             .map(|(_, id)| id)
             .collect();
         (page, total)
+    }
+
+    #[test]
+    fn totals_read_off_the_index_equal_the_matches_walked() {
+        let index = CatalogueIndex::build(Vec::new(), mixed_catalogue());
+        let countries = [None, Some("JP"), Some("KR"), Some("DE")];
+        let providers = [None, Some(ProviderId::SimLocal)];
+        let minimums = [None, Some(0), Some(3000), Some(7000), Some(8000)];
+        let currencies = [None, Some("GBP")];
+        let mut checked = 0;
+        for country in countries {
+            for provider in providers {
+                for min_data_mb in minimums {
+                    for currency in currencies {
+                        for sort in SORTS {
+                            let filter = ProductFilter {
+                                country: country.map(|c| CountryCode::parse(c).unwrap()),
+                                provider,
+                                min_data_mb,
+                                currency: currency.map(|c| Currency::parse(c).unwrap()),
+                                sort,
+                                limit: 2,
+                                offset: 1,
+                                ..ProductFilter::default()
+                            };
+                            let walked = index.matching(&filter).count();
+                            let (page, total) = index.search(&filter);
+                            assert_eq!(total, walked as u64, "{filter:?}");
+                            assert_eq!(page.len(), walked.saturating_sub(1).min(2), "{filter:?}");
+                            checked += usize::from(walked > 3);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            checked > 50,
+            "too few filters matched more than a page: {checked}"
+        );
     }
 
     #[test]
