@@ -43,6 +43,7 @@ PG_PARAMS=${SIMGATE_BENCH_PG_PARAMS-?sslmode=disable}
 PORT=18080
 ESIM_GO_PORT=18081
 BASELINE_PORT=18090
+SANDBOX_PORT=18091
 KEY=sk_sandbox_simgate
 ESIM_GO_KEY=sandbox-esim-go-key
 API=http://127.0.0.1:$PORT
@@ -72,9 +73,10 @@ BIN=target/release/simgate
 WORK=$(mktemp -d)
 BASELINE=
 SIMGATE=
+SANDBOX=
 PG_CREATED=
 cleanup() {
-  for pid in $SIMGATE $BASELINE; do
+  for pid in $SIMGATE $BASELINE $SANDBOX; do
     kill "$pid" 2>/dev/null || continue
     wait "$pid" 2>/dev/null || true
   done
@@ -326,6 +328,22 @@ if "$BIN" serve --help | grep -q -- '--catalogue-size'; then
     rss_row "$label, after the searches"
     stop_simgate
   done
+  # The eSIM Go sandbox alone with the larger catalogue, after serving it
+  # once page by page as a sync reads it: its share of the rows above.
+  "$BIN" sandbox --provider esim-go --listen "127.0.0.1:$SANDBOX_PORT" --catalogue-size "$LARGE" \
+    2>>"$WORK/serve.log" &
+  SANDBOX=$!
+  for page in $(seq 1 $((LARGE / 1000 + 1))); do
+    for _ in $(seq 1 100); do
+      curl -sf -o /dev/null -H "X-API-Key: $ESIM_GO_KEY" \
+        "http://127.0.0.1:$SANDBOX_PORT/catalogue?perPage=1000&page=$page" && break
+      sleep 0.1
+    done
+  done
+  RSS_ROWS+=("| the eSIM Go sandbox alone, $LARGE bundles, after serving them once (its share of the rows above) | $(peak_rss_mb "$SANDBOX") MB |")
+  kill "$SANDBOX"
+  wait "$SANDBOX" 2>/dev/null || true
+  SANDBOX=
 else
   note "$LARGE-product rows not measured: sandbox cannot generate $LARGE products" \
     "(\`simgate serve --sandbox\` has no \`--catalogue-size\` option)."
