@@ -17,9 +17,29 @@ pub struct SyncReport {
     pub took: Duration,
 }
 
+impl SyncReport {
+    /// The log line of a sync, written once searches can see it.
+    fn log(&self) {
+        tracing::info!(provider = %self.provider, products = self.products, took_ms = self.took.as_millis() as u64, "catalogue synced");
+    }
+}
+
 impl Services {
     /// Syncs one provider's catalogue, reporting download progress.
     pub async fn sync_catalogue(
+        &self,
+        provider: ProviderId,
+        progress: &(dyn Fn(CatalogueProgress) + Send + Sync),
+    ) -> Result<SyncReport, ServiceError> {
+        let report = self.store_catalogue(provider, progress).await?;
+        self.index_synced_catalogues().await;
+        report.log();
+        Ok(report)
+    }
+
+    /// Downloads and stores one provider's catalogue, leaving the index
+    /// for the caller to rebuild.
+    async fn store_catalogue(
         &self,
         provider: ProviderId,
         progress: &(dyn Fn(CatalogueProgress) + Send + Sync),
@@ -37,19 +57,21 @@ impl Services {
             }
         };
         crate::telemetry::catalogue_synced(provider, stored);
-        // Searches see the new catalogue before readiness counts it loaded;
-        // when the rebuild fails, the index job tries again within a second.
-        if let Err(error) = self.refresh_catalogue_index().await {
-            tracing::warn!(%provider, %error, "catalogue index not rebuilt after the sync");
-        }
-        self.catalogue_synced();
-        let report = SyncReport {
+        Ok(SyncReport {
             provider,
             products: stored,
             took: started.elapsed(),
-        };
-        tracing::info!(%provider, products = stored, took_ms = report.took.as_millis() as u64, "catalogue synced");
-        Ok(report)
+        })
+    }
+
+    /// Rebuilds the index over what the syncs stored, then wakes readiness:
+    /// searches see the new catalogue before readiness counts it loaded.
+    /// When the rebuild fails, the index job tries again within a second.
+    async fn index_synced_catalogues(&self) {
+        if let Err(error) = self.refresh_catalogue_index().await {
+            tracing::warn!(%error, "catalogue index not rebuilt after the sync");
+        }
+        self.catalogue_synced();
     }
 
     async fn fetch_and_store(
@@ -85,12 +107,24 @@ impl Services {
         let mut reports = Vec::new();
         for provider in providers {
             let result = self
-                .sync_catalogue(provider, &|p| progress(provider, p))
+                .store_catalogue(provider, &|p| progress(provider, p))
                 .await;
             if let Err(error) = &result {
                 tracing::error!(%provider, %error, "catalogue sync failed");
             }
             reports.push((provider, result));
+        }
+        // One rebuild after them all rather than one per provider: each is
+        // a full read of the catalogue held beside the index it replaces,
+        // which set the process's peak memory three times over at start.
+        if reports.iter().any(|(_, result)| result.is_ok()) {
+            self.index_synced_catalogues().await;
+        }
+        for report in reports
+            .iter()
+            .filter_map(|(_, result)| result.as_ref().ok())
+        {
+            report.log();
         }
         reports
     }
