@@ -7,6 +7,7 @@ use simgate_domain::repository::CatalogueRepository;
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use simgate_domain::{CountryCode, Currency, DataAllowance, Money, Product, ProductId, ProviderId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row};
@@ -178,14 +179,13 @@ impl CatalogueRepository for Store {
             "SELECT p.* FROM products p WHERE {where_sql} ORDER BY {order} LIMIT {} OFFSET {}",
             filter.limit, filter.offset
         );
-        let rows = bind(&page_sql, &params)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::from)?;
-        let products = rows
-            .iter()
-            .map(product_from_row)
-            .collect::<Result<_, _>>()?;
+        // Row by row: the index's full read would otherwise hold every
+        // stored row beside the products made of them.
+        let mut rows = bind(&page_sql, &params).fetch(&self.pool);
+        let mut products = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(StoreError::from)? {
+            products.push(product_from_row(&row)?);
+        }
         Ok((products, total as u64))
     }
 
