@@ -220,7 +220,8 @@ impl Store {
         })
     }
 
-    /// Where a write goes: see [`Store::writer`]'s field.
+    /// Where a write goes (on SQLite, the one writer connection; see the
+    /// `writer` field for why).
     pub(crate) fn writer(&self) -> &AnyPool {
         &self.writer
     }
