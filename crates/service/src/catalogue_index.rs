@@ -91,6 +91,25 @@ struct Entry {
     data_mb: Option<u64>,
 }
 
+/// The list a search starts from, the narrowest its filter allows: a
+/// country has dozens of products, a provider thousands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Narrowing {
+    Country(CountryCode),
+    Provider(ProviderId),
+    All,
+}
+
+impl Narrowing {
+    fn of(filter: &ProductFilter) -> Self {
+        match (filter.country, filter.provider) {
+            (Some(country), _) => Self::Country(country),
+            (None, Some(provider)) => Self::Provider(provider),
+            (None, None) => Self::All,
+        }
+    }
+}
+
 /// Positions in [`CatalogueIndex::entries`], in the order of each sort.
 #[derive(Debug, Default)]
 struct Sorted {
@@ -158,24 +177,21 @@ struct Ranked {
     order: Vec<u32>,
     /// Each entry's place in `order`.
     rank: Vec<u32>,
-    /// Each country's entries in price order, filled by the first search
-    /// of that country: a search by country then walks its own list
-    /// instead of ranking and sorting it again on every request.
-    by_country: HashMap<CountryCode, OnceLock<Vec<u32>>>,
-    /// The same per provider.
-    by_provider: HashMap<ProviderId, OnceLock<Vec<u32>>>,
+    /// Each country's and provider's entries in price order, filled by the
+    /// first search narrowed to it: later ones walk that list instead of
+    /// ranking and sorting it again on every request.
+    narrowed: HashMap<Narrowing, OnceLock<Vec<u32>>>,
 }
 
 impl Ranked {
-    /// The entries of one country or provider (`sorted`, its lists in the
-    /// index) in this price order, computed once into `cached`; empty when
-    /// the index has no such country or provider.
-    fn narrowed<'r>(
-        &'r self,
-        cached: Option<&'r OnceLock<Vec<u32>>>,
-        sorted: Option<&Sorted>,
-    ) -> &'r [u32] {
-        let (Some(cached), Some(sorted)) = (cached, sorted) else {
+    /// The entries of `narrowing` (`sorted`, its lists in the index) in
+    /// this price order, computed once; empty when the index has no such
+    /// country or provider.
+    fn narrowed<'r>(&'r self, narrowing: Narrowing, sorted: Option<&Sorted>) -> &'r [u32] {
+        if narrowing == Narrowing::All {
+            return &self.order;
+        }
+        let (Some(cached), Some(sorted)) = (self.narrowed.get(&narrowing), sorted) else {
             return &[];
         };
         cached.get_or_init(|| {
@@ -357,15 +373,12 @@ impl CatalogueIndex {
         Ranked {
             order: sorted,
             rank,
-            by_country: self
+            narrowed: self
                 .by_country
                 .keys()
-                .map(|&country| (country, OnceLock::new()))
-                .collect(),
-            by_provider: self
-                .by_provider
-                .keys()
-                .map(|&provider| (provider, OnceLock::new()))
+                .map(|&c| Narrowing::Country(c))
+                .chain(self.by_provider.keys().map(|&p| Narrowing::Provider(p)))
+                .map(|narrowing| (narrowing, OnceLock::new()))
                 .collect(),
         }
     }
@@ -380,23 +393,24 @@ impl CatalogueIndex {
         filter: &ProductFilter,
     ) -> (Vec<&'a Product>, u64) {
         let ranked = order.sorted.get_or_init(|| self.rank(order));
-        let candidates: &[u32] = match (filter.country, filter.provider) {
-            (Some(country), _) => ranked.narrowed(
-                ranked.by_country.get(&country),
-                self.by_country.get(&country),
-            ),
-            (None, Some(provider)) => ranked.narrowed(
-                ranked.by_provider.get(&provider),
-                self.by_provider.get(&provider),
-            ),
-            (None, None) => &ranked.order,
-        };
-        let matches = candidates
+        let narrowing = Narrowing::of(filter);
+        let matches = ranked
+            .narrowed(narrowing, self.lists(narrowing))
             .iter()
             .map(|&i| &self.entries[i as usize])
             .filter(|entry| accepts(entry, filter))
             .map(|entry| &entry.product);
         self.page_of(matches, filter)
+    }
+
+    /// The index's lists of `narrowing`; `None` for a country or provider
+    /// it has no product of.
+    fn lists(&self, narrowing: Narrowing) -> Option<&Sorted> {
+        match narrowing {
+            Narrowing::Country(country) => self.by_country.get(&country),
+            Narrowing::Provider(provider) => self.by_provider.get(&provider),
+            Narrowing::All => Some(&self.all),
+        }
     }
 
     /// The page `filter` asks for out of `matches` (every match, in order),
@@ -431,16 +445,13 @@ impl CatalogueIndex {
     /// (or unlimited) before the rest, so a binary search counts them.
     /// `None` when other filters need the walk.
     fn counted(&self, filter: &ProductFilter) -> Option<u64> {
-        if filter.currency.is_some() || filter.max_price_micros.is_some() {
+        let both_places = filter.country.is_some() && filter.provider.is_some();
+        if both_places || filter.currency.is_some() || filter.max_price_micros.is_some() {
             return None;
         }
-        let base = match (filter.country, filter.provider) {
-            (Some(_), Some(_)) => return None,
-            (Some(country), None) => self.by_country.get(&country),
-            (None, Some(provider)) => self.by_provider.get(&provider),
-            (None, None) => Some(&self.all),
-        };
-        let by_data = base.map_or(&[][..], |sorted| sorted.get(ProductSort::DataDesc));
+        let by_data = self
+            .lists(Narrowing::of(filter))
+            .map_or(&[][..], |sorted| sorted.get(ProductSort::DataDesc));
         let count = match filter.min_data_mb {
             None => by_data.len(),
             Some(min) => by_data
@@ -455,14 +466,8 @@ impl CatalogueIndex {
         &'a self,
         filter: &'a ProductFilter,
     ) -> impl Iterator<Item = (&'a str, &'a Product)> + 'a {
-        // Start from the narrowest list: a country has dozens of products,
-        // a provider thousands.
-        let base = match (filter.country, filter.provider) {
-            (Some(country), _) => self.by_country.get(&country),
-            (None, Some(provider)) => self.by_provider.get(&provider),
-            (None, None) => Some(&self.all),
-        };
-        base.map_or(&[][..], |sorted| sorted.get(filter.sort))
+        self.lists(Narrowing::of(filter))
+            .map_or(&[][..], |sorted| sorted.get(filter.sort))
             .iter()
             .map(|&i| &self.entries[i as usize])
             .filter(move |entry| accepts(entry, filter))
