@@ -110,28 +110,6 @@ pub struct ProductView {
     pub converted: bool,
 }
 
-impl From<PricedProduct> for ProductView {
-    fn from(priced: PricedProduct) -> Self {
-        let p = priced.product;
-        Self {
-            provider: p.id.provider.to_string(),
-            id: p.id.to_string(),
-            name: p.name,
-            countries: p
-                .countries
-                .iter()
-                .map(std::string::ToString::to_string)
-                .collect(),
-            data: p.data.into(),
-            validity_days: p.validity_days,
-            price: priced.price,
-            cost: p.price,
-            cost_converted: priced.cost_converted,
-            converted: priced.converted,
-        }
-    }
-}
-
 /// A page of products.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProductPage {
@@ -172,14 +150,26 @@ struct ProductsOut<'a>(&'a [PricedProduct]);
 
 impl Serialize for ProductsOut<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(ProductOut))
+        serializer.collect_seq(self.0.iter().map(ProductRef))
+    }
+}
+
+/// One product as it goes on the wire: exactly the JSON of [`ProductView`]
+/// (whose schema the contract shows), written the same way as each
+/// product of a [`ProductPageOut`].
+#[derive(Debug)]
+pub struct ProductOut(pub PricedProduct);
+
+impl Serialize for ProductOut {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ProductRef(&self.0).serialize(serializer)
     }
 }
 
 /// One product, field for field as [`ProductView`], borrowing its text.
-struct ProductOut<'a>(&'a PricedProduct);
+struct ProductRef<'a>(&'a PricedProduct);
 
-impl Serialize for ProductOut<'_> {
+impl Serialize for ProductRef<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let priced = self.0;
@@ -637,6 +627,24 @@ mod tests {
         }
     }
 
+    /// The owned view of a product, field by field from the domain types:
+    /// what the written JSON is compared with.
+    fn view_of(priced: &PricedProduct) -> ProductView {
+        let p = &priced.product;
+        ProductView {
+            provider: p.id.provider.to_string(),
+            id: p.id.to_string(),
+            name: p.name.clone(),
+            countries: p.countries.iter().map(ToString::to_string).collect(),
+            data: p.data.into(),
+            validity_days: p.validity_days,
+            price: priced.price,
+            cost: p.price,
+            cost_converted: priced.cost_converted,
+            converted: priced.converted,
+        }
+    }
+
     #[test]
     fn a_page_written_from_priced_products_is_the_product_page_json() {
         let products = vec![
@@ -649,11 +657,17 @@ mod tests {
             ),
         ];
         let owned = ProductPage {
-            data: products.iter().cloned().map(ProductView::from).collect(),
+            data: products.iter().map(view_of).collect(),
             total: 413,
             limit: 2,
             offset: 4,
         };
+        for product in &products {
+            assert_eq!(
+                serde_json::to_string(&ProductOut(product.clone())).unwrap(),
+                serde_json::to_string(&view_of(product)).unwrap()
+            );
+        }
         let written = ProductPageOut {
             data: products,
             total: 413,

@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::auth::AuthTenant;
 use crate::extract::ApiQuery;
 use crate::problem::{ApiError, Problem};
-use crate::views::{ProductPage, ProductPageOut, ProductView};
+use crate::views::{ProductOut, ProductPage, ProductPageOut, ProductView};
 
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
@@ -106,12 +106,12 @@ pub async fn get_product(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
-) -> Result<Json<ProductView>, ApiError> {
+) -> Result<Json<ProductOut>, ApiError> {
     let id = ProductId::parse(&id)?;
     let product = state
         .services
         .priced_product(&TenantId::from_stored(tenant.id), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("product_not_found", format!("no product {id}")))?;
-    Ok(Json(product.into()))
+    Ok(Json(ProductOut(product)))
 }
