@@ -26,19 +26,20 @@ use simgate_domain::entities::{
     EsimFilter, HourlyOrders, ListedEsim, OrderQuery, RepositoryError, SalePrice,
 };
 use simgate_domain::repository::OrderRepository;
-use simgate_domain::{
-    ActivationCode, Currency, EventBody, Iccid, InstallDetails, Money, OrderId, OrderKind,
-    OrderStatus, OutboundEvent, Product, ProductId, ProviderId,
-};
+use simgate_domain::{Iccid, InstallDetails, OrderId, OrderKind, OrderStatus, Product, ProviderId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::events::record_event_in;
-use crate::purchases::{PurchaseEntry, Source, claim_purchase};
+mod answer;
+mod rows;
+
+use rows::{esim_from_row, hourly_from_row, order_from_row};
+
+use crate::purchases::Source;
 use crate::{
     EsimRecord, InsertOutcome, Lease, NewOrder, OrderAttempt, OrderFailure, OrderRecord, Recorded,
-    RecordedEvent, Store, StoreError, UpstreamAnswer, from_millis, millis, new_id,
+    Store, StoreError, UpstreamAnswer, from_millis, millis, new_id,
 };
 
 /// The statuses an order may be in to move to `next`, as an SQL list.
@@ -554,187 +555,6 @@ impl Store {
         self.hydrate(row).await
     }
 
-    /// Records an answer in one transaction: the purchase ledger, the
-    /// order's compare-and-set (returning the row, so nothing is read
-    /// back), its eSIMs, and its event when it became final.
-    async fn record_answer(
-        &self,
-        order: &OrderRecord,
-        fence: i64,
-        answer: &UpstreamAnswer<'_>,
-        source: Source,
-    ) -> Result<Recorded, RepositoryError> {
-        let UpstreamAnswer {
-            upstream_ref,
-            provider_status,
-            status,
-            esims,
-        } = *answer;
-        let id = &order.id;
-        let detail = serde_json::json!({
-            "provider_status": provider_status,
-            "status": status.as_str(),
-            "iccids": esims.iter().map(|e| e.iccid.as_str()).collect::<Vec<_>>(),
-        })
-        .to_string();
-        let entry = PurchaseEntry {
-            provider: order.provider(),
-            upstream_ref,
-            local_kind: "order",
-            local_id: &id.0,
-            tenant_id: &order.tenant_id,
-            linked: true,
-            detail,
-        };
-        let now = millis(Utc::now());
-        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
-        if !claim_purchase(&mut tx, &entry, now).await? {
-            tx.rollback().await.map_err(StoreError::from)?;
-            if source == Source::Matched {
-                return Ok(Recorded::NotTaken(self.existing_order(id).await?));
-            }
-            return self.settle_unlinked_answer(id, entry).await;
-        }
-        let set = "UPDATE orders SET status = $2, upstream_ref = $3, provider_status = $4, \
-             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL, \
-             error_code = NULL, error_message = NULL, retryable = 0 WHERE id = $1 AND";
-        let update = |condition: String| {
-            sqlx::query(AssertSqlSafe(format!(
-                "{set} {condition} RETURNING {ORDER_COLUMNS}"
-            )))
-            .bind(id.0.clone())
-            .bind(status.as_str())
-            .bind(upstream_ref.to_owned())
-            .bind(provider_status.to_owned())
-            .bind(now)
-        };
-        let allowed = predecessors(status);
-        // The three cases are exclusive (no purchase at the fence, this
-        // purchase, no purchase at another fence), so trying them in turn
-        // is the compare-and-set it was as one statement; the first, an
-        // answer to the current attempt, is nearly always the one.
-        // The current attempt's answer.
-        let mut row = update(format!(
-            "status IN ({allowed}) AND upstream_ref IS NULL AND fence = $6"
-        ))
-        .bind(fence)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        // News of the purchase the order has (it may have eSIMs already).
-        let mut news = false;
-        if row.is_none() {
-            row = update(format!("status IN ({allowed}) AND upstream_ref = $3"))
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
-            news = row.is_some();
-        }
-        let superseded = row.is_none();
-        if superseded && source == Source::Matched {
-            tx.rollback().await.map_err(StoreError::from)?;
-            return Ok(Recorded::NotTaken(self.existing_order(id).await?));
-        }
-        if superseded {
-            // A superseded attempt's answer: still the purchase of an order
-            // that has none yet. Bumping the fence fences off the attempt
-            // that superseded it, whose own answer becomes an extra one.
-            row = update(
-                "upstream_ref IS NULL AND status IN ('pending', 'submitted', 'failed')".to_owned(),
-            )
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        }
-        let Some(row) = row else {
-            tx.rollback().await.map_err(StoreError::from)?;
-            return self.settle_unlinked_answer(id, entry).await;
-        };
-        let mut recorded = order_from_row(&row)?;
-        for esim in esims {
-            link_esim(&mut tx, &recorded, esim, now).await?;
-        }
-        recorded.iccids = if news {
-            esim_links(&mut tx, id).await?
-        } else {
-            // Every link is written with the purchase, so an order that had
-            // none had no eSIMs: these are all of them.
-            let mut iccids: Vec<Iccid> = esims.iter().map(|e| e.iccid.clone()).collect();
-            iccids.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
-            iccids.dedup();
-            iccids
-        };
-        let event = match OutboundEvent::of_order(&recorded) {
-            Some(event) => {
-                let (event_type, dedupe_key) = (event.event_type(), event.dedupe_key());
-                let payload = serde_json::to_string(&EventBody::new(event, from_millis(now)))
-                    .map_err(StoreError::corrupt)?;
-                record_event_in(
-                    &mut tx,
-                    &recorded.tenant_id,
-                    event_type,
-                    &dedupe_key,
-                    Some(&recorded.id),
-                    &payload,
-                    now,
-                )
-                .await?
-                .map(|(id, deliveries)| RecordedEvent { id, deliveries })
-            }
-            None => None,
-        };
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(Recorded::Linked {
-            order: recorded,
-            superseded,
-            event,
-        })
-    }
-
-    /// An answer that cannot be the order's purchase: news of a purchase
-    /// already recorded, or an extra purchase to keep.
-    async fn settle_unlinked_answer(
-        &self,
-        id: &OrderId,
-        mut entry: PurchaseEntry<'_>,
-    ) -> Result<Recorded, RepositoryError> {
-        let current = self.existing_order(id).await?;
-        if current.upstream_ref.as_deref() == Some(entry.upstream_ref) {
-            return Ok(Recorded::Unchanged(current));
-        }
-        entry.linked = false;
-        if self.record_extra_purchase(&entry).await? {
-            return Ok(Recorded::Extra(current));
-        }
-        let owner = sqlx::query(
-            "SELECT local_id FROM upstream_purchases WHERE provider = $1 AND upstream_ref = $2",
-        )
-        .bind(entry.provider.as_str())
-        .bind(entry.upstream_ref.to_owned())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::from)?;
-        let ours = match owner {
-            Some(row) => {
-                row.try_get::<String, _>("local_id")
-                    .map_err(StoreError::from)?
-                    == id.0
-            }
-            None => false,
-        };
-        Ok(if ours {
-            Recorded::Unchanged(current)
-        } else {
-            Recorded::LinkedElsewhere(current)
-        })
-    }
-
-    async fn existing_order(&self, id: &OrderId) -> Result<OrderRecord, RepositoryError> {
-        self.order_by_id(id)
-            .await?
-            .ok_or_else(|| StoreError::Conflict(id.0.clone()).into())
-    }
-
     async fn lease_orders(
         &self,
         lease: &Lease,
@@ -835,101 +655,6 @@ pub(crate) async fn link_esim(
     Ok(())
 }
 
-fn hourly_from_row(row: &AnyRow) -> Result<HourlyOrders, StoreError> {
-    const HOUR_MILLIS: i64 = 3_600_000;
-    let currency = |code: String| Currency::parse(&code).map_err(StoreError::corrupt);
-    let status: String = row.try_get("status")?;
-    let margin = match (
-        row.try_get::<Option<i64>, _>("margin")?,
-        row.try_get::<Option<String>, _>("price_currency")?,
-    ) {
-        (Some(margin), Some(code)) => Some(Money::from_micros(margin, currency(code)?)),
-        _ => None,
-    };
-    Ok(HourlyOrders {
-        hour: from_millis(row.try_get::<i64, _>("hour")? * HOUR_MILLIS),
-        status: status.parse().map_err(StoreError::corrupt)?,
-        orders: u64::try_from(row.try_get::<i64, _>("orders")?).map_err(StoreError::corrupt)?,
-        charged: Money::from_micros(row.try_get("charged")?, currency(row.try_get("currency")?)?),
-        margin,
-    })
-}
-
-fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
-    let product_id: String = row.try_get("product_id")?;
-    let kind: String = row.try_get("kind")?;
-    let kind = match kind.as_str() {
-        "new_esim" => OrderKind::NewEsim,
-        "top_up" => {
-            let iccid: Option<String> = row.try_get("target_iccid")?;
-            let iccid = iccid.ok_or_else(|| StoreError::corrupt("top-up without ICCID"))?;
-            OrderKind::TopUp {
-                iccid: Iccid::parse(&iccid).map_err(StoreError::corrupt)?,
-            }
-        }
-        other => return Err(StoreError::corrupt(format!("order kind {other}"))),
-    };
-    let currency: String = row.try_get("currency")?;
-    let sale = match (
-        row.try_get::<Option<i64>, _>("price_micros")?,
-        row.try_get::<Option<String>, _>("price_currency")?,
-        row.try_get::<Option<i64>, _>("margin_micros")?,
-    ) {
-        (Some(price), Some(code), Some(margin)) => {
-            let currency = Currency::parse(&code).map_err(StoreError::corrupt)?;
-            Some(SalePrice {
-                price: Money::from_micros(price, currency),
-                margin: Money::from_micros(margin, currency),
-            })
-        }
-        _ => None,
-    };
-    let status: String = row.try_get("status")?;
-    let error_code: Option<String> = row.try_get("error_code")?;
-    let failure = error_code
-        .map(|code| -> Result<OrderFailure, StoreError> {
-            Ok(OrderFailure {
-                code,
-                message: row
-                    .try_get::<Option<String>, _>("error_message")?
-                    .unwrap_or_default(),
-                retryable: row.try_get::<i64, _>("retryable")? == 1,
-            })
-        })
-        .transpose()?;
-    Ok(OrderRecord {
-        id: OrderId(row.try_get("id")?),
-        tenant_id: row.try_get("tenant_id")?,
-        idempotency_key: row.try_get("idempotency_key")?,
-        request_hash: row.try_get("request_hash")?,
-        product_id: ProductId::parse(&product_id).map_err(StoreError::corrupt)?,
-        kind,
-        quantity: row.try_get::<i64, _>("quantity")? as u32,
-        unit_price: Money::from_micros(
-            row.try_get("unit_price_micros")?,
-            Currency::parse(&currency).map_err(StoreError::corrupt)?,
-        ),
-        sale,
-        status: status.parse().map_err(StoreError::corrupt)?,
-        upstream_ref: row.try_get("upstream_ref")?,
-        provider_status: row.try_get("provider_status")?,
-        failure,
-        attempts: row.try_get::<i64, _>("attempts")? as u32,
-        submitted_at: row
-            .try_get::<Option<i64>, _>("submitted_at")?
-            .map(from_millis),
-        created_at: from_millis(row.try_get("created_at")?),
-        updated_at: from_millis(row.try_get("updated_at")?),
-        fence: row.try_get("fence")?,
-        iccids: Vec::new(),
-        offer_id: row.try_get("offer_id")?,
-        candidates: serde_json::from_str(&row.try_get::<String, _>("candidates")?)
-            .map_err(StoreError::corrupt)?,
-        attempt_log: serde_json::from_str(&row.try_get::<String, _>("attempt_log")?)
-            .map_err(StoreError::corrupt)?,
-    })
-}
-
 /// A `LIKE` pattern (escaped with a backslash) matching text that contains
 /// `text`, lower-cased: a search for `50%` looks for those two characters.
 fn contains_pattern(text: &str) -> String {
@@ -988,26 +713,4 @@ fn sale_micros(sale: &SalePrice) -> Result<(i64, i64), StoreError> {
         sale.price.to_micros().map_err(StoreError::corrupt)?,
         sale.margin.to_micros().map_err(StoreError::corrupt)?,
     ))
-}
-
-fn esim_from_row(row: &AnyRow) -> Result<EsimRecord, StoreError> {
-    let iccid: String = row.try_get("iccid")?;
-    let provider: String = row.try_get("provider")?;
-    Ok(EsimRecord {
-        tenant_id: row.try_get("tenant_id")?,
-        provider: provider.parse().map_err(StoreError::corrupt)?,
-        order_id: OrderId(row.try_get("order_id")?),
-        install: InstallDetails {
-            iccid: Iccid::parse(&iccid).map_err(StoreError::corrupt)?,
-            activation: ActivationCode {
-                smdp_address: row.try_get("smdp_address")?,
-                matching_id: row.try_get("matching_id")?,
-                smdp_oid: row.try_get("smdp_oid")?,
-                confirmation_code_required: row.try_get::<i64, _>("confirmation_code_required")?
-                    == 1,
-            },
-            confirmation_code: row.try_get("confirmation_code")?,
-        },
-        created_at: from_millis(row.try_get("created_at")?),
-    })
 }
