@@ -217,6 +217,16 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::tenants::rotate_tenant_key))
         .routes(routes!(routes::tenants::disable_tenant))
         .routes(routes!(routes::system::metrics))
+        .routes(routes!(routes::accounts::get_account))
+        .routes(routes!(routes::accounts::put_alerts))
+        .routes(routes!(routes::accounts::statement))
+        .routes(routes!(
+            routes::accounts::get_tenant_account,
+            routes::accounts::put_tenant_account
+        ))
+        .routes(routes!(routes::accounts::post_credit))
+        .routes(routes!(routes::accounts::tenant_statement))
+        .routes(routes!(routes::accounts::margin_report))
         .merge(routes::provider_ops::esim_go::router())
         .merge(routes::provider_ops::telnyx::router())
         .split_for_parts();

@@ -47,6 +47,12 @@ pub struct Problem {
     /// The request field at fault, when one is (`overrides[1].markup_percent`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// What the tenant's account has available, on `insufficient_funds`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<simgate_domain::Money>,
+    /// What the sale needed, on `insufficient_funds`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required: Option<simgate_domain::Money>,
 }
 
 /// An error on its way to becoming a problem response.
@@ -60,6 +66,8 @@ pub struct ApiError {
     retry_after: Option<Duration>,
     provider_code: Option<String>,
     field: Option<String>,
+    /// Boxed: set on `insufficient_funds` only.
+    funds: Option<Box<simgate_domain::Shortfall>>,
 }
 
 impl ApiError {
@@ -73,6 +81,7 @@ impl ApiError {
             retry_after: None,
             provider_code: None,
             field: None,
+            funds: None,
         }
     }
 
@@ -235,6 +244,26 @@ impl From<ServiceError> for ApiError {
                 api.field = Some(field);
                 api
             }
+            ServiceError::InsufficientFunds(shortfall) => {
+                let mut api = Self::new(S::PAYMENT_REQUIRED, "insufficient_funds", detail);
+                api.funds = Some(Box::new(shortfall));
+                api
+            }
+            ServiceError::InvalidAccount { field, .. } => {
+                let mut api = Self::new(S::UNPROCESSABLE_ENTITY, "invalid_account", detail);
+                api.field = Some(field.to_owned());
+                api
+            }
+            ServiceError::AccountCurrencyInUse { .. } => {
+                Self::new(S::CONFLICT, "account_currency_in_use", detail)
+            }
+            ServiceError::CreditReferenceConflict(_) => {
+                Self::new(S::CONFLICT, "reference_conflict", detail)
+            }
+            ServiceError::NoAccountRate { .. } => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "no_account_fx_rate", detail)
+            }
+            ServiceError::InvalidPeriod => Self::bad_request("invalid_period", detail),
             ServiceError::Repository(e) => Self::internal(&e),
         }
     }
@@ -329,6 +358,14 @@ impl IntoResponse for ApiError {
             provider_code: self.provider_code,
             request_id: None,
             field: self.field,
+            available: self
+                .funds
+                .as_ref()
+                .map(|f| simgate_domain::account::signed_money(f.available_micros, f.currency)),
+            required: self
+                .funds
+                .as_ref()
+                .map(|f| simgate_domain::account::signed_money(f.required_micros, f.currency)),
         };
         let mut response = (self.status, Json(problem)).into_response();
         response.headers_mut().insert(

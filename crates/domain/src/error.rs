@@ -42,6 +42,9 @@ pub enum DomainError {
     InvalidGroupName(String),
     #[error("'{raw}' is not a {kind}")]
     InvalidId { kind: &'static str, raw: String },
+    /// A field of an account's terms or a ledger request is unusable.
+    #[error("{field}: {reason}")]
+    InvalidAccount { field: &'static str, reason: String },
     #[error("order cannot move from {from} to {to}")]
     InvalidTransition {
         from: crate::OrderStatus,
@@ -67,6 +70,7 @@ impl DomainError {
             Self::InvalidMsisdn(_) => "invalid_msisdn",
             Self::InvalidGroupName(_) => "invalid_group_name",
             Self::InvalidId { .. } => "invalid_id",
+            Self::InvalidAccount { .. } => "invalid_account",
         }
     }
 }

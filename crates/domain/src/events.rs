@@ -72,6 +72,24 @@ pub struct SimOrderEventData {
     pub cost: Option<Money>,
 }
 
+/// `data` of `balance.low`: the tenant's available amount fell below the
+/// threshold it set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct BalanceEventData {
+    /// Balance less held, plus the credit limit: what new orders may use.
+    pub available: Money,
+    pub threshold: Money,
+    pub balance: Money,
+    pub held: Money,
+    /// When the account crossed the threshold (Unix ms). Not sent: it keys
+    /// the event, so each crossing is told once.
+    #[serde(skip)]
+    pub crossed_at: i64,
+    /// The tenant (not sent: the endpoint is the tenant's own).
+    #[serde(skip)]
+    pub tenant_id: String,
+}
+
 /// An event for a reseller: its `type` and `data`, as endpoints receive
 /// them (next to a `timestamp`, see [`EventBody`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -110,6 +128,9 @@ pub enum OutboundEvent {
     /// A SIM card order was canceled.
     #[serde(rename = "sim_order.canceled")]
     SimOrderCanceled(SimOrderEventData),
+    /// The tenant's available amount fell below its threshold.
+    #[serde(rename = "balance.low")]
+    BalanceLow(BalanceEventData),
 }
 
 /// What an endpoint receives: the event and when it was recorded.
@@ -134,7 +155,7 @@ impl EventBody {
 
 impl OutboundEvent {
     /// Every event type, as endpoints see it in `type`.
-    pub const TYPES: [&'static str; 11] = [
+    pub const TYPES: [&'static str; 12] = [
         "order.completed",
         "order.failed",
         "order.refunded",
@@ -146,6 +167,7 @@ impl OutboundEvent {
         "sim_order.shipped",
         "sim_order.delivered",
         "sim_order.canceled",
+        "balance.low",
     ];
 
     /// The event an order tells when it becomes final; `None` while it is
@@ -228,6 +250,7 @@ impl OutboundEvent {
             Self::SimOrderShipped(_) => "sim_order.shipped",
             Self::SimOrderDelivered(_) => "sim_order.delivered",
             Self::SimOrderCanceled(_) => "sim_order.canceled",
+            Self::BalanceLow(_) => "balance.low",
         }
     }
 
@@ -245,7 +268,8 @@ impl OutboundEvent {
             | Self::SimOrderReadyToShip(_)
             | Self::SimOrderShipped(_)
             | Self::SimOrderDelivered(_)
-            | Self::SimOrderCanceled(_) => None,
+            | Self::SimOrderCanceled(_)
+            | Self::BalanceLow(_) => None,
         }
     }
 
@@ -267,6 +291,9 @@ impl OutboundEvent {
             | Self::SimOrderShipped(order)
             | Self::SimOrderDelivered(order)
             | Self::SimOrderCanceled(order) => format!("{event_type}:{}", order.id),
+            Self::BalanceLow(balance) => {
+                format!("{event_type}:{}:{}", balance.tenant_id, balance.crossed_at)
+            }
         }
     }
 }

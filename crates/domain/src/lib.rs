@@ -5,6 +5,7 @@
 //! the rules (validation, state transitions, install-code formats) here means
 //! they are checked the same way whichever provider or layer touches them.
 
+pub mod account;
 pub mod capability;
 pub mod country;
 pub mod entities;
@@ -22,12 +23,17 @@ pub mod product;
 pub mod repository;
 pub mod sim_order;
 
+pub use account::{
+    Account, AccountMode, Hold, HoldState, LedgerEntry, LedgerKind, OrderHold, RefundPolicy,
+    Shortfall,
+};
 pub use capability::Capability;
 pub use country::CountryCode;
 pub use error::DomainError;
 pub use esim::{BundleState, BundleUsage, EsimLocation, InstallDetails, RevokeOutcome};
 pub use events::{
-    EventBody, EventFailure, OrderEventData, OutboundEvent, SimOrderEventData, UsageEventData,
+    BalanceEventData, EventBody, EventFailure, OrderEventData, OutboundEvent, SimOrderEventData,
+    UsageEventData,
 };
 pub use iccid::Iccid;
 pub use ids::{DeliveryId, EndpointId, EventId, TenantId};

@@ -12,16 +12,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::entities::{
-    ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, HourlyOrders,
-    InsertOutcome, Lease, LineActivation, LineRecord, LineStatus, ListedEsim, NewOrder,
-    OrderAttempt, OrderFailure, OrderQuery, OrderRecord, ProductFilter, Recorded, RepositoryError,
-    SalePrice, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent,
-    StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    AccountTerms, ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord,
+    HourlyOrders, InsertOutcome, Lease, LineActivation, LineRecord, LineStatus, ListedEsim,
+    LowBalance, MarginRow, NewCredit, NewOrder, NewRefund, OrderAttempt, OrderFailure, OrderQuery,
+    OrderRecord, Posted, ProductFilter, Recorded, RefundOutcome, RepositoryError, SalePrice,
+    SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredEvent,
+    StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
-    Iccid, InstallDetails, Msisdn, OrderId, OrderStatus, Product, ProductId, ProviderId,
-    ShippingAddress, SimOrder, TenantId,
+    Account, Hold, Iccid, InstallDetails, Msisdn, OrderId, OrderStatus, Product, ProductId,
+    ProviderId, ShippingAddress, SimOrder, TenantId,
 };
 
 /// The providers' catalogues as synced, and the search over them.
@@ -70,16 +71,20 @@ pub trait CatalogueRepository: Send + Sync {
 pub trait OrderRepository: Send + Sync {
     /// Moves an order without a purchase to another of its candidates
     /// (`pending` again, at the candidate's product, cost and `sale` price),
-    /// logging the attempt that bought nothing. Only at `fence`, like every
+    /// logging the attempts that bought nothing. Only at `fence`, like every
     /// other move: a worker holding a stale read switches nothing. Returns
     /// the new fence, or `None` when someone else moved the order first.
+    /// With `hold`, the order's open hold is released and `hold` placed in
+    /// the same transaction; when it does not fit, nothing changes and the
+    /// answer is [`RepositoryError::InsufficientFunds`].
     async fn switch_candidate(
         &self,
         id: &OrderId,
         fence: i64,
         product: &Product,
         sale: &SalePrice,
-        attempt: Option<&OrderAttempt>,
+        attempts: &[OrderAttempt],
+        hold: Option<&Hold>,
     ) -> Result<Option<i64>, RepositoryError>;
     /// Writes a new order in `pending` (or, with `submitted_at`, already
     /// claimed for its first attempt) in one statement, or returns the
@@ -137,8 +142,17 @@ pub trait OrderRepository: Send + Sync {
     /// Puts a `submitted` order whose call bought nothing back to `pending`,
     /// or a retryable `failed` one, so it can be submitted again; only at
     /// `fence`, so a stale read can never reopen an order another worker
-    /// has just re-sent. Returns the new fence; a lease is kept.
-    async fn reopen_order(&self, id: &OrderId, fence: i64) -> Result<Option<i64>, RepositoryError>;
+    /// has just re-sent. Returns the new fence; a lease is kept. A failed
+    /// order gave its hold back: with `hold` it holds anew in the same
+    /// transaction ([`RepositoryError::InsufficientFunds`] when that does
+    /// not fit, and nothing changes); an order whose hold is still open
+    /// keeps it.
+    async fn reopen_order(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        hold: Option<&Hold>,
+    ) -> Result<Option<i64>, RepositoryError>;
 
     /// Records the provider's answer to the attempt at `fence` of `order`
     /// (as the caller read it: its provider is the one that answered): the
@@ -601,6 +615,91 @@ pub trait PurchaseRepository: Send + Sync {
     ) -> Result<bool, RepositoryError>;
 }
 
+/// Tenant accounts and their append-only ledger: holds placed, captured
+/// and released with the orders' own moves (in the order repository's
+/// transactions), credits, refunds, statements and the margin report.
+/// Implemented by the store in `crates/store/src/accounts.rs`.
+#[async_trait]
+pub trait AccountRepository: Send + Sync {
+    /// A tenant's account; the default one when it was never configured.
+    async fn account(&self, tenant_id: &str) -> Result<Account, RepositoryError>;
+
+    /// Sets the terms of a tenant's account, keeping its balance.
+    async fn put_account_terms(
+        &self,
+        tenant_id: &str,
+        terms: &AccountTerms,
+    ) -> Result<Result<Account, TermsRefused>, RepositoryError>;
+
+    /// Funds or corrects an account, once per reference.
+    async fn post_credit(
+        &self,
+        tenant_id: &str,
+        credit: &NewCredit,
+    ) -> Result<Posted, RepositoryError>;
+
+    /// Sets (or clears) the tenant's `balance.low` threshold, in millionths
+    /// of the account's currency.
+    async fn set_low_threshold(
+        &self,
+        tenant_id: &str,
+        micros: Option<i64>,
+    ) -> Result<Account, RepositoryError>;
+
+    /// The account's entries in `[from, to)`, oldest first, with the
+    /// balance and held amount before and after.
+    async fn statement(
+        &self,
+        tenant_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Statement, RepositoryError>;
+
+    /// The sums of the account's whole journal: (balance, held). Equal to
+    /// the account's projection unless something wrote around the ledger.
+    async fn ledger_totals(&self, tenant_id: &str) -> Result<(i64, i64), RepositoryError>;
+
+    /// How many of the tenant's orders hold money while final (none should:
+    /// a final order's hold is captured or released with its move).
+    async fn open_holds_on_final_orders(&self, tenant_id: &str) -> Result<u64, RepositoryError>;
+
+    /// Records a refund of (part of) a completed sale once, crediting the
+    /// tenant when `refund.credit_tenant`, and moves the order to
+    /// `refunded` with its event when no unit is left.
+    async fn record_refund(&self, refund: &NewRefund) -> Result<RefundOutcome, RepositoryError>;
+
+    /// Orders a provider reported refunded whose refund is not recorded
+    /// yet (a crash came between the two), oldest first.
+    async fn refunded_orders_to_settle(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<OrderRecord>, RepositoryError>;
+
+    /// The order that sold `bundle` on the tenant's eSIM: the newest
+    /// completed order of that SKU linked to the eSIM.
+    async fn order_for_bundle(
+        &self,
+        tenant_id: &str,
+        iccid: &Iccid,
+        sku: &str,
+    ) -> Result<Option<OrderRecord>, RepositoryError>;
+
+    /// Revenue, cost and margin of the sales completed in `[from, to)`, by
+    /// tenant, provider and currencies; one tenant's only with `tenant_id`.
+    async fn margin_report(
+        &self,
+        tenant_id: Option<&str>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<MarginRow>, RepositoryError>;
+
+    /// Marks every account whose available amount is below its threshold
+    /// and not yet told, recording its `balance.low` event in the same
+    /// transaction; clears the mark of accounts back above it. One
+    /// instance wins each mark, so each crossing is told once.
+    async fn claim_low_balances(&self) -> Result<Vec<LowBalance>, RepositoryError>;
+}
+
 /// Whether storage answers at all, for `/healthz` and `/readyz`.
 /// Implemented by the store in `crates/store/src/lib.rs`.
 #[async_trait]
@@ -701,6 +800,7 @@ pub trait Repository:
     + PricingRepository
     + RoutingRepository
     + SessionRepository
+    + AccountRepository
     + Send
     + Sync
 {
@@ -719,6 +819,7 @@ impl<T> Repository for T where
         + PricingRepository
         + RoutingRepository
         + SessionRepository
+        + AccountRepository
         + Send
         + Sync
 {

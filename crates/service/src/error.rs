@@ -104,9 +104,45 @@ pub enum ServiceError {
     /// A routing policy names a provider that sells no eSIMs here.
     #[error("{field}: {provider} is not an eSIM provider configured here")]
     UnknownRoutingProvider { field: String, provider: ProviderId },
+    /// The tenant's account cannot cover the sale's hold: nothing was sent
+    /// upstream.
+    #[error("insufficient funds: {0}")]
+    InsufficientFunds(simgate_domain::Shortfall),
+    /// An account's terms or a credit are unusable.
+    #[error("{field}: {reason}")]
+    InvalidAccount { field: &'static str, reason: String },
+    /// The account's currency changes only while nothing is on it.
+    #[error(
+        "the account's currency cannot change while it has a balance ({balance_micros} millionths) or holds ({held_micros} millionths)"
+    )]
+    AccountCurrencyInUse {
+        balance_micros: i64,
+        held_micros: i64,
+    },
+    /// A credit's reference was posted before with another amount.
+    #[error("reference {0:?} was already posted with another amount or currency")]
+    CreditReferenceConflict(String),
+    /// No FX rate turns the sale's currency into the account's.
+    #[error("no FX rate from {from} into the account's currency {to}")]
+    NoAccountRate {
+        from: simgate_domain::Currency,
+        to: simgate_domain::Currency,
+    },
+    /// A period whose start is not before its end.
+    #[error("`from` must be before `to`")]
+    InvalidPeriod,
     /// Storage failed: an internal error for the client.
     #[error(transparent)]
-    Repository(#[from] RepositoryError),
+    Repository(RepositoryError),
+}
+
+impl From<RepositoryError> for ServiceError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::InsufficientFunds(shortfall) => Self::InsufficientFunds(shortfall),
+            other => Self::Repository(other),
+        }
+    }
 }
 
 impl ServiceError {

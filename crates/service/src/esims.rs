@@ -170,6 +170,23 @@ impl Services {
                 other => ServiceError::upstream(other),
             })?;
         tracing::info!(%iccid, bundle, refund, "bundle revoked");
+        if refund {
+            // The sale that put the bundle there is refunded to the tenant
+            // as the operator's refund policy says.
+            match self
+                .store
+                .order_for_bundle(tenant_id, iccid, bundle)
+                .await?
+            {
+                Some(order) => {
+                    self.refund_sale(&order, Some(iccid), outcome.refunded, "revoked")
+                        .await?;
+                }
+                None => {
+                    tracing::warn!(%iccid, bundle, "revoked with refund, but no completed order sold this bundle here: nothing to credit");
+                }
+            }
+        }
         Ok(outcome)
     }
 

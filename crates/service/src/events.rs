@@ -101,7 +101,7 @@ impl Services {
         Ok(true)
     }
 
-    async fn schedule(&self, deliveries: impl Iterator<Item = DeliveryId>) {
+    pub(crate) async fn schedule(&self, deliveries: impl Iterator<Item = DeliveryId>) {
         for delivery in deliveries {
             if let Err(error) = self.queue.enqueue(&delivery, Duration::ZERO).await {
                 // The delivery stays pending in the store; a replay sends it.

@@ -105,6 +105,12 @@ impl BackgroundJobs {
                     Ok(settled) => tracing::info!(settled, "settled line provisioning"),
                     Err(error) => tracing::warn!(%error, "line settlement pass failed"),
                 }
+                match services.settle_accounts().await {
+                    (0, 0) => {}
+                    (alerted, refunds) => {
+                        tracing::info!(alerted, refunds, "accounts settled");
+                    }
+                }
                 if let Err(error) = services.refresh_gauges().await {
                     tracing::warn!(%error, "could not refresh the backlog and catalogue gauges");
                 }

@@ -2,6 +2,7 @@
 //! store: placing orders durably, syncing catalogues, reconciling orders
 //! whose upstream outcome was lost, and the background jobs that drive them.
 
+pub mod accounts;
 mod auth_cache;
 pub mod bounded;
 pub mod catalogue;
@@ -72,6 +73,8 @@ pub struct ServiceConfig {
     /// database: how late another instance's rotation or disabling may be
     /// seen here (this instance's own is seen at once). Zero: no cache.
     pub auth_cache_ttl: Duration,
+    /// Whether a refunded sale credits the tenant's account.
+    pub refund_policy: simgate_domain::RefundPolicy,
 }
 
 impl Default for ServiceConfig {
@@ -83,6 +86,7 @@ impl Default for ServiceConfig {
             delivery_backoff: Duration::from_secs(5),
             allow_private_webhook_targets: false,
             auth_cache_ttl: Duration::from_secs(3),
+            refund_policy: simgate_domain::RefundPolicy::default(),
         }
     }
 }

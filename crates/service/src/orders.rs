@@ -129,6 +129,10 @@ impl Services {
         let sale = self
             .sale_price(&request.tenant_id, offer_id.as_deref(), &product)
             .await?;
+        // Held in the transaction that writes the order, before any call.
+        let hold = self
+            .hold_for(&request.tenant_id, &sale, request.quantity)
+            .await?;
         // Admitted now, the order is written already claimed for its first
         // attempt: one statement before the call instead of two. A probe
         // slot taken here and then not used (a replayed key) frees itself
@@ -146,6 +150,7 @@ impl Services {
             offer_id,
             candidates,
             submitted_at: admitted.then(Utc::now),
+            hold: Some(hold),
         };
         match self.store.insert_order(&new).await? {
             InsertOutcome::Created(order) => {
@@ -185,10 +190,24 @@ impl Services {
     /// Reopens a retryably failed order for the same request again. An
     /// offer order starts over from its first candidate (the provider that
     /// was down may be back).
+    /// The failed order gave its hold back, so it holds anew (402 when the
+    /// account can no longer cover it, and the order stays failed).
     async fn reopen_for_retry(&self, order: &OrderRecord) -> Result<Option<i64>, ServiceError> {
         let first = match order.candidates.first() {
             Some(first) if first != &order.product_id => first,
-            _ => return Ok(self.store.reopen_order(&order.id, order.fence).await?),
+            _ => {
+                let hold = match &order.sale {
+                    Some(sale) if order.hold.is_some() => Some(
+                        self.hold_for(&order.tenant_id, sale, order.quantity)
+                            .await?,
+                    ),
+                    _ => None,
+                };
+                return Ok(self
+                    .store
+                    .reopen_order(&order.id, order.fence, hold.as_ref())
+                    .await?);
+            }
         };
         let product = self
             .store
@@ -198,16 +217,25 @@ impl Services {
         let sale = self
             .sale_price(&order.tenant_id, order.offer_id.as_deref(), &product)
             .await?;
+        let hold = match order.hold {
+            Some(_) => Some(
+                self.hold_for(&order.tenant_id, &sale, order.quantity)
+                    .await?,
+            ),
+            None => None,
+        };
         Ok(self
             .store
-            .switch_candidate(&order.id, order.fence, &product, &sale, None)
+            .switch_candidate(&order.id, order.fence, &product, &sale, &[], hold.as_ref())
             .await?)
     }
 
     /// Moves an offer order whose attempt at `fence` certainly bought
-    /// nothing to its next candidate, logging the attempt. `None` when there
-    /// is no next candidate (or it left the catalogue), or when another
-    /// worker moved the order first.
+    /// nothing to its next candidate, logging the attempt. A candidate whose
+    /// price the tenant's account cannot cover is skipped (logged as
+    /// `insufficient_funds`, never called) for the one after it. `None` when
+    /// no candidate is left (or the next left the catalogue), or when
+    /// another worker moved the order first.
     async fn fail_over(
         &self,
         order: &OrderRecord,
@@ -215,43 +243,75 @@ impl Services {
         error_code: &str,
         outcome: AttemptResult,
     ) -> Result<Option<OrderRecord>, ServiceError> {
-        let Some(next) = order.next_candidate() else {
-            return Ok(None);
-        };
-        let Some(product) = self.store.product(next).await? else {
-            tracing::warn!(order = %order.id, candidate = %next, "next candidate left the catalogue; not failing over");
-            return Ok(None);
-        };
-        let sale = match self
-            .sale_price(&order.tenant_id, order.offer_id.as_deref(), &product)
-            .await
-        {
-            Ok(sale) => sale,
-            Err(ServiceError::Pricing(error)) => {
-                tracing::warn!(order = %order.id, candidate = %next, %error, "next candidate cannot be priced for the tenant; not failing over");
-                return Ok(None);
-            }
-            Err(other) => return Err(other),
-        };
-        let attempt = OrderAttempt {
+        let mut attempts = vec![OrderAttempt {
             provider: order.provider(),
             product_id: order.product_id.clone(),
             outcome,
             error_code: Some(error_code.to_owned()),
             at: Utc::now(),
-        };
-        if self
-            .store
-            .switch_candidate(&order.id, fence, &product, &sale, Some(&attempt))
-            .await?
-            .is_none()
-        {
-            return Ok(None);
+        }];
+        let mut next = order.next_candidate();
+        loop {
+            let Some(candidate) = next else {
+                return Ok(None);
+            };
+            let Some(product) = self.store.product(candidate).await? else {
+                tracing::warn!(order = %order.id, %candidate, "next candidate left the catalogue; not failing over");
+                return Ok(None);
+            };
+            let sale = match self
+                .sale_price(&order.tenant_id, order.offer_id.as_deref(), &product)
+                .await
+            {
+                Ok(sale) => sale,
+                Err(ServiceError::Pricing(error)) => {
+                    tracing::warn!(order = %order.id, %candidate, %error, "next candidate cannot be priced for the tenant; not failing over");
+                    return Ok(None);
+                }
+                Err(other) => return Err(other),
+            };
+            let hold = match order.hold {
+                Some(_) => self
+                    .hold_for(&order.tenant_id, &sale, order.quantity)
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            };
+            let switched = match hold {
+                Ok(hold) => self
+                    .store
+                    .switch_candidate(&order.id, fence, &product, &sale, &attempts, hold.as_ref())
+                    .await
+                    .map_err(ServiceError::from),
+                Err(error) => Err(error),
+            };
+            let skipped = match switched {
+                Ok(Some(_)) => break,
+                Ok(None) => return Ok(None),
+                Err(ServiceError::InsufficientFunds(shortfall)) => {
+                    tracing::warn!(order = %order.id, %candidate, %shortfall, "skipping a candidate the account cannot cover");
+                    "insufficient_funds"
+                }
+                Err(ServiceError::NoAccountRate { from, to }) => {
+                    tracing::warn!(order = %order.id, %candidate, %from, %to, "skipping a candidate whose price cannot be held in the account's currency");
+                    "no_account_fx_rate"
+                }
+                Err(other) => return Err(other),
+            };
+            attempts.push(OrderAttempt {
+                provider: product.id.provider,
+                product_id: product.id.clone(),
+                outcome: AttemptResult::Skipped,
+                error_code: Some(skipped.to_owned()),
+                at: Utc::now(),
+            });
+            next = candidate_after(order, candidate);
         }
         metrics::counter!("simgate_failovers_total", "provider" => order.provider().as_str())
             .increment(1);
-        tracing::warn!(order = %order.id, from = %order.product_id, to = %product.id, ?outcome, "failing over to the next candidate: the attempt bought nothing");
-        Ok(Some(self.reload(&order.id).await?))
+        let moved = self.reload(&order.id).await?;
+        tracing::warn!(order = %order.id, from = %order.product_id, to = %moved.product_id, ?outcome, "failing over to the next candidate: the attempt bought nothing");
+        Ok(Some(moved))
     }
 
     /// A tenant's order.
@@ -293,7 +353,7 @@ impl Services {
             .await?)
     }
 
-    async fn reload(&self, id: &OrderId) -> Result<OrderRecord, ServiceError> {
+    pub(crate) async fn reload(&self, id: &OrderId) -> Result<OrderRecord, ServiceError> {
         self.store
             .order_by_id(id)
             .await?
@@ -448,6 +508,7 @@ impl Services {
                 }
                 self.announced(order, event.take()).await;
                 tracing::info!(order = %order.id, upstream = %placed.reference, status = %order.status, "order recorded");
+                self.settle_provider_refund(order).await;
             }
             Recorded::Extra(order) => {
                 metrics::counter!("simgate_extra_purchases_total", "provider" => provider, "kind" => "order")
@@ -586,7 +647,7 @@ impl Services {
     /// twice, so a lost answer is recovered by placing it again.
     async fn resubmit_idempotent(&self, order: OrderRecord) -> Result<bool, ServiceError> {
         let (id, fence) = (order.id.clone(), order.fence);
-        if self.store.reopen_order(&id, fence).await?.is_none() {
+        if self.store.reopen_order(&id, fence, None).await?.is_none() {
             return Ok(false);
         }
         tracing::info!(order = %id, "placing an order whose answer was lost again");
@@ -615,7 +676,7 @@ impl Services {
         if let Some(next) = self.fail_over_reconciled(&order).await? {
             return self.submit_or_keep(next).await;
         }
-        if self.store.reopen_order(&id, fence).await?.is_none() {
+        if self.store.reopen_order(&id, fence, None).await?.is_none() {
             return Ok(false);
         }
         tracing::info!(order = %id, "provider has no order with our reference; placing it again");
@@ -659,7 +720,7 @@ impl Services {
             }
             return Ok(failed);
         }
-        if self.store.reopen_order(&id, fence).await?.is_none() {
+        if self.store.reopen_order(&id, fence, None).await?.is_none() {
             return Ok(false);
         }
         tracing::info!(order = %id, "provider has no such order; submitting again");
@@ -758,6 +819,12 @@ enum Submission {
     Settled(OrderRecord),
     /// Certainly nothing bought; now pending at the next candidate.
     FailedOver(OrderRecord),
+}
+
+/// The candidate after `candidate` in the order's routing order.
+fn candidate_after<'a>(order: &'a OrderRecord, candidate: &ProductId) -> Option<&'a ProductId> {
+    let at = order.candidates.iter().position(|c| c == candidate)?;
+    order.candidates.get(at + 1)
 }
 
 /// The stable code of a failure the provider told us about.

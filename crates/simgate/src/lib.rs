@@ -17,7 +17,8 @@ use simgate_api::operator::OperatorKey;
 use simgate_connectors::ConnectorRegistry;
 use simgate_connectors::health::HealthRegistry;
 use simgate_domain::ProviderId;
-use simgate_domain::repository::TenantRepository;
+use simgate_domain::entities::NewCredit;
+use simgate_domain::repository::{AccountRepository, TenantRepository};
 use simgate_sandbox::esim_go::{EsimGoSandbox, SandboxConfig};
 use simgate_sandbox::esim_story::{EsimStorySandbox, StorySandboxConfig};
 use simgate_sandbox::onsim::{OnsimSandbox, OnsimSandboxConfig};
@@ -107,6 +108,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
         delivery_backoff: Duration::from_millis(settings.jobs.delivery_backoff_ms.max(1)),
         allow_private_webhook_targets: settings.webhooks.allow_private_targets,
         auth_cache_ttl: Duration::from_secs(settings.auth.cache_seconds),
+        refund_policy: settings.money.refund_policy,
         ..ServiceConfig::default()
     };
     let queue = ApalisQueue::connect(&settings.database_url).await?;
@@ -456,14 +458,43 @@ pub async fn create_tenant(store: &Store, name: &str) -> Result<(String, String)
     Ok((id, key))
 }
 
-/// Makes sure the sandbox demo tenant exists with the configured key.
-pub async fn ensure_sandbox_tenant(store: &Store, key: &str) -> Result<String, StartError> {
+/// Makes sure the sandbox demo tenant exists with the configured key and
+/// a funded prepaid account (funded once per database: the credit's
+/// reference is fixed).
+pub async fn ensure_sandbox_tenant(
+    store: &Store,
+    key: &str,
+    funds: rust_decimal::Decimal,
+) -> Result<String, StartError> {
     const ID: &str = "ten_sandbox";
     if store.tenant(ID).await?.is_none() {
         store.create_tenant(ID, "Sandbox reseller").await?;
     }
     store.add_api_key(ID, key).await?;
+    if funds > rust_decimal::Decimal::ZERO {
+        fund_tenant(store, ID, funds, "sandbox-demo-funds").await?;
+    }
     Ok(ID.to_owned())
+}
+
+/// Funds a tenant's account with `amount` in its currency, once per
+/// `reference`: for the sandbox's demo tenant and the test harness's.
+pub async fn fund_tenant(
+    store: &Store,
+    tenant_id: &str,
+    amount: rust_decimal::Decimal,
+    reference: &str,
+) -> Result<(), StartError> {
+    let account = store.account(tenant_id).await?;
+    let credit = NewCredit {
+        micros: simgate_domain::account::signed_micros(amount)
+            .map_err(simgate_service::ServiceError::from)?,
+        currency: account.currency,
+        reference: reference.to_owned(),
+        note: None,
+    };
+    store.post_credit(tenant_id, &credit).await?;
+    Ok(())
 }
 
 fn uuid_simple() -> String {

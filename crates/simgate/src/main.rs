@@ -181,6 +181,37 @@ enum TenantCommand {
         #[arg(long)]
         id: String,
     },
+    /// Funds a tenant's account (a positive amount) or corrects it (a
+    /// negative one), once per reference: running it again changes nothing.
+    Fund {
+        /// Tenant id (`ten_…`).
+        #[arg(long)]
+        id: String,
+        /// Exact decimal in the account's currency, e.g. `250` or `-12.50`.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// Your unique reference of this movement (an invoice, a transfer).
+        #[arg(long)]
+        reference: String,
+        /// Free text kept with the entry.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Prints a tenant's account; with `--mode`, sets its terms first.
+    Account {
+        /// Tenant id (`ten_…`).
+        #[arg(long)]
+        id: String,
+        /// `prepaid` (the balance must cover every sale) or `credit`.
+        #[arg(long)]
+        mode: Option<String>,
+        /// ISO 4217 currency of the account (default: its current one).
+        #[arg(long)]
+        currency: Option<String>,
+        /// How far below zero a `credit` account may go.
+        #[arg(long)]
+        credit_limit: Option<String>,
+    },
 }
 
 #[tokio::main]
@@ -274,6 +305,7 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
                 simgate::ensure_sandbox_tenant(
                     app.store(),
                     settings.sandbox.tenant_api_key.expose_secret(),
+                    settings.sandbox.demo_funds,
                 )
                 .await?;
             }
@@ -401,8 +433,86 @@ async fn administer_tenants(
             let tenant = services.disable_tenant(&id).await?;
             println!("{}", tenant_line(&tenant));
         }
+        TenantCommand::Fund {
+            id,
+            amount,
+            reference,
+            note,
+        } => {
+            let id = simgate_service::tenants::tenant_id(&id)?;
+            let amount = decimal_arg(&amount, "--amount")?;
+            let currency = services.tenant_account_of(&id).await?.currency;
+            let funded = services
+                .fund_account(&id, amount, currency, &reference, note.as_deref())
+                .await?;
+            if !funded.created {
+                eprintln!("reference {reference:?} was posted before: nothing changed");
+            }
+            println!(
+                "{} {} {} ({})",
+                funded.entry.kind,
+                simgate_domain::account::signed_money(funded.entry.amount_micros, currency),
+                funded.entry.reference,
+                funded.entry.id
+            );
+            println!("{}", account_line(&funded.account));
+        }
+        TenantCommand::Account {
+            id,
+            mode,
+            currency,
+            credit_limit,
+        } => {
+            let id = simgate_service::tenants::tenant_id(&id)?;
+            let mut account = services.tenant_account_of(&id).await?;
+            if let Some(mode) = mode {
+                let mode: simgate_domain::AccountMode = mode.parse()?;
+                let currency = match currency {
+                    Some(code) => simgate_domain::Currency::parse(&code)?,
+                    None => account.currency,
+                };
+                let limit = credit_limit
+                    .map(|raw| {
+                        decimal_arg(&raw, "--credit-limit")
+                            .and_then(|amount| Ok(simgate_domain::Money::new(amount, currency)?))
+                    })
+                    .transpose()?;
+                account = services
+                    .set_account_terms(&id, mode, currency, limit)
+                    .await?;
+            } else if currency.is_some() || credit_limit.is_some() {
+                return Err("--currency and --credit-limit go with --mode".into());
+            }
+            println!("{}", account_line(&account));
+        }
     }
     Ok(())
+}
+
+/// An exact decimal from a command-line argument.
+fn decimal_arg(raw: &str, flag: &str) -> Result<rust_decimal::Decimal, Box<dyn std::error::Error>> {
+    raw.trim()
+        .parse()
+        .map_err(|_| format!("{flag}: {raw:?} is not a decimal amount").into())
+}
+
+/// One line of a tenant's account for `simgate tenants account|fund`.
+fn account_line(account: &simgate_domain::Account) -> String {
+    let money = |micros| simgate_domain::account::signed_money(micros, account.currency);
+    let limit = match account.mode {
+        simgate_domain::AccountMode::Credit => {
+            format!(" limit {}", money(account.credit_limit_micros))
+        }
+        simgate_domain::AccountMode::Prepaid => String::new(),
+    };
+    format!(
+        "{}\t{}{limit}\tbalance {}\theld {}\tavailable {}",
+        account.tenant_id,
+        account.mode.as_str(),
+        money(account.balance_micros),
+        money(account.held_micros),
+        money(account.available_micros()),
+    )
 }
 
 /// `simgate fx …`: the same use cases as `/admin/v1/fx`.

@@ -58,6 +58,18 @@ pub struct Settings {
     pub console: ConsoleSettings,
     /// API key authentication (`[auth]`).
     pub auth: AuthSettings,
+    /// Tenant accounts (`[money]`).
+    pub money: MoneySettings,
+}
+
+/// How tenants' accounts are settled (`[money]`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MoneySettings {
+    /// Whether a refunded sale credits the tenant: `full` (always), `none`
+    /// (never: settled by hand) or `provider_refunded_only` (the default:
+    /// only when the provider paid the operator back).
+    pub refund_policy: simgate_domain::RefundPolicy,
 }
 
 /// The circuit breaker's tuning as operators write it (`[health]`), checked
@@ -403,6 +415,10 @@ pub struct SandboxSettings {
     /// API key of the demo tenant created in sandbox mode.
     #[serde(serialize_with = "redact")]
     pub tenant_api_key: SecretString,
+    /// What the demo tenant's prepaid account (USD) is funded with, once per
+    /// database, so that it can buy at once.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub demo_funds: rust_decimal::Decimal,
 }
 
 impl Default for Jobs {
@@ -427,6 +443,7 @@ impl Default for SandboxSettings {
             onsim_listen: ([127, 0, 0, 1], 0).into(),
             catalogue_size: None,
             tenant_api_key: SecretString::from("sk_sandbox_simgate"),
+            demo_funds: rust_decimal::Decimal::from(1_000_000),
         }
     }
 }
@@ -448,6 +465,7 @@ impl Default for Settings {
             health: HealthSettings::default(),
             console: ConsoleSettings::default(),
             auth: AuthSettings::default(),
+            money: MoneySettings::default(),
         }
     }
 }

@@ -26,7 +26,10 @@ use simgate_domain::entities::{
     EsimFilter, HourlyOrders, ListedEsim, OrderQuery, RepositoryError, SalePrice,
 };
 use simgate_domain::repository::OrderRepository;
-use simgate_domain::{Iccid, InstallDetails, OrderId, OrderKind, OrderStatus, Product, ProviderId};
+use simgate_domain::{
+    Hold, HoldState, Iccid, InstallDetails, OrderHold, OrderId, OrderKind, OrderStatus, Product,
+    ProviderId,
+};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -36,6 +39,9 @@ mod rows;
 
 use rows::{esim_from_row, hourly_from_row, order_from_row};
 
+pub(crate) use rows::order_from_row as order_from_stored_row;
+
+use crate::accounts::{place_hold_in, rehold_in, release_hold_in};
 use crate::purchases::Source;
 use crate::{
     EsimRecord, InsertOutcome, Lease, NewOrder, OrderAttempt, OrderFailure, OrderRecord, Recorded,
@@ -83,10 +89,11 @@ pub(crate) async fn settle_insert<T>(
     }
 }
 
-const ORDER_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, provider, product_id, sku, kind, \
+pub(crate) const ORDER_COLUMNS: &str = "id, tenant_id, idempotency_key, request_hash, provider, product_id, sku, kind, \
     target_iccid, quantity, unit_price_micros, currency, status, upstream_ref, provider_status, \
     error_code, error_message, retryable, attempts, submitted_at, created_at, updated_at, fence, \
-    offer_id, candidates, attempt_log, price_micros, price_currency, margin_micros";
+    offer_id, candidates, attempt_log, price_micros, price_currency, margin_micros, \
+    hold_micros, hold_currency, hold_state, hold_seq, hold_fx_rate, refunded_micros";
 
 #[async_trait]
 impl OrderRepository for Store {
@@ -101,15 +108,18 @@ impl OrderRepository for Store {
         fence: i64,
         product: &Product,
         sale: &SalePrice,
-        attempt: Option<&OrderAttempt>,
+        attempts: &[OrderAttempt],
+        hold: Option<&Hold>,
     ) -> Result<Option<i64>, RepositoryError> {
         let Some(order) = self.order_by_id(id).await? else {
             return Ok(None);
         };
-        let mut log = order.attempt_log;
-        log.extend(attempt.cloned());
+        let mut log = order.attempt_log.clone();
+        log.extend(attempts.iter().cloned());
         let micros = product.price.to_micros().map_err(StoreError::corrupt)?;
         let (price, margin) = sale_micros(sale)?;
+        let now = millis(Utc::now());
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let done = sqlx::query(
             "UPDATE orders SET status = 'pending', provider = $2, product_id = $3, sku = $4, \
              unit_price_micros = $5, currency = $6, attempt_log = $7, updated_at = $8, \
@@ -125,15 +135,29 @@ impl OrderRepository for Store {
         .bind(micros)
         .bind(product.price.currency.code())
         .bind(serde_json::to_string(&log).map_err(StoreError::corrupt)?)
-        .bind(millis(Utc::now()))
+        .bind(now)
         .bind(fence)
         .bind(price)
         .bind(sale.price.currency.code())
         .bind(margin)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        Ok((done.rows_affected() == 1).then_some(fence + 1))
+        if done.rows_affected() != 1 {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Ok(None);
+        }
+        if let Some(hold) = hold {
+            // The old price's hold goes back and the new one is taken in
+            // this transaction: a dearer candidate needs the difference.
+            release_hold_in(&mut tx, &id.0, now).await?;
+            if let Err(shortfall) = rehold_in(&mut tx, &order, hold, now).await? {
+                tx.rollback().await.map_err(StoreError::from)?;
+                return Err(RepositoryError::InsufficientFunds(shortfall));
+            }
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Some(fence + 1))
     }
 
     async fn insert_order(&self, order: &NewOrder) -> Result<InsertOutcome, RepositoryError> {
@@ -146,9 +170,10 @@ impl OrderRepository for Store {
         };
         let micros = order.unit_price.to_micros().map_err(StoreError::corrupt)?;
         let (price, margin) = sale_micros(&order.sale)?;
-        let inserted = sqlx::query(AssertSqlSafe(format!(
+        let insert = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO orders ({ORDER_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $19, NULL, NULL, NULL, NULL, 0, $20, $21, $13, $13, $20, $14, $15, '[]', $16, $17, $18)"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $19, NULL, NULL, NULL, NULL, 0, $20, $21, $13, $13, $20, $14, $15, '[]', $16, $17, $18, \
+             $22, $23, $24, $25, $26, 0)"
         )))
         .bind(record.id.0.clone())
         .bind(order.tenant_id.clone())
@@ -171,9 +196,40 @@ impl OrderRepository for Store {
         .bind(record.status.as_str())
         .bind(record.fence)
         .bind(record.submitted_at.map(millis))
-        .execute(self.writer())
-        .await;
+        .bind(order.hold.map(|h| h.micros))
+        .bind(order.hold.map(|h| h.currency.code()))
+        .bind(order.hold.map(|_| HoldState::Open.as_str()))
+        .bind(i64::from(order.hold.is_some()))
+        .bind(order.hold.and_then(|h| h.fx_rate).map(|r| r.to_string()));
         let key = order.idempotency_key.as_deref().unwrap_or_default();
+        let inserted = match &order.hold {
+            None => insert.execute(self.writer()).await,
+            Some(hold) => {
+                // The hold and the order are written together or not at all.
+                let now = millis(record.created_at);
+                let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
+                let placed =
+                    place_hold_in(&mut tx, &order.tenant_id, &record.id.0, 1, hold, now).await?;
+                if let Err(shortfall) = placed {
+                    tx.rollback().await.map_err(StoreError::from)?;
+                    // A replayed key answers with its order, funded or not.
+                    if order.idempotency_key.is_some()
+                        && let Some(existing) =
+                            self.order_by_idempotency_key(&order.tenant_id, key).await?
+                    {
+                        return Ok(InsertOutcome::Existing(existing));
+                    }
+                    return Err(RepositoryError::InsufficientFunds(shortfall));
+                }
+                match insert.execute(&mut *tx).await {
+                    Ok(done) => tx.commit().await.map(|()| done),
+                    Err(error) => {
+                        tx.rollback().await.map_err(StoreError::from)?;
+                        Err(error)
+                    }
+                }
+            }
+        };
         settle_insert(
             inserted,
             order.idempotency_key.is_some(),
@@ -340,19 +396,40 @@ impl OrderRepository for Store {
         Ok((done.rows_affected() == 1).then_some(fence + 1))
     }
 
-    async fn reopen_order(&self, id: &OrderId, fence: i64) -> Result<Option<i64>, RepositoryError> {
-        let done = sqlx::query(
+    async fn reopen_order(
+        &self,
+        id: &OrderId,
+        fence: i64,
+        hold: Option<&Hold>,
+    ) -> Result<Option<i64>, RepositoryError> {
+        let now = millis(Utc::now());
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
             "UPDATE orders SET status = 'pending', updated_at = $2, fence = fence + 1 \
              WHERE id = $1 AND fence = $3 AND upstream_ref IS NULL \
-             AND (status = 'submitted' OR (status = 'failed' AND retryable = 1))",
-        )
+             AND (status = 'submitted' OR (status = 'failed' AND retryable = 1)) \
+             RETURNING {ORDER_COLUMNS}"
+        )))
         .bind(id.0.clone())
-        .bind(millis(Utc::now()))
+        .bind(now)
         .bind(fence)
-        .execute(self.writer())
+        .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        Ok((done.rows_affected() == 1).then_some(fence + 1))
+        let Some(row) = row else {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Ok(None);
+        };
+        let order = order_from_row(&row)?;
+        let holding = order.hold.is_some_and(|h| h.state == HoldState::Open);
+        if let (Some(hold), false) = (hold, holding)
+            && let Err(shortfall) = rehold_in(&mut tx, &order, hold, now).await?
+        {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Err(RepositoryError::InsufficientFunds(shortfall));
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Some(fence + 1))
     }
 
     async fn record_upstream_order(
@@ -390,6 +467,8 @@ impl OrderRepository for Store {
         fence: i64,
         failure: &OrderFailure,
     ) -> Result<bool, RepositoryError> {
+        let now = millis(Utc::now());
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let done = sqlx::query(
             "UPDATE orders SET status = 'failed', error_code = $2, error_message = $3, retryable = $4, \
              updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL \
@@ -399,11 +478,16 @@ impl OrderRepository for Store {
         .bind(failure.code.clone())
         .bind(failure.message.clone())
         .bind(i64::from(failure.retryable))
-        .bind(millis(Utc::now()))
+        .bind(now)
         .bind(fence)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await.map_err(StoreError::from)?;
-        Ok(done.rows_affected() == 1)
+        let failed = done.rows_affected() == 1;
+        if failed {
+            release_hold_in(&mut tx, &id.0, now).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(failed)
     }
 
     async fn claim_orders_to_reconcile(
@@ -602,6 +686,24 @@ impl Store {
     }
 }
 
+/// An order and its eSIM links, read on `conn` (inside a transaction, what
+/// that transaction sees).
+pub(crate) async fn order_row(
+    conn: &mut AnyConnection,
+    id: &OrderId,
+) -> Result<Option<OrderRecord>, StoreError> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"
+    )))
+    .bind(id.0.clone())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut order = order_from_row(&row)?;
+    order.iccids = esim_links(conn, id).await?;
+    Ok(Some(order))
+}
+
 /// The ICCIDs of the eSIMs linked to an order, in ICCID order.
 async fn esim_links(conn: &mut AnyConnection, id: &OrderId) -> Result<Vec<Iccid>, StoreError> {
     let links = sqlx::query("SELECT iccid FROM order_esims WHERE order_id = $1 ORDER BY iccid")
@@ -704,6 +806,14 @@ fn new_record(order: &NewOrder) -> OrderRecord {
         offer_id: order.offer_id.clone(),
         candidates: order.candidates.clone(),
         attempt_log: Vec::new(),
+        hold: order.hold.map(|hold| OrderHold {
+            micros: hold.micros,
+            currency: hold.currency,
+            state: HoldState::Open,
+            seq: 1,
+            fx_rate: hold.fx_rate,
+        }),
+        refunded_micros: 0,
     }
 }
 

@@ -8,6 +8,7 @@ use simgate_domain::repository::{OrderRepository, WebhookRepository};
 use simgate_domain::{Iccid, InstallDetails, OrderId, OrderStatus, ProviderId};
 use sqlx::Row;
 
+use crate::accounts::capture_hold_in;
 use crate::orders::link_esim;
 use crate::purchases::{PurchaseEntry, claim_purchase};
 use crate::{OrderRecord, Store, StoreError, StoredWebhook, millis, new_id};
@@ -150,7 +151,7 @@ impl WebhookRepository for Store {
         } else {
             OrderStatus::Fulfilling
         };
-        sqlx::query(
+        let moved = sqlx::query(
             "UPDATE orders SET status = $2, upstream_ref = COALESCE(upstream_ref, $3), updated_at = $4, \
              fence = fence + 1, lease_owner = NULL, lease_until = NULL \
              WHERE id = $1 AND (status IN ('submitted', 'fulfilling') \
@@ -162,6 +163,9 @@ impl WebhookRepository for Store {
         .bind(now)
         .execute(&mut *tx)
         .await.map_err(StoreError::from)?;
+        if moved.rows_affected() == 1 && status == OrderStatus::Completed {
+            capture_hold_in(&mut tx, &order.id.0, now).await?;
+        }
         tx.commit().await.map_err(StoreError::from)?;
         self.order_by_id(&order.id)
             .await?

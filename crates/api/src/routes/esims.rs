@@ -164,7 +164,8 @@ pub async fn usage(
 #[utoipa::path(post, operation_id = "createTopUp", path = "/v1/esims/{iccid}/topups", tag = "esims", request_body = CreateTopUp,
     params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "19 or 20 digits, starting 89, with a valid Luhn check digit", example = "8943108167001960542"), ("Idempotency-Key" = Option<String>, Header, pattern = r"^[\x21-\x7e]{1,255}$", description = "Makes retries safe")),
     responses((status = 201, body = OrderView), (status = 200, body = OrderView),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 402, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem)))]
 pub async fn create_topup(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,

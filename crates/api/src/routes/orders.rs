@@ -28,6 +28,7 @@ use crate::views::{CreateOrder, FaultyReasons, OrderPage, OrderView, ReportFault
     responses(
         (status = 201, body = OrderView, description = "Order placed"),
         (status = 200, body = OrderView, description = "Replay of an earlier request with the same key"),
+        (status = 402, body = Problem, description = "`insufficient_funds`: the account cannot cover the sale; nothing was sent upstream"),
         (status = 409, body = Problem), (status = 422, body = Problem),
         (status = 502, body = Problem), (status = 503, body = Problem), (status = 504, body = Problem)))]
 pub async fn create_order(

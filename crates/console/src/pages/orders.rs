@@ -166,6 +166,7 @@ fn attempts(order: &OrderRecord) -> Markup {
                             (match attempt.outcome {
                                 AttemptResult::NothingBought => "failed over: nothing bought",
                                 AttemptResult::ProvedNothing => "failed over: proved nothing bought",
+                                AttemptResult::Skipped => "skipped: never called",
                             })
                             @if let Some(code) = &attempt.error_code { " (" (code) ")" }
                         }

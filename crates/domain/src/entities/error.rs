@@ -9,6 +9,10 @@ pub enum RepositoryError {
     /// A value that must be unique is already taken (e.g. a tenant name).
     #[error("{0} is already taken")]
     Taken(String),
+    /// A sale's hold did not fit in the tenant's available amount: nothing
+    /// was written.
+    #[error("insufficient funds: {0}")]
+    InsufficientFunds(crate::Shortfall),
     /// Any other storage failure: nothing the caller can fix.
     #[error(transparent)]
     Failed(Box<dyn std::error::Error + Send + Sync>),

@@ -3,6 +3,7 @@
 //! of the vocabulary, so that every layer names them without depending on
 //! the store that persists them.
 
+mod accounts;
 mod catalogue;
 mod error;
 mod events;
@@ -14,6 +15,10 @@ mod sim_orders;
 mod tenants;
 mod webhooks;
 
+pub use accounts::{
+    AccountTerms, LowBalance, MarginRow, NewCredit, NewRefund, Posted, RefundOutcome, RefundRecord,
+    Statement, TermsRefused,
+};
 pub use catalogue::{ProductFilter, ProductSort};
 pub use error::RepositoryError;
 pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};

@@ -3,7 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{Iccid, InstallDetails, Money, OrderId, OrderKind, OrderStatus, ProductId, ProviderId};
+use crate::{
+    Hold, Iccid, InstallDetails, Money, OrderHold, OrderId, OrderKind, OrderStatus, ProductId,
+    ProviderId,
+};
 
 /// An order about to be written down, before any upstream call.
 #[derive(Debug, Clone)]
@@ -30,6 +33,12 @@ pub struct NewOrder {
     /// claim. `None` writes it `pending` (e.g. its provider's circuit is
     /// open, so nothing is sent yet).
     pub submitted_at: Option<DateTime<Utc>>,
+    /// What the order holds on its tenant's account, placed in the same
+    /// transaction as the insert (refused as
+    /// [`RepositoryError::InsufficientFunds`](super::RepositoryError) when it
+    /// does not fit). `None` moves no money: the store's own tests of the
+    /// order state machine.
+    pub hold: Option<Hold>,
 }
 
 /// What the tenant sells one unit at, in its pricing currency, and what it
@@ -54,6 +63,9 @@ pub enum AttemptResult {
     /// The outcome was unknown, and reconciliation proved nothing was
     /// bought before failing over.
     ProvedNothing,
+    /// The candidate was never called: the tenant's account could not cover
+    /// its price (`error_code` says why).
+    Skipped,
 }
 
 /// One finished attempt of an offer order at one candidate.
@@ -110,6 +122,11 @@ pub struct OrderRecord {
     pub candidates: Vec<ProductId>,
     /// Earlier attempts at other candidates that bought nothing.
     pub attempt_log: Vec<OrderAttempt>,
+    /// The order's hold on its tenant's account; `None` for orders placed
+    /// before accounts existed.
+    pub hold: Option<OrderHold>,
+    /// Millionths of the hold's currency refunded to the tenant so far.
+    pub refunded_micros: i64,
 }
 
 impl OrderRecord {

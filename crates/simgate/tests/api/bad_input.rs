@@ -160,9 +160,7 @@ async fn another_tenants_orders_and_esims_are_invisible() {
     let app = TestApp::spawn().await;
     let order = app.order(&app.cheapest("ES").await, "mine").await;
     let iccid = order["esims"][0].as_str().unwrap();
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other").await;
     for path in [
         format!("/v1/orders/{}", order["id"].as_str().unwrap()),
         format!("/v1/esims/{iccid}"),

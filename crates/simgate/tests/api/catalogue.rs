@@ -1,10 +1,10 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{Options, TestApp, assert_problem};
 
 #[tokio::test]
 async fn full_catalogue_is_synced_and_searchable() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options::without_fx()).await;
     let providers = app.get_json("/v1/providers").await;
     let esim_go = &providers["data"][0];
     assert_eq!(esim_go["id"], "esim-go");
@@ -50,7 +50,7 @@ async fn full_catalogue_is_synced_and_searchable() {
 
 #[tokio::test]
 async fn filters_and_sorts_combine() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options::without_fx()).await;
     let big = app.get_json("/v1/products?country=FR&min_data_mb=10000&max_price=100&currency=USD&sort=-price&limit=500").await;
     let products = big["data"].as_array().unwrap();
     assert!(!products.is_empty());
@@ -80,7 +80,7 @@ async fn filters_and_sorts_combine() {
 
 #[tokio::test]
 async fn bad_catalogue_queries_are_problems() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options::without_fx()).await;
     for (query, code) in [
         ("country=XX", "invalid_country"),
         ("country=JPN", "invalid_country"),

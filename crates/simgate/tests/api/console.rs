@@ -253,9 +253,8 @@ async fn a_tenant_never_sees_another_tenants_order_and_the_operator_switches() {
     let order = app.order(&product, "console-isolation").await;
     let id = order["id"].as_str().unwrap();
 
-    let (other_id, other_key) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (other_id, other_key) =
+        crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
     let other = sign_in(&app, &other_key).await;
     let detail = other.get(&format!("/console/orders/{id}")).await;
     assert_eq!(detail.status(), StatusCode::NOT_FOUND);

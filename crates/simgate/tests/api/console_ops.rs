@@ -125,9 +125,7 @@ async fn another_tenant_sees_its_own_routing_and_the_dashboard_shows_health_and_
         .await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
 
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
     let other = sign_in(&app, &other_key).await;
     let page = other.get("/console/routing").await.text().await.unwrap();
     assert!(
@@ -195,9 +193,7 @@ async fn sim_orders_are_listed_with_their_tracking_for_their_tenant_only() {
     assert!(row.contains("<td>2</td>"), "{row}");
     assert!(row.contains(tracking), "{row}");
 
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
     let other = sign_in(&app, &other_key).await;
     let html = other.get("/console/sim-orders").await.text().await.unwrap();
     assert!(
@@ -270,9 +266,7 @@ async fn lines_are_listed_and_edited_for_their_tenant_only_and_orders_are_search
     assert_eq!(live["services"]["mobile_data"], false, "{live}");
     assert_eq!(live["services"]["mobile_voice"], true, "{live}");
 
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
     let other = sign_in(&app, &other_key).await;
     assert_eq!(other.get(&line).await.status(), StatusCode::NOT_FOUND);
     let html = other.get("/console/lines").await.text().await.unwrap();

@@ -238,9 +238,7 @@ async fn the_account_is_the_operators_and_an_esim_is_its_tenants() {
     let app = TestApp::spawn().await;
     let order = app.order(&app.cheapest("JP").await, "go-rules").await;
     let iccid = order["esims"][0].as_str().unwrap().to_owned();
-    let (_, other) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (_, other) = crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
 
     // Someone else's eSIM, or one simgate never sold, is not found.
     for path in ["history", "refresh", "apply", "customer-ref"] {

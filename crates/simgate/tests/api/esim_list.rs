@@ -40,9 +40,7 @@ fn iccids(page: &Value) -> Vec<String> {
 #[tokio::test]
 async fn the_tenants_esims_are_paged_and_filtered_and_no_one_elses() {
     let app = TestApp::spawn().await;
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
     let go = app.cheapest("JP").await;
     let local = app.cheapest_from("sim-local", "GB").await;
     let first = delivered(&app, &app.api_key, &go, "l-1").await;

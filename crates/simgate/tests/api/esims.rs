@@ -72,9 +72,7 @@ async fn an_unused_bundle_is_refunded() {
 #[tokio::test]
 async fn a_remembered_esim_stays_its_owners_and_its_qr_revalidates_by_etag() {
     let app = TestApp::spawn().await;
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
     let product = app.cheapest("JP").await;
     let order = app.order(&product, "qr-etag").await;
     let iccid = order["esims"][0].as_str().unwrap().to_owned();

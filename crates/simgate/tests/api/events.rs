@@ -18,7 +18,7 @@ use sha2::Sha256;
 use tokio::net::TcpListener;
 
 use crate::helpers::{Sandbox, TestApp, assert_problem, eventually};
-use crate::recovery::{Binary, simgate_command};
+use crate::recovery::Binary;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
@@ -275,9 +275,7 @@ async fn endpoints_and_events_reject_bad_input() {
     let endpoint = register(&app, &receiver.url).await;
     complete_an_order(&app, "events-5").await;
     let event_id = receiver.wait_for(1).await[0].id.clone();
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other").await;
     let other = |path: String| {
         app.client
             .get(format!("{}{path}", app.address))
@@ -307,16 +305,7 @@ async fn a_restart_mid_retry_still_delivers_the_event() {
     let sandbox = Sandbox::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("simgate.db");
-    let created = simgate_command(&sandbox, &db, 10)
-        .args(["tenants", "create", "--name", "restart"])
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
-    let key = String::from_utf8(created.stdout)
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("api key: ").map(str::to_owned))
-        .unwrap();
+    let key = crate::recovery::create_funded_tenant(&sandbox, &db, "restart");
     // The first attempt is told to come back in 3 s; simgate dies meanwhile.
     let receiver = Receiver::start(&[(503, Some("3"))]).await;
 

@@ -76,9 +76,7 @@ async fn a_completed_sim_local_order_is_reported_faulty_and_other_providers_say_
     );
 
     // Another tenant's order is not found.
-    let (_, other) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (_, other) = crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
     let theirs = app
         .client
         .post(format!("{}{report}", app.address))

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 use simgate::settings::Settings;
 use simgate::{Application, EsimGoSettings, EsimStorySettings, HealthSettings, SimLocalSettings};
 use simgate_connectors::ProviderKind;
-use simgate_domain::repository::TenantRepository;
-use simgate_domain::{ProviderId, TenantId};
+use simgate_domain::orchestration::FxRate;
+use simgate_domain::repository::{PricingRepository, TenantRepository};
+use simgate_domain::{Currency, ProviderId, TenantId};
 use simgate_sandbox::esim_go::{EsimGoSandbox, SandboxConfig};
 use simgate_sandbox::esim_story::EsimStorySandbox;
 use simgate_sandbox::onsim::{OnsimSandbox, OnsimSandboxConfig};
@@ -20,6 +21,10 @@ use simgate_sandbox::simulator::SimulatorHandle;
 use simgate_sandbox::telnyx::{TelnyxSandbox, TelnyxSandboxConfig};
 use tempfile::TempDir;
 use tokio::net::TcpListener;
+
+/// What the harness's tenant is funded with (USD): more than any test
+/// spends, so that only the money tests meet `insufficient_funds`.
+pub const TEST_FUNDS: i64 = 10_000_000;
 
 /// A running eSIM Go sandbox and a control handle on its state.
 pub struct Sandbox {
@@ -75,6 +80,16 @@ impl Sandbox {
     }
 }
 
+/// A new tenant with a fresh key and the harness's funds: what
+/// `simgate::create_tenant` makes, able to buy. Returns (tenant id, key).
+pub async fn funded_tenant(store: &simgate_store::Store, name: &str) -> (String, String) {
+    let (id, key) = simgate::create_tenant(store, name).await.unwrap();
+    simgate::fund_tenant(store, &id, TEST_FUNDS.into(), "test-funds")
+        .await
+        .unwrap();
+    (id, key)
+}
+
 /// Knobs a test may turn.
 #[derive(Clone)]
 pub struct Options {
@@ -89,6 +104,10 @@ pub struct Options {
     /// Run as `serve --sandbox` does: the console's faults panel reaches
     /// every simulator.
     pub sandbox_mode: bool,
+    /// Give the FX table a GBP → USD rate at start, so that the tenant's
+    /// USD account can hold sales of Sim Local's GBP products. Off for the
+    /// tests of prices no rate converts.
+    pub gbp_rate: bool,
 }
 
 impl Default for Options {
@@ -101,6 +120,18 @@ impl Default for Options {
             telnyx_step: Duration::from_millis(100),
             health: HealthSettings::default(),
             sandbox_mode: false,
+            gbp_rate: true,
+        }
+    }
+}
+
+impl Options {
+    /// The defaults without the harness's GBP → USD rate: for the tests of
+    /// what no FX rate converts.
+    pub fn without_fx() -> Self {
+        Self {
+            gbp_rate: false,
+            ..Self::default()
         }
     }
 }
@@ -230,9 +261,20 @@ impl TestApp {
         sandbox
             .state
             .set_callback_url(Some(simgate::webhook_url(&app, ProviderId::EsimGo)));
-        let (_, api_key) = simgate::create_tenant(app.store(), "test reseller")
+        let (tenant_id, api_key) = simgate::create_tenant(app.store(), "test reseller")
             .await
             .unwrap();
+        simgate::fund_tenant(app.store(), &tenant_id, TEST_FUNDS.into(), "test-funds")
+            .await
+            .unwrap();
+        if options.gbp_rate {
+            let rate = FxRate {
+                base: Currency::parse("GBP").unwrap(),
+                quote: Currency::USD,
+                rate: "1.25".parse().unwrap(),
+            };
+            app.store().put_fx_rates(&[rate], false).await.unwrap();
+        }
         let test = Self {
             address: format!("http://{}", app.addr()),
             api_key,

@@ -35,9 +35,7 @@ struct Instance {
 impl Instance {
     /// A client signed in as a new tenant of this instance's database.
     async fn tenant_client(&self) -> reqwest::Client {
-        let (_, api_key) = simgate::create_tenant(self.app.store(), "reseller")
-            .await
-            .unwrap();
+        let (_, api_key) = crate::helpers::funded_tenant(self.app.store(), "reseller").await;
         reqwest::Client::builder()
             .default_headers(
                 [(

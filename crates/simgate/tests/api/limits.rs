@@ -35,7 +35,7 @@ impl LimitedApp {
         };
         assert_eq!(settings.server, ServerSettings::default());
         let app = Application::start(&settings).await.expect("simgate starts");
-        let (_, api_key) = simgate::create_tenant(app.store(), "limits").await.unwrap();
+        let (_, api_key) = crate::helpers::funded_tenant(app.store(), "limits").await;
         Self {
             app,
             api_key,

@@ -379,9 +379,7 @@ async fn bad_line_requests_get_clear_problems() {
     assert_problem(twice, StatusCode::CONFLICT, "line_exists").await;
 
     // Another tenant cannot see or touch this tenant's line.
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other").await;
     let other = |method: Method, path: String, body: Value| {
         app.client
             .request(method, format!("{}{path}", app.address))

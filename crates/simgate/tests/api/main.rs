@@ -3,6 +3,7 @@
 // A failed step in a test is the test failing: unwrap and expect say so.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod bad_input;
 mod catalogue;
 mod cli;

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{Options, TestApp, assert_problem};
 
 fn dec(value: &Value) -> Decimal {
     Decimal::from_str(value.as_str().unwrap()).unwrap()
@@ -32,7 +32,7 @@ fn providers(offer: &Value) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn offers_group_providers_with_the_tenants_prices() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options::without_fx()).await;
     let japan = page(&app, "country=JP&limit=500").await;
     let offers = japan["data"].as_array().unwrap();
     assert_eq!(japan["total"].as_u64().unwrap(), offers.len() as u64);
@@ -148,7 +148,7 @@ async fn offers_group_providers_with_the_tenants_prices() {
 
 #[tokio::test]
 async fn bad_offer_queries_are_client_errors_with_codes() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options::without_fx()).await;
     for (query, code) in [
         ("sort=cheapest", "invalid_query"),
         ("limit=0", "invalid_query"),

@@ -290,11 +290,7 @@ async fn sigterm_drains_the_request_in_flight_and_exits_zero() {
     let sandbox = Sandbox::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("simgate.db");
-    let created = simgate_command(&sandbox, &db, 30)
-        .args(["tenants", "create", "--name", "drain test"])
-        .output()
-        .unwrap();
-    let key = printed_key(&created);
+    let key = crate::recovery::create_funded_tenant(&sandbox, &db, "drain test");
 
     let mut served = Served::start(&sandbox, &db, 20);
     let client = reqwest::Client::new();

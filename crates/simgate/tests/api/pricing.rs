@@ -67,7 +67,7 @@ async fn japan(app: &TestApp, key: &str, sort: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn prices_sort_across_currencies_by_converted_value() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options::without_fx()).await;
     let key = app.api_key.clone();
 
     // No rates: GBP (Sim Local) cannot be compared with USD, so it comes
@@ -186,7 +186,7 @@ async fn prices_sort_across_currencies_by_converted_value() {
 async fn rates_rules_and_routing_set_on_one_instance_reach_the_other_on_postgres() {
     let options = Options {
         database_url: Some(fresh_database().await),
-        ..Options::default()
+        ..Options::without_fx()
     };
     let first = TestApp::spawn_with(options.clone()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -299,11 +299,9 @@ async fn rates_rules_and_routing_set_on_one_instance_reach_the_other_on_postgres
 
 #[tokio::test]
 async fn tenants_set_their_own_pricing_and_see_sell_prices() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options::without_fx()).await;
     let key = app.api_key.clone();
-    let (_, other) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (_, other) = crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
 
     assert_problem(
         call(&app, Some(&key), Method::GET, "/v1/pricing", None).await,
@@ -469,7 +467,7 @@ async fn tenants_set_their_own_pricing_and_see_sell_prices() {
 
 #[tokio::test]
 async fn fx_admin_is_operator_only_and_refuses_bad_rates() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options::without_fx()).await;
     let key = app.api_key.clone();
     let body = json!({"rates": [{"base": "USD", "quote": "EUR", "rate": "0.92"}]});
     assert_problem(

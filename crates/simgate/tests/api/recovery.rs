@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use simgate_domain::entities::SalePrice;
 use simgate_domain::repository::{CatalogueRepository, OrderRepository, TenantRepository};
-use simgate_domain::{Money, OrderKind, ProductId};
+use simgate_domain::{Hold, Money, OrderKind, ProductId};
 use simgate_store::{InsertOutcome, NewOrder};
 
 use crate::helpers::{Options, Sandbox, TestApp, eventually};
@@ -31,6 +31,32 @@ pub fn run_simgate(sandbox: &Sandbox, db: &Path, args: &[&str]) -> (bool, String
         String::from_utf8(output.stdout).unwrap(),
         String::from_utf8(output.stderr).unwrap(),
     )
+}
+
+/// `simgate tenants create` through the binary, then `simgate tenants fund`
+/// with the harness's funds; returns the printed API key.
+pub fn create_funded_tenant(sandbox: &Sandbox, db: &Path, name: &str) -> String {
+    let created = simgate_command(sandbox, db, 30)
+        .args(["tenants", "create", "--name", name])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let stdout = String::from_utf8(created.stdout).unwrap();
+    let printed = |prefix: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap()
+            .to_owned()
+    };
+    let funded = simgate_command(sandbox, db, 30)
+        .args(["tenants", "fund", "--id", &printed("tenant: "), "--amount"])
+        .arg(crate::helpers::TEST_FUNDS.to_string())
+        .args(["--reference", "test-funds"])
+        .output()
+        .unwrap();
+    assert!(funded.status.success(), "{funded:?}");
+    printed("api key: ")
 }
 
 pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Command {
@@ -142,17 +168,7 @@ async fn a_crash_while_the_provider_answers_ends_with_exactly_one_purchase() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("simgate.db");
 
-    let created = simgate_command(&sandbox, &db, 30)
-        .args(["tenants", "create", "--name", "crash test"])
-        .output()
-        .unwrap();
-    assert!(created.status.success(), "{created:?}");
-    let stdout = String::from_utf8(created.stdout).unwrap();
-    let key = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("api key: "))
-        .unwrap()
-        .to_owned();
+    let key = create_funded_tenant(&sandbox, &db, "crash test");
 
     let first = Binary::serve(&sandbox, &db, 30).await;
     let client = reqwest::Client::new();
@@ -252,6 +268,11 @@ async fn an_order_written_but_never_sent_is_submitted_once() {
             offer_id: None,
             candidates: Vec::new(),
             submitted_at: None,
+            hold: Some(Hold {
+                micros: price.to_micros().unwrap(),
+                currency: price.currency,
+                fx_rate: None,
+            }),
         })
         .await
         .unwrap()

@@ -111,9 +111,7 @@ async fn the_tenants_policy_chooses_the_provider() {
     assert_eq!(drawn, BTreeSet::from([providers[0], providers[1]]));
 
     // Another tenant still routes by the default.
-    let (_, other) = simgate::create_tenant(app.app.store(), "other reseller")
-        .await
-        .unwrap();
+    let (_, other) = crate::helpers::funded_tenant(app.app.store(), "other reseller").await;
     let theirs: Value = app
         .client
         .get(format!("{}/v1/routing", app.address))

@@ -297,9 +297,7 @@ async fn bad_sim_orders_are_refused_before_and_by_the_provider() {
     assert_problem(negative, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await;
 
     // Someone else's address, or one never created, is not this tenant's.
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other").await;
     let theirs = app
         .client
         .post(format!("{}/v1/sim-orders", app.address))

@@ -47,8 +47,8 @@ impl LineApp {
         settings.providers.onsim = Some(onsim_settings);
         let app = Application::start(&settings).await.expect("simgate starts");
         let store = app.store();
-        let (_, tenant_a) = simgate::create_tenant(store, "tenant A").await.unwrap();
-        let (_, tenant_b) = simgate::create_tenant(store, "tenant B").await.unwrap();
+        let (_, tenant_a) = crate::helpers::funded_tenant(store, "tenant A").await;
+        let (_, tenant_b) = crate::helpers::funded_tenant(store, "tenant B").await;
         Self {
             address: format!("http://{}", app.addr()),
             client: reqwest::Client::new(),

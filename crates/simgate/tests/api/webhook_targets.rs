@@ -63,9 +63,8 @@ impl Lab {
         let key = match key {
             Some(key) => key,
             None => {
-                simgate::create_tenant(app.store(), "webhook targets")
+                crate::helpers::funded_tenant(app.store(), "webhook targets")
                     .await
-                    .unwrap()
                     .1
             }
         };

@@ -170,7 +170,8 @@ impl Config {
         command
     }
 
-    /// `simgate tenants create`, which also creates the schema.
+    /// `simgate tenants create`, which also creates the schema, then
+    /// `simgate tenants fund` with more than the run spends.
     pub(super) fn create_tenant(&self) -> String {
         let created = self
             .command()
@@ -178,12 +179,22 @@ impl Config {
             .output()
             .unwrap();
         assert!(created.status.success(), "{created:?}");
-        String::from_utf8(created.stdout)
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("api key: "))
-            .expect("the key is printed")
-            .to_owned()
+        let stdout = String::from_utf8(created.stdout).unwrap();
+        let printed = |prefix: &str| {
+            stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .expect("printed")
+                .to_owned()
+        };
+        let funded = self
+            .command()
+            .args(["tenants", "fund", "--id", &printed("tenant: ")])
+            .args(["--amount", "10000000", "--reference", "chaos-funds"])
+            .output()
+            .unwrap();
+        assert!(funded.status.success(), "{funded:?}");
+        printed("api key: ")
     }
 }
 

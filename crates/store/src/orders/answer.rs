@@ -5,15 +5,13 @@
 use chrono::Utc;
 use simgate_domain::entities::RepositoryError;
 use simgate_domain::repository::OrderRepository;
-use simgate_domain::{EventBody, Iccid, OrderId, OutboundEvent};
+use simgate_domain::{Iccid, OrderId, OrderStatus};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{ORDER_COLUMNS, esim_links, link_esim, order_from_row, predecessors};
-use crate::events::record_event_in;
+use crate::accounts::{capture_hold_in, record_order_event_in, release_hold_in};
 use crate::purchases::{PurchaseEntry, Source, claim_purchase};
-use crate::{
-    OrderRecord, Recorded, RecordedEvent, Store, StoreError, UpstreamAnswer, from_millis, millis,
-};
+use crate::{OrderRecord, Recorded, Store, StoreError, UpstreamAnswer, millis};
 
 impl Store {
     /// Records an answer in one transaction: the purchase ledger, the
@@ -113,6 +111,11 @@ impl Store {
             return self.settle_unlinked_answer(id, entry).await;
         };
         let mut recorded = order_from_row(&row)?;
+        match recorded.status {
+            OrderStatus::Completed => capture_hold_in(&mut tx, &id.0, now).await?,
+            OrderStatus::Failed => release_hold_in(&mut tx, &id.0, now).await?,
+            _ => {}
+        }
         for esim in esims {
             link_esim(&mut tx, &recorded, esim, now).await?;
         }
@@ -126,25 +129,7 @@ impl Store {
             iccids.dedup();
             iccids
         };
-        let event = match OutboundEvent::of_order(&recorded) {
-            Some(event) => {
-                let (event_type, dedupe_key) = (event.event_type(), event.dedupe_key());
-                let payload = serde_json::to_string(&EventBody::new(event, from_millis(now)))
-                    .map_err(StoreError::corrupt)?;
-                record_event_in(
-                    &mut tx,
-                    &recorded.tenant_id,
-                    event_type,
-                    &dedupe_key,
-                    Some(&recorded.id),
-                    &payload,
-                    now,
-                )
-                .await?
-                .map(|(id, deliveries)| RecordedEvent { id, deliveries })
-            }
-            None => None,
-        };
+        let event = record_order_event_in(&mut tx, &recorded, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(Recorded::Linked {
             order: recorded,

@@ -1,9 +1,11 @@
 //! Stored rows read back into the domain's order, eSIM and dashboard
 //! records.
 
+use rust_decimal::Decimal;
 use simgate_domain::entities::{HourlyOrders, SalePrice};
 use simgate_domain::{
-    ActivationCode, Currency, Iccid, InstallDetails, Money, OrderId, OrderKind, ProductId,
+    ActivationCode, Currency, Iccid, InstallDetails, Money, OrderHold, OrderId, OrderKind,
+    ProductId,
 };
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -32,7 +34,7 @@ pub(super) fn hourly_from_row(row: &AnyRow) -> Result<HourlyOrders, StoreError> 
 }
 
 /// An order row (of `ORDER_COLUMNS`), without its eSIM links.
-pub(super) fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
+pub(crate) fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
     let product_id: String = row.try_get("product_id")?;
     let kind: String = row.try_get("kind")?;
     let kind = match kind.as_str() {
@@ -104,7 +106,31 @@ pub(super) fn order_from_row(row: &AnyRow) -> Result<OrderRecord, StoreError> {
             .map_err(StoreError::corrupt)?,
         attempt_log: serde_json::from_str(&row.try_get::<String, _>("attempt_log")?)
             .map_err(StoreError::corrupt)?,
+        hold: hold_from_row(row)?,
+        refunded_micros: row.try_get("refunded_micros")?,
     })
+}
+
+/// The order's hold (`hold_*` columns), if it has one.
+pub(crate) fn hold_from_row(row: &AnyRow) -> Result<Option<OrderHold>, StoreError> {
+    let (Some(micros), Some(currency), Some(state)) = (
+        row.try_get::<Option<i64>, _>("hold_micros")?,
+        row.try_get::<Option<String>, _>("hold_currency")?,
+        row.try_get::<Option<String>, _>("hold_state")?,
+    ) else {
+        return Ok(None);
+    };
+    let fx_rate = row
+        .try_get::<Option<String>, _>("hold_fx_rate")?
+        .map(|rate| rate.parse::<Decimal>().map_err(StoreError::corrupt))
+        .transpose()?;
+    Ok(Some(OrderHold {
+        micros,
+        currency: Currency::parse(&currency).map_err(StoreError::corrupt)?,
+        state: state.parse().map_err(StoreError::corrupt)?,
+        seq: row.try_get("hold_seq")?,
+        fx_rate,
+    }))
 }
 
 /// An eSIM row with its install details.

@@ -109,7 +109,7 @@ pub(super) async fn a_superseded_answer_is_recorded(store: Store) {
         .await
         .unwrap();
     let reopened = store
-        .reopen_order(&order.id, leased[0].fence)
+        .reopen_order(&order.id, leased[0].fence, None)
         .await
         .unwrap()
         .unwrap();

@@ -41,7 +41,7 @@ pub(super) async fn a_stale_read_cannot_reopen_or_resend(store: Store) {
     assert_eq!((stale.fence, fresh.fence), (first, first));
     // One of them re-sends it: reopen, then claim again.
     let reopened = store
-        .reopen_order(&fresh.id, fresh.fence)
+        .reopen_order(&fresh.id, fresh.fence, None)
         .await
         .unwrap()
         .unwrap();
@@ -62,7 +62,10 @@ pub(super) async fn a_stale_read_cannot_reopen_or_resend(store: Store) {
     );
     // The other one, holding its stale read, can move nothing.
     assert_eq!(
-        store.reopen_order(&stale.id, stale.fence).await.unwrap(),
+        store
+            .reopen_order(&stale.id, stale.fence, None)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
@@ -119,12 +122,15 @@ pub(super) async fn a_stale_read_cannot_reopen_or_resend(store: Store) {
     );
     let failed = store.order_by_id(&retried.id).await.unwrap().unwrap();
     let reopened = store
-        .reopen_order(&failed.id, failed.fence)
+        .reopen_order(&failed.id, failed.fence, None)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        store.reopen_order(&failed.id, failed.fence).await.unwrap(),
+        store
+            .reopen_order(&failed.id, failed.fence, None)
+            .await
+            .unwrap(),
         None
     );
     assert!(

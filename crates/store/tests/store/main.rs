@@ -112,6 +112,7 @@ fn new_order(tenant: &str, key: Option<&str>) -> NewOrder {
         offer_id: None,
         candidates: Vec::new(),
         submitted_at: None,
+        hold: None,
     }
 }
 

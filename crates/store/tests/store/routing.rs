@@ -56,7 +56,7 @@ pub(super) async fn the_sale_price_moves_only_with_its_candidate(store: Store) {
     };
     assert_eq!(
         store
-            .switch_candidate(&order.id, order.fence, &next, &resold, None)
+            .switch_candidate(&order.id, order.fence, &next, &resold, &[], None)
             .await
             .unwrap(),
         Some(order.fence + 1)
@@ -69,7 +69,7 @@ pub(super) async fn the_sale_price_moves_only_with_its_candidate(store: Store) {
     // A stale fence moves neither the candidate nor its price.
     assert_eq!(
         store
-            .switch_candidate(&order.id, order.fence, &next, &sold, None)
+            .switch_candidate(&order.id, order.fence, &next, &sold, &[], None)
             .await
             .unwrap(),
         None
