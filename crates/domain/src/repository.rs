@@ -14,9 +14,10 @@ use chrono::{DateTime, Utc};
 use crate::entities::{
     ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, HourlyOrders,
     InsertOutcome, Lease, LineActivation, LineRecord, LineStatus, ListedEsim, NewOrder,
-    OrderAttempt, OrderFailure, OrderQuery, OrderRecord, ProductFilter, Recorded, RepositoryError,
-    SalePrice, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, StoredEvent,
-    StoredWebhook, Tenant, TenantAccount, UpstreamAnswer, UpstreamPurchase,
+    OrderAttempt, OrderFailure, OrderQuery, OrderRecord, PreviousSecret, ProductFilter, Recorded,
+    RepositoryError, SalePrice, SealedSecret, SimOrderAnswer, SimOrderInsert, SimOrderRecord,
+    SimOrderState, StoredEvent, StoredSecret, StoredWebhook, Tenant, TenantAccount, UpstreamAnswer,
+    UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
@@ -454,13 +455,31 @@ pub trait TenantRepository: Send + Sync {
 /// Implemented by the store in `crates/store/src/events.rs`.
 #[async_trait]
 pub trait EventRepository: Send + Sync {
-    /// Registers an endpoint for a tenant.
+    /// Registers an endpoint for a tenant with its sealed secret.
     async fn create_endpoint(
         &self,
         tenant_id: &str,
         url: &str,
-        secret: &str,
+        secret: &SealedSecret,
     ) -> Result<Endpoint, RepositoryError>;
+
+    /// Replaces an endpoint's secrets if its current one is still
+    /// `expected` (a compare-and-set, so a rotation or re-sealing that read
+    /// an older row never undoes another's); `false` when it was not.
+    async fn replace_endpoint_secrets(
+        &self,
+        id: &str,
+        expected: &StoredSecret,
+        secret: &SealedSecret,
+        previous: Option<&PreviousSecret>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Every endpoint with a secret not sealed under `key_id` (plain text
+    /// from older versions included); `None`: every endpoint.
+    async fn endpoints_not_sealed_under(
+        &self,
+        key_id: Option<&str>,
+    ) -> Result<Vec<Endpoint>, RepositoryError>;
 
     /// An endpoint by id.
     async fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, RepositoryError>;

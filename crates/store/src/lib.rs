@@ -115,6 +115,11 @@ fn migrator() -> Migrator {
             "order search and order events",
             include_str!("../migrations/0011_order_search_and_order_events.sql"),
         ),
+        (
+            17,
+            "sealed endpoint secrets",
+            include_str!("../migrations/0017_sealed_endpoint_secrets.sql"),
+        ),
     ];
     let mut migrator = Migrator::with_migrations(
         migrations
