@@ -182,6 +182,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::events::list_endpoints
         ))
         .routes(routes!(routes::events::delete_endpoint))
+        .routes(routes!(routes::events::rotate_endpoint_secret))
         .routes(routes!(routes::events::list_events))
         .routes(routes!(routes::events::get_event))
         .routes(routes!(routes::events::replay_event))

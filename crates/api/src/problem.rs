@@ -171,6 +171,15 @@ impl From<ServiceError> for ApiError {
             ServiceError::EsimNotFound(_) => Self::not_found("esim_not_found", detail),
             ServiceError::OrderNotFound(_) => Self::not_found("order_not_found", detail),
             ServiceError::EventNotFound(_) => Self::not_found("event_not_found", detail),
+            ServiceError::EndpointNotFound(_) => Self::not_found("endpoint_not_found", detail),
+            ServiceError::SecretRotationConflict(_) => {
+                Self::new(S::CONFLICT, "secret_rotation_conflict", detail)
+            }
+            ServiceError::SecretKeysMissing => {
+                Self::new(S::SERVICE_UNAVAILABLE, "secret_keys_not_configured", detail)
+            }
+            // The operator's configuration, never the caller's doing.
+            ServiceError::EndpointSecretsUnreadable { .. } => Self::internal(&error),
             ServiceError::WebhookTarget(e) => Self::new(
                 S::UNPROCESSABLE_ENTITY,
                 match e {

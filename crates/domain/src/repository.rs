@@ -12,12 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::entities::{
-    AccountTerms, ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord,
-    HourlyOrders, InsertOutcome, Lease, LineActivation, LineRecord, LineStatus, ListedEsim,
-    LowBalance, MarginRow, NewCredit, NewOrder, NewRefund, OrderAttempt, OrderFailure, OrderQuery,
-    OrderRecord, Posted, ProductFilter, Recorded, RefundOutcome, RepositoryError, SalePrice,
-    SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredEvent,
-    StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer, UpstreamPurchase,
+    AccountTerms, ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, HourlyOrders, InsertOutcome, Lease, LineActivation, LineRecord, LineStatus, ListedEsim, LowBalance, MarginRow, NewCredit, NewOrder, NewRefund, OrderAttempt, OrderFailure, OrderQuery, OrderRecord, Posted, PreviousSecret, ProductFilter, Recorded, RefundOutcome, RepositoryError, SalePrice, SealedSecret, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredEvent, StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
@@ -468,13 +463,31 @@ pub trait TenantRepository: Send + Sync {
 /// Implemented by the store in `crates/store/src/events.rs`.
 #[async_trait]
 pub trait EventRepository: Send + Sync {
-    /// Registers an endpoint for a tenant.
+    /// Registers an endpoint for a tenant with its sealed secret.
     async fn create_endpoint(
         &self,
         tenant_id: &str,
         url: &str,
-        secret: &str,
+        secret: &SealedSecret,
     ) -> Result<Endpoint, RepositoryError>;
+
+    /// Replaces an endpoint's secrets if its current one is still
+    /// `expected` (a compare-and-set, so a rotation or re-sealing that read
+    /// an older row never undoes another's); `false` when it was not.
+    async fn replace_endpoint_secrets(
+        &self,
+        id: &str,
+        expected: &StoredSecret,
+        secret: &SealedSecret,
+        previous: Option<&PreviousSecret>,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Every endpoint with a secret not sealed under `key_id` (plain text
+    /// from older versions included); `None`: every endpoint.
+    async fn endpoints_not_sealed_under(
+        &self,
+        key_id: Option<&str>,
+    ) -> Result<Vec<Endpoint>, RepositoryError>;
 
     /// An endpoint by id.
     async fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, RepositoryError>;

@@ -38,6 +38,24 @@ pub enum ServiceError {
     /// An event could not be turned into JSON (a bug, never the caller's).
     #[error("could not encode an event: {0}")]
     EventEncoding(#[source] serde_json::Error),
+    #[error("no webhook endpoint {0} for this account")]
+    EndpointNotFound(String),
+    /// Another rotation of the same endpoint won: its secret is in force.
+    #[error(
+        "the secret of endpoint {0} was rotated by another request meanwhile; rotate again for a secret of your own"
+    )]
+    SecretRotationConflict(String),
+    /// The operator configured no key to seal endpoint secrets with.
+    #[error(
+        "webhook endpoint secrets cannot be sealed: the operator has configured no [webhooks] secret_keys"
+    )]
+    SecretKeysMissing,
+    /// Stored endpoint secrets that the configured keys cannot open.
+    #[error("{count} webhook endpoint secret(s) cannot be read: {reason}")]
+    EndpointSecretsUnreadable {
+        count: usize,
+        reason: crate::secret_keys::OpenError,
+    },
     /// A webhook endpoint's URL is malformed or not a public address.
     #[error(transparent)]
     WebhookTarget(#[from] TargetError),

@@ -8,13 +8,19 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
-use simgate_domain::entities::{DeliveryStatus, Endpoint, OrderRecord, RecordedEvent, StoredEvent};
-use simgate_domain::{BundleUsage, DeliveryId, EventBody, EventId, Iccid, OutboundEvent, TenantId};
+use simgate_domain::entities::{
+    DeliveryStatus, Endpoint, OrderRecord, PreviousSecret, RecordedEvent, StoredEvent,
+};
+use simgate_domain::{
+    BundleUsage, DeliveryId, EndpointId, EventBody, EventId, Iccid, OutboundEvent, TenantId,
+};
 
+use crate::secret_keys::{OpenError, SecretKeys, open_stored};
 use crate::telemetry::{self, DeliveryOutcome};
 use crate::webhook_targets::{self, NOT_PUBLIC_CODE, TargetRefused};
 use crate::{ServiceError, Services};
@@ -27,9 +33,18 @@ const MAX_DELAY: Duration = Duration::from_secs(3600);
 pub const SECRET_PREFIX: &str = "whsec_";
 
 /// A fresh `whsec_` secret: 32 random bytes, base64.
-pub fn new_secret() -> String {
+pub fn new_secret() -> SecretString {
     let bytes: [u8; 32] = rand::rng().random();
-    format!("{SECRET_PREFIX}{}", BASE64.encode(bytes))
+    SecretString::from(format!("{SECRET_PREFIX}{}", BASE64.encode(bytes)))
+}
+
+/// An endpoint with its secret in clear: what creating or rotating answers,
+/// the only times the secret is shown.
+#[derive(Debug)]
+pub struct EndpointWithSecret {
+    pub endpoint: Endpoint,
+    /// `whsec_…`; redacted from `Debug`.
+    pub secret: SecretString,
 }
 
 /// Why a message could not be signed. Nothing is sent unsigned: an
@@ -42,6 +57,9 @@ pub enum SignError {
     /// The secret was refused as an HMAC key.
     #[error("the endpoint's signing secret is not a usable HMAC key")]
     InvalidKey(#[source] hmac::digest::InvalidLength),
+    /// The sealed secret could not be opened with the configured keys.
+    #[error("the endpoint's signing secret cannot be opened: {0}")]
+    Unopened(#[from] OpenError),
 }
 
 /// The Standard Webhooks signature of a message, `v1,<base64>`.
@@ -61,12 +79,155 @@ impl Services {
         &self,
         tenant_id: &TenantId,
         url: &str,
-    ) -> Result<Endpoint, ServiceError> {
+    ) -> Result<EndpointWithSecret, ServiceError> {
+        let keys = self.sealing_keys()?;
         webhook_targets::check_registration(url, self.config.allow_private_webhook_targets).await?;
-        Ok(self
+        let secret = new_secret();
+        let endpoint = self
             .store
-            .create_endpoint(tenant_id.as_str(), url, &new_secret())
-            .await?)
+            .create_endpoint(tenant_id.as_str(), url, &keys.seal(&secret))
+            .await?;
+        Ok(EndpointWithSecret { endpoint, secret })
+    }
+
+    /// Gives a tenant's endpoint a new secret. The old one keeps signing
+    /// beside it for `config.secret_overlap` (a rotation within that time
+    /// ends the oldest one at once), so the receiver can switch over
+    /// without refusing a delivery.
+    pub async fn rotate_endpoint_secret(
+        &self,
+        tenant_id: &TenantId,
+        id: &EndpointId,
+    ) -> Result<EndpointWithSecret, ServiceError> {
+        let keys = self.sealing_keys()?;
+        let not_found = || ServiceError::EndpointNotFound(id.to_string());
+        let endpoint = self
+            .store
+            .endpoint(id.as_str())
+            .await?
+            .filter(|e| e.tenant_id == tenant_id.as_str())
+            .ok_or_else(not_found)?;
+        let old = open_stored(Some(keys), &endpoint.secret)
+            .map_err(|reason| ServiceError::EndpointSecretsUnreadable { count: 1, reason })?;
+        let expires_at = chrono::Duration::from_std(self.config.secret_overlap)
+            .ok()
+            .and_then(|overlap| Utc::now().checked_add_signed(overlap))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let previous = (!self.config.secret_overlap.is_zero()).then(|| PreviousSecret {
+            secret: keys.seal(&old),
+            expires_at,
+        });
+        let secret = new_secret();
+        let replaced = self
+            .store
+            .replace_endpoint_secrets(
+                id.as_str(),
+                &endpoint.secret,
+                &keys.seal(&secret),
+                previous.as_ref(),
+            )
+            .await?;
+        if !replaced {
+            return Err(ServiceError::SecretRotationConflict(id.to_string()));
+        }
+        let endpoint = self
+            .store
+            .endpoint(id.as_str())
+            .await?
+            .ok_or_else(not_found)?;
+        tracing::info!(endpoint = %endpoint.id, "endpoint secret rotated");
+        Ok(EndpointWithSecret { endpoint, secret })
+    }
+
+    /// Seals, under the current key, every endpoint secret that is plain
+    /// text (from before secrets were sealed) or sealed under another key,
+    /// so an old key can be removed once every instance has restarted.
+    /// Run at start: an error means some secret could not be read (no key
+    /// configured, or its key was removed), and simgate does not start,
+    /// rather than stop signing those endpoints' deliveries unnoticed.
+    /// Returns how many endpoints were re-sealed.
+    pub async fn reseal_endpoint_secrets(&self) -> Result<usize, ServiceError> {
+        let keys = self.secret_keys.as_deref();
+        let pending = self
+            .store
+            .endpoints_not_sealed_under(keys.map(SecretKeys::current_id))
+            .await?;
+        let Some(keys) = keys else {
+            return if pending.is_empty() {
+                Ok(0)
+            } else {
+                Err(ServiceError::EndpointSecretsUnreadable {
+                    count: pending.len(),
+                    reason: OpenError::NoKeys,
+                })
+            };
+        };
+        let now = Utc::now();
+        let (mut resealed, mut unreadable) = (0, Vec::new());
+        for endpoint in &pending {
+            match reseal(keys, endpoint, now) {
+                Ok((secret, previous)) => {
+                    if self
+                        .store
+                        .replace_endpoint_secrets(
+                            &endpoint.id,
+                            &endpoint.secret,
+                            &secret,
+                            previous.as_ref(),
+                        )
+                        .await?
+                    {
+                        resealed += 1;
+                    }
+                    // Otherwise it was rotated meanwhile, under a current key.
+                }
+                Err(reason) => unreadable.push(reason),
+            }
+        }
+        if let Some(reason) = unreadable.first() {
+            return Err(ServiceError::EndpointSecretsUnreadable {
+                count: unreadable.len(),
+                reason: reason.clone(),
+            });
+        }
+        if resealed > 0 {
+            tracing::info!(
+                resealed,
+                key_id = keys.current_id(),
+                "endpoint secrets sealed under the current key"
+            );
+        }
+        Ok(resealed)
+    }
+
+    /// The keys that seal new secrets; without them no secret is made.
+    fn sealing_keys(&self) -> Result<&SecretKeys, ServiceError> {
+        self.secret_keys
+            .as_deref()
+            .ok_or(ServiceError::SecretKeysMissing)
+    }
+
+    /// Every signature a delivery carries, space-separated as Standard
+    /// Webhooks allows: the previous secret's while it has not expired,
+    /// then the current one's.
+    fn signatures(
+        &self,
+        endpoint: &Endpoint,
+        id: &str,
+        timestamp: i64,
+        body: &str,
+    ) -> Result<String, SignError> {
+        let keys = self.secret_keys.as_deref();
+        let mut signatures = Vec::with_capacity(2);
+        if let Some(previous) = &endpoint.previous_secret
+            && previous.expires_at > Utc::now()
+        {
+            let old = keys.ok_or(OpenError::NoKeys)?.open(&previous.secret)?;
+            signatures.push(sign(old.expose_secret(), id, timestamp, body)?);
+        }
+        let current = open_stored(keys, &endpoint.secret)?;
+        signatures.push(sign(current.expose_secret(), id, timestamp, body)?);
+        Ok(signatures.join(" "))
     }
 
     /// Records an event once per fact (its dedupe key) and schedules its
@@ -211,7 +372,7 @@ impl Services {
             Err(Failure::Refusal(refused))
         } else {
             let timestamp = Utc::now().timestamp();
-            match sign(&endpoint.secret, &event.id, timestamp, &event.payload) {
+            match self.signatures(&endpoint, &event.id, timestamp, &event.payload) {
                 Err(error) => Err(Failure::Unsigned(error)),
                 Ok(signature) => self
                     .http
@@ -310,6 +471,30 @@ impl Services {
     }
 }
 
+/// An endpoint's secrets sealed under the current key; a previous secret
+/// that has expired is dropped unopened (its key may be gone).
+fn reseal(
+    keys: &SecretKeys,
+    endpoint: &Endpoint,
+    now: DateTime<Utc>,
+) -> Result<
+    (
+        simgate_domain::entities::SealedSecret,
+        Option<PreviousSecret>,
+    ),
+    OpenError,
+> {
+    let secret = keys.seal(&open_stored(Some(keys), &endpoint.secret)?);
+    let previous = match &endpoint.previous_secret {
+        Some(previous) if previous.expires_at > now => Some(PreviousSecret {
+            secret: keys.seal(&keys.open(&previous.secret)?),
+            expires_at: previous.expires_at,
+        }),
+        _ => None,
+    };
+    Ok((secret, previous))
+}
+
 /// Why an attempt got no answer.
 enum Failure {
     /// The target is not a public address: nothing was sent.
@@ -357,8 +542,9 @@ mod tests {
     #[test]
     fn secrets_are_fresh_and_prefixed() {
         let a = new_secret();
+        let a = a.expose_secret();
         assert!(a.starts_with(SECRET_PREFIX));
-        assert_ne!(a, new_secret());
+        assert_ne!(a, new_secret().expose_secret());
         assert_eq!(BASE64.decode(&a[SECRET_PREFIX.len()..]).unwrap().len(), 32);
     }
 }

@@ -23,6 +23,7 @@ pub mod queue;
 pub mod readiness;
 pub mod requests;
 pub mod routing;
+pub mod secret_keys;
 pub mod sim_orders;
 pub mod telemetry;
 mod tenant_settings;
@@ -43,6 +44,7 @@ use crate::webhook_targets::DeliveryClientError;
 
 pub use catalogue::SyncReport;
 pub use error::ServiceError;
+pub use events::EndpointWithSecret;
 pub use lines::InventoryScope;
 pub use offers::{OfferFilter, OfferSort, PricedCandidate, PricedOffer};
 pub use orders::{OrderRequest, OrderTarget, PlaceOutcome};
@@ -75,6 +77,9 @@ pub struct ServiceConfig {
     pub auth_cache_ttl: Duration,
     /// Whether a refunded sale credits the tenant's account.
     pub refund_policy: simgate_domain::RefundPolicy,
+    /// How long an endpoint's replaced secret keeps signing deliveries
+    /// beside the new one after a rotation, for receivers to switch.
+    pub secret_overlap: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -87,6 +92,7 @@ impl Default for ServiceConfig {
             allow_private_webhook_targets: false,
             auth_cache_ttl: Duration::from_secs(3),
             refund_policy: simgate_domain::RefundPolicy::default(),
+            secret_overlap: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -122,6 +128,9 @@ pub struct Services {
     esims: Arc<esims::EsimCache>,
     /// Tenants' pricing rules and routing policies as recently read.
     settings: Arc<tenant_settings::TenantSettings>,
+    /// The operator's keys sealing endpoint secrets; `None`: none
+    /// configured, so no endpoint can be created or rotated.
+    secret_keys: Option<Arc<secret_keys::SecretKeys>>,
 }
 
 impl Services {
@@ -174,6 +183,14 @@ impl Services {
             auth: Arc::new(auth_cache::AuthCache::new(config.auth_cache_ttl)),
             esims: Arc::default(),
             settings: Arc::default(),
+            secret_keys: None,
         })
+    }
+
+    /// The keys that seal endpoint secrets (see [`secret_keys`]).
+    #[must_use]
+    pub fn with_secret_keys(mut self, keys: Option<secret_keys::SecretKeys>) -> Self {
+        self.secret_keys = keys.map(Arc::new);
+        self
     }
 }

@@ -56,6 +56,9 @@ pub enum StartError {
     DeliveryClient(#[from] simgate_service::webhook_targets::DeliveryClientError),
     #[error(transparent)]
     Service(#[from] simgate_service::ServiceError),
+    /// `[webhooks] secret_keys` / `secret_key_id` cannot be used.
+    #[error(transparent)]
+    SecretKeys(#[from] simgate_service::secret_keys::SecretKeyError),
     /// The `[health]` tuning is meaningless (a zero window, …).
     #[error(transparent)]
     Health(#[from] simgate_domain::orchestration::HealthConfigError),
@@ -84,12 +87,13 @@ pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> 
 }
 
 /// Checks what [`Application::start`] would refuse in the settings, without
-/// connecting anywhere: the operator key, every provider's settings and the
-/// health tuning (`simgate config check`).
+/// connecting anywhere: the operator key, the endpoint secret keys, every
+/// provider's settings and the health tuning (`simgate config check`).
 pub fn check_settings(settings: &Settings) -> Result<(), StartError> {
     if let Some(key) = &settings.admin_api_key {
         OperatorKey::new(key)?;
     }
+    settings.webhooks.secret_keys()?;
     connectors(settings)?;
     Ok(())
 }
@@ -109,8 +113,10 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
         allow_private_webhook_targets: settings.webhooks.allow_private_targets,
         auth_cache_ttl: Duration::from_secs(settings.auth.cache_seconds),
         refund_policy: settings.money.refund_policy,
+        secret_overlap: Duration::from_secs(settings.webhooks.secret_overlap_secs),
         ..ServiceConfig::default()
     };
+    let secret_keys = settings.webhooks.secret_keys()?;
     let queue = ApalisQueue::connect(&settings.database_url).await?;
     Ok((
         Services::new(
@@ -118,7 +124,8 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
             connectors(settings)?,
             Arc::new(queue.clone()),
             config,
-        )?,
+        )?
+        .with_secret_keys(secret_keys),
         queue,
         store,
     ))
@@ -157,6 +164,9 @@ impl Application {
             None => OperatorKey::none(),
         };
         let (services, queue, store) = services(settings).await?;
+        // Every stored endpoint secret must be readable, and is left sealed
+        // under the current key: a removed key stops the start, not deliveries.
+        services.reseal_endpoint_secrets().await?;
         // The catalogue stored earlier is searched from memory at once;
         // without it, searches read the store until the index job builds it.
         if let Err(error) = services.refresh_catalogue_index().await {

@@ -262,6 +262,9 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
             if catalogue_size.is_some() {
                 settings.sandbox.catalogue_size = catalogue_size;
             }
+            if sandbox {
+                settings.webhooks.with_sandbox_key();
+            }
             // Registered first, so that a SIGTERM during start-up is not fatal.
             let shutdown = shutdown_requested()?;
             tokio::pin!(shutdown);

@@ -6,6 +6,7 @@
 //! variables are only read for the top-level keys below, since other tools
 //! (and simgate's own `SIMGATE_CONFIG`) share the prefix.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use simgate_connectors::esim_story::types::OptionConfig;
 use simgate_domain::orchestration::HealthConfig;
+use simgate_service::secret_keys::SecretKeyError;
 
 /// Everything a running simgate needs to know. Serialising it (as
 /// `simgate config check` does) redacts every secret.
@@ -175,13 +177,67 @@ impl Default for AuthSettings {
 }
 
 /// Outbound event deliveries to tenants' endpoints.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookSettings {
     /// Let endpoints be loopback, private or link-local addresses, for
     /// local development only: tenants could otherwise reach internal
     /// services through simgate. Off by default, also with `serve --sandbox`.
     pub allow_private_targets: bool,
+    /// Keys that seal endpoint secrets at rest, by id: base64 of 32 random
+    /// bytes each (`openssl rand -base64 32`). Every one listed opens the
+    /// secrets it sealed; shown redacted. Empty: no endpoint can be made,
+    /// and `serve` refuses to start while endpoints are stored.
+    #[serde(serialize_with = "redact_map")]
+    pub secret_keys: BTreeMap<String, SecretString>,
+    /// The id of the key in `secret_keys` that seals new secrets (and,
+    /// at each start, re-seals those another key sealed).
+    pub secret_key_id: Option<String>,
+    /// How long, after a rotation, deliveries stay signed with the old
+    /// secret beside the new one.
+    pub secret_overlap_secs: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            secret_keys: BTreeMap::new(),
+            secret_key_id: None,
+            secret_overlap_secs: 24 * 3600,
+        }
+    }
+}
+
+/// The id of the development key `serve --sandbox` seals endpoint secrets
+/// with when no key is configured.
+pub const SANDBOX_SECRET_KEY_ID: &str = "sandbox";
+/// That key, published and so no secret: a sandbox database holds demo
+/// endpoints only. Base64 of `simgate-sandbox-webhook-key-0001`.
+pub const SANDBOX_SECRET_KEY: &str = "c2ltZ2F0ZS1zYW5kYm94LXdlYmhvb2sta2V5LTAwMDE=";
+
+impl WebhookSettings {
+    /// For `serve --sandbox`: the development key when none is configured,
+    /// so that a sandbox works out of the box and across restarts.
+    pub fn with_sandbox_key(&mut self) {
+        if self.secret_keys.is_empty() && self.secret_key_id.is_none() {
+            self.secret_keys.insert(
+                SANDBOX_SECRET_KEY_ID.to_owned(),
+                SecretString::from(SANDBOX_SECRET_KEY),
+            );
+            self.secret_key_id = Some(SANDBOX_SECRET_KEY_ID.to_owned());
+        }
+    }
+
+    /// The keys as the service takes them; `None` when none is configured.
+    pub fn secret_keys(
+        &self,
+    ) -> Result<Option<simgate_service::secret_keys::SecretKeys>, SecretKeyError> {
+        simgate_service::secret_keys::SecretKeys::from_settings(
+            self.secret_key_id.as_deref(),
+            &self.secret_keys,
+        )
+    }
 }
 
 /// The shape of log lines (`log_format`, `--log-format`,
@@ -364,6 +420,20 @@ fn redact_url_password<S: serde::Serializer>(url: &str, s: S) -> Result<S::Ok, S
         }
         _ => s.serialize_str(url),
     }
+}
+
+/// Keys by id: the ids shown (an operator checks which are configured),
+/// every key redacted.
+fn redact_map<S: serde::Serializer>(
+    keys: &BTreeMap<String, SecretString>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(keys.len()))?;
+    for id in keys.keys() {
+        map.serialize_entry(id, "[REDACTED]")?;
+    }
+    map.end()
 }
 
 fn redact_optional<S: serde::Serializer>(

@@ -8,11 +8,15 @@ use simgate_domain::repository::EventRepository;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use simgate_domain::entities::{PreviousSecret, SealedSecret, StoredSecret};
+
 use crate::{
     Delivery, DeliveryStatus, Endpoint, Store, StoreError, StoredEvent, from_millis, millis, new_id,
 };
 
-const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, enabled, disabled_reason, created_at";
+const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, secret_key_id, secret_nonce, \
+     previous_secret, previous_secret_key_id, previous_secret_nonce, previous_secret_expires_at, \
+     enabled, disabled_reason, created_at";
 const EVENT_COLUMNS: &str = "id, tenant_id, event_type, payload, created_at";
 const DELIVERY_COLUMNS: &str =
     "id, event_id, endpoint_id, status, attempts, last_response, last_error, updated_at";
@@ -23,17 +27,19 @@ impl EventRepository for Store {
         &self,
         tenant_id: &str,
         url: &str,
-        secret: &str,
+        secret: &SealedSecret,
     ) -> Result<Endpoint, RepositoryError> {
         let id = new_id("whe");
         sqlx::query(
-            "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, enabled, disabled_reason, created_at) \
-             VALUES ($1, $2, $3, $4, 1, NULL, $5)",
+            "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, secret_key_id, secret_nonce, enabled, disabled_reason, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, $7)",
         )
         .bind(id.clone())
         .bind(tenant_id.to_owned())
         .bind(url.to_owned())
-        .bind(secret.to_owned())
+        .bind(secret.ciphertext.clone())
+        .bind(secret.key_id.clone())
+        .bind(secret.nonce.clone())
         .bind(millis(Utc::now()))
         .execute(self.writer())
         .await.map_err(StoreError::from)?;
@@ -41,6 +47,60 @@ impl EventRepository for Store {
             .endpoint(&id)
             .await?
             .ok_or_else(|| StoreError::corrupt("endpoint vanished"))?)
+    }
+
+    async fn replace_endpoint_secrets(
+        &self,
+        id: &str,
+        expected: &StoredSecret,
+        secret: &SealedSecret,
+        previous: Option<&PreviousSecret>,
+    ) -> Result<bool, RepositoryError> {
+        // Every sealing has a fresh nonce, so the stored text (ciphertext,
+        // or a legacy row's plain text) names the version that was read.
+        let (expected_text, expected_key) = match expected {
+            StoredSecret::Sealed(sealed) => (sealed.ciphertext.clone(), sealed.key_id.clone()),
+            StoredSecret::Legacy(plain) => (plain.clone(), String::new()),
+        };
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET secret = $2, secret_key_id = $3, secret_nonce = $4, \
+             previous_secret = $5, previous_secret_key_id = $6, previous_secret_nonce = $7, \
+             previous_secret_expires_at = $8 \
+             WHERE id = $1 AND secret = $9 AND COALESCE(secret_key_id, '') = $10",
+        )
+        .bind(id.to_owned())
+        .bind(secret.ciphertext.clone())
+        .bind(secret.key_id.clone())
+        .bind(secret.nonce.clone())
+        .bind(previous.map(|p| p.secret.ciphertext.clone()))
+        .bind(previous.map(|p| p.secret.key_id.clone()))
+        .bind(previous.map(|p| p.secret.nonce.clone()))
+        .bind(previous.map(|p| millis(p.expires_at)))
+        .bind(expected_text)
+        .bind(expected_key)
+        .execute(self.writer())
+        .await
+        .map_err(StoreError::from)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn endpoints_not_sealed_under(
+        &self,
+        key_id: Option<&str>,
+    ) -> Result<Vec<Endpoint>, RepositoryError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints \
+             WHERE $1 = '' OR secret_key_id IS NULL OR secret_key_id <> $1 \
+             OR (previous_secret_key_id IS NOT NULL AND previous_secret_key_id <> $1) ORDER BY id"
+        )))
+        .bind(key_id.unwrap_or_default().to_owned())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from)?;
+        Ok(rows
+            .iter()
+            .map(endpoint_from_row)
+            .collect::<Result<_, StoreError>>()?)
     }
 
     async fn endpoint(&self, id: &str) -> Result<Option<Endpoint>, RepositoryError> {
@@ -310,11 +370,44 @@ async fn insert_deliveries(
 }
 
 fn endpoint_from_row(row: &AnyRow) -> Result<Endpoint, StoreError> {
+    let secret: String = row.try_get("secret")?;
+    let secret = match row.try_get::<Option<String>, _>("secret_key_id")? {
+        Some(key_id) => StoredSecret::Sealed(SealedSecret {
+            key_id,
+            nonce: row
+                .try_get::<Option<String>, _>("secret_nonce")?
+                .ok_or_else(|| StoreError::corrupt("sealed endpoint secret without a nonce"))?,
+            ciphertext: secret,
+        }),
+        None => StoredSecret::Legacy(secret),
+    };
+    let previous_secret = match (
+        row.try_get::<Option<String>, _>("previous_secret")?,
+        row.try_get::<Option<String>, _>("previous_secret_key_id")?,
+        row.try_get::<Option<String>, _>("previous_secret_nonce")?,
+        row.try_get::<Option<i64>, _>("previous_secret_expires_at")?,
+    ) {
+        (Some(ciphertext), Some(key_id), Some(nonce), Some(expires_at)) => Some(PreviousSecret {
+            secret: SealedSecret {
+                key_id,
+                nonce,
+                ciphertext,
+            },
+            expires_at: from_millis(expires_at),
+        }),
+        (None, None, None, None) => None,
+        _ => {
+            return Err(StoreError::corrupt(
+                "endpoint's previous secret is incomplete",
+            ));
+        }
+    };
     Ok(Endpoint {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         url: row.try_get("url")?,
-        secret: row.try_get("secret")?,
+        secret,
+        previous_secret,
         enabled: row.try_get::<i64, _>("enabled")? == 1,
         disabled_reason: row.try_get("disabled_reason")?,
         created_at: from_millis(row.try_get("created_at")?),

@@ -121,6 +121,11 @@ fn migrator() -> Migrator {
             "accounts and ledger",
             include_str!("../migrations/0012_accounts_and_ledger.sql"),
         ),
+        (
+            17,
+            "sealed endpoint secrets",
+            include_str!("../migrations/0017_sealed_endpoint_secrets.sql"),
+        ),
     ];
     let mut migrator = Migrator::with_migrations(
         migrations

@@ -4,10 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use simgate_domain::entities::Endpoint;
 use simgate_domain::{EndpointId, EventId, TenantId};
-use simgate_service::EventWithDeliveries;
+use simgate_service::{EndpointWithSecret, EventWithDeliveries};
 use utoipa::{IntoParams, ToSchema};
 
 use simgate_service::ServiceError;
@@ -32,15 +33,17 @@ pub struct CreateEndpoint {
     pub url: String,
 }
 
-/// A webhook endpoint. Its `secret` verifies the `webhook-signature` header.
+/// A webhook endpoint. Its secret, which verifies the `webhook-signature`
+/// header, is shown only when it is made: see `EndpointWithSecretView`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EndpointView {
     pub id: EndpointId,
     pub url: String,
-    /// `whsec_…`, as the Standard Webhooks libraries expect it.
-    pub secret: String,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
+    /// Until when deliveries also carry a signature by the secret the
+    /// last rotation replaced; `null` when they carry only the current one's.
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -49,10 +52,41 @@ impl From<Endpoint> for EndpointView {
         Self {
             id: EndpointId::from_stored(e.id),
             url: e.url,
-            secret: e.secret,
             enabled: e.enabled,
             disabled_reason: e.disabled_reason,
+            previous_secret_expires_at: e
+                .previous_secret
+                .map(|p| p.expires_at)
+                .filter(|at| *at > Utc::now()),
             created_at: e.created_at,
+        }
+    }
+}
+
+/// An endpoint with its signing secret: the answer of creating it or
+/// rotating its secret, the only times the secret is shown. Keep it: it
+/// cannot be read again, only rotated.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EndpointWithSecretView {
+    #[serde(flatten)]
+    pub endpoint: EndpointView,
+    /// `whsec_…`, as the Standard Webhooks libraries expect it.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for EndpointWithSecretView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointWithSecretView")
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<EndpointWithSecret> for EndpointWithSecretView {
+    fn from(issued: EndpointWithSecret) -> Self {
+        Self {
+            secret: issued.secret.expose_secret().to_owned(),
+            endpoint: issued.endpoint.into(),
         }
     }
 }
@@ -105,14 +139,15 @@ pub struct Replay {
 
 /// Registers an endpoint; every later event of the tenant is sent to it.
 /// Its host must be a public address, or a name resolving only to public
-/// addresses (422 `webhook_target_not_public` otherwise).
+/// addresses (422 `webhook_target_not_public` otherwise). The answer holds
+/// the endpoint's signing secret, shown this once.
 #[utoipa::path(post, operation_id = "createWebhookEndpoint", path = "/v1/webhook-endpoints", tag = "events", request_body = CreateEndpoint,
-    responses((status = 201, body = EndpointView), (status = 422, body = Problem)))]
+    responses((status = 201, body = EndpointWithSecretView), (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn create_endpoint(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
     ApiJson(body): ApiJson<CreateEndpoint>,
-) -> Result<(StatusCode, Json<EndpointView>), ApiError> {
+) -> Result<(StatusCode, Json<EndpointWithSecretView>), ApiError> {
     let endpoint = state
         .services
         .create_endpoint(&TenantId::from_stored(tenant.id), &body.url)
@@ -130,6 +165,28 @@ pub async fn list_endpoints(
     Ok(Json(EndpointList {
         data: endpoints.into_iter().map(Into::into).collect(),
     }))
+}
+
+/// Gives an endpoint a new signing secret, shown in the answer this once.
+/// For the configured overlap (24 h by default) deliveries carry two
+/// signatures, the old secret's and the new one's (`webhook-signature:
+/// v1,<old> v1,<new>`), so a receiver can switch secrets without refusing
+/// any; then only the new one's. A second rotation within the overlap ends
+/// the oldest secret at once.
+#[utoipa::path(post, operation_id = "rotateWebhookEndpointSecret", path = "/v1/webhook-endpoints/{id}/rotate-secret", tag = "events", params(("id" = String, Path)),
+    responses((status = 200, body = EndpointWithSecretView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 503, body = Problem)))]
+pub async fn rotate_endpoint_secret(
+    State(state): State<AppState>,
+    AuthTenant(tenant): AuthTenant,
+    Path(id): Path<String>,
+) -> Result<Json<EndpointWithSecretView>, ApiError> {
+    let endpoint_id =
+        EndpointId::parse(&id).map_err(|_| ServiceError::EndpointNotFound(id.clone()))?;
+    let rotated = state
+        .services
+        .rotate_endpoint_secret(&TenantId::from_stored(tenant.id), &endpoint_id)
+        .await?;
+    Ok(Json(rotated.into()))
 }
 
 /// Stops sending events to an endpoint.

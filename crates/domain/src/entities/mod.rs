@@ -21,7 +21,9 @@ pub use accounts::{
 };
 pub use catalogue::{ProductFilter, ProductSort};
 pub use error::RepositoryError;
-pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};
+pub use events::{
+    Delivery, DeliveryStatus, Endpoint, PreviousSecret, SealedSecret, StoredEvent, StoredSecret,
+};
 pub use lines::{LineActivation, LineRecord, LineStatus};
 pub use orders::{
     AttemptResult, EsimFilter, EsimRecord, HourlyOrders, InsertOutcome, ListedEsim, NewOrder,

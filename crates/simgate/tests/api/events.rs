@@ -24,8 +24,8 @@ use crate::recovery::Binary;
 #[derive(Debug, Clone)]
 pub struct Received {
     pub id: String,
-    timestamp: String,
-    signature: String,
+    pub timestamp: String,
+    pub signature: String,
     pub body: String,
     at: Instant,
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
-use simgate::settings::Settings;
+use simgate::settings::{Settings, WebhookSettings};
 use simgate::{Application, EsimGoSettings, EsimStorySettings, HealthSettings, SimLocalSettings};
 use simgate_connectors::ProviderKind;
 use simgate_domain::orchestration::FxRate;
@@ -108,6 +108,25 @@ pub struct Options {
     /// USD account can hold sales of Sim Local's GBP products. Off for the
     /// tests of prices no rate converts.
     pub gbp_rate: bool,
+    /// `[webhooks]`: by default the test key seals endpoint secrets
+    /// ([`test_webhook_settings`]); private targets are always allowed.
+    pub webhooks: WebhookSettings,
+}
+
+/// The key id and key (base64 of 32 bytes) test apps seal secrets with.
+pub const TEST_SECRET_KEY_ID: &str = "test";
+pub const TEST_SECRET_KEY: &str = "dGVzdC1rZXktc2VhbGluZy1lbmRwb2ludC1zZWNyZXQ=";
+
+/// `[webhooks]` sealing with the test key, the default overlap.
+pub fn test_webhook_settings() -> WebhookSettings {
+    let mut settings = WebhookSettings {
+        secret_key_id: Some(TEST_SECRET_KEY_ID.to_owned()),
+        ..WebhookSettings::default()
+    };
+    settings
+        .secret_keys
+        .insert(TEST_SECRET_KEY_ID.to_owned(), TEST_SECRET_KEY.into());
+    settings
 }
 
 impl Default for Options {
@@ -121,6 +140,7 @@ impl Default for Options {
             health: HealthSettings::default(),
             sandbox_mode: false,
             gbp_rate: true,
+            webhooks: test_webhook_settings(),
         }
     }
 }
@@ -182,6 +202,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.delivery_backoff_ms = 200;
     settings.health = options.health;
     settings.admin_api_key = Some(OPERATOR_KEY.into());
+    settings.webhooks = options.webhooks.clone();
     // Test receivers listen on 127.0.0.1, which production refuses.
     settings.webhooks.allow_private_targets = true;
     settings

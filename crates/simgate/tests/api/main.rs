@@ -12,6 +12,7 @@ mod console_faults;
 mod console_ops;
 mod contract;
 mod docs_ui;
+mod endpoint_secrets;
 mod esim_go_ops;
 mod esim_list;
 mod esim_story;

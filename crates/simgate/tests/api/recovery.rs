@@ -14,7 +14,7 @@ use simgate_domain::repository::{CatalogueRepository, OrderRepository, TenantRep
 use simgate_domain::{Hold, Money, OrderKind, ProductId};
 use simgate_store::{InsertOutcome, NewOrder};
 
-use crate::helpers::{Options, Sandbox, TestApp, eventually};
+use crate::helpers::{Options, Sandbox, TEST_SECRET_KEY, TEST_SECRET_KEY_ID, TestApp, eventually};
 
 /// The real `simgate` binary, configured by environment only.
 pub struct Binary {
@@ -83,6 +83,11 @@ pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Comma
         .env("SIMGATE_JOBS__RECONCILE_AFTER_SECS", "1")
         // Test receivers listen on 127.0.0.1, which production refuses.
         .env("SIMGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
+        .env(
+            format!("SIMGATE_WEBHOOKS__SECRET_KEYS__{TEST_SECRET_KEY_ID}"),
+            TEST_SECRET_KEY,
+        )
+        .env("SIMGATE_WEBHOOKS__SECRET_KEY_ID", TEST_SECRET_KEY_ID)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null());
     command

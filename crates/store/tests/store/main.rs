@@ -22,6 +22,7 @@ use simgate_store::{
 use sqlx::Connection;
 
 mod answers;
+mod endpoint_secrets;
 mod leases;
 mod lines;
 mod orders;

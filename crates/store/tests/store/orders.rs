@@ -69,7 +69,15 @@ pub(super) async fn only_one_worker_claims_an_order(store: Store) {
 pub(super) async fn an_order_written_claimed_is_sent_at_its_first_fence(store: Store) {
     store.create_tenant("t1", "one").await.unwrap();
     store
-        .create_endpoint("t1", "https://hooks.example/a", "whsec_c2VjcmV0")
+        .create_endpoint(
+            "t1",
+            "https://hooks.example/a",
+            &simgate_domain::entities::SealedSecret {
+                key_id: "k1".into(),
+                nonce: "bm9uY2U=".into(),
+                ciphertext: "c2VhbGVk".into(),
+            },
+        )
         .await
         .unwrap();
     let at = Utc::now();
