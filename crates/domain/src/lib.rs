@@ -27,7 +27,8 @@ pub use country::CountryCode;
 pub use error::DomainError;
 pub use esim::{BundleState, BundleUsage, EsimLocation, InstallDetails, RevokeOutcome};
 pub use events::{
-    EventBody, EventFailure, OrderEventData, OutboundEvent, SimOrderEventData, UsageEventData,
+    BalanceEventData, EventBody, EventFailure, OrderEventData, OutboundEvent, SimOrderEventData,
+    UsageEventData,
 };
 pub use iccid::Iccid;
 pub use ids::{DeliveryId, EndpointId, EventId, TenantId};

@@ -3,6 +3,7 @@
 //! whose upstream outcome was lost, and the background jobs that drive them.
 
 mod auth_cache;
+pub mod balances;
 pub mod bounded;
 pub mod catalogue;
 mod catalogue_index;
@@ -40,6 +41,7 @@ use simgate_domain::repository::Repository;
 use crate::queue::DeliveryQueue;
 use crate::webhook_targets::DeliveryClientError;
 
+pub use balances::BalanceReport;
 pub use catalogue::SyncReport;
 pub use error::ServiceError;
 pub use lines::InventoryScope;
@@ -118,6 +120,11 @@ pub struct Services {
     esims: Arc<esims::EsimCache>,
     /// Tenants' pricing rules and routing policies as recently read.
     settings: Arc<tenant_settings::TenantSettings>,
+    /// Provider balances as last read, and which a purchase made stale.
+    balances: Arc<balances::BalanceState>,
+    /// Per provider, the balance below which `provider.balance.low` is sent.
+    balance_thresholds:
+        Arc<std::collections::BTreeMap<simgate_domain::ProviderId, rust_decimal::Decimal>>,
 }
 
 impl Services {
@@ -170,6 +177,8 @@ impl Services {
             auth: Arc::new(auth_cache::AuthCache::new(config.auth_cache_ttl)),
             esims: Arc::default(),
             settings: Arc::default(),
+            balances: Arc::default(),
+            balance_thresholds: Arc::default(),
         })
     }
 }

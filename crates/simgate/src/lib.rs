@@ -116,7 +116,8 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
             connectors(settings)?,
             Arc::new(queue.clone()),
             config,
-        )?,
+        )?
+        .with_balance_thresholds(settings.balances.low_threshold.clone()),
         queue,
         store,
     ))
@@ -179,6 +180,9 @@ impl Application {
                     settings.jobs.catalogue_retry_secs.max(1),
                 ),
                 reconcile_every: Duration::from_secs(settings.jobs.reconcile_every_secs.max(1)),
+                provider_balance_every: Duration::from_secs(
+                    settings.jobs.provider_balance_secs.max(1),
+                ),
             },
             &queue,
         );

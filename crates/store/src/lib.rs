@@ -26,6 +26,7 @@
 //! than a rewrite. Values the `Any` driver cannot carry portably are stored
 //! as plain integers: times as Unix milliseconds, money as millionths.
 
+mod balances;
 mod catalogue;
 mod error;
 mod events;
@@ -114,6 +115,11 @@ fn migrator() -> Migrator {
             11,
             "order search and order events",
             include_str!("../migrations/0011_order_search_and_order_events.sql"),
+        ),
+        (
+            18,
+            "provider balances",
+            include_str!("../migrations/0018_provider_balances.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(

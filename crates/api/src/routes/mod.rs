@@ -1,5 +1,6 @@
 //! The `/v1` handlers, one module per resource.
 
+pub mod balances;
 pub mod esims;
 pub mod events;
 pub mod fx;

@@ -3,6 +3,7 @@
 //! of the vocabulary, so that every layer names them without depending on
 //! the store that persists them.
 
+mod balances;
 mod catalogue;
 mod error;
 mod events;
@@ -14,6 +15,7 @@ mod sim_orders;
 mod tenants;
 mod webhooks;
 
+pub use balances::{LedgerPurchase, OPERATOR_OWNER, ProviderBalance, ProviderSpend, StoredBalance};
 pub use catalogue::{ProductFilter, ProductSort};
 pub use error::RepositoryError;
 pub use events::{Delivery, DeliveryStatus, Endpoint, StoredEvent};

@@ -89,6 +89,10 @@ pub struct Options {
     /// Run as `serve --sandbox` does: the console's faults panel reaches
     /// every simulator.
     pub sandbox_mode: bool,
+    /// `[jobs] provider_balance_secs`: how often balances are read at the latest.
+    pub provider_balance_secs: u64,
+    /// `[balances] low_threshold` of eSIM Go.
+    pub esim_go_balance_low: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -101,6 +105,8 @@ impl Default for Options {
             telnyx_step: Duration::from_millis(100),
             health: HealthSettings::default(),
             sandbox_mode: false,
+            provider_balance_secs: 300,
+            esim_go_balance_low: None,
         }
     }
 }
@@ -150,6 +156,13 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
     settings.jobs.delivery_backoff_ms = 200;
     settings.health = options.health;
+    settings.jobs.provider_balance_secs = options.provider_balance_secs;
+    if let Some(threshold) = options.esim_go_balance_low {
+        settings
+            .balances
+            .low_threshold
+            .insert(ProviderId::EsimGo, threshold.parse().unwrap());
+    }
     settings.admin_api_key = Some(OPERATOR_KEY.into());
     // Test receivers listen on 127.0.0.1, which production refuses.
     settings.webhooks.allow_private_targets = true;
