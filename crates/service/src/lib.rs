@@ -19,6 +19,7 @@ pub mod offers;
 pub mod orders;
 pub mod pricing;
 pub mod provider_ops;
+pub mod purchase_audit;
 pub mod queue;
 pub mod readiness;
 pub mod requests;

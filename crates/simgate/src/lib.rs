@@ -4,6 +4,7 @@
 
 pub mod fx;
 pub mod providers;
+pub mod reconcile;
 pub mod server;
 pub mod settings;
 

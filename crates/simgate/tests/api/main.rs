@@ -31,6 +31,7 @@ mod operations;
 mod orders;
 mod postgres;
 mod pricing;
+mod reconcile;
 mod recovery;
 mod routing;
 mod secrets;
