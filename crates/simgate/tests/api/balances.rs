@@ -11,6 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use simgate_domain::{CountryCode, ProductId, ProviderId};
 
+use crate::console::sign_in;
 use crate::events::{Receiver, register};
 use crate::failover::quick;
 use crate::helpers::{OPERATOR_KEY, Options, TestApp, assert_problem, eventually};
@@ -108,6 +109,34 @@ async fn the_balance_is_read_shown_and_read_again_after_a_purchase() {
         &[("provider", "esim-go"), ("currency", "USD")],
     );
     assert!(gauge.is_some_and(|g| g > 0.0), "{metrics}");
+
+    // The console shows the operator the same balance and spend; a tenant
+    // sees provider health only.
+    let operator = sign_in(&app, OPERATOR_KEY).await;
+    let page = operator
+        .get("/console/providers")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let table = &page[page
+        .find(r#"id="provider-balances""#)
+        .expect("a balance table")..];
+    let row = &table[table
+        .find(r#"data-provider="esim-go""#)
+        .expect("an eSIM Go row")..];
+    let shown = after["balance"]["amount"].as_str().unwrap();
+    assert!(row.contains(&format!(r#"data-balance="{shown}""#)), "{row}");
+    assert!(row.contains(&format!("{shown} USD")), "{row}");
+    let reseller = sign_in(&app, &app.api_key).await;
+    let page = reseller
+        .get("/console/providers")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"id="provider-health""#));
+    assert!(!page.contains("provider-balances"), "{page}");
 
     // A provider that documents no balance, an unknown one, a tenant.
     let telnyx = operator_json(&app, "/admin/v1/providers/telnyx/balance").await;
