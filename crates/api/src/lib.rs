@@ -217,6 +217,12 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(routes::tenants::rotate_tenant_key))
         .routes(routes!(routes::tenants::disable_tenant))
+        .routes(routes!(routes::balances::provider_balance))
+        .routes(routes!(
+            routes::balances::create_operator_endpoint,
+            routes::balances::list_operator_endpoints
+        ))
+        .routes(routes!(routes::balances::delete_operator_endpoint))
         .routes(routes!(routes::system::metrics))
         .routes(routes!(routes::accounts::get_account))
         .routes(routes!(routes::accounts::put_alerts))

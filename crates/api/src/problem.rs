@@ -215,6 +215,14 @@ impl From<ServiceError> for ApiError {
             ServiceError::ProviderNotConfigured(_) => {
                 Self::new(S::SERVICE_UNAVAILABLE, "provider_not_configured", detail)
             }
+            ServiceError::ProviderNotFound(_) => Self::not_found("provider_not_found", detail),
+            ServiceError::NoProviderBalance(_) => {
+                Self::new(S::NOT_IMPLEMENTED, "unsupported_by_provider", detail)
+            }
+            ServiceError::ProviderBalanceLow { order, .. } => {
+                Self::new(S::SERVICE_UNAVAILABLE, "provider_balance_low", detail)
+                    .with_order(order.as_deref())
+            }
             ServiceError::ProviderMismatch { .. } => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "provider_mismatch", detail)
             }

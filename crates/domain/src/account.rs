@@ -166,7 +166,7 @@ pub struct LedgerEntry {
     pub held_micros: i64,
     pub currency: Currency,
     /// What the movement is for (`ord_…#1` for an order's first hold, the
-    /// operator's reference for a credit): unique per kind, so a retry
+    /// operator's reference for a credit): unique per tenant and kind, so a retry
     /// cannot post twice.
     pub reference: String,
     pub order_id: Option<OrderId>,

@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::entities::OrderRecord;
-use crate::{BundleUsage, Iccid, Money, OrderId, OrderStatus, ProductId, SimOrderStatus};
+use crate::{
+    BundleUsage, Iccid, Money, OrderId, OrderStatus, ProductId, ProviderId, SimOrderStatus,
+};
 
 /// Why an order failed, as its `order.failed` event tells it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -75,7 +77,7 @@ pub struct SimOrderEventData {
 /// `data` of `balance.low`: the tenant's available amount fell below the
 /// threshold it set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct BalanceEventData {
+pub struct AccountBalanceEventData {
     /// Balance less held, plus the credit limit: what new orders may use.
     pub available: Money,
     pub threshold: Money,
@@ -88,6 +90,26 @@ pub struct BalanceEventData {
     /// The tenant (not sent: the endpoint is the tenant's own).
     #[serde(skip)]
     pub tenant_id: String,
+}
+
+/// `data` of `provider.balance.low`, sent to the operator's endpoints only:
+/// a provider's prepaid balance went below the operator's threshold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct BalanceEventData {
+    /// The provider's slug, e.g. `esim-go`.
+    #[schema(value_type = String, example = "esim-go")]
+    pub provider: ProviderId,
+    /// The balance as the provider reported it.
+    pub balance: Money,
+    /// The operator's threshold, in the balance's currency.
+    pub threshold: Money,
+    /// When the provider was asked.
+    pub read_at: DateTime<Utc>,
+    /// The read that first went below the threshold. Not sent: it keys the
+    /// event, so one crossing is told once, and a new one after the balance
+    /// went back above is told again.
+    #[serde(skip)]
+    pub crossing: String,
 }
 
 /// An event for a reseller: its `type` and `data`, as endpoints receive
@@ -130,7 +152,11 @@ pub enum OutboundEvent {
     SimOrderCanceled(SimOrderEventData),
     /// The tenant's available amount fell below its threshold.
     #[serde(rename = "balance.low")]
-    BalanceLow(BalanceEventData),
+    BalanceLow(AccountBalanceEventData),
+    /// A provider's balance went below the operator's threshold (operator
+    /// endpoints only).
+    #[serde(rename = "provider.balance.low")]
+    ProviderBalanceLow(BalanceEventData),
 }
 
 /// What an endpoint receives: the event and when it was recorded.
@@ -155,7 +181,7 @@ impl EventBody {
 
 impl OutboundEvent {
     /// Every event type, as endpoints see it in `type`.
-    pub const TYPES: [&'static str; 12] = [
+    pub const TYPES: [&'static str; 13] = [
         "order.completed",
         "order.failed",
         "order.refunded",
@@ -168,6 +194,7 @@ impl OutboundEvent {
         "sim_order.delivered",
         "sim_order.canceled",
         "balance.low",
+        "provider.balance.low",
     ];
 
     /// The event an order tells when it becomes final; `None` while it is
@@ -251,6 +278,7 @@ impl OutboundEvent {
             Self::SimOrderDelivered(_) => "sim_order.delivered",
             Self::SimOrderCanceled(_) => "sim_order.canceled",
             Self::BalanceLow(_) => "balance.low",
+            Self::ProviderBalanceLow(_) => "provider.balance.low",
         }
     }
 
@@ -269,7 +297,8 @@ impl OutboundEvent {
             | Self::SimOrderShipped(_)
             | Self::SimOrderDelivered(_)
             | Self::SimOrderCanceled(_)
-            | Self::BalanceLow(_) => None,
+            | Self::BalanceLow(_)
+            | Self::ProviderBalanceLow(_) => None,
         }
     }
 
@@ -293,6 +322,9 @@ impl OutboundEvent {
             | Self::SimOrderCanceled(order) => format!("{event_type}:{}", order.id),
             Self::BalanceLow(balance) => {
                 format!("{event_type}:{}:{}", balance.tenant_id, balance.crossed_at)
+            }
+            Self::ProviderBalanceLow(low) => {
+                format!("{event_type}:{}:{}", low.provider, low.crossing)
             }
         }
     }
@@ -362,7 +394,19 @@ mod tests {
                 .into_iter()
                 .map(|status| OutboundEvent::for_sim_order(sim_order(status))),
         );
+        events.push(OutboundEvent::ProviderBalanceLow(balance_low()));
         events
+    }
+
+    fn balance_low() -> BalanceEventData {
+        let usd = Currency::parse("USD").unwrap();
+        BalanceEventData {
+            provider: ProviderId::EsimGo,
+            balance: Money::new("42.5".parse().unwrap(), usd).unwrap(),
+            threshold: Money::new("100".parse().unwrap(), usd).unwrap(),
+            read_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+            crossing: "bal_1".into(),
+        }
     }
 
     #[test]
@@ -443,6 +487,17 @@ mod tests {
         );
         let canceled = OutboundEvent::for_sim_order(sim_order(SimOrderStatus::Canceled));
         assert_eq!(canceled.dedupe_key(), "sim_order.canceled:so_1");
+        let low = OutboundEvent::ProviderBalanceLow(balance_low());
+        assert_eq!(low.dedupe_key(), "provider.balance.low:esim-go:bal_1");
+        assert_eq!(
+            serde_json::to_value(&low).unwrap()["data"],
+            json!({
+                "provider": "esim-go",
+                "balance": {"amount": "42.5", "currency": "USD"},
+                "threshold": {"amount": "100", "currency": "USD"},
+                "read_at": "2023-11-14T22:13:20Z",
+            })
+        );
         // Only order events name an order, which the store keeps beside them.
         assert_eq!(completed.order_id(), Some(&OrderId("ord_1".into())));
         assert_eq!(depleted.order_id(), None);

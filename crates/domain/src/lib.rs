@@ -32,7 +32,7 @@ pub use country::CountryCode;
 pub use error::DomainError;
 pub use esim::{BundleState, BundleUsage, EsimLocation, InstallDetails, RevokeOutcome};
 pub use events::{
-    BalanceEventData, EventBody, EventFailure, OrderEventData, OutboundEvent, SimOrderEventData,
+    AccountBalanceEventData, BalanceEventData, EventBody, EventFailure, OrderEventData, OutboundEvent, SimOrderEventData,
     UsageEventData,
 };
 pub use iccid::Iccid;

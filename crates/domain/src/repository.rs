@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::entities::{
-    AccountTerms, ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, HourlyOrders, InsertOutcome, Lease, LineActivation, LineRecord, LineStatus, ListedEsim, LowBalance, MarginRow, NewCredit, NewOrder, NewRefund, OrderAttempt, OrderFailure, OrderQuery, OrderRecord, Posted, PreviousSecret, ProductFilter, Recorded, RefundOutcome, RepositoryError, SalePrice, SealedSecret, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredEvent, StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer, UpstreamPurchase,
+    AccountTerms, ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, HourlyOrders, InsertOutcome, Lease, LedgerPurchase, LineActivation, LineRecord, LineStatus, ListedEsim, LowBalance, MarginRow, NewCredit, NewOrder, NewRefund, OrderAttempt, OrderFailure, OrderQuery, OrderRecord, Posted, PreviousSecret, ProductFilter, ProviderBalance, ProviderSpend, Recorded, RefundOutcome, RepositoryError, SalePrice, SealedSecret, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredBalance, StoredEvent, StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
@@ -713,6 +713,40 @@ pub trait AccountRepository: Send + Sync {
     async fn claim_low_balances(&self) -> Result<Vec<LowBalance>, RepositoryError>;
 }
 
+/// Provider balances and the spend the purchase ledger shows per provider.
+/// Implemented by the store in `crates/store/src/balances.rs`.
+#[async_trait]
+pub trait BalanceRepository: Send + Sync {
+    /// Stores a balance read unless a newer one is stored, and moves the
+    /// low-balance state in the same statement: below the threshold keeps
+    /// the read that first went below (or makes this one it), above clears it.
+    async fn put_balance(
+        &self,
+        balance: &ProviderBalance,
+        below_threshold: bool,
+    ) -> Result<StoredBalance, RepositoryError>;
+
+    /// Every stored balance.
+    async fn balances(&self) -> Result<Vec<ProviderBalance>, RepositoryError>;
+
+    /// What the ledger says was bought from `provider`, per currency of the
+    /// orders' frozen cost, in total and after `since`.
+    async fn provider_spend(
+        &self,
+        provider: ProviderId,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ProviderSpend>, RepositoryError>;
+
+    /// The ledger's purchases from `provider` recorded in `[from, to)`,
+    /// oldest first.
+    async fn ledger_between(
+        &self,
+        provider: ProviderId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<LedgerPurchase>, RepositoryError>;
+}
+
 /// Whether storage answers at all, for `/healthz` and `/readyz`.
 /// Implemented by the store in `crates/store/src/lib.rs`.
 #[async_trait]
@@ -801,7 +835,8 @@ pub trait SessionRepository: Send + Sync {
 /// `Arc<dyn Repository>`. Implemented for any type implementing each trait,
 /// so a backend only implements the subject traits.
 pub trait Repository:
-    CatalogueRepository
+    BalanceRepository
+    + CatalogueRepository
     + OrderRepository
     + SimOrderRepository
     + LineRepository
@@ -820,7 +855,8 @@ pub trait Repository:
 }
 
 impl<T> Repository for T where
-    T: CatalogueRepository
+    T: BalanceRepository
+        + CatalogueRepository
         + OrderRepository
         + SimOrderRepository
         + LineRepository

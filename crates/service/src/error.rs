@@ -85,6 +85,20 @@ pub enum ServiceError {
     IdempotencyConflict,
     #[error("provider {0} is not configured")]
     ProviderNotConfigured(ProviderId),
+    /// A provider slug that names no configured provider.
+    #[error("no configured provider {0}")]
+    ProviderNotFound(String),
+    /// The provider documents no balance simgate could read.
+    #[error("provider {0} documents no balance")]
+    NoProviderBalance(ProviderId),
+    /// The provider's known balance cannot cover the order's cost, so it was
+    /// not called; `order` is the order as left (failed, retryable).
+    #[error("the balance simgate has with {provider} ({balance}) cannot cover this order")]
+    ProviderBalanceLow {
+        order: Option<Box<OrderRecord>>,
+        provider: ProviderId,
+        balance: simgate_domain::Money,
+    },
     #[error(
         "product {product} is sold by {product_provider}, but eSIM {iccid} belongs to {esim_provider}"
     )]

@@ -1,7 +1,8 @@
 //! Background jobs: the scheduled catalogue sync, the catalogue index's
 //! check for another instance's sync, and the order reconciler
 //! (which also follows SIM card orders, settles line provisioning and
-//! refreshes the backlog and catalogue-age gauges), plus the worker of the
+//! refreshes the backlog and catalogue-age gauges), the provider balance
+//! reads (see [`crate::balances`]), plus the worker of the
 //! event delivery queue.
 //!
 //! These passes are idempotent over durable state, so a plain
@@ -22,6 +23,10 @@ use crate::queue::ApalisQueue;
 /// instance's index was built from: one small read per second.
 const CATALOGUE_INDEX_RECHECK: Duration = Duration::from_secs(1);
 
+/// How often the balance job looks for balances a purchase made stale (and
+/// reloads the stored ones): the debounce of reads after purchases.
+pub const BALANCE_TICK: Duration = Duration::from_secs(1);
+
 /// How often each job runs.
 #[derive(Debug, Clone, Copy)]
 pub struct JobSchedule {
@@ -32,6 +37,9 @@ pub struct JobSchedule {
     pub catalogue_retry_every: Duration,
     /// Reconciler period (it also runs once at start).
     pub reconcile_every: Duration,
+    /// How often each provider balance is read at the latest; a purchase
+    /// has it read again within [`BALANCE_TICK`].
+    pub provider_balance_every: Duration,
 }
 
 /// Running background jobs; stopped by [`BackgroundJobs::stop`] or on drop.
@@ -87,6 +95,14 @@ impl BackgroundJobs {
                 }
             })
         };
+        let balances = {
+            let services = services.clone();
+            let period = schedule.provider_balance_every;
+            every(BALANCE_TICK, stopped.clone(), move || {
+                let services = services.clone();
+                async move { services.balance_pass(period).await }
+            })
+        };
         let reconcile = every(schedule.reconcile_every, stopped, move || {
             let services = services.clone();
             async move {
@@ -122,6 +138,7 @@ impl BackgroundJobs {
                 catalogue,
                 catalogue_retry,
                 catalogue_index,
+                balances,
                 reconcile,
                 deliveries,
             ],

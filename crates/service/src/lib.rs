@@ -4,6 +4,7 @@
 
 pub mod accounts;
 mod auth_cache;
+pub mod balances;
 pub mod bounded;
 pub mod catalogue;
 mod catalogue_index;
@@ -19,6 +20,7 @@ pub mod offers;
 pub mod orders;
 pub mod pricing;
 pub mod provider_ops;
+pub mod purchase_audit;
 pub mod queue;
 pub mod readiness;
 pub mod requests;
@@ -42,6 +44,7 @@ use simgate_domain::repository::Repository;
 use crate::queue::DeliveryQueue;
 use crate::webhook_targets::DeliveryClientError;
 
+pub use balances::BalanceReport;
 pub use catalogue::SyncReport;
 pub use error::ServiceError;
 pub use events::EndpointWithSecret;
@@ -131,6 +134,11 @@ pub struct Services {
     /// The operator's keys sealing endpoint secrets; `None`: none
     /// configured, so no endpoint can be created or rotated.
     secret_keys: Option<Arc<secret_keys::SecretKeys>>,
+    /// Provider balances as last read, and which a purchase made stale.
+    balances: Arc<balances::BalanceState>,
+    /// Per provider, the balance below which `provider.balance.low` is sent.
+    balance_thresholds:
+        Arc<std::collections::BTreeMap<simgate_domain::ProviderId, rust_decimal::Decimal>>,
 }
 
 impl Services {
@@ -184,6 +192,8 @@ impl Services {
             esims: Arc::default(),
             settings: Arc::default(),
             secret_keys: None,
+            balances: Arc::default(),
+            balance_thresholds: Arc::default(),
         })
     }
 

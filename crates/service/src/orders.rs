@@ -38,6 +38,22 @@ const RECONCILE_BATCH: u32 = 100;
 /// How often [`Services::wait_for_final`] looks at the order again.
 const WAIT_POLL: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// The attempt code and failure code of a provider skipped because its
+/// known balance cannot cover the order.
+const BALANCE_LOW: &str = "provider_balance_low";
+
+/// What `quantity` units at `unit` cost (saturating: a cost too large to
+/// compute is one no balance covers).
+fn cost_of(unit: simgate_domain::Money, quantity: u32) -> simgate_domain::Money {
+    simgate_domain::Money {
+        amount: unit
+            .amount
+            .checked_mul(quantity.into())
+            .unwrap_or(rust_decimal::Decimal::MAX),
+        currency: unit.currency,
+    }
+}
+
 /// What a tenant orders: one provider's product (pinned), or an offer
 /// whose provider simgate chooses and fails over between.
 #[derive(Debug, Clone)]
@@ -137,7 +153,17 @@ impl Services {
         // attempt: one statement before the call instead of two. A probe
         // slot taken here and then not used (a replayed key) frees itself
         // after the cool-down, like any probe that never reports.
-        let admitted = self.admit(product.id.provider) != Admission::Rejected;
+        // A provider whose known balance cannot cover the order is not
+        // admitted either: the order is written pending and its submission
+        // skips the provider without calling it.
+        let covered = self
+            .balance_short(
+                product.id.provider,
+                cost_of(product.price, request.quantity),
+            )
+            .await?
+            .is_none();
+        let admitted = covered && self.admit(product.id.provider) != Admission::Rejected;
         let new = NewOrder {
             tenant_id: request.tenant_id.clone(),
             idempotency_key: request.idempotency_key.clone(),
@@ -385,6 +411,12 @@ impl Services {
         if self.connectors.get(provider).is_none() {
             return Err(ServiceError::ProviderNotConfigured(provider));
         }
+        if let Some(balance) = self
+            .balance_short(provider, cost_of(order.unit_price, order.quantity))
+            .await?
+        {
+            return self.skip_balance_low(order, balance).await;
+        }
         if self.admit(provider) == Admission::Rejected {
             return self.skip_open_circuit(order).await;
         }
@@ -472,6 +504,45 @@ impl Services {
         })
     }
 
+    /// The order's provider has a known balance that cannot cover it, so it
+    /// is certainly unable to sell and is not called: an offer order moves
+    /// on to its next candidate, the skipped attempt logged as
+    /// `provider_balance_low`. Otherwise the order fails retryably (nothing
+    /// was sent; the same key tries again once the balance is topped up).
+    async fn skip_balance_low(
+        &self,
+        order: OrderRecord,
+        balance: simgate_domain::Money,
+    ) -> Result<Submission, ServiceError> {
+        let fence = order.fence;
+        let provider = order.provider();
+        if let Some(next) = self
+            .fail_over(&order, fence, BALANCE_LOW, AttemptResult::NothingBought)
+            .await?
+        {
+            return Ok(Submission::FailedOver(next));
+        }
+        let failure = OrderFailure {
+            code: BALANCE_LOW.to_owned(),
+            message: format!(
+                "the balance simgate has with {provider} ({balance}) cannot cover this order"
+            ),
+            retryable: true,
+        };
+        if !self.store.fail_order(&order.id, fence, &failure).await? {
+            // Another worker moved it first.
+            return Ok(Submission::Settled(self.reload(&order.id).await?));
+        }
+        let failed = self.reload(&order.id).await?;
+        self.announce(&failed).await;
+        tracing::warn!(order = %order.id, %provider, %balance, "the provider's balance cannot cover the order; not called");
+        Err(ServiceError::ProviderBalanceLow {
+            order: Some(Box::new(failed)),
+            provider,
+            balance,
+        })
+    }
+
     /// Records a provider's order as the answer to our attempt at `fence`
     /// (with its eSIMs). A superseded attempt's answer is never dropped:
     /// the store links it or keeps it as an extra purchase, which is logged
@@ -494,6 +565,9 @@ impl Services {
                 &placed.esims,
             )
             .await?;
+        if matches!(recorded, Recorded::Linked { .. } | Recorded::Extra(_)) {
+            self.balance_spent(recorded.order().provider());
+        }
         let provider = recorded.order().provider().as_str();
         match &mut recorded {
             Recorded::Linked {
@@ -545,6 +619,7 @@ impl Services {
             )
             .await?;
         if let Recorded::Linked { order, event, .. } = recorded {
+            self.balance_spent(order.provider());
             tracing::info!(order = %order.id, upstream = %found.reference, status = %order.status, "adopted the provider's order for a lost answer");
             self.announced(&order, event).await;
             return Ok(true);

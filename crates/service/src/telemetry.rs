@@ -17,6 +17,7 @@ const CATALOGUE_PRODUCTS: &str = "simgate_catalogue_products";
 const CATALOGUE_AGE: &str = "simgate_catalogue_age_seconds";
 const CATALOGUE_SYNC_FAILURES: &str = "simgate_catalogue_sync_failures_total";
 const WEBHOOKS_REJECTED: &str = "simgate_inbound_webhooks_rejected_total";
+const PROVIDER_BALANCE: &str = "simgate_provider_balance";
 
 /// Registers the HELP text of every service metric with the installed
 /// recorder (call once, after installing it).
@@ -55,6 +56,16 @@ pub fn describe() {
         WEBHOOKS_REJECTED,
         "Inbound provider webhooks refused, by provider and reason (unverified, malformed, unsupported)"
     );
+    metrics::describe_gauge!(
+        PROVIDER_BALANCE,
+        "The prepaid balance last read from a provider, by provider and currency (shared through the database)"
+    );
+}
+
+/// The balance last read from a provider.
+pub(crate) fn provider_balance(provider: ProviderId, balance: &simgate_domain::Money) {
+    metrics::gauge!(PROVIDER_BALANCE, "provider" => provider.as_str(), "currency" => balance.currency.code())
+        .set(crate::balances::gauge_value(balance));
 }
 
 /// An order was written (before its provider is called).

@@ -4,6 +4,7 @@
 
 pub mod fx;
 pub mod providers;
+pub mod reconcile;
 pub mod server;
 pub mod settings;
 
@@ -125,7 +126,8 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
             Arc::new(queue.clone()),
             config,
         )?
-        .with_secret_keys(secret_keys),
+        .with_secret_keys(secret_keys)
+        .with_balance_thresholds(settings.balances.low_threshold.clone()),
         queue,
         store,
     ))
@@ -191,6 +193,9 @@ impl Application {
                     settings.jobs.catalogue_retry_secs.max(1),
                 ),
                 reconcile_every: Duration::from_secs(settings.jobs.reconcile_every_secs.max(1)),
+                provider_balance_every: Duration::from_secs(
+                    settings.jobs.provider_balance_secs.max(1),
+                ),
             },
             &queue,
         );

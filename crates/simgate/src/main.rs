@@ -95,6 +95,27 @@ enum Command {
         #[command(subcommand)]
         command: RoutingCommand,
     },
+    /// Compares a provider's own list of purchases with simgate's purchase
+    /// ledger over a period and prints each mismatch: bought upstream but
+    /// linked to no order, linked but unknown upstream, or a different cost.
+    /// Exits non-zero when there is any.
+    Reconcile {
+        /// The provider (`esim-go`, …).
+        #[arg(long)]
+        provider: ProviderId,
+        /// Start of the period: RFC 3339, or `YYYY-MM-DD` (that day's
+        /// midnight, UTC).
+        #[arg(long)]
+        from: String,
+        /// End of the period, exclusive: RFC 3339, or `YYYY-MM-DD` (the whole
+        /// day included). Default: now.
+        #[arg(long)]
+        to: Option<String>,
+        /// Read the provider's purchases from the simulator at this base URL
+        /// (`GET /__admin/purchases`) instead of the provider's order list.
+        #[arg(long)]
+        sandbox_admin: Option<String>,
+    },
     /// Creates or upgrades the database schema, then exits.
     Migrate,
     /// Configuration operations.
@@ -341,6 +362,14 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
         Command::Routing {
             command: RoutingCommand::Show { tenant, offer },
         } => show_routing(&settings, &tenant, &offer).await?,
+        Command::Reconcile {
+            provider,
+            from,
+            to,
+            sandbox_admin,
+        } => {
+            reconcile_purchases(&settings, provider, &from, to.as_deref(), sandbox_admin).await?;
+        }
         Command::Migrate => {
             simgate::services(&settings).await?;
             eprintln!("database is up to date");
@@ -395,6 +424,42 @@ fn print_sandbox_ready(app: &Application, settings: &Settings) {
             "no operator key: set SIMGATE_ADMIN_API_KEY to add numbers or groups, read /metrics \
              and arm provider faults in the console (/console/faults)"
         );
+    }
+}
+
+/// Any mismatch found by `simgate reconcile`: the command fails with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} mismatches between the provider and simgate's ledger")]
+struct MismatchesFound(usize);
+
+/// `simgate reconcile`: prints each mismatch, then `N matched, M mismatches`.
+async fn reconcile_purchases(
+    settings: &Settings,
+    provider: ProviderId,
+    from: &str,
+    to: Option<&str>,
+    sandbox_admin: Option<String>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use simgate::reconcile::{Bound, parse_instant, reconcile};
+    let from = parse_instant("--from", from, Bound::Start)?;
+    let to = match to {
+        Some(to) => parse_instant("--to", to, Bound::End)?,
+        None => chrono::Utc::now(),
+    };
+    let (services, _, _) = simgate::services(settings).await?;
+    let audit = reconcile(&services, provider, from, to, sandbox_admin.as_deref()).await?;
+    for mismatch in &audit.mismatches {
+        println!("{mismatch}");
+    }
+    println!(
+        "{} matched, {} mismatches",
+        audit.matched,
+        audit.mismatches.len()
+    );
+    if audit.mismatches.is_empty() {
+        Ok(())
+    } else {
+        Err(MismatchesFound(audit.mismatches.len()).into())
     }
 }
 

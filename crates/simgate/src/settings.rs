@@ -62,6 +62,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Tenant accounts (`[money]`).
     pub money: MoneySettings,
+    /// Provider balances and their low-balance alerts (`[balances]`).
+    pub balances: BalanceSettings,
 }
 
 /// How tenants' accounts are settled (`[money]`).
@@ -72,6 +74,56 @@ pub struct MoneySettings {
     /// (never: settled by hand) or `provider_refunded_only` (the default:
     /// only when the provider paid the operator back).
     pub refund_policy: simgate_domain::RefundPolicy,
+}
+
+/// Provider balances (`[balances]`): how low is too low, per provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BalanceSettings {
+    /// Per provider slug (`esim-go = "100"`), the balance below which
+    /// `provider.balance.low` is sent to the operator's webhook endpoints,
+    /// in the provider's balance currency. No entry: no alert.
+    #[serde(with = "threshold_map")]
+    pub low_threshold: std::collections::BTreeMap<simgate_domain::ProviderId, Decimal>,
+}
+
+/// Thresholds as decimal strings (`"100"`, `"99.50"`): exact, never a float.
+mod threshold_map {
+    use std::collections::BTreeMap;
+
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use simgate_domain::ProviderId;
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<ProviderId, Decimal>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let text: BTreeMap<&ProviderId, String> =
+            map.iter().map(|(p, d)| (p, d.to_string())).collect();
+        text.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<ProviderId, Decimal>, D::Error> {
+        let text = BTreeMap::<ProviderId, String>::deserialize(deserializer)?;
+        text.into_iter()
+            .map(|(provider, amount)| {
+                amount
+                    .trim()
+                    .parse::<Decimal>()
+                    .ok()
+                    .filter(|d| !d.is_sign_negative())
+                    .map(|d| (provider, d))
+                    .ok_or_else(|| {
+                        serde::de::Error::custom(format!(
+                            "low_threshold.{provider}: {amount:?} is not a non-negative decimal"
+                        ))
+                    })
+            })
+            .collect()
+    }
 }
 
 /// The circuit breaker's tuning as operators write it (`[health]`), checked
@@ -462,6 +514,9 @@ pub struct Jobs {
     pub reconcile_after_secs: u64,
     /// First wait before a failed event delivery is retried (it doubles).
     pub delivery_backoff_ms: u64,
+    /// How often each provider balance is read at the latest (a purchase
+    /// has it read again within a second or two).
+    pub provider_balance_secs: u64,
 }
 
 /// The built-in sandboxes used by `serve --sandbox`.
@@ -499,6 +554,7 @@ impl Default for Jobs {
             reconcile_every_secs: 10,
             reconcile_after_secs: 45,
             delivery_backoff_ms: 5000,
+            provider_balance_secs: 300,
         }
     }
 }
@@ -536,6 +592,7 @@ impl Default for Settings {
             console: ConsoleSettings::default(),
             auth: AuthSettings::default(),
             money: MoneySettings::default(),
+            balances: BalanceSettings::default(),
         }
     }
 }

@@ -8,8 +8,8 @@
 -- account's entries. Available = balance - held, which may not go below
 -- minus the credit limit (zero for prepaid accounts).
 --
--- Every movement is one entry, unique per (reference, kind), so a retried
--- write cannot post twice:
+-- Every movement is one entry, unique per (tenant, reference, kind), so a
+-- retried write cannot post twice:
 --   credit      +x to the balance (funding)
 --   adjustment  ±x to the balance (operator correction)
 --   hold        +h to held (an order accepted, before any upstream call)
@@ -44,7 +44,7 @@ CREATE TABLE ledger_entries (
     note            TEXT,
     created_at      BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX ledger_entries_reference ON ledger_entries (reference, kind);
+CREATE UNIQUE INDEX ledger_entries_reference ON ledger_entries (tenant_id, reference, kind);
 CREATE INDEX ledger_entries_tenant_time ON ledger_entries (tenant_id, created_at, id);
 CREATE INDEX ledger_entries_order ON ledger_entries (order_id);
 

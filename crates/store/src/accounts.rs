@@ -1,7 +1,7 @@
 //! Tenant accounts and their append-only ledger.
 //!
-//! Every movement is one `ledger_entries` row, unique per (reference,
-//! kind), written in the same transaction as the `accounts` projection it
+//! Every movement is one `ledger_entries` row, unique per (tenant,
+//! reference, kind), written in the same transaction as the `accounts` projection it
 //! changes (balance += amount, held += held), so the projection always
 //! equals the sums of the journal. Holds move with the orders' own fenced
 //! transitions: [`place_hold_in`] with the insert (or a failover, or a
@@ -20,7 +20,7 @@ use simgate_domain::entities::{
 };
 use simgate_domain::repository::AccountRepository;
 use simgate_domain::{
-    Account, BalanceEventData, Currency, EventBody, Hold, Iccid, LedgerEntry, LedgerKind, OrderId,
+    Account, AccountBalanceEventData, Currency, EventBody, Hold, Iccid, LedgerEntry, LedgerKind, OrderId,
     OutboundEvent, Shortfall,
 };
 use sqlx::any::AnyRow;
@@ -69,7 +69,7 @@ async fn post_in(
     let inserted = sqlx::query(
         "INSERT INTO ledger_entries (id, tenant_id, kind, amount_micros, held_micros, currency, \
          reference, order_id, fx_rate, note, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (reference, kind) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, reference, kind) DO NOTHING",
     )
     .bind(new_id("led"))
     .bind(entry.tenant_id.to_owned())
@@ -477,10 +477,11 @@ impl AccountRepository for Store {
         let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         ensure_account_in(&mut tx, tenant_id, now).await?;
         let earlier = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE reference = $1 \
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE tenant_id = $2 AND reference = $1 \
              AND kind IN ('credit', 'adjustment')"
         )))
         .bind(credit.reference.clone())
+        .bind(tenant_id.to_owned())
         .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::from)?;
@@ -524,10 +525,12 @@ impl AccountRepository for Store {
             return self.post_credit(tenant_id, credit).await;
         }
         let entry = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE reference = $1 AND kind = $2"
+            "SELECT {ENTRY_COLUMNS} FROM ledger_entries WHERE reference = $1 AND kind = $2 \
+             AND tenant_id = $3"
         )))
         .bind(credit.reference.clone())
         .bind(kind.as_str())
+        .bind(tenant_id.to_owned())
         .fetch_one(&mut *tx)
         .await
         .map_err(StoreError::from)?;
@@ -878,7 +881,7 @@ impl AccountRepository for Store {
         for row in rows {
             let account = account_from_row(&row)?;
             let currency = account.currency;
-            let data = BalanceEventData {
+            let data = AccountBalanceEventData {
                 available: signed_money(account.available_micros(), currency),
                 threshold: signed_money(account.low_threshold_micros.unwrap_or_default(), currency),
                 balance: signed_money(account.balance_micros, currency),

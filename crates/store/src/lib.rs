@@ -27,6 +27,7 @@
 //! as plain integers: times as Unix milliseconds, money as millionths.
 
 mod accounts;
+mod balances;
 mod catalogue;
 mod error;
 mod events;
@@ -125,6 +126,11 @@ fn migrator() -> Migrator {
             17,
             "sealed endpoint secrets",
             include_str!("../migrations/0017_sealed_endpoint_secrets.sql"),
+        ),
+        (
+            18,
+            "provider balances",
+            include_str!("../migrations/0018_provider_balances.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(

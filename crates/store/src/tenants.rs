@@ -1,7 +1,7 @@
 //! Tenants and their API keys (stored hashed; the key itself is never kept).
 
 use async_trait::async_trait;
-use simgate_domain::entities::RepositoryError;
+use simgate_domain::entities::{OPERATOR_OWNER, RepositoryError};
 use simgate_domain::repository::TenantRepository;
 use std::collections::HashMap;
 
@@ -45,8 +45,11 @@ impl TenantRepository for Store {
 
     async fn tenant_accounts(&self) -> Result<Vec<TenantAccount>, RepositoryError> {
         let rows = sqlx::query(
-            "SELECT id, name, created_at, disabled_at FROM tenants ORDER BY created_at, id",
+            "SELECT id, name, created_at, disabled_at FROM tenants WHERE id <> $1 \
+             ORDER BY created_at, id",
         )
+        // The operator's reserved owner row is no tenant.
+        .bind(OPERATOR_OWNER)
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::from)?;

@@ -1,6 +1,7 @@
 //! The `/v1` handlers, one module per resource.
 
 pub mod accounts;
+pub mod balances;
 pub mod esims;
 pub mod events;
 pub mod fx;

@@ -4,6 +4,7 @@
 //! the store that persists them.
 
 mod accounts;
+mod balances;
 mod catalogue;
 mod error;
 mod events;
@@ -19,6 +20,7 @@ pub use accounts::{
     AccountTerms, LowBalance, MarginRow, NewCredit, NewRefund, Posted, RefundOutcome, RefundRecord,
     Statement, TermsRefused,
 };
+pub use balances::{LedgerPurchase, OPERATOR_OWNER, ProviderBalance, ProviderSpend, StoredBalance};
 pub use catalogue::{ProductFilter, ProductSort};
 pub use error::RepositoryError;
 pub use events::{

@@ -314,6 +314,12 @@ impl EsimGoSandbox {
         self.lock().callback_url = url;
     }
 
+    /// Sets the prepaid balance, as a top-up or spending elsewhere would:
+    /// for tests of what simgate does with a balance running low.
+    pub fn set_balance(&self, balance: f64) {
+        self.lock().balance = balance;
+    }
+
     /// Transaction orders that bought something: proof of "never bought twice".
     pub fn purchases(&self) -> usize {
         self.lock().purchases

@@ -111,6 +111,10 @@ pub struct Options {
     /// `[webhooks]`: by default the test key seals endpoint secrets
     /// ([`test_webhook_settings`]); private targets are always allowed.
     pub webhooks: WebhookSettings,
+    /// `[jobs] provider_balance_secs`: how often balances are read at the latest.
+    pub provider_balance_secs: u64,
+    /// `[balances] low_threshold` of eSIM Go.
+    pub esim_go_balance_low: Option<&'static str>,
 }
 
 /// The key id and key (base64 of 32 bytes) test apps seal secrets with.
@@ -141,6 +145,8 @@ impl Default for Options {
             sandbox_mode: false,
             gbp_rate: true,
             webhooks: test_webhook_settings(),
+            provider_balance_secs: 300,
+            esim_go_balance_low: None,
         }
     }
 }
@@ -201,6 +207,13 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
     settings.jobs.delivery_backoff_ms = 200;
     settings.health = options.health;
+    settings.jobs.provider_balance_secs = options.provider_balance_secs;
+    if let Some(threshold) = options.esim_go_balance_low {
+        settings
+            .balances
+            .low_threshold
+            .insert(ProviderId::EsimGo, threshold.parse().unwrap());
+    }
     settings.admin_api_key = Some(OPERATOR_KEY.into());
     settings.webhooks = options.webhooks.clone();
     // Test receivers listen on 127.0.0.1, which production refuses.

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod bad_input;
+mod balances;
 mod catalogue;
 mod cli;
 mod console;
@@ -32,6 +33,7 @@ mod operations;
 mod orders;
 mod postgres;
 mod pricing;
+mod reconcile;
 mod recovery;
 mod routing;
 mod secrets;

@@ -94,7 +94,7 @@ pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Comma
 }
 
 impl Binary {
-    async fn serve(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Self {
+    pub(crate) async fn serve(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Self {
         Self::serve_with_log(sandbox, db, timeout_secs, Stdio::inherit(), "warn").await
     }
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use simgate_domain::orchestration::OfferId;
 use simgate_domain::{CountryCode, ProviderId};
 
-use crate::helpers::{TestApp, assert_problem};
+use crate::helpers::{Options, TestApp, assert_problem};
 
 fn dec(value: &Value) -> Decimal {
     Decimal::from_str(value.as_str().unwrap()).unwrap()
@@ -201,7 +201,9 @@ async fn bad_policies_are_refused_with_their_code_and_field() {
 
 #[tokio::test]
 async fn orders_freeze_their_price_and_margin() {
-    let app = TestApp::spawn().await;
+    // Without a GBP rate, the offer's GBP candidates cannot be priced in the
+    // tenant's USD and are left out: the sale is in one currency.
+    let app = TestApp::spawn_with(Options::without_fx()).await;
     let rules = json!({"currency": "USD", "markup_percent": "10"});
     assert_eq!(
         app.send(Method::PUT, "/v1/pricing", &rules).await.status(),
