@@ -104,6 +104,9 @@ pub enum ServiceError {
     /// A routing policy names a provider that sells no eSIMs here.
     #[error("{field}: {provider} is not an eSIM provider configured here")]
     UnknownRoutingProvider { field: String, provider: ProviderId },
+    /// A rate limit refused the call: the caller should come back later.
+    #[error(transparent)]
+    RateLimited(#[from] crate::limits::RateLimited),
     /// Storage failed: an internal error for the client.
     #[error(transparent)]
     Repository(#[from] RepositoryError),

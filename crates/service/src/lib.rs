@@ -13,6 +13,7 @@ pub mod events;
 pub mod faulty;
 pub mod health;
 pub mod jobs;
+pub mod limits;
 pub mod lines;
 pub mod offers;
 pub mod orders;
@@ -72,6 +73,8 @@ pub struct ServiceConfig {
     /// database: how late another instance's rotation or disabling may be
     /// seen here (this instance's own is seen at once). Zero: no cache.
     pub auth_cache_ttl: Duration,
+    /// The operator's rate limits (`[limits]`).
+    pub limits: limits::LimitsConfig,
 }
 
 impl Default for ServiceConfig {
@@ -83,6 +86,7 @@ impl Default for ServiceConfig {
             delivery_backoff: Duration::from_secs(5),
             allow_private_webhook_targets: false,
             auth_cache_ttl: Duration::from_secs(3),
+            limits: limits::LimitsConfig::default(),
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct Services {
     esims: Arc<esims::EsimCache>,
     /// Tenants' pricing rules and routing policies as recently read.
     settings: Arc<tenant_settings::TenantSettings>,
+    /// This instance's token buckets (see [`limits`]).
+    limiters: Arc<limits::Limiters>,
 }
 
 impl Services {
@@ -170,6 +176,7 @@ impl Services {
             auth: Arc::new(auth_cache::AuthCache::new(config.auth_cache_ttl)),
             esims: Arc::default(),
             settings: Arc::default(),
+            limiters: Arc::new(limits::Limiters::new(&config.limits)),
         })
     }
 }

@@ -107,6 +107,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
         delivery_backoff: Duration::from_millis(settings.jobs.delivery_backoff_ms.max(1)),
         allow_private_webhook_targets: settings.webhooks.allow_private_targets,
         auth_cache_ttl: Duration::from_secs(settings.auth.cache_seconds),
+        limits: settings.limits.config(),
         ..ServiceConfig::default()
     };
     let queue = ApalisQueue::connect(&settings.database_url).await?;

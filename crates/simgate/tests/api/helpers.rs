@@ -89,6 +89,8 @@ pub struct Options {
     /// Run as `serve --sandbox` does: the console's faults panel reaches
     /// every simulator.
     pub sandbox_mode: bool,
+    /// The rate limits (`[limits]`).
+    pub limits: simgate::settings::LimitSettings,
 }
 
 impl Default for Options {
@@ -101,6 +103,7 @@ impl Default for Options {
             telnyx_step: Duration::from_millis(100),
             health: HealthSettings::default(),
             sandbox_mode: false,
+            limits: simgate::settings::LimitSettings::default(),
         }
     }
 }
@@ -150,6 +153,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
     settings.jobs.delivery_backoff_ms = 200;
     settings.health = options.health;
+    settings.limits = options.limits;
     settings.admin_api_key = Some(OPERATOR_KEY.into());
     // Test receivers listen on 127.0.0.1, which production refuses.
     settings.webhooks.allow_private_targets = true;

@@ -30,6 +30,7 @@ mod operations;
 mod orders;
 mod postgres;
 mod pricing;
+mod rate_limits;
 mod recovery;
 mod routing;
 mod secrets;
