@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use axum::http::StatusCode;
 use simgate_domain::{CountryCode, Currency, OutboundEvent, ProviderId, SimOrderStatus};
 use utoipa::Modify;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterIn, PathItem, Paths,
@@ -358,6 +359,45 @@ fn complete(path: &str, operation: &mut Operation) {
             .entry(status.as_str().to_owned())
             .or_insert_with(|| problem(description).into());
     }
+    // Every keyed call spends its tenant's request budget.
+    if matches!(role, Role::Tenant | Role::Either) || responses.contains_key("429") {
+        responses.insert("429".to_owned(), rate_limited().into());
+    }
+}
+
+/// The 429 of an exhausted budget, with the headers that say when to come
+/// back (draft-ietf-httpapi-ratelimit-headers).
+fn rate_limited() -> Response {
+    let mut response = problem(
+        "Over a rate limit (`rate_limited`): wait as `Retry-After` says; \
+         `RateLimit-Policy` names the policy and its quota, `RateLimit` its state",
+    );
+    let header = |schema: Type, description: &str| {
+        HeaderBuilder::new()
+            .schema(Some(Object::with_type(schema)))
+            .description(Some(description))
+            .build()
+            .into()
+    };
+    response.headers.insert(
+        "Retry-After".to_owned(),
+        header(Type::Integer, "Seconds until the call may succeed"),
+    );
+    response.headers.insert(
+        "RateLimit-Policy".to_owned(),
+        header(
+            Type::String,
+            "The refusing policy, its quota and window: `\"tenant\";q=2000;w=1`",
+        ),
+    );
+    response.headers.insert(
+        "RateLimit".to_owned(),
+        header(
+            Type::String,
+            "What is left of it and when it refills: `\"tenant\";r=0;t=1`",
+        ),
+    );
+    response
 }
 
 const NO_SCOPES: [&str; 0] = [];

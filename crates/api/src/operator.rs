@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use simgate_domain::entities::Tenant;
 use simgate_service::InventoryScope;
+use simgate_service::limits::Budget;
 use subtle::ConstantTimeEq;
 
 use crate::AppState;
@@ -143,6 +144,7 @@ impl FromRequestParts<AppState> for Caller {
         match state.services.authenticate(key).await? {
             Some(tenant) => {
                 crate::observability::record_tenant(&tenant.id);
+                state.services.spend(&tenant.id, Budget::Requests)?;
                 Ok(Self::Tenant(tenant))
             }
             None => Err(invalid_api_key()),

@@ -12,6 +12,7 @@ use simgate_domain::DomainError;
 use simgate_domain::entities::OrderRecord;
 use simgate_domain::orchestration::{PricingError, RoutingError};
 use simgate_service::ServiceError;
+use simgate_service::limits::{RateLimited, retry_after_secs};
 use simgate_service::webhook_targets::{NOT_PUBLIC_CODE, TargetError};
 
 /// The body of every error answer (`application/problem+json`).
@@ -62,12 +63,20 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     /// Boxed: rarely set, and it would make every `Result<_, ApiError>` large.
-    order: Option<Box<(String, String)>>,
+    attached: Option<Box<Attached>>,
     retry_after: Option<Duration>,
     provider_code: Option<String>,
     field: Option<String>,
     /// Boxed: set on `insufficient_funds` only.
     funds: Option<Box<simgate_domain::Shortfall>>,
+}
+
+/// What a few errors carry besides their code: the order a failure left
+/// (id and status), or the policy that refused a 429 (for its headers).
+#[derive(Debug)]
+enum Attached {
+    Order(String, String),
+    RateLimited(RateLimited),
 }
 
 impl ApiError {
@@ -77,12 +86,25 @@ impl ApiError {
             status,
             code,
             detail: detail.into(),
-            order: None,
+            attached: None,
             retry_after: None,
             provider_code: None,
             field: None,
             funds: None,
         }
+    }
+
+    /// 429 `rate_limited`: the refusing policy goes out in `Retry-After`,
+    /// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers).
+    pub fn rate_limited(refused: RateLimited) -> Self {
+        let mut api = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            refused.to_string(),
+        );
+        api.retry_after = Some(refused.retry_after);
+        api.attached = Some(Box::new(Attached::RateLimited(refused)));
+        api
     }
 
     /// 400 with a code.
@@ -117,7 +139,8 @@ impl ApiError {
     }
 
     fn with_order(mut self, order: Option<&OrderRecord>) -> Self {
-        self.order = order.map(|o| Box::new((o.id.to_string(), o.status.to_string())));
+        self.attached =
+            order.map(|o| Box::new(Attached::Order(o.id.to_string(), o.status.to_string())));
         self
     }
 
@@ -281,6 +304,7 @@ impl From<ServiceError> for ApiError {
                 Self::new(S::UNPROCESSABLE_ENTITY, "no_account_fx_rate", detail)
             }
             ServiceError::InvalidPeriod => Self::bad_request("invalid_period", detail),
+            ServiceError::RateLimited(refused) => Self::rate_limited(refused),
             ServiceError::Repository(e) => Self::internal(&e),
         }
     }
@@ -364,14 +388,19 @@ fn title(status: StatusCode) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let problem = Problem {
+        let (order, rate_limited) = match self.attached.map(|attached| *attached) {
+            Some(Attached::Order(id, status)) => (Some((id, status)), None),
+            Some(Attached::RateLimited(refused)) => (None, Some(refused)),
+            None => (None, None),
+        };
+        let mut problem = Problem {
             kind: format!("urn:simgate:problem:{}", self.code),
             title: title(self.status),
             status: self.status.as_u16(),
             detail: self.detail,
             code: self.code.to_owned(),
-            order_id: self.order.as_ref().map(|order| order.0.clone()),
-            order_status: self.order.map(|order| order.1),
+            order_id: None,
+            order_status: None,
             provider_code: self.provider_code,
             request_id: None,
             field: self.field,
@@ -384,16 +413,41 @@ impl IntoResponse for ApiError {
                 .as_ref()
                 .map(|f| simgate_domain::account::signed_money(f.required_micros, f.currency)),
         };
+        if let Some((id, status)) = order {
+            problem.order_id = Some(id);
+            problem.order_status = Some(status);
+        }
         let mut response = (self.status, Json(problem)).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
         if let Some(wait) = self.retry_after {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(wait.as_secs().max(1)),
+            let secs = if rate_limited.is_some() {
+                retry_after_secs(wait)
+            } else {
+                wait.as_secs().max(1)
+            };
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(refused) = rate_limited {
+            let headers = response.headers_mut();
+            let policy = format!(
+                "\"{}\";q={};w={}",
+                refused.policy, refused.quota, refused.window_secs
             );
+            let state = format!(
+                "\"{}\";r=0;t={}",
+                refused.policy,
+                retry_after_secs(refused.retry_after)
+            );
+            for (name, value) in [("ratelimit-policy", policy), ("ratelimit", state)] {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(name, value);
+                }
+            }
         }
         response
     }

@@ -163,6 +163,9 @@ pub enum ServiceError {
     /// A period whose start is not before its end.
     #[error("`from` must be before `to`")]
     InvalidPeriod,
+    /// A rate limit refused the call: the caller should come back later.
+    #[error(transparent)]
+    RateLimited(#[from] crate::limits::RateLimited),
     /// Storage failed: an internal error for the client.
     #[error(transparent)]
     Repository(RepositoryError),

@@ -15,6 +15,7 @@ pub mod events;
 pub mod faulty;
 pub mod health;
 pub mod jobs;
+pub mod limits;
 pub mod lines;
 pub mod offers;
 pub mod orders;
@@ -83,6 +84,8 @@ pub struct ServiceConfig {
     /// How long an endpoint's replaced secret keeps signing deliveries
     /// beside the new one after a rotation, for receivers to switch.
     pub secret_overlap: Duration,
+    /// The operator's rate limits (`[limits]`).
+    pub limits: limits::LimitsConfig,
 }
 
 impl Default for ServiceConfig {
@@ -96,6 +99,7 @@ impl Default for ServiceConfig {
             auth_cache_ttl: Duration::from_secs(3),
             refund_policy: simgate_domain::RefundPolicy::default(),
             secret_overlap: Duration::from_secs(24 * 3600),
+            limits: limits::LimitsConfig::default(),
         }
     }
 }
@@ -139,6 +143,8 @@ pub struct Services {
     /// Per provider, the balance below which `provider.balance.low` is sent.
     balance_thresholds:
         Arc<std::collections::BTreeMap<simgate_domain::ProviderId, rust_decimal::Decimal>>,
+    /// This instance's token buckets (see [`limits`]).
+    limiters: Arc<limits::Limiters>,
 }
 
 impl Services {
@@ -194,6 +200,7 @@ impl Services {
             secret_keys: None,
             balances: Arc::default(),
             balance_thresholds: Arc::default(),
+            limiters: Arc::new(limits::Limiters::new(&config.limits)),
         })
     }
 

@@ -19,7 +19,14 @@ impl Services {
     /// Asks the provider about its in-flight orders now. A webhook we could
     /// not verify may be a genuine one mangled on the way: its payload is
     /// not trusted, but the news it may carry is fetched from the source.
+    /// At most once per `repoll_interval` per provider, decided before
+    /// anything is spawned: a flood of forged webhooks costs one poll per
+    /// interval, not one per webhook.
     fn repoll_in_background(&self, provider: ProviderId) {
+        if !self.repoll_due(provider) {
+            tracing::debug!(%provider, "re-poll skipped: one ran within the interval");
+            return;
+        }
         let services = self.clone();
         tokio::spawn(async move {
             let Ok(_only_one) = services.repolling.try_lock() else {

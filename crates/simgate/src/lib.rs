@@ -115,6 +115,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
         auth_cache_ttl: Duration::from_secs(settings.auth.cache_seconds),
         refund_policy: settings.money.refund_policy,
         secret_overlap: Duration::from_secs(settings.webhooks.secret_overlap_secs),
+        limits: settings.limits.config(),
         ..ServiceConfig::default()
     };
     let secret_keys = settings.webhooks.secret_keys()?;

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use simgate_connectors::esim_story::types::OptionConfig;
 use simgate_domain::orchestration::HealthConfig;
 use simgate_service::secret_keys::SecretKeyError;
+use simgate_service::limits::{LimitsConfig, Rate};
 
 /// Everything a running simgate needs to know. Serialising it (as
 /// `simgate config check` does) redacts every secret.
@@ -64,6 +65,8 @@ pub struct Settings {
     pub money: MoneySettings,
     /// Provider balances and their low-balance alerts (`[balances]`).
     pub balances: BalanceSettings,
+    /// Rate limits per tenant and per client address (`[limits]`).
+    pub limits: LimitSettings,
 }
 
 /// How tenants' accounts are settled (`[money]`).
@@ -123,6 +126,54 @@ mod threshold_map {
                     })
             })
             .collect()
+    }
+}
+
+/// Token buckets, per instance (`[limits]`): each budget is `quota` calls
+/// per `window_secs`, as a burst of `quota` refilled evenly over the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Every call with a tenant's key, per tenant.
+    pub requests: Rate,
+    /// Orders and top-ups placed, per tenant.
+    pub order_creations: Rate,
+    /// SMS sent to eSIMs, per tenant.
+    pub sms_sends: Rate,
+    /// `GET /v1/sim-orders/{id}` (a provider call each), per tenant.
+    pub sim_order_reads: Rate,
+    /// Provider webhooks, per client address.
+    pub webhooks_per_ip: Rate,
+    /// Least time between two polls of a provider prompted by webhooks
+    /// that failed verification.
+    pub repoll_interval_secs: u64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        let config = LimitsConfig::default();
+        Self {
+            requests: config.requests,
+            order_creations: config.order_creations,
+            sms_sends: config.sms_sends,
+            sim_order_reads: config.sim_order_reads,
+            webhooks_per_ip: config.webhooks_per_ip,
+            repoll_interval_secs: config.repoll_interval.as_secs(),
+        }
+    }
+}
+
+impl LimitSettings {
+    /// What the service layer takes.
+    pub fn config(&self) -> LimitsConfig {
+        LimitsConfig {
+            requests: self.requests,
+            order_creations: self.order_creations,
+            sms_sends: self.sms_sends,
+            sim_order_reads: self.sim_order_reads,
+            webhooks_per_ip: self.webhooks_per_ip,
+            repoll_interval: std::time::Duration::from_secs(self.repoll_interval_secs.max(1)),
+        }
     }
 }
 
@@ -593,6 +644,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             money: MoneySettings::default(),
             balances: BalanceSettings::default(),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -689,6 +741,31 @@ mod tests {
             Settings::load(Some(&typo)).is_err(),
             "unknown keys are refused"
         );
+    }
+
+    #[test]
+    fn limits_are_read_from_the_file_and_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("limits.toml");
+        std::fs::write(
+            &file,
+            "[limits]\nrequests = { quota = 5, window_secs = 60 }\nrepoll_interval_secs = 2\n",
+        )
+        .unwrap();
+        let limits = Settings::load(Some(&file)).unwrap().limits.config();
+        assert_eq!(limits.requests, Rate::new(5, 60));
+        assert_eq!(limits.repoll_interval, std::time::Duration::from_secs(2));
+        assert_eq!(
+            limits.order_creations,
+            LimitsConfig::default().order_creations
+        );
+        let typo = dir.path().join("typo.toml");
+        std::fs::write(
+            &typo,
+            "[limits]\nrequest = { quota = 5, window_secs = 60 }\n",
+        )
+        .unwrap();
+        assert!(Settings::load(Some(&typo)).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use simgate_domain::entities::EsimFilter;
 use simgate_domain::{
     EsimLocation, Iccid, OrderKind, OrderStatus, ProductId, ProviderId, RevokeOutcome,
 };
+use simgate_service::limits::Budget;
 use simgate_service::{OrderRequest, OrderTarget};
 use utoipa::IntoParams;
 
@@ -182,6 +183,9 @@ pub async fn create_topup(
         },
         idempotency_key: idempotency_key(&headers)?,
     };
+    state
+        .services
+        .spend(&request.tenant_id, Budget::OrderCreations)?;
     respond(state.services.place_order(request).await?)
 }
 
@@ -239,6 +243,7 @@ pub async fn send_sms(
     ApiJson(body): ApiJson<SendSms>,
 ) -> Result<StatusCode, ApiError> {
     let iccid = parse_iccid(&iccid)?;
+    state.services.spend(&tenant.id, Budget::SmsSends)?;
     state
         .services
         .send_sms(&tenant.id, &iccid, &body.message)

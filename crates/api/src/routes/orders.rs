@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use simgate_domain::orchestration::OfferId;
 use simgate_domain::{OrderId, OrderKind, OrderStatus, ProductId};
+use simgate_service::limits::Budget;
 use simgate_service::{OrderRequest, OrderTarget};
 use utoipa::IntoParams;
 
@@ -59,6 +60,9 @@ pub async fn create_order(
         kind: OrderKind::NewEsim,
         idempotency_key: idempotency_key(&headers)?,
     };
+    state
+        .services
+        .spend(&request.tenant_id, Budget::OrderCreations)?;
     let mut outcome = state.services.place_order(request).await?;
     if let Some(wait) = wait {
         outcome.order = state.services.wait_for_final(outcome.order, wait).await?;

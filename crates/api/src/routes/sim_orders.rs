@@ -12,6 +12,7 @@ use simgate_domain::{
     CountryCode, DomainError, Money, NewAddress, PageRequest, ProviderId, ShippingAddress,
     SimOrderPreview, SimOrderStatus,
 };
+use simgate_service::limits::Budget;
 use simgate_service::{SimOrderOutcome, SimOrderRequest};
 use utoipa::{IntoParams, ToSchema};
 
@@ -317,6 +318,7 @@ pub async fn get_sim_order(
     AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
 ) -> Result<Json<SimOrderView>, ApiError> {
+    state.services.spend(&tenant.id, Budget::SimOrderReads)?;
     Ok(Json(
         state.services.sim_order(&tenant.id, &id).await?.into(),
     ))

@@ -115,6 +115,8 @@ pub struct Options {
     pub provider_balance_secs: u64,
     /// `[balances] low_threshold` of eSIM Go.
     pub esim_go_balance_low: Option<&'static str>,
+    /// `[limits]`: the defaults unless a test lowers them.
+    pub limits: simgate::settings::LimitSettings,
 }
 
 /// The key id and key (base64 of 32 bytes) test apps seal secrets with.
@@ -147,6 +149,7 @@ impl Default for Options {
             webhooks: test_webhook_settings(),
             provider_balance_secs: 300,
             esim_go_balance_low: None,
+            limits: simgate::settings::LimitSettings::default(),
         }
     }
 }
@@ -214,6 +217,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
             .low_threshold
             .insert(ProviderId::EsimGo, threshold.parse().unwrap());
     }
+    settings.limits = options.limits;
     settings.admin_api_key = Some(OPERATOR_KEY.into());
     settings.webhooks = options.webhooks.clone();
     // Test receivers listen on 127.0.0.1, which production refuses.

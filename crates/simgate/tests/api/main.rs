@@ -34,6 +34,7 @@ mod orders;
 mod postgres;
 mod pricing;
 mod reconcile;
+mod rate_limits;
 mod recovery;
 mod routing;
 mod secrets;
