@@ -32,8 +32,8 @@ pub use country::CountryCode;
 pub use error::DomainError;
 pub use esim::{BundleState, BundleUsage, EsimLocation, InstallDetails, RevokeOutcome};
 pub use events::{
-    AccountBalanceEventData, BalanceEventData, EventBody, EventFailure, OrderEventData, OutboundEvent, SimOrderEventData,
-    UsageEventData,
+    AccountBalanceEventData, BalanceEventData, EventBody, EventFailure, OrderEventData,
+    OutboundEvent, SimOrderEventData, UsageEventData,
 };
 pub use iccid::Iccid;
 pub use ids::{DeliveryId, EndpointId, EventId, TenantId};

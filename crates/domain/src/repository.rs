@@ -12,7 +12,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::entities::{
-    AccountTerms, ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord, HourlyOrders, InsertOutcome, Lease, LedgerPurchase, LineActivation, LineRecord, LineStatus, ListedEsim, LowBalance, MarginRow, NewCredit, NewOrder, NewRefund, OrderAttempt, OrderFailure, OrderQuery, OrderRecord, Posted, PreviousSecret, ProductFilter, ProviderBalance, ProviderSpend, Recorded, RefundOutcome, RepositoryError, SalePrice, SealedSecret, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredBalance, StoredEvent, StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer, UpstreamPurchase,
+    AccountTerms, ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord,
+    HourlyOrders, InsertOutcome, Lease, LedgerPurchase, LineActivation, LineRecord, LineStatus,
+    ListedEsim, LowBalance, MarginRow, NewCredit, NewOrder, NewRefund, OrderAttempt, OrderFailure,
+    OrderQuery, OrderRecord, Posted, PreviousSecret, ProductFilter, ProviderBalance, ProviderSpend,
+    Recorded, RefundOutcome, RepositoryError, SalePrice, SealedSecret, SimOrderAnswer,
+    SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredBalance, StoredEvent,
+    StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer,
+    UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{

@@ -18,8 +18,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use simgate_connectors::esim_story::types::OptionConfig;
 use simgate_domain::orchestration::HealthConfig;
-use simgate_service::secret_keys::SecretKeyError;
 use simgate_service::limits::{LimitsConfig, Rate};
+use simgate_service::secret_keys::SecretKeyError;
 
 /// Everything a running simgate needs to know. Serialising it (as
 /// `simgate config check` does) redacts every secret.

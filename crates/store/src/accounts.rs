@@ -20,8 +20,8 @@ use simgate_domain::entities::{
 };
 use simgate_domain::repository::AccountRepository;
 use simgate_domain::{
-    Account, AccountBalanceEventData, Currency, EventBody, Hold, Iccid, LedgerEntry, LedgerKind, OrderId,
-    OutboundEvent, Shortfall,
+    Account, AccountBalanceEventData, Currency, EventBody, Hold, Iccid, LedgerEntry, LedgerKind,
+    OrderId, OutboundEvent, Shortfall,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
