@@ -67,16 +67,16 @@ pub struct ApiError {
     retry_after: Option<Duration>,
     provider_code: Option<String>,
     field: Option<String>,
-    /// Boxed: set on `insufficient_funds` only.
-    funds: Option<Box<simgate_domain::Shortfall>>,
 }
 
 /// What a few errors carry besides their code: the order a failure left
-/// (id and status), or the policy that refused a 429 (for its headers).
+/// (id and status), the policy that refused a 429 (for its headers), or
+/// what an `insufficient_funds` lacked.
 #[derive(Debug)]
 enum Attached {
     Order(String, String),
     RateLimited(RateLimited),
+    Funds(simgate_domain::Shortfall),
 }
 
 impl ApiError {
@@ -90,7 +90,6 @@ impl ApiError {
             retry_after: None,
             provider_code: None,
             field: None,
-            funds: None,
         }
     }
 
@@ -286,7 +285,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::InsufficientFunds(shortfall) => {
                 let mut api = Self::new(S::PAYMENT_REQUIRED, "insufficient_funds", detail);
-                api.funds = Some(Box::new(shortfall));
+                api.attached = Some(Box::new(Attached::Funds(shortfall)));
                 api
             }
             ServiceError::InvalidAccount { field, .. } => {
@@ -388,10 +387,11 @@ fn title(status: StatusCode) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (order, rate_limited) = match self.attached.map(|attached| *attached) {
-            Some(Attached::Order(id, status)) => (Some((id, status)), None),
-            Some(Attached::RateLimited(refused)) => (None, Some(refused)),
-            None => (None, None),
+        let (order, rate_limited, funds) = match self.attached.map(|attached| *attached) {
+            Some(Attached::Order(id, status)) => (Some((id, status)), None, None),
+            Some(Attached::RateLimited(refused)) => (None, Some(refused), None),
+            Some(Attached::Funds(shortfall)) => (None, None, Some(shortfall)),
+            None => (None, None, None),
         };
         let mut problem = Problem {
             kind: format!("urn:simgate:problem:{}", self.code),
@@ -404,12 +404,10 @@ impl IntoResponse for ApiError {
             provider_code: self.provider_code,
             request_id: None,
             field: self.field,
-            available: self
-                .funds
+            available: funds
                 .as_ref()
                 .map(|f| simgate_domain::account::signed_money(f.available_micros, f.currency)),
-            required: self
-                .funds
+            required: funds
                 .as_ref()
                 .map(|f| simgate_domain::account::signed_money(f.required_micros, f.currency)),
         };
