@@ -394,6 +394,15 @@ mod tests {
                 .into_iter()
                 .map(|status| OutboundEvent::for_sim_order(sim_order(status))),
         );
+        let usd = Currency::parse("USD").unwrap();
+        events.push(OutboundEvent::BalanceLow(AccountBalanceEventData {
+            available: Money::new("4".parse().unwrap(), usd).unwrap(),
+            threshold: Money::new("5".parse().unwrap(), usd).unwrap(),
+            balance: Money::new("4".parse().unwrap(), usd).unwrap(),
+            held: Money::new("0".parse().unwrap(), usd).unwrap(),
+            crossed_at: 1_700_000_000_000,
+            tenant_id: "ten_a".into(),
+        }));
         events.push(OutboundEvent::ProviderBalanceLow(balance_low()));
         events
     }

@@ -205,24 +205,24 @@ impl OrderRepository for Store {
         let inserted = match &order.hold {
             None => insert.execute(self.writer()).await,
             Some(hold) => {
-                // The hold and the order are written together or not at all.
+                // The order and its hold are written together or not at all.
+                // The row first: a replayed key then waits (on PostgreSQL)
+                // for the transaction that wrote or is moving its order while
+                // holding nothing, never while holding the account's row that
+                // transaction may need, which would deadlock.
                 let now = millis(record.created_at);
                 let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
-                let placed =
-                    place_hold_in(&mut tx, &order.tenant_id, &record.id.0, 1, hold, now).await?;
-                if let Err(shortfall) = placed {
-                    tx.rollback().await.map_err(StoreError::from)?;
-                    // A replayed key answers with its order, funded or not.
-                    if order.idempotency_key.is_some()
-                        && let Some(existing) =
-                            self.order_by_idempotency_key(&order.tenant_id, key).await?
-                    {
-                        return Ok(InsertOutcome::Existing(existing));
-                    }
-                    return Err(RepositoryError::InsufficientFunds(shortfall));
-                }
                 match insert.execute(&mut *tx).await {
-                    Ok(done) => tx.commit().await.map(|()| done),
+                    Ok(done) => {
+                        let placed =
+                            place_hold_in(&mut tx, &order.tenant_id, &record.id.0, 1, hold, now)
+                                .await?;
+                        if let Err(shortfall) = placed {
+                            tx.rollback().await.map_err(StoreError::from)?;
+                            return Err(RepositoryError::InsufficientFunds(shortfall));
+                        }
+                        tx.commit().await.map(|()| done)
+                    }
                     Err(error) => {
                         tx.rollback().await.map_err(StoreError::from)?;
                         Err(error)

@@ -122,9 +122,7 @@ async fn a_secret_is_shown_only_when_made_and_is_sealed_in_the_database() {
 
     let unknown = rotate(&app, "whe_nothing").await;
     assert_problem(unknown, StatusCode::NOT_FOUND, "endpoint_not_found").await;
-    let (_, other_key) = simgate::create_tenant(app.app.store(), "other")
-        .await
-        .unwrap();
+    let (_, other_key) = crate::helpers::funded_tenant(app.app.store(), "other").await;
     let theirs = app
         .client
         .post(format!(
@@ -245,9 +243,7 @@ async fn a_new_current_key_still_opens_older_rows_and_reseals_them_at_start() {
     let database_url = format!("sqlite://{}", dir.path().join("keys.db").display());
     let client = reqwest::Client::new();
     let first = start(&sandbox, &database_url, keyring("k1", &[("k1", 1)])).await;
-    let (_, key) = simgate::create_tenant(first.store(), "key change")
-        .await
-        .unwrap();
+    let (_, key) = crate::helpers::funded_tenant(first.store(), "key change").await;
     let sealed_receiver = Receiver::start(&[]).await;
     let created: Value = client
         .post(format!("http://{}/v1/webhook-endpoints", first.addr()))

@@ -16,14 +16,7 @@ async fn a_purchase_made_outside_simgate_is_the_one_mismatch() {
     let sandbox = Sandbox::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("simgate.db");
-    let (created, stdout, stderr) =
-        run_simgate(&sandbox, &db, &["tenants", "create", "--name", "audit"]);
-    assert!(created, "{stderr}");
-    let key = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("api key: "))
-        .unwrap()
-        .to_owned();
+    let key = crate::recovery::create_funded_tenant(&sandbox, &db, "audit");
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
 
     // One order through simgate.

@@ -194,6 +194,13 @@ impl Config {
             .output()
             .unwrap();
         assert!(funded.status.success(), "{funded:?}");
+        // The account is kept in USD; Sim Local sells in GBP.
+        let rate = self
+            .command()
+            .args(["fx", "set", "GBP", "USD", "1.25"])
+            .output()
+            .unwrap();
+        assert!(rate.status.success(), "{rate:?}");
         printed("api key: ")
     }
 }
