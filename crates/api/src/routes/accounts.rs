@@ -269,8 +269,8 @@ pub async fn put_alerts(
 /// order, closing balance. JSON, or CSV with `Accept: text/csv`.
 #[utoipa::path(get, operation_id = "getAccountStatement", path = "/v1/account/statement",
     tag = "account", params(PeriodQuery),
-    responses((status = 200, body = StatementView, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "The statement: JSON, or CSV for `Accept: text/csv`",
+            content((StatementView = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem)))]
 pub async fn statement(
     State(state): State<AppState>,
@@ -368,8 +368,8 @@ pub async fn post_credit(
     path = "/admin/v1/tenants/{id}/account/statement", tag = "admin",
     security(("operatorKey" = [])),
     params(("id" = String, Path, description = "Tenant id (`ten_…`)"), PeriodQuery),
-    responses((status = 200, body = StatementView, content_type = "application/json"),
-        (status = 200, body = String, content_type = "text/csv"),
+    responses((status = 200, description = "The statement: JSON, or CSV for `Accept: text/csv`",
+            content((StatementView = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn tenant_statement(
     State(state): State<AppState>,
