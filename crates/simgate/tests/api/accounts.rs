@@ -402,47 +402,37 @@ async fn a_credit_account_may_go_below_zero_down_to_its_limit() {
     assert_eq!(dec(&after["balance"]["amount"]), -limit);
     assert_eq!(dec(&after["available"]["amount"]), Decimal::ZERO);
 
-    // A prepaid account takes no limit; a currency change needs an empty account.
-    assert_problem(
-        as_key(
-            &app,
+    // A prepaid account takes no limit; a currency change needs an empty
+    // account; only the operator manages accounts.
+    let path = format!("/admin/v1/tenants/{}/account", reseller.id);
+    let refusals = [
+        (
             OPERATOR_KEY,
-            Method::PUT,
-            &format!("/admin/v1/tenants/{}/account", reseller.id),
-            Some(&json!({"mode": "prepaid", "currency": "USD", "credit_limit": {"amount": "5", "currency": "USD"}})),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_account",
-    )
-    .await;
-    assert_problem(
-        as_key(
-            &app,
+            json!({"mode": "prepaid", "currency": "USD", "credit_limit": {"amount": "5", "currency": "USD"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_account",
+        ),
+        (
             OPERATOR_KEY,
-            Method::PUT,
-            &format!("/admin/v1/tenants/{}/account", reseller.id),
-            Some(&json!({"mode": "credit", "currency": "EUR", "credit_limit": {"amount": "5", "currency": "EUR"}})),
+            json!({"mode": "credit", "currency": "EUR", "credit_limit": {"amount": "5", "currency": "EUR"}}),
+            StatusCode::CONFLICT,
+            "account_currency_in_use",
+        ),
+        (
+            reseller.key.as_str(),
+            terms("1000"),
+            StatusCode::FORBIDDEN,
+            "operator_only",
+        ),
+    ];
+    for (key, body, status, code) in refusals {
+        assert_problem(
+            as_key(&app, key, Method::PUT, &path, Some(&body)).await,
+            status,
+            code,
         )
-        .await,
-        StatusCode::CONFLICT,
-        "account_currency_in_use",
-    )
-    .await;
-    // Only the operator manages accounts.
-    assert_problem(
-        as_key(
-            &app,
-            &reseller.key,
-            Method::PUT,
-            &format!("/admin/v1/tenants/{}/account", reseller.id),
-            Some(&terms("1000")),
-        )
-        .await,
-        StatusCode::FORBIDDEN,
-        "operator_only",
-    )
-    .await;
+        .await;
+    }
     assert_ledger_balances(&app, &reseller.id).await;
 }
 
