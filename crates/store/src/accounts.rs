@@ -10,23 +10,25 @@
 //! are compare-and-sets on the order's `hold_state`, so whichever path
 //! settles a hold first does it, once.
 
+mod refunds;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use simgate_domain::account::signed_money;
 use simgate_domain::entities::{
-    AccountTerms, LowBalance, MarginRow, NewCredit, NewRefund, OrderRecord, Posted, RecordedEvent,
-    RefundOutcome, RefundRecord, RepositoryError, Statement, TermsRefused,
+    AccountTerms, LowBalance, MarginRow, NewCredit, NewRefund, OrderRecord, Posted, RefundOutcome,
+    RepositoryError, Statement, TermsRefused,
 };
 use simgate_domain::repository::AccountRepository;
 use simgate_domain::{
-    Account, AccountBalanceEventData, Currency, EventBody, Hold, Iccid, LedgerEntry, LedgerKind,
-    OrderId, OutboundEvent, Shortfall,
+    Account, AccountBalanceEventData, Currency, Hold, Iccid, LedgerEntry, LedgerKind, OrderId,
+    OutboundEvent, Shortfall,
 };
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use crate::events::record_event_in;
+use crate::events::record_outbound_in;
 use crate::orders::{ORDER_COLUMNS, order_row};
 use crate::{Store, StoreError, from_millis, millis, new_id};
 
@@ -59,9 +61,9 @@ struct Entry<'a> {
     note: Option<&'a str>,
 }
 
-/// Writes an entry and moves the account's projection by it. False when
-/// an entry of that reference and kind exists already (nothing written).
-async fn post_in(
+/// Writes an entry, unless one of its tenant, reference and kind exists
+/// already (then false, and nothing written).
+async fn insert_entry_in(
     conn: &mut AnyConnection,
     entry: &Entry<'_>,
     now: i64,
@@ -69,7 +71,8 @@ async fn post_in(
     let inserted = sqlx::query(
         "INSERT INTO ledger_entries (id, tenant_id, kind, amount_micros, held_micros, currency, \
          reference, order_id, fx_rate, note, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (tenant_id, reference, kind) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (tenant_id, reference, kind) DO NOTHING",
     )
     .bind(new_id("led"))
     .bind(entry.tenant_id.to_owned())
@@ -84,7 +87,17 @@ async fn post_in(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    if inserted.rows_affected() == 0 {
+    Ok(inserted.rows_affected() == 1)
+}
+
+/// Writes an entry and moves the account's projection by it. False when
+/// an entry of that reference and kind exists already (nothing written).
+async fn post_in(
+    conn: &mut AnyConnection,
+    entry: &Entry<'_>,
+    now: i64,
+) -> Result<bool, StoreError> {
+    if !insert_entry_in(conn, entry, now).await? {
         return Ok(false);
     }
     sqlx::query(
@@ -130,23 +143,32 @@ pub(crate) async fn place_hold_in(
             currency: account.currency,
         }));
     }
+    // The account moved with the check above; the entry records it.
     let reference = hold_reference(order_id, seq);
     let rate = hold.fx_rate.map(|r| r.to_string());
-    sqlx::query(
-        "INSERT INTO ledger_entries (id, tenant_id, kind, amount_micros, held_micros, currency, \
-         reference, order_id, fx_rate, note, created_at) \
-         VALUES ($1, $2, 'hold', 0, $3, $4, $5, $6, $7, NULL, $8)",
+    let written = insert_entry_in(
+        conn,
+        &Entry {
+            tenant_id,
+            kind: LedgerKind::Hold,
+            amount_micros: 0,
+            held_micros: hold.micros,
+            currency: hold.currency.code(),
+            reference: &reference,
+            order_id: Some(order_id),
+            fx_rate: rate.as_deref(),
+            note: None,
+        },
+        now,
     )
-    .bind(new_id("led"))
-    .bind(tenant_id.to_owned())
-    .bind(hold.micros)
-    .bind(hold.currency.code())
-    .bind(reference)
-    .bind(order_id.to_owned())
-    .bind(rate)
-    .bind(now)
-    .execute(&mut *conn)
     .await?;
+    if !written {
+        // A hold number is taken once: the account's move above must not
+        // stand without its entry.
+        return Err(StoreError::corrupt(format!(
+            "hold {reference} was posted before"
+        )));
+    }
     Ok(Ok(()))
 }
 
@@ -335,12 +357,17 @@ async fn ensure_account_in(
     tenant_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
+    // The terms a tenant without a row has all along.
+    let unfunded = Account::unfunded(tenant_id);
     sqlx::query(
         "INSERT INTO accounts (tenant_id, mode, currency, credit_limit_micros, balance_micros, \
          held_micros, low_threshold_micros, low_alerted, updated_at) \
-         VALUES ($1, 'prepaid', 'USD', 0, 0, 0, NULL, 0, $2) ON CONFLICT (tenant_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, 0, 0, NULL, 0, $5) ON CONFLICT (tenant_id) DO NOTHING",
     )
     .bind(tenant_id.to_owned())
+    .bind(unfunded.mode.as_str())
+    .bind(unfunded.currency.code())
+    .bind(unfunded.credit_limit_micros)
     .bind(now)
     .execute(&mut *conn)
     .await?;
@@ -378,24 +405,6 @@ fn entry_from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
             .map(|r| r.parse::<Decimal>().map_err(StoreError::corrupt))
             .transpose()?,
         note: row.try_get("note")?,
-        created_at: from_millis(row.try_get("created_at")?),
-    })
-}
-
-fn refund_from_row(row: &AnyRow) -> Result<RefundRecord, StoreError> {
-    let currency: String = row.try_get("currency")?;
-    Ok(RefundRecord {
-        id: row.try_get("id")?,
-        order_id: OrderId(row.try_get("order_id")?),
-        iccid: row
-            .try_get::<Option<String>, _>("iccid")?
-            .map(|i| Iccid::parse(&i).map_err(StoreError::corrupt))
-            .transpose()?,
-        units: u32::try_from(row.try_get::<i64, _>("units")?).map_err(StoreError::corrupt)?,
-        provider_refunded: row.try_get::<i64, _>("provider_refunded")? == 1,
-        micros: row.try_get("amount_micros")?,
-        currency: Currency::parse(&currency).map_err(StoreError::corrupt)?,
-        reason: row.try_get("reason")?,
         created_at: from_millis(row.try_get("created_at")?),
     })
 }
@@ -624,156 +633,7 @@ impl AccountRepository for Store {
     }
 
     async fn record_refund(&self, refund: &NewRefund) -> Result<RefundOutcome, RepositoryError> {
-        let now = millis(Utc::now());
-        let target = refund
-            .iccid
-            .as_ref()
-            .map_or_else(|| "order".to_owned(), |i| i.as_str().to_owned());
-        let reference = format!("refund:{}:{target}", refund.order_id);
-        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
-        let existing = sqlx::query(
-            "SELECT id, order_id, iccid, units, provider_refunded, amount_micros, currency, reason, \
-             created_at FROM refunds WHERE reference = $1",
-        )
-        .bind(reference.clone())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        if let Some(row) = existing {
-            let found = refund_from_row(&row)?;
-            tx.rollback().await.map_err(StoreError::from)?;
-            return Ok(RefundOutcome::Existing(found));
-        }
-        let Some(order) = order_row(&mut tx, &refund.order_id).await? else {
-            tx.rollback().await.map_err(StoreError::from)?;
-            return Ok(RefundOutcome::NothingToRefund);
-        };
-        let captured = order
-            .hold
-            .filter(|h| h.state == simgate_domain::HoldState::Captured);
-        let refunded_units: i64 = sqlx::query(
-            "SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) AS units FROM refunds WHERE order_id = $1",
-        )
-        .bind(order.id.0.clone())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::from)?
-        .try_get("units")
-        .map_err(StoreError::from)?;
-        let quantity = i64::from(order.quantity);
-        let left = quantity - refunded_units;
-        let refundable = matches!(
-            order.status,
-            simgate_domain::OrderStatus::Completed | simgate_domain::OrderStatus::Refunded
-        );
-        let (Some(hold), true, true) = (captured, left > 0, refundable) else {
-            tx.rollback().await.map_err(StoreError::from)?;
-            return Ok(RefundOutcome::NothingToRefund);
-        };
-        let units = if refund.iccid.is_some() { 1 } else { left };
-        // Each unit's share of what was captured; the last unit takes the
-        // remainder, so the shares add up to the capture exactly.
-        let share = hold.micros / quantity;
-        let value = if refunded_units + units == quantity {
-            hold.micros - share * refunded_units
-        } else {
-            share * units
-        };
-        let credited = if refund.credit_tenant { value } else { 0 };
-        let id = new_id("rfd");
-        sqlx::query(
-            "INSERT INTO refunds (id, reference, order_id, tenant_id, iccid, units, provider_refunded, \
-             amount_micros, currency, reason, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(id.clone())
-        .bind(reference.clone())
-        .bind(order.id.0.clone())
-        .bind(order.tenant_id.clone())
-        .bind(refund.iccid.as_ref().map(|i| i.as_str().to_owned()))
-        .bind(units)
-        .bind(i64::from(refund.provider_refunded))
-        .bind(credited)
-        .bind(hold.currency.code())
-        .bind(refund.reason.clone())
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        if credited > 0 {
-            post_in(
-                &mut tx,
-                &Entry {
-                    tenant_id: &order.tenant_id,
-                    kind: LedgerKind::Refund,
-                    amount_micros: credited,
-                    held_micros: 0,
-                    currency: hold.currency.code(),
-                    reference: &reference,
-                    order_id: Some(&order.id.0),
-                    fx_rate: None,
-                    note: Some(&refund.reason),
-                },
-                now,
-            )
-            .await?;
-        }
-        let all_refunded = refunded_units + units == quantity;
-        let mut event = None;
-        let moved = if all_refunded {
-            let row = sqlx::query(AssertSqlSafe(format!(
-                "UPDATE orders SET status = 'refunded', refunded_micros = refunded_micros + $2, \
-                 hold_state = 'refunded', \
-                 updated_at = $3, fence = fence + 1, lease_owner = NULL, lease_until = NULL \
-                 WHERE id = $1 AND status = 'completed' RETURNING {ORDER_COLUMNS}"
-            )))
-            .bind(order.id.0.clone())
-            .bind(credited)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-            match row {
-                Some(row) => {
-                    let mut moved = crate::orders::order_from_stored_row(&row)?;
-                    moved.iccids = order.iccids.clone();
-                    event = record_order_event_in(&mut tx, &moved, now).await?;
-                    true
-                }
-                None => false,
-            }
-        } else {
-            false
-        };
-        if !moved {
-            sqlx::query(
-                "UPDATE orders SET refunded_micros = refunded_micros + $2, updated_at = $3, \
-                 hold_state = CASE WHEN $4 = 1 THEN 'refunded' ELSE hold_state END WHERE id = $1",
-            )
-            .bind(order.id.0.clone())
-            .bind(credited)
-            .bind(now)
-            .bind(i64::from(all_refunded))
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        }
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(RefundOutcome::Recorded {
-            refund: RefundRecord {
-                id,
-                order_id: order.id.clone(),
-                iccid: refund.iccid.clone(),
-                units: u32::try_from(units).map_err(StoreError::corrupt)?,
-                provider_refunded: refund.provider_refunded,
-                micros: credited,
-                currency: hold.currency,
-                reason: refund.reason.clone(),
-                created_at: from_millis(now),
-            },
-            order_refunded: moved,
-            event,
-        })
+        self.refund(refund).await
     }
 
     async fn refunded_orders_to_settle(
@@ -890,19 +750,7 @@ impl AccountRepository for Store {
                 tenant_id: account.tenant_id.clone(),
             };
             let event = OutboundEvent::BalanceLow(data);
-            let payload = serde_json::to_string(&EventBody::new(event.clone(), from_millis(now)))
-                .map_err(StoreError::corrupt)?;
-            let recorded = record_event_in(
-                &mut tx,
-                &account.tenant_id,
-                event.event_type(),
-                &event.dedupe_key(),
-                None,
-                &payload,
-                now,
-            )
-            .await?
-            .map(|(id, deliveries)| RecordedEvent { id, deliveries });
+            let recorded = record_outbound_in(&mut tx, &account.tenant_id, &event, now).await?;
             low.push(LowBalance {
                 account,
                 event: recorded,
@@ -919,29 +767,4 @@ impl AccountRepository for Store {
         tx.commit().await.map_err(StoreError::from)?;
         Ok(low)
     }
-}
-
-/// Records the `order.*` event of an order that just became final, in the
-/// transaction that made it so (the outbox).
-pub(crate) async fn record_order_event_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    order: &OrderRecord,
-    now: i64,
-) -> Result<Option<RecordedEvent>, StoreError> {
-    let Some(event) = OutboundEvent::of_order(order) else {
-        return Ok(None);
-    };
-    let payload = serde_json::to_string(&EventBody::new(event.clone(), from_millis(now)))
-        .map_err(StoreError::corrupt)?;
-    Ok(record_event_in(
-        tx,
-        &order.tenant_id,
-        event.event_type(),
-        &event.dedupe_key(),
-        Some(&order.id),
-        &payload,
-        now,
-    )
-    .await?
-    .map(|(id, deliveries)| RecordedEvent { id, deliveries }))
 }

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use simgate_domain::OrderId;
 use simgate_domain::entities::RepositoryError;
+use simgate_domain::entities::{OrderRecord, RecordedEvent};
 use simgate_domain::repository::EventRepository;
+use simgate_domain::{EventBody, OrderId, OutboundEvent};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -336,6 +337,45 @@ pub(crate) async fn record_event_in(
     }
     let deliveries = insert_deliveries(tx, &id, tenant_id, now).await?;
     Ok(Some((id, deliveries)))
+}
+
+/// Records `event` (its type, dedupe key, order and body, all from the
+/// one [`OutboundEvent`]) with its deliveries inside `tx`, as
+/// [`record_event_in`] does: for the events the store tells itself, in the
+/// transaction of the change they report.
+pub(crate) async fn record_outbound_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant_id: &str,
+    event: &OutboundEvent,
+    now: i64,
+) -> Result<Option<RecordedEvent>, StoreError> {
+    let payload = serde_json::to_string(&EventBody::new(event.clone(), from_millis(now)))
+        .map_err(StoreError::corrupt)?;
+    Ok(record_event_in(
+        tx,
+        tenant_id,
+        event.event_type(),
+        &event.dedupe_key(),
+        event.order_id(),
+        &payload,
+        now,
+    )
+    .await?
+    .map(|(id, deliveries)| RecordedEvent { id, deliveries }))
+}
+
+/// Records the `order.*` event of an order that just became final, in the
+/// transaction that made it so (the outbox); nothing for an order that is
+/// not final.
+pub(crate) async fn record_order_event_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    order: &OrderRecord,
+    now: i64,
+) -> Result<Option<RecordedEvent>, StoreError> {
+    match OutboundEvent::of_order(order) {
+        Some(event) => record_outbound_in(tx, &order.tenant_id, &event, now).await,
+        None => Ok(None),
+    }
 }
 
 async fn insert_deliveries(

@@ -33,6 +33,15 @@ async fn as_key(
     request.send().await.unwrap()
 }
 
+/// A GET with `key`, its JSON body whatever the status.
+async fn get_as(app: &TestApp, key: &str, path: &str) -> Value {
+    as_key(app, key, Method::GET, path, None)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn new_reseller(app: &TestApp, name: &str) -> Reseller {
     let response = as_key(
         app,
@@ -118,11 +127,7 @@ async fn an_unfunded_tenant_is_refused_before_anything_is_sent_upstream() {
     assert_eq!(body["available"]["currency"], "USD");
     assert!(dec(&body["required"]["amount"]) > Decimal::ZERO, "{body}");
     assert_eq!(all_purchases(&app).await, before, "nothing bought");
-    let orders = as_key(&app, &reseller.key, Method::GET, "/v1/orders", None)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let orders = get_as(&app, &reseller.key, "/v1/orders").await;
     assert_eq!(
         orders["data"].as_array().unwrap().len(),
         0,
@@ -187,17 +192,7 @@ async fn funding_is_idempotent_and_a_sale_is_held_then_captured() {
     );
 
     // The statement: credit, then the order's hold and capture, adding up.
-    let statement = as_key(
-        &app,
-        &reseller.key,
-        Method::GET,
-        "/v1/account/statement",
-        None,
-    )
-    .await
-    .json::<Value>()
-    .await
-    .unwrap();
+    let statement = get_as(&app, &reseller.key, "/v1/account/statement").await;
     let kinds: Vec<&str> = statement["data"]
         .as_array()
         .unwrap()
@@ -240,29 +235,19 @@ async fn funding_is_idempotent_and_a_sale_is_held_then_captured() {
     assert_ledger_balances(&app, &reseller.id).await;
 
     // The operator sees the same statement and the sale in the margin report.
-    let operator_view = as_key(
+    let operator_view = get_as(
         &app,
         OPERATOR_KEY,
-        Method::GET,
         &format!("/admin/v1/tenants/{}/account/statement", reseller.id),
-        None,
     )
-    .await
-    .json::<Value>()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(operator_view["data"], statement["data"]);
-    let report = as_key(
+    let report = get_as(
         &app,
         OPERATOR_KEY,
-        Method::GET,
         &format!("/admin/v1/reports/margin?tenant_id={}", reseller.id),
-        None,
     )
-    .await
-    .json::<Value>()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(report["data"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(report["data"][0]["orders"], 1);
     assert_eq!(dec(&report["data"][0]["revenue"]["amount"]), price);
@@ -358,17 +343,7 @@ async fn a_credit_account_may_go_below_zero_down_to_its_limit() {
     let terms = |limit: &str| json!({"mode": "credit", "currency": "USD", "credit_limit": {"amount": limit, "currency": "USD"}});
 
     // The price of one sale, read off the catalogue at this tenant's prices.
-    let listed = as_key(
-        &app,
-        &reseller.key,
-        Method::GET,
-        &format!("/v1/products/{product}"),
-        None,
-    )
-    .await
-    .json::<Value>()
-    .await
-    .unwrap();
+    let listed = get_as(&app, &reseller.key, &format!("/v1/products/{product}")).await;
     let price = dec(&listed["price"]["amount"]);
     let limit = price * Decimal::from(2);
     let set = as_key(

@@ -9,7 +9,8 @@ use simgate_domain::{Iccid, OrderId, OrderStatus};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{ORDER_COLUMNS, esim_links, link_esim, order_from_row, predecessors};
-use crate::accounts::{capture_hold_in, record_order_event_in, release_hold_in};
+use crate::accounts::{capture_hold_in, release_hold_in};
+use crate::events::record_order_event_in;
 use crate::purchases::{PurchaseEntry, Source, claim_purchase};
 use crate::{OrderRecord, Recorded, Store, StoreError, UpstreamAnswer, millis};
 
