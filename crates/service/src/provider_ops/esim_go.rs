@@ -103,20 +103,17 @@ impl EsimGoOps<'_> {
         Self::call("compatible", client.compatible(iccid, bundle)).await
     }
 
-    /// Applies one bundle from the account's inventory to a tenant's eSIM.
-    pub async fn apply(
-        &self,
-        tenant_id: &str,
-        iccid: &Iccid,
-        bundle: &str,
-    ) -> Result<ApplyResponse, ServiceError> {
-        let client = self.owned(tenant_id, iccid).await?;
+    /// Applies one bundle from the account's inventory to an eSIM of the
+    /// account. The operator's alone: the stock was bought with the
+    /// operator's money, so no tenant's ownership is checked here and no
+    /// tenant is charged.
+    pub async fn apply(&self, iccid: &Iccid, bundle: &str) -> Result<ApplyResponse, ServiceError> {
         let request = ApplyBundle {
             iccid: Some(iccid.to_string()),
             bundle: Some(bundle.to_owned()),
             ..ApplyBundle::default()
         };
-        Self::call("apply_bundle", client.apply_bundle(&request)).await
+        Self::call("apply_bundle", self.client()?.apply_bundle(&request)).await
     }
 
     /// Every assignment of a bundle on a tenant's eSIM, to pick one to revoke.

@@ -11,6 +11,8 @@ pub(super) struct Ledger {
     /// Answers that are no part of the contract (e.g. a 500, or two ids
     /// for one key).
     pub(super) anomalies: Vec<String>,
+    /// 402 `insufficient_funds` answers: nothing written, nothing bought.
+    pub(super) refused: usize,
 }
 
 /// One planned order: how it is sent.
@@ -38,6 +40,8 @@ pub(super) fn plan(item: usize) -> Sending {
 /// The outcome of one POST /v1/orders.
 pub(super) enum Answer {
     Order(String),
+    /// 402 `insufficient_funds`: the account cannot pay for it.
+    Refused,
     /// The instance could not be reached or dropped the connection.
     Unreachable,
     Unexpected(String),
@@ -69,6 +73,9 @@ impl Clients {
         let Ok(body) = response.json::<Value>().await else {
             return Answer::Unreachable;
         };
+        if status == StatusCode::PAYMENT_REQUIRED && body["code"] == "insufficient_funds" {
+            return Answer::Refused;
+        }
         let id = match status.as_u16() {
             200 | 201 => body["id"].as_str(),
             502..=504 => body["order_id"].as_str(),
@@ -94,6 +101,10 @@ impl Clients {
             ledger.lock().await.requests += 1;
             match self.post(instance, item, Some(key)).await {
                 Answer::Order(id) => return Some(id),
+                Answer::Refused => {
+                    ledger.lock().await.refused += 1;
+                    return None;
+                }
                 Answer::Unreachable => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -143,6 +154,7 @@ impl Clients {
                 ledger.lock().await.requests += 1;
                 match self.post(instance, item, None).await {
                     Answer::Order(id) => ids.push(id),
+                    Answer::Refused => ledger.lock().await.refused += 1,
                     Answer::Unreachable => ledger.lock().await.anomalies.push(format!(
                         "keyless order {item}: instance {instance} unreachable"
                     )),

@@ -13,7 +13,12 @@
 //! - no order is lost: every order id an API call returned exists, and the
 //!   database holds no order the clients never heard of.
 //!
-//! Each run places [`ORDERS`] orders: distinct Idempotency-Keys, keys sent
+//! The eSIM Go runs fund their tenant for exactly [`PAID_FOR`] orders of one
+//! product and send three times as many (the `money` module): exactly that
+//! many complete, the balance ends at zero and never went below it, every
+//! completed order was captured once and every other hold released.
+//!
+//! Each amply funded run places [`ORDERS`] orders: distinct Idempotency-Keys, keys sent
 //! again to another instance, keys sent to two instances at the same time,
 //! and orders without a key. Faults (500, timeout, malformed answer,
 //! latency) hit order creation and the provider's order lookups.
@@ -44,6 +49,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use simgate_sandbox::esim_go::SandboxConfig;
 use simgate_sandbox::sim_local::SimLocalSandboxConfig;
@@ -53,15 +59,20 @@ use sqlx::Connection;
 use tokio::sync::Mutex;
 
 mod clients;
+mod money;
 mod processes;
 mod verdict;
 
 use clients::*;
+use money::*;
 use processes::*;
 use verdict::*;
 
-/// Orders per run, across the instances.
+/// Orders per amply funded run, across the instances.
 const ORDERS: usize = 300;
+/// Orders an exactly funded run's account pays for (it is sent three times
+/// as many).
+const PAID_FOR: usize = 100;
 /// Clients sending orders at once.
 const CLIENTS: usize = 8;
 /// The instance that is killed and restarted (never sent key-less orders,
@@ -155,7 +166,7 @@ impl Provider {
 }
 
 /// One chaos run; panics with the verdict when a promise is broken.
-async fn chaos(provider: Provider, database: Database, instance_count: usize) {
+async fn chaos(provider: Provider, database: Database, instance_count: usize, funding: Funding) {
     let _one_at_a_time = ONE_RUN_AT_A_TIME.lock().await;
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
@@ -177,15 +188,16 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
     let simulator =
         Simulator::start(provider, webhook_url, &dir.path().join("simulator.log")).await;
     let mut env = provider.settings(&simulator.url);
-    env.push((
-        "SIMGATE_DATABASE_URL".to_owned(),
-        database.url(dir.path()).await,
-    ));
+    let database_url = database.url(dir.path()).await;
+    env.push(("SIMGATE_DATABASE_URL".to_owned(), database_url.clone()));
     let config = Config {
         env,
         dir: dir.path().to_owned(),
     };
-    let key = config.create_tenant();
+    let (tenant_id, key) = config.create_tenant();
+    if let Funding::Ample = funding {
+        config.fund(&tenant_id, "10000000");
+    }
     for instance in &mut instances {
         instance.start(&config);
     }
@@ -197,6 +209,12 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
         .build()
         .unwrap();
     let first = instances[0].url();
+    // An exactly funded run buys one product, one unit at a time, so every
+    // order costs the same.
+    let (wanted, max_quantity) = match funding {
+        Funding::Ample => (4, provider.max_quantity()),
+        Funding::Exactly(_) => (1, 1),
+    };
     let products: Vec<String> = eventually(Duration::from_secs(60), "the catalogue", || async {
         let page: Value = http
             .get(format!("{first}/v1/products"))
@@ -213,10 +231,10 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
             .iter()
             .filter_map(|p| p["id"].as_str())
             .filter(|id| !id.contains("fail"))
-            .take(4)
+            .take(wanted)
             .map(str::to_owned)
             .collect();
-        (ids.len() == 4).then_some(ids)
+        (ids.len() == wanted).then_some(ids)
     })
     .await;
     eprintln!(
@@ -229,8 +247,34 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
         key: key.clone(),
         urls: instances.iter().map(Instance::url).collect(),
         products,
-        max_quantity: provider.max_quantity(),
+        max_quantity,
     });
+    let price = match funding {
+        Funding::Ample => None,
+        Funding::Exactly(n) => {
+            let product: Value = http
+                .get(format!("{first}/v1/products/{}", clients.products[0]))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let price = amount(&product["price"]);
+            let funds = price * Decimal::from(n);
+            config.fund(&tenant_id, &funds.to_string());
+            eprintln!("[{run}] funded {funds} for {n} orders at {price}");
+            Some(price)
+        }
+    };
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = tokio::spawn(sample(
+        http.clone(),
+        first.clone(),
+        key.clone(),
+        sampling.clone(),
+    ));
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let next = Arc::new(AtomicUsize::new(0));
     let placing = Arc::new(AtomicBool::new(true));
@@ -261,7 +305,7 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
             tokio::spawn(async move {
                 loop {
                     let item = next.fetch_add(1, Ordering::SeqCst);
-                    if item >= ORDERS {
+                    if item >= funding.orders() {
                         break;
                     }
                     clients.place(item, &run, &ledger).await;
@@ -273,8 +317,8 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
     // Kill one instance a third of the way in, and bring it back once the
     // others have taken a few dozen orders without it.
     let issued = || next.load(Ordering::SeqCst);
-    eventually(Duration::from_secs(60), "a third of the orders", || async {
-        (issued() >= ORDERS / 3).then_some(())
+    eventually(Duration::from_secs(60), "the kill point", || async {
+        (issued() >= funding.kill_at()).then_some(())
     })
     .await;
     instances[VICTIM].crash();
@@ -282,7 +326,7 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
     eventually(
         Duration::from_secs(60),
         "orders while one is down",
-        || async { (issued() >= (killed_at + 40).min(ORDERS)).then_some(()) },
+        || async { (issued() >= (killed_at + 40).min(funding.orders())).then_some(()) },
     )
     .await;
     instances[VICTIM].start(&config);
@@ -296,8 +340,10 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
     }
     placing.store(false, Ordering::SeqCst);
     eprintln!(
-        "[{run}] {ORDERS} orders placed after {:?}",
-        started.elapsed()
+        "[{run}] {} orders placed after {:?} ({} refused for funds)",
+        funding.orders(),
+        started.elapsed(),
+        ledger.lock().await.refused
     );
     let armed = faults.await.unwrap();
     eprintln!(
@@ -316,9 +362,26 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let stuck = orders.iter().filter(|o| !is_final(o)).count();
+    let mut money_failures = Vec::new();
+    let orders = match (funding, price) {
+        (Funding::Exactly(n), Some(price)) if stuck == 0 => {
+            let rest = spend_the_rest(&clients, &run, price, n, &ledger).await;
+            eprintln!(
+                "[{run}] {} more orders spent what released holds gave back",
+                rest.len()
+            );
+            sampling.store(false, Ordering::SeqCst);
+            let lowest = sampler.await.unwrap();
+            let orders = all_orders(&http, &first, &key).await.unwrap_or_default();
+            money_failures = judge_money(&database_url, &tenant_id, &orders, n, &lowest).await;
+            orders
+        }
+        _ => orders,
+    };
     let purchases = simulator.try_purchases().await.expect("the purchase list");
     let ledger = ledger.lock().await;
-    let verdict = judge(provider, &ledger, &orders, &purchases, stuck);
+    let mut verdict = judge(provider, &ledger, &orders, &purchases, stuck);
+    verdict.failures.extend(money_failures);
     eprintln!(
         "[{run}] {} (after {:?})",
         verdict.summary,
@@ -333,7 +396,9 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
             logs.join("\n")
         );
     }
-    assert_eq!(ledger.ids.len(), ORDERS, "one order per planned item");
+    if let Funding::Ample = funding {
+        assert_eq!(ledger.ids.len(), ORDERS, "one order per planned item");
+    }
     assert!(
         started.elapsed() < RUN_LIMIT,
         "the run took {:?}",
@@ -342,16 +407,28 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn esim_go_three_instances_on_postgres() {
-    chaos(Provider::EsimGo, Database::Postgres, 3).await;
+async fn esim_go_three_instances_on_postgres_funded_for_exactly_a_third() {
+    chaos(
+        Provider::EsimGo,
+        Database::Postgres,
+        3,
+        Funding::Exactly(PAID_FOR),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sim_local_three_instances_on_postgres() {
-    chaos(Provider::SimLocal, Database::Postgres, 3).await;
+    chaos(Provider::SimLocal, Database::Postgres, 3, Funding::Ample).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn esim_go_three_processes_sharing_one_sqlite_file() {
-    chaos(Provider::EsimGo, Database::Sqlite, 3).await;
+async fn esim_go_three_processes_sharing_one_sqlite_file_funded_for_exactly_a_third() {
+    chaos(
+        Provider::EsimGo,
+        Database::Sqlite,
+        3,
+        Funding::Exactly(PAID_FOR),
+    )
+    .await;
 }

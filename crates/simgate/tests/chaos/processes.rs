@@ -170,9 +170,10 @@ impl Config {
         command
     }
 
-    /// `simgate tenants create`, which also creates the schema, then
-    /// `simgate tenants fund` with more than the run spends.
-    pub(super) fn create_tenant(&self) -> String {
+    /// `simgate tenants create`, which also creates the schema, and the FX
+    /// rate Sim Local's GBP prices need (the account is kept in USD).
+    /// Returns the tenant's id and API key.
+    pub(super) fn create_tenant(&self) -> (String, String) {
         let created = self
             .command()
             .args(["tenants", "create", "--name", "chaos reseller"])
@@ -187,21 +188,24 @@ impl Config {
                 .expect("printed")
                 .to_owned()
         };
-        let funded = self
-            .command()
-            .args(["tenants", "fund", "--id", &printed("tenant: ")])
-            .args(["--amount", "10000000", "--reference", "chaos-funds"])
-            .output()
-            .unwrap();
-        assert!(funded.status.success(), "{funded:?}");
-        // The account is kept in USD; Sim Local sells in GBP.
         let rate = self
             .command()
             .args(["fx", "set", "GBP", "USD", "1.25"])
             .output()
             .unwrap();
         assert!(rate.status.success(), "{rate:?}");
-        printed("api key: ")
+        (printed("tenant: "), printed("api key: "))
+    }
+
+    /// `simgate tenants fund`, once per run.
+    pub(super) fn fund(&self, tenant_id: &str, amount: &str) {
+        let funded = self
+            .command()
+            .args(["tenants", "fund", "--id", tenant_id])
+            .args(["--amount", amount, "--reference", "chaos-funds"])
+            .output()
+            .unwrap();
+        assert!(funded.status.success(), "{funded:?}");
     }
 }
 

@@ -1,9 +1,9 @@
 //! `/v1/providers/esim-go/…`: eSIM Go's own operations.
 //!
-//! On a tenant's eSIM (history, refresh, compatibility, applying inventory,
-//! one assignment, the customer reference) the tenant's key, and the eSIM
-//! must be the tenant's eSIM Go eSIM (404 otherwise). On simgate's own
-//! account (its eSIMs, inventory, organisation, balance, groups) the
+//! On a tenant's eSIM (history, refresh, compatibility, one assignment,
+//! the customer reference) the tenant's key, and the eSIM must be the
+//! tenant's eSIM Go eSIM (404 otherwise). On simgate's own account (its
+//! eSIMs, inventory and applying it, organisation, balance, groups) the
 //! operator's key. Networks per country are public: either key.
 
 mod views;
@@ -101,14 +101,17 @@ pub async fn compatibility(
     Ok(Json(answer.into()))
 }
 
-/// Applies a bundle from simgate's eSIM Go inventory to the eSIM (a top-up
-/// that buys nothing new).
+/// Applies a bundle from simgate's eSIM Go inventory to an eSIM (a top-up
+/// that buys nothing new). Operator only: the inventory was bought with the
+/// operator's money, and a tenant applying it would get stock no order,
+/// price or ledger entry accounts for (docs/architecture.md, "Operator
+/// inventory").
 #[utoipa::path(post, operation_id = "esimGoApplyFromInventory", path = "/v1/providers/esim-go/esims/{iccid}/apply", tag = "esim-go", request_body = ApplyFromInventory,
-    params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "One of the tenant's eSIM Go eSIMs", example = "8943108167001960542")),
-    responses((status = 200, body = ApplyView), (status = 404, body = Problem), (status = 422, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
+    params(("iccid" = String, Path, pattern = r"^89[0-9]{17,18}$", description = "An eSIM Go eSIM of simgate's account", example = "8943108167001960542")),
+    responses((status = 200, body = ApplyView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem), (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn apply(
     State(state): State<AppState>,
-    AuthTenant(tenant): AuthTenant,
+    _operator: Operator,
     Path(raw): Path<String>,
     ApiJson(body): ApiJson<ApplyFromInventory>,
 ) -> Result<Json<ApplyView>, ApiError> {
@@ -116,7 +119,7 @@ pub async fn apply(
     let applied = state
         .services
         .esim_go()?
-        .apply(&tenant.id, &iccid(&raw)?, &bundle)
+        .apply(&iccid(&raw)?, &bundle)
         .await?;
     Ok(Json(applied.into()))
 }
