@@ -17,19 +17,21 @@ pub(crate) enum Nav {
     Pricing,
     Routing,
     Providers,
+    Account,
     SimOrders,
     Lines,
     Webhooks,
     Faults,
 }
 
-const NAV: [(Nav, &str, &str); 9] = [
+const NAV: [(Nav, &str, &str); 10] = [
     (Nav::Dashboard, "/console/", "Dashboard"),
     (Nav::Orders, "/console/orders", "Orders"),
     (Nav::Catalogue, "/console/catalogue", "Catalogue"),
     (Nav::Pricing, "/console/pricing", "Pricing"),
     (Nav::Routing, "/console/routing", "Routing"),
     (Nav::Providers, "/console/providers", "Providers"),
+    (Nav::Account, "/console/account", "Account"),
     (Nav::SimOrders, "/console/sim-orders", "SIM orders"),
     (Nav::Lines, "/console/lines", "Lines"),
     (Nav::Webhooks, "/console/webhooks", "Webhooks"),

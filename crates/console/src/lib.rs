@@ -1,5 +1,5 @@
 //! simgate's operator console: HTML pages for support and operations staff
-//! (orders, eSIMs, catalogue, pricing, lines, webhooks), served by the binary.
+//! (orders, eSIMs, catalogue, pricing, accounts, lines, webhooks), served by the binary.
 //!
 //! Pages are rendered on the server with maud and enhanced by htmx, both
 //! compiled in (htmx and the stylesheet are vendored files embedded with
@@ -90,6 +90,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ConsoleState) -> Router<S
             get(pages::routing::show).post(pages::routing::save),
         )
         .route("/console/providers", get(pages::providers::show))
+        .route("/console/account", get(pages::account::show))
+        .route("/console/account/credits", post(pages::account::credit))
+        .route("/console/account/terms", post(pages::account::terms))
         .route("/console/sim-orders", get(pages::sim_orders::list))
         .route(
             "/console/faults",

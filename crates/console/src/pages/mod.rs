@@ -1,5 +1,6 @@
 //! One module per page (or group of pages) of the console.
 
+pub(crate) mod account;
 pub(crate) mod catalogue;
 pub(crate) mod dashboard;
 pub(crate) mod esims;

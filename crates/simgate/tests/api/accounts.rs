@@ -521,3 +521,155 @@ async fn balance_low_is_sent_once_per_crossing_of_the_tenants_threshold() {
     assert_eq!(app.app.services().alert_low_balances().await, 0);
     assert_eq!(low(&app.get_json("/v1/events").await), 2);
 }
+
+#[tokio::test]
+async fn the_operator_funds_and_sets_terms_in_the_console_and_the_tenant_reads_its_statement() {
+    use crate::console::{csrf_in, sign_in};
+    let app = TestApp::spawn().await;
+    let reseller = new_reseller(&app, "console reseller").await;
+    let operator = sign_in(&app, OPERATOR_KEY).await;
+    let csrf = csrf_in(&operator.get("/console/").await.text().await.unwrap());
+    let switched = operator
+        .post(
+            "/console/tenant",
+            &[("csrf_token", &csrf), ("tenant_id", &reseller.id)],
+        )
+        .await;
+    assert_eq!(switched.status(), StatusCode::SEE_OTHER);
+
+    // A refusal is shown beside its field, and nothing is posted.
+    let page = operator.get("/console/account").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"id="fund-account""#), "{html}");
+    let refused = operator
+        .post(
+            "/console/account/credits",
+            &[
+                ("csrf_token", &csrf),
+                ("amount", "lots"),
+                ("reference", "wire-1"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="amount-error""#) && html.contains("'lots' is not a number"),
+        "{html}"
+    );
+    let refused = operator
+        .post(
+            "/console/account/credits",
+            &[
+                ("csrf_token", &csrf),
+                ("amount", "10"),
+                ("reference", "a#b"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"id="reference-error""#)
+    );
+    assert_eq!(
+        dec(&account(&app, &reseller.key).await["balance"]["amount"]),
+        Decimal::ZERO
+    );
+
+    // Funded once, however often the form is sent.
+    for _ in 0..2 {
+        let funded = operator
+            .post(
+                "/console/account/credits",
+                &[
+                    ("csrf_token", &csrf),
+                    ("amount", "25.50"),
+                    ("reference", "wire-1"),
+                    ("note", "first deposit"),
+                ],
+            )
+            .await;
+        assert_eq!(funded.status(), StatusCode::SEE_OTHER);
+    }
+    let now = account(&app, &reseller.key).await;
+    assert_eq!(
+        dec(&now["balance"]["amount"]),
+        Decimal::new(2550, 2),
+        "{now}"
+    );
+
+    // Terms: credit needs a limit; then it is set.
+    let refused = operator
+        .post(
+            "/console/account/terms",
+            &[
+                ("csrf_token", &csrf),
+                ("mode", "credit"),
+                ("currency", "USD"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("a credit account needs a credit limit")
+    );
+    let saved = operator
+        .post(
+            "/console/account/terms",
+            &[
+                ("csrf_token", &csrf),
+                ("mode", "credit"),
+                ("currency", "USD"),
+                ("credit_limit", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let now = account(&app, &reseller.key).await;
+    assert_eq!(now["mode"], "credit");
+    assert_eq!(
+        dec(&now["available"]["amount"]),
+        Decimal::new(12550, 2),
+        "{now}"
+    );
+
+    // The tenant reads its account and statement, and cannot fund itself.
+    let tenant = sign_in(&app, &reseller.key).await;
+    let page = tenant.get("/console/account").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-balance="25.5""#)
+            && html.contains(r#"data-kind="credit""#)
+            && html.contains("wire-1")
+            && html.contains("first deposit")
+            && !html.contains(r#"id="fund-account""#),
+        "{html}"
+    );
+    let csrf = csrf_in(&html);
+    let refused = tenant
+        .post(
+            "/console/account/credits",
+            &[
+                ("csrf_token", &csrf),
+                ("amount", "1000"),
+                ("reference", "self"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        dec(&account(&app, &reseller.key).await["balance"]["amount"]),
+        Decimal::new(2550, 2)
+    );
+    assert_ledger_balances(&app, &reseller.id).await;
+}

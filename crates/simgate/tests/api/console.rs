@@ -364,6 +364,7 @@ async fn every_page_renders_from_local_assets_and_a_revoke_is_confirmed_first() 
         "/console/routing?country=JP".to_owned(),
         "/console/providers".to_owned(),
         "/console/sim-orders".to_owned(),
+        "/console/account".to_owned(),
     ] {
         let response = visitor.get(&page).await;
         assert_eq!(response.status(), StatusCode::OK, "{page}");
