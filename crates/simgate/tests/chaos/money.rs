@@ -62,17 +62,17 @@ pub(super) fn amount(money: &Value) -> Decimal {
         .unwrap_or_else(|_| panic!("a decimal amount in {money}"))
 }
 
-pub(super) async fn account(http: &reqwest::Client, url: &str, key: &str) -> Option<Value> {
-    let response = http
-        .get(format!("{url}/v1/account"))
-        .bearer_auth(key)
-        .send()
-        .await
-        .ok()?;
+/// The JSON of a 200 answer to the tenant's GET of `url`.
+pub(super) async fn get_json(http: &reqwest::Client, url: &str, key: &str) -> Option<Value> {
+    let response = http.get(url).bearer_auth(key).send().await.ok()?;
     if response.status() != StatusCode::OK {
         return None;
     }
     response.json().await.ok()
+}
+
+pub(super) async fn account(http: &reqwest::Client, url: &str, key: &str) -> Option<Value> {
+    get_json(http, &format!("{url}/v1/account"), key).await
 }
 
 /// Samples the account until `running` turns false.
@@ -120,16 +120,12 @@ pub(super) async fn spend_the_rest(
             break;
         };
         eventually(Duration::from_secs(30), "a final order", || async {
-            let order: Value = clients
-                .http
-                .get(format!("{url}/v1/orders/{id}"))
-                .bearer_auth(&clients.key)
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
+            let order = get_json(
+                &clients.http,
+                &format!("{url}/v1/orders/{id}"),
+                &clients.key,
+            )
+            .await?;
             is_final(&order).then_some(())
         })
         .await;
@@ -157,6 +153,8 @@ pub(super) async fn judge_money(
     lowest: &Lowest,
 ) -> Vec<String> {
     let mut failures = Vec::new();
+    // A SQLite run never made a PostgreSQL database, which installs them.
+    sqlx::any::install_default_drivers();
     let mut db = sqlx::AnyConnection::connect(database_url).await.unwrap();
     let row: (i64, i64) =
         sqlx::query_as("SELECT balance_micros, held_micros FROM accounts WHERE tenant_id = $1")
