@@ -87,7 +87,12 @@ fn summary(account: &Account) -> Markup {
     }
 }
 
-async fn statement(state: &ConsoleState, tenant: &TenantId) -> Result<Markup, ConsoleError> {
+/// The statement table, and the account as the statement read it (one
+/// read serves the summary too).
+async fn statement(
+    state: &ConsoleState,
+    tenant: &TenantId,
+) -> Result<(Markup, Account), ConsoleError> {
     let to = Utc::now();
     let from = to - Duration::days(STATEMENT_DAYS);
     let statement = state.services.statement(tenant, from, to).await?;
@@ -100,7 +105,7 @@ async fn statement(state: &ConsoleState, tenant: &TenantId) -> Result<Markup, Co
             Some(*balance)
         })
         .collect();
-    Ok(html! {
+    let table = html! {
         table id="statement" {
             caption { "Statement of the last " (STATEMENT_DAYS) " days (the API's GET /v1/account/statement gives any period, also as CSV)" }
             thead { tr { th { "When" } th { "Kind" } th { "Reference" } th { "Order" } th { "Amount" } th { "Held" } th { "Balance" } th { "Note" } } }
@@ -125,7 +130,8 @@ async fn statement(state: &ConsoleState, tenant: &TenantId) -> Result<Markup, Co
                 tr.closing { td { (to.format("%Y-%m-%d %H:%M")) } td colspan="5" { "closing balance" } td data-closing=(signed_money(statement.closing_balance_micros, currency).amount) { (money(statement.closing_balance_micros, currency)) } td {} }
             }
         }
-    })
+    };
+    Ok((table, statement.account))
 }
 
 fn operator_forms(
@@ -186,8 +192,7 @@ async fn render(
     terms: &TermsForm,
 ) -> Result<Markup, ConsoleError> {
     let tenant = TenantId::from_stored(console.tenant()?.to_owned());
-    let account = state.services.account(&tenant).await?;
-    let statement = statement(state, &tenant).await?;
+    let (statement, account) = statement(state, &tenant).await?;
     let content = html! {
         @match done {
             Some("credited") => p.notice role="status" { "Posted to the ledger." },

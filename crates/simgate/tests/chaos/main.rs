@@ -252,15 +252,8 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize, fu
     let price = match funding {
         Funding::Ample => None,
         Funding::Exactly(n) => {
-            let product: Value = http
-                .get(format!("{first}/v1/products/{}", clients.products[0]))
-                .bearer_auth(&key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let path = format!("{first}/v1/products/{}", clients.products[0]);
+            let product = get_json(&http, &path, &key).await.expect("the product");
             let price = amount(&product["price"]);
             let funds = price * Decimal::from(n);
             config.fund(&tenant_id, &funds.to_string());
