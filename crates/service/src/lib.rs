@@ -66,6 +66,9 @@ pub struct ServiceConfig {
     /// lost and reconciled. Must exceed the connectors' timeout, so that a
     /// call still in flight is never mistaken for a lost one.
     pub reconcile_after: Duration,
+    /// The longest a row the reconciler took and could not move waits
+    /// before it is taken again (the wait doubles from a second up to it).
+    pub reconcile_backoff_max: Duration,
     /// Upstream attempts before an order that never reached the provider fails.
     pub max_attempts: u32,
     /// Largest quantity of one order.
@@ -92,6 +95,7 @@ impl Default for ServiceConfig {
     fn default() -> Self {
         Self {
             reconcile_after: Duration::from_secs(45),
+            reconcile_backoff_max: Duration::from_secs(300),
             max_attempts: 5,
             max_quantity: 100,
             delivery_backoff: Duration::from_secs(5),
@@ -172,6 +176,7 @@ impl Services {
         Lease {
             owner: self.instance.to_string(),
             until,
+            retry_max: self.config.reconcile_backoff_max,
         }
     }
 

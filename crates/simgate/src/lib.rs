@@ -110,6 +110,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
     let reconcile_after = settings.jobs.reconcile_after_secs.max(longest_timeout + 1);
     let config = ServiceConfig {
         reconcile_after: Duration::from_secs(reconcile_after),
+        reconcile_backoff_max: Duration::from_secs(settings.jobs.reconcile_backoff_max_secs.max(1)),
         delivery_backoff: Duration::from_millis(settings.jobs.delivery_backoff_ms.max(1)),
         allow_private_webhook_targets: settings.webhooks.allow_private_targets,
         auth_cache_ttl: Duration::from_secs(settings.auth.cache_seconds),

@@ -563,6 +563,10 @@ pub struct Jobs {
     /// Age of an unanswered submission before it counts as lost; must
     /// exceed every provider timeout.
     pub reconcile_after_secs: u64,
+    /// The longest an order, SIM order or line the reconciler could not
+    /// move waits before it is tried again; the wait doubles from a second
+    /// up to this, so rows stuck for good never crowd out newer ones.
+    pub reconcile_backoff_max_secs: u64,
     /// First wait before a failed event delivery is retried (it doubles).
     pub delivery_backoff_ms: u64,
     /// How often each provider balance is read at the latest (a purchase
@@ -604,6 +608,7 @@ impl Default for Jobs {
             catalogue_retry_secs: 30,
             reconcile_every_secs: 10,
             reconcile_after_secs: 45,
+            reconcile_backoff_max_secs: 300,
             delivery_backoff_ms: 5000,
             provider_balance_secs: 300,
         }

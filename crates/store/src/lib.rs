@@ -132,6 +132,11 @@ fn migrator() -> Migrator {
             "provider balances",
             include_str!("../migrations/0018_provider_balances.sql"),
         ),
+        (
+            19,
+            "reconcile backoff",
+            include_str!("../migrations/0019_reconcile_backoff.sql"),
+        ),
     ];
     let mut migrator = Migrator::with_migrations(
         migrations

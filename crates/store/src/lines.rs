@@ -104,7 +104,9 @@ impl LineRepository for Store {
         iccid: Option<&Iccid>,
     ) -> Result<(), RepositoryError> {
         sqlx::query(
-            "UPDATE lines SET status = $3, iccid = COALESCE($4, iccid), updated_at = $5 \
+            "UPDATE lines SET status = $3, iccid = COALESCE($4, iccid), updated_at = $5, \
+             next_attempt_at = CASE WHEN status = $3 THEN next_attempt_at ELSE 0 END, \
+             retry_delay_ms = CASE WHEN status = $3 THEN retry_delay_ms ELSE 0 END \
              WHERE provider = $1 AND mpn = $2",
         )
         .bind(provider.as_str())
@@ -162,7 +164,8 @@ impl LineRepository for Store {
     ) -> Result<LineActivation, RepositoryError> {
         let now = millis(Utc::now());
         let set = "UPDATE lines SET status = 'active', iccid = COALESCE($4, iccid), updated_at = $5, \
-             fence = fence + 1, lease_owner = NULL, lease_until = NULL \
+             fence = fence + 1, lease_owner = NULL, lease_until = NULL, \
+             next_attempt_at = 0, retry_delay_ms = 0 \
              WHERE provider = $1 AND mpn = $2 AND tenant_id = $3 AND status = 'provisioning'";
         let current = sqlx::query(AssertSqlSafe(format!("{set} AND fence = $6")))
             .bind(provider.as_str())
@@ -236,6 +239,7 @@ impl LineRepository for Store {
             COLUMNS,
             "status = 'provisioning' AND updated_at < $4",
             "updated_at ASC, mpn ASC",
+            lease,
             limit,
         );
         let rows = sqlx::query(AssertSqlSafe(sql))

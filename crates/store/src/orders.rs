@@ -124,8 +124,8 @@ impl OrderRepository for Store {
             "UPDATE orders SET status = 'pending', provider = $2, product_id = $3, sku = $4, \
              unit_price_micros = $5, currency = $6, attempt_log = $7, updated_at = $8, \
              price_micros = $10, price_currency = $11, margin_micros = $12, \
-             error_code = NULL, error_message = NULL, retryable = 0, fence = fence + 1 \
-             WHERE id = $1 AND fence = $9 AND upstream_ref IS NULL \
+             error_code = NULL, error_message = NULL, retryable = 0, fence = fence + 1, \
+             next_attempt_at = 0, retry_delay_ms = 0 WHERE id = $1 AND fence = $9 AND upstream_ref IS NULL \
              AND (status IN ('pending', 'submitted') OR (status = 'failed' AND retryable = 1))",
         )
         .bind(id.0.clone())
@@ -384,7 +384,8 @@ impl OrderRepository for Store {
         let done = sqlx::query(
             "UPDATE orders SET status = 'submitted', submitted_at = $2, attempts = attempts + 1, \
              updated_at = $2, error_code = NULL, error_message = NULL, retryable = 0, \
-             fence = fence + 1, lease_owner = NULL, lease_until = NULL \
+             fence = fence + 1, lease_owner = NULL, lease_until = NULL, \
+             next_attempt_at = 0, retry_delay_ms = 0 \
              WHERE id = $1 AND status = 'pending' AND fence = $3",
         )
         .bind(id.0.clone())
@@ -652,6 +653,7 @@ impl Store {
             ORDER_COLUMNS,
             eligible,
             "updated_at ASC, id ASC",
+            lease,
             limit,
         );
         let mut query = sqlx::query(AssertSqlSafe(sql))

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use simgate_domain::ProviderId;
-use simgate_domain::entities::RepositoryError;
+use simgate_domain::entities::{Lease, RepositoryError};
 use simgate_domain::repository::PurchaseRepository;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -130,11 +130,17 @@ impl PurchaseRepository for Store {
 
 impl Store {
     /// The statement that takes up to `limit` rows of `table` matching
-    /// `eligible` whose lease is free or expired, leases them and bumps
-    /// their fence, returning `columns`. Binds: `$1` lease owner, `$2` lease
-    /// end, `$3` now (Unix ms), then the parameters of `eligible` from `$4`.
-    /// PostgreSQL skips rows another claim is locking; SQLite has one writer
-    /// at a time, so the single statement is atomic there as it stands.
+    /// `eligible` whose lease is free or expired and whose next attempt is
+    /// due, leases them and bumps their fence, returning `columns`. The
+    /// rows due longest come first, then by `order_by`; each taken row's
+    /// next attempt moves out by its doubled retry delay (capped by the
+    /// lease's `retry_max`), which a move of the row resets. So rows that
+    /// come back unmoved pass after pass wait longer and longer, and a
+    /// fresh row is never starved by a batch full of them. Binds: `$1`
+    /// lease owner, `$2` lease end, `$3` now (Unix ms), then the parameters
+    /// of `eligible` from `$4`. PostgreSQL skips rows another claim is
+    /// locking; SQLite has one writer at a time, so the single statement is
+    /// atomic there as it stands.
     pub(crate) fn lease_batch_sql(
         &self,
         table: &str,
@@ -142,17 +148,23 @@ impl Store {
         columns: &str,
         eligible: &str,
         order_by: &str,
+        lease: &Lease,
         limit: u32,
     ) -> String {
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
+        let (lock, least) = match self.backend {
+            Backend::Postgres => (" FOR UPDATE SKIP LOCKED", "LEAST"),
+            Backend::Sqlite => ("", "MIN"),
         };
+        let first = duration_ms(Lease::FIRST_RETRY);
+        let max = duration_ms(lease.retry_max).max(first);
+        let delay = format!("{least}(retry_delay_ms * 2 + {first}, {max})");
         let free = "(lease_until IS NULL OR lease_until < $3)";
         format!(
-            "UPDATE {table} SET lease_owner = $1, lease_until = $2, fence = fence + 1 \
+            "UPDATE {table} SET lease_owner = $1, lease_until = $2, fence = fence + 1, \
+             retry_delay_ms = {delay}, next_attempt_at = $3 + {delay} \
              WHERE ({key}) IN (SELECT {key} FROM {table} WHERE ({eligible}) AND {free} \
-             ORDER BY {order_by} LIMIT {limit}{lock}) AND {free} RETURNING {columns}"
+             AND next_attempt_at <= $3 ORDER BY next_attempt_at ASC, {order_by} LIMIT {limit}{lock}) \
+             AND {free} RETURNING {columns}"
         )
     }
 
@@ -179,4 +191,9 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Whole milliseconds of a duration, saturating: a delay in a statement.
+fn duration_ms(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }

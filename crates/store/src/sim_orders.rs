@@ -177,8 +177,10 @@ impl SimOrderRepository for Store {
         let previous = self.existing_sim_order(id).await?.state;
         let snapshot = serde_json::to_string(upstream).map_err(StoreError::corrupt)?;
         sqlx::query(
-            "UPDATE sim_orders SET status = $3, snapshot = $4, failure = NULL, \
-             updated_at = $5 WHERE id = $1 AND upstream_id = $2",
+            "UPDATE sim_orders SET status = $3, snapshot = $4, failure = NULL, updated_at = $5, \
+             next_attempt_at = CASE WHEN status = $3 THEN next_attempt_at ELSE 0 END, \
+             retry_delay_ms = CASE WHEN status = $3 THEN retry_delay_ms ELSE 0 END \
+             WHERE id = $1 AND upstream_id = $2",
         )
         .bind(id.to_owned())
         .bind(upstream.id.clone())
@@ -277,6 +279,7 @@ impl SimOrderRepository for Store {
             "(upstream_id IS NOT NULL AND status NOT IN ('failed', 'delivered', 'canceled')) \
              OR (upstream_id IS NULL AND status = 'submitting' AND created_at < $4)",
             "updated_at ASC, id ASC",
+            lease,
             limit,
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
@@ -330,7 +333,8 @@ impl Store {
         let now = millis(Utc::now());
         let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let set = "UPDATE sim_orders SET upstream_id = $2, status = $3, snapshot = $4, failure = NULL, \
-             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL WHERE id = $1 AND";
+             updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL, \
+             next_attempt_at = 0, retry_delay_ms = 0 WHERE id = $1 AND";
         let mut superseded = false;
         let mut linked = claim_purchase(&mut tx, &entry, now).await?;
         if linked {

@@ -153,8 +153,8 @@ impl WebhookRepository for Store {
         };
         let moved = sqlx::query(
             "UPDATE orders SET status = $2, upstream_ref = COALESCE(upstream_ref, $3), updated_at = $4, \
-             fence = fence + 1, lease_owner = NULL, lease_until = NULL \
-             WHERE id = $1 AND (status IN ('submitted', 'fulfilling') \
+             fence = fence + 1, lease_owner = NULL, lease_until = NULL, \
+             next_attempt_at = 0, retry_delay_ms = 0 WHERE id = $1 AND (status IN ('submitted', 'fulfilling') \
              OR (upstream_ref IS NULL AND status IN ('pending', 'failed')))",
         )
         .bind(order.id.0.clone())

@@ -1,5 +1,7 @@
 //! Leases on rows under reconciliation, and the ledger of upstream purchases.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 
 use crate::ProviderId;
@@ -13,6 +15,16 @@ pub struct Lease {
     /// Who holds it (one id per running instance), for operators reading rows.
     pub owner: String,
     pub until: DateTime<Utc>,
+    /// The longest a row this lease's pass leaves where it was waits before
+    /// a pass takes it again. The wait starts at [`Lease::FIRST_RETRY`] and
+    /// doubles (plus that) each time, so rows that cannot progress are
+    /// visited less and less often and never fill every batch.
+    pub retry_max: Duration,
+}
+
+impl Lease {
+    /// The wait after a row's first unmoved pass.
+    pub const FIRST_RETRY: Duration = Duration::from_secs(1);
 }
 
 /// One purchase a provider made for us, and the local row it belongs to.

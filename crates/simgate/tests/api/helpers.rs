@@ -96,6 +96,9 @@ pub struct Options {
     pub upstream_timeout_secs: u64,
     pub reconcile_after_secs: u64,
     pub reconcile_every_secs: u64,
+    /// `[jobs] reconcile_backoff_max_secs`: short by default, so that a
+    /// test's fault cleared is seen within a pass or two.
+    pub reconcile_backoff_max_secs: u64,
     pub database_url: Option<String>,
     /// Time between two steps of a Telnyx SIM order's life.
     pub telnyx_step: Duration,
@@ -141,6 +144,7 @@ impl Default for Options {
             upstream_timeout_secs: 5,
             reconcile_after_secs: 6,
             reconcile_every_secs: 1,
+            reconcile_backoff_max_secs: 2,
             database_url: None,
             telnyx_step: Duration::from_millis(100),
             health: HealthSettings::default(),
@@ -208,6 +212,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     });
     settings.jobs.reconcile_every_secs = options.reconcile_every_secs;
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
+    settings.jobs.reconcile_backoff_max_secs = options.reconcile_backoff_max_secs;
     settings.jobs.delivery_backoff_ms = 200;
     settings.health = options.health;
     settings.jobs.provider_balance_secs = options.provider_balance_secs;

@@ -80,6 +80,7 @@ pub fn simgate_command(sandbox: &Sandbox, db: &Path, timeout_secs: u64) -> Comma
             timeout_secs.to_string(),
         )
         .env("SIMGATE_JOBS__RECONCILE_EVERY_SECS", "1")
+        .env("SIMGATE_JOBS__RECONCILE_BACKOFF_MAX_SECS", "2")
         .env("SIMGATE_JOBS__RECONCILE_AFTER_SECS", "1")
         // Test receivers listen on 127.0.0.1, which production refuses.
         .env("SIMGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
@@ -286,6 +287,94 @@ async fn an_order_written_but_never_sent_is_submitted_once() {
     };
     assert!(order.created_at <= Utc::now());
     let completed = app.wait_for_order(&order.id.to_string(), "completed").await;
+    assert_eq!(completed["esims"].as_array().unwrap().len(), 1);
+    assert_eq!(app.sandbox.state.purchases(), 1);
+}
+
+/// Issue 21 item 4, end to end: 150 Sim Local orders whose answer was lost
+/// and whose provider now fails every call can never be settled, and each
+/// pass used to lease the oldest 100 of them again, so an order written
+/// after them was never reached. With the per-row backoff, the order
+/// written and never sent is bought within a pass or two of being written.
+#[tokio::test]
+async fn orders_that_cannot_progress_do_not_starve_a_fresh_one() {
+    let app = TestApp::spawn().await;
+    let store = app.app.store();
+    let tenant = store
+        .tenant_by_api_key(&app.api_key)
+        .await
+        .unwrap()
+        .unwrap();
+    // Sim Local answers every call 500 from now on: lookups of the lost
+    // answers fail, pass after pass.
+    let faults = reqwest::Client::new()
+        .post(format!(
+            "{}/__admin/faults",
+            app.sim_local_handle.base_url()
+        ))
+        .json(&json!({ "kind": "status", "status": 500, "times": 1_000_000 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(faults.status(), StatusCode::CREATED);
+    let stuck_product = ProductId::parse(&app.cheapest_from("sim-local", "GB").await).unwrap();
+    let stuck_price = store.product(&stuck_product).await.unwrap().unwrap().price;
+    let long_ago = Utc::now() - chrono::Duration::hours(1);
+    for n in 0..150 {
+        let order = NewOrder {
+            tenant_id: tenant.id.clone(),
+            idempotency_key: Some(format!("stuck-{n}")),
+            request_hash: "stuck".into(),
+            product_id: stuck_product.clone(),
+            kind: OrderKind::NewEsim,
+            quantity: 1,
+            unit_price: stuck_price,
+            sale: SalePrice {
+                price: stuck_price,
+                margin: Money::from_micros(0, stuck_price.currency),
+            },
+            offer_id: None,
+            candidates: Vec::new(),
+            // Sent an hour ago, the answer lost: due for a lookup.
+            submitted_at: Some(long_ago),
+            hold: None,
+        };
+        assert!(matches!(
+            store.insert_order(&order).await.unwrap(),
+            InsertOutcome::Created(_)
+        ));
+    }
+    let product = ProductId::parse(&app.cheapest("IT").await).unwrap();
+    let price = store.product(&product).await.unwrap().unwrap().price;
+    // What a crash right after the write leaves behind, behind them.
+    let InsertOutcome::Created(fresh) = store
+        .insert_order(&NewOrder {
+            tenant_id: tenant.id,
+            idempotency_key: Some("fresh".into()),
+            request_hash: "fresh".into(),
+            product_id: product,
+            kind: OrderKind::NewEsim,
+            quantity: 1,
+            unit_price: price,
+            sale: SalePrice {
+                price,
+                margin: Money::from_micros(0, price.currency),
+            },
+            offer_id: None,
+            candidates: Vec::new(),
+            submitted_at: None,
+            hold: Some(Hold {
+                micros: price.to_micros().unwrap(),
+                currency: price.currency,
+                fx_rate: None,
+            }),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("order should be new");
+    };
+    let completed = app.wait_for_order(&fresh.id.to_string(), "completed").await;
     assert_eq!(completed["esims"].as_array().unwrap().len(), 1);
     assert_eq!(app.sandbox.state.purchases(), 1);
 }

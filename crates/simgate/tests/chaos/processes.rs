@@ -162,6 +162,7 @@ impl Config {
         command
             .env("SIMGATE_CONFIG", empty)
             .env("SIMGATE_JOBS__RECONCILE_EVERY_SECS", "1")
+            .env("SIMGATE_JOBS__RECONCILE_BACKOFF_MAX_SECS", "2")
             .env("SIMGATE_JOBS__RECONCILE_AFTER_SECS", "3")
             .env("SIMGATE_JOBS__DELIVERY_BACKOFF_MS", "200")
             .env("RUST_LOG", "info,sqlx=warn,tower_http=warn,apalis=warn")

@@ -58,7 +58,7 @@ impl Store {
         }
         let set = "UPDATE orders SET status = $2, upstream_ref = $3, provider_status = $4, \
              updated_at = $5, fence = fence + 1, lease_owner = NULL, lease_until = NULL, \
-             error_code = NULL, error_message = NULL, retryable = 0 WHERE id = $1 AND";
+             next_attempt_at = 0, retry_delay_ms = 0, error_code = NULL, error_message = NULL, retryable = 0 WHERE id = $1 AND";
         let update = |condition: String| {
             sqlx::query(AssertSqlSafe(format!(
                 "{set} {condition} RETURNING {ORDER_COLUMNS}"

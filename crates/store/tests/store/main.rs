@@ -153,6 +153,7 @@ on_both_backends!(
     a_stale_read_cannot_reopen_or_resend,
     concurrent_batch_claims_get_disjoint_sets,
     an_expired_lease_is_taken_over,
+    stuck_rows_cannot_starve_a_fresh_one,
     a_superseded_answer_is_recorded,
     a_stale_match_is_not_taken,
     routing_policies_are_kept_per_tenant,
