@@ -17,7 +17,7 @@ use simgate_domain::{Iccid, Msisdn, ProviderId};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::purchases::PurchaseEntry;
+use crate::purchases::{LeasedRows, PurchaseEntry};
 use crate::{
     Lease, LineActivation, LineRecord, LineStatus, Store, StoreError, from_millis, millis,
 };
@@ -233,12 +233,15 @@ impl LineRepository for Store {
         updated_before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<LineRecord>, RepositoryError> {
+        let rows = LeasedRows {
+            table: "lines",
+            key: "provider, mpn",
+            columns: COLUMNS,
+            order_by: "updated_at ASC, mpn ASC",
+        };
         let sql = self.lease_batch_sql(
-            "lines",
-            "provider, mpn",
-            COLUMNS,
+            &rows,
             "status = 'provisioning' AND updated_at < $4",
-            "updated_at ASC, mpn ASC",
             lease,
             limit,
         );

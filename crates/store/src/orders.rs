@@ -42,7 +42,7 @@ use rows::{esim_from_row, hourly_from_row, order_from_row};
 pub(crate) use rows::order_from_row as order_from_stored_row;
 
 use crate::accounts::{place_hold_in, rehold_in, release_hold_in};
-use crate::purchases::Source;
+use crate::purchases::{LeasedRows, Source};
 use crate::{
     EsimRecord, InsertOutcome, Lease, NewOrder, OrderAttempt, OrderFailure, OrderRecord, Recorded,
     Store, StoreError, UpstreamAnswer, from_millis, millis, new_id,
@@ -647,15 +647,13 @@ impl Store {
         times: &[i64],
         limit: u32,
     ) -> Result<Vec<OrderRecord>, StoreError> {
-        let sql = self.lease_batch_sql(
-            "orders",
-            "id",
-            ORDER_COLUMNS,
-            eligible,
-            "updated_at ASC, id ASC",
-            lease,
-            limit,
-        );
+        let rows = LeasedRows {
+            table: "orders",
+            key: "id",
+            columns: ORDER_COLUMNS,
+            order_by: "updated_at ASC, id ASC",
+        };
+        let sql = self.lease_batch_sql(&rows, eligible, lease, limit);
         let mut query = sqlx::query(AssertSqlSafe(sql))
             .bind(lease.owner.clone())
             .bind(millis(lease.until))

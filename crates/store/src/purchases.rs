@@ -143,14 +143,17 @@ impl Store {
     /// atomic there as it stands.
     pub(crate) fn lease_batch_sql(
         &self,
-        table: &str,
-        key: &str,
-        columns: &str,
+        rows: &LeasedRows,
         eligible: &str,
-        order_by: &str,
         lease: &Lease,
         limit: u32,
     ) -> String {
+        let LeasedRows {
+            table,
+            key,
+            columns,
+            order_by,
+        } = rows;
         let (lock, least) = match self.backend {
             Backend::Postgres => (" FOR UPDATE SKIP LOCKED", "LEAST"),
             Backend::Sqlite => ("", "MIN"),
@@ -191,6 +194,15 @@ impl Store {
         .await?;
         Ok(done.rows_affected() == 1)
     }
+}
+
+/// Which rows a reconciler leases: the table, its key, the columns a
+/// claim returns and the order among rows due at once.
+pub(crate) struct LeasedRows {
+    pub table: &'static str,
+    pub key: &'static str,
+    pub columns: &'static str,
+    pub order_by: &'static str,
 }
 
 /// Whole milliseconds of a duration, saturating: a delay in a statement.

@@ -19,7 +19,7 @@ use simgate_domain::{ProviderId, ShippingAddress, SimOrder};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::purchases::{PurchaseEntry, Source, claim_purchase};
+use crate::purchases::{LeasedRows, PurchaseEntry, Source, claim_purchase};
 use crate::{
     InsertOutcome, Lease, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Store,
     StoreError, from_millis, millis, new_id,
@@ -272,13 +272,16 @@ impl SimOrderRepository for Store {
         created_before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<SimOrderRecord>, RepositoryError> {
+        let rows = LeasedRows {
+            table: "sim_orders",
+            key: "id",
+            columns: COLUMNS,
+            order_by: "updated_at ASC, id ASC",
+        };
         let sql = self.lease_batch_sql(
-            "sim_orders",
-            "id",
-            COLUMNS,
+            &rows,
             "(upstream_id IS NOT NULL AND status NOT IN ('failed', 'delivered', 'canceled')) \
              OR (upstream_id IS NULL AND status = 'submitting' AND created_at < $4)",
-            "updated_at ASC, id ASC",
             lease,
             limit,
         );
