@@ -14,11 +14,11 @@ use chrono::{DateTime, Utc};
 use crate::entities::{
     AccountTerms, ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord,
     HourlyOrders, InsertOutcome, Lease, LedgerPurchase, LineActivation, LineRecord, LineStatus,
-    ListedEsim, LowBalance, MarginRow, NewCredit, NewOrder, NewRefund, OrderAttempt, OrderFailure,
-    OrderQuery, OrderRecord, Posted, PreviousSecret, ProductFilter, ProviderBalance, ProviderSpend,
-    Recorded, RefundOutcome, RepositoryError, SalePrice, SealedSecret, SimOrderAnswer,
-    SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredBalance, StoredEvent,
-    StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer,
+    ListedEsim, LowBalance, MarginRow, Moved, NewCredit, NewOrder, NewRefund, OrderAttempt,
+    OrderFailure, OrderQuery, OrderRecord, Posted, PreviousSecret, ProductFilter, ProviderBalance,
+    ProviderSpend, Recorded, RefundOutcome, RepositoryError, SalePrice, SealedSecret,
+    SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredBalance,
+    StoredEvent, StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer,
     UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
@@ -188,13 +188,15 @@ pub trait OrderRepository: Send + Sync {
     ) -> Result<Recorded, RepositoryError>;
 
     /// Marks the attempt at `fence` failed (the provider certainly did
-    /// nothing), if the order is still pending or submitted without a purchase.
+    /// nothing), if the order is still pending or submitted without a
+    /// purchase: the failed order and its `order.failed` event, recorded in
+    /// the same transaction; `None` when another move came first.
     async fn fail_order(
         &self,
         id: &OrderId,
         fence: i64,
         failure: &OrderFailure,
-    ) -> Result<bool, RepositoryError>;
+    ) -> Result<Option<Moved>, RepositoryError>;
 
     /// Takes, under `lease`, up to `limit` orders whose outcome a reconciler
     /// must find out: submitted without an answer before `submitted_before`,
@@ -554,14 +556,27 @@ pub trait EventRepository: Send + Sync {
         id: &str,
     ) -> Result<Option<(Delivery, StoredEvent, Endpoint)>, RepositoryError>;
 
-    /// Records the outcome of one attempt.
+    /// Records the outcome of one attempt; `retry_at` is when a delivery
+    /// left pending is due again (its retry's time).
     async fn record_attempt(
         &self,
         id: &str,
         status: DeliveryStatus,
         response: Option<u16>,
         error: Option<&str>,
+        retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), RepositoryError>;
+
+    /// Takes up to `limit` pending deliveries due before `overdue_before`,
+    /// which no queued job can still be waiting to send, and marks them due
+    /// at `due_again` (compare-and-set on their due time, so that one
+    /// sweeper of several takes each). The caller queues them again.
+    async fn take_overdue_deliveries(
+        &self,
+        overdue_before: DateTime<Utc>,
+        due_again: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<String>, RepositoryError>;
 
     /// How many deliveries are still pending (not yet delivered, failed or
     /// disabled), across every tenant: the outbound webhook backlog.
@@ -611,7 +626,7 @@ pub trait WebhookRepository: Send + Sync {
         order: &OrderRecord,
         reference: &str,
         esim: &InstallDetails,
-    ) -> Result<OrderRecord, RepositoryError>;
+    ) -> Result<Moved, RepositoryError>;
 }
 
 /// The purchase ledger: every upstream purchase once, linked to its row or

@@ -29,6 +29,8 @@ use crate::{ServiceError, Services};
 pub const MAX_ATTEMPTS: u32 = 8;
 /// Longest wait between attempts, whatever the endpoint asks.
 const MAX_DELAY: Duration = Duration::from_secs(3600);
+/// Most overdue deliveries one sweep queues again.
+const SWEEP_BATCH: u32 = 500;
 /// Prefix of Standard Webhooks secrets.
 pub const SECRET_PREFIX: &str = "whsec_";
 
@@ -265,30 +267,40 @@ impl Services {
     pub(crate) async fn schedule(&self, deliveries: impl Iterator<Item = DeliveryId>) {
         for delivery in deliveries {
             if let Err(error) = self.queue.enqueue(&delivery, Duration::ZERO).await {
-                // The delivery stays pending in the store; a replay sends it.
+                // The delivery stays pending in the store, due now: the
+                // sweeper queues it again once it is overdue.
                 tracing::error!(%error, %delivery, "could not schedule a delivery");
             }
         }
     }
 
-    /// Tells the tenant about an order that became final. An event that
-    /// cannot be recorded is logged, never allowed to undo the order.
-    pub(crate) async fn announce(&self, order: &OrderRecord) {
-        if let Err(error) = self.order_event(order).await {
-            tracing::error!(order = %order.id, %error, "could not record the order's event");
+    /// Queues again the pending deliveries that are long past due: their
+    /// job was never queued (the enqueue after the commit failed, or the
+    /// process died between the two) or was lost. "Long" is the configured
+    /// sweep delay, beyond the queue's own takeover of a dead worker's jobs
+    /// and a delivery's timeout, so a delivery still queued or in flight is
+    /// not queued twice. Returns how many were queued again.
+    pub async fn sweep_deliveries(&self) -> Result<usize, ServiceError> {
+        let now = Utc::now();
+        let overdue_before = chrono::Duration::from_std(self.config.delivery_sweep_after)
+            .ok()
+            .and_then(|after| now.checked_sub_signed(after))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let overdue = self
+            .store
+            .take_overdue_deliveries(overdue_before, now, SWEEP_BATCH)
+            .await?;
+        let count = overdue.len();
+        for delivery in overdue {
+            let delivery = DeliveryId::from_stored(delivery);
+            tracing::warn!(%delivery, "a pending delivery had no job; queued again");
+            // A failure here leaves it overdue again after one more delay.
+            self.queue
+                .enqueue(&delivery, Duration::ZERO)
+                .await
+                .map_err(|e| ServiceError::Queue(e.to_string()))?;
         }
-    }
-
-    async fn order_event(&self, order: &OrderRecord) -> Result<(), ServiceError> {
-        let Some(event) = OutboundEvent::of_order(order) else {
-            return Ok(());
-        };
-        // Counted with the event, which is recorded once per fact.
-        let tenant_id = TenantId::from_stored(order.tenant_id.as_str());
-        if self.emit(&tenant_id, event).await? {
-            crate::telemetry::order_finished(order.provider(), order.status);
-        }
-        Ok(())
+        Ok(count)
     }
 
     /// After an order's event was recorded in the transaction that made the
@@ -356,6 +368,7 @@ impl Services {
                     DeliveryStatus::Disabled,
                     None,
                     Some("endpoint disabled"),
+                    None,
                 )
                 .await?;
             telemetry::delivery_attempt(DeliveryOutcome::Disabled);
@@ -395,6 +408,7 @@ impl Services {
                         DeliveryStatus::Delivered,
                         Some(response.status().as_u16()),
                         None,
+                        None,
                     )
                     .await?;
                 telemetry::delivery_attempt(DeliveryOutcome::Delivered);
@@ -411,6 +425,7 @@ impl Services {
                         DeliveryStatus::Disabled,
                         Some(410),
                         Some("410 Gone"),
+                        None,
                     )
                     .await?;
                 telemetry::delivery_attempt(DeliveryOutcome::Disabled);
@@ -439,19 +454,34 @@ impl Services {
         };
         if attempt >= MAX_ATTEMPTS {
             self.store
-                .record_attempt(delivery_id, DeliveryStatus::Failed, status, Some(&error))
+                .record_attempt(
+                    delivery_id,
+                    DeliveryStatus::Failed,
+                    status,
+                    Some(&error),
+                    None,
+                )
                 .await?;
             telemetry::delivery_attempt(DeliveryOutcome::Failed);
             tracing::warn!(delivery = delivery_id, attempt, %error, "giving up on a delivery");
             return Ok(());
         }
-        self.store
-            .record_attempt(delivery_id, DeliveryStatus::Pending, status, Some(&error))
-            .await?;
-        telemetry::delivery_attempt(DeliveryOutcome::Retrying);
         let delay = retry_after
             .unwrap_or_else(|| self.backoff(attempt))
             .min(MAX_DELAY);
+        let retry_at = chrono::Duration::from_std(delay)
+            .ok()
+            .and_then(|delay| Utc::now().checked_add_signed(delay));
+        self.store
+            .record_attempt(
+                delivery_id,
+                DeliveryStatus::Pending,
+                status,
+                Some(&error),
+                retry_at,
+            )
+            .await?;
+        telemetry::delivery_attempt(DeliveryOutcome::Retrying);
         tracing::info!(delivery = delivery_id, attempt, ?delay, %error, "delivery failed; retrying later");
         self.queue
             .enqueue(id, delay)

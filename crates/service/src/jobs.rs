@@ -1,7 +1,8 @@
 //! Background jobs: the scheduled catalogue sync, the catalogue index's
 //! check for another instance's sync, and the order reconciler
-//! (which also follows SIM card orders, settles line provisioning and
-//! refreshes the backlog and catalogue-age gauges), the provider balance
+//! (which also follows SIM card orders, settles line provisioning, queues
+//! again deliveries left without a job and refreshes the backlog and
+//! catalogue-age gauges), the provider balance
 //! reads (see [`crate::balances`]), plus the worker of the
 //! event delivery queue.
 //!
@@ -120,6 +121,11 @@ impl BackgroundJobs {
                     Ok(0) => {}
                     Ok(settled) => tracing::info!(settled, "settled line provisioning"),
                     Err(error) => tracing::warn!(%error, "line settlement pass failed"),
+                }
+                match services.sweep_deliveries().await {
+                    Ok(0) => {}
+                    Ok(queued) => tracing::warn!(queued, "queued deliveries that had no job"),
+                    Err(error) => tracing::warn!(%error, "delivery sweep failed"),
                 }
                 match services.settle_accounts().await {
                     (0, 0) => {}

@@ -75,6 +75,10 @@ pub struct ServiceConfig {
     pub max_quantity: u32,
     /// First wait before an event delivery is retried (doubling after).
     pub delivery_backoff: Duration,
+    /// How long past due a pending delivery must be before the sweeper
+    /// takes it as one without a job and queues it again: more than the
+    /// queue's takeover of a dead worker's jobs plus a delivery's timeout.
+    pub delivery_sweep_after: Duration,
     /// Let webhook endpoints be loopback or private addresses: for local
     /// development only, since tenants could then reach internal services.
     pub allow_private_webhook_targets: bool,
@@ -99,6 +103,7 @@ impl Default for ServiceConfig {
             max_attempts: 5,
             max_quantity: 100,
             delivery_backoff: Duration::from_secs(5),
+            delivery_sweep_after: Duration::from_secs(120),
             allow_private_webhook_targets: false,
             auth_cache_ttl: Duration::from_secs(3),
             refund_policy: simgate_domain::RefundPolicy::default(),

@@ -18,8 +18,8 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use sha2::{Digest, Sha256};
 use simgate_connectors::{Connector, ConnectorError, PlaceOrder, PlacedOrder, ReconcileStrategy};
 use simgate_domain::entities::{
-    AttemptResult, InsertOutcome, NewOrder, OrderAttempt, OrderFailure, OrderRecord, Recorded,
-    UpstreamAnswer,
+    AttemptResult, InsertOutcome, Moved, NewOrder, OrderAttempt, OrderFailure, OrderRecord,
+    Recorded, UpstreamAnswer,
 };
 use simgate_domain::orchestration::{Admission, OfferId};
 use simgate_domain::{
@@ -463,8 +463,10 @@ impl Services {
                         message: error.to_string(),
                         retryable: error.is_transient(),
                     };
-                    if self.store.fail_order(&order.id, attempt, &failure).await? {
-                        self.announce(&self.reload(&order.id).await?).await;
+                    if let Some(failed) =
+                        self.store.fail_order(&order.id, attempt, &failure).await?
+                    {
+                        self.announced(&failed.order, failed.event).await;
                     }
                     tracing::warn!(order = %order.id, %error, "provider did not take the order");
                 } else {
@@ -529,12 +531,15 @@ impl Services {
             ),
             retryable: true,
         };
-        if !self.store.fail_order(&order.id, fence, &failure).await? {
+        let Some(Moved {
+            order: failed,
+            event,
+        }) = self.store.fail_order(&order.id, fence, &failure).await?
+        else {
             // Another worker moved it first.
             return Ok(Submission::Settled(self.reload(&order.id).await?));
-        }
-        let failed = self.reload(&order.id).await?;
-        self.announce(&failed).await;
+        };
+        self.announced(&failed, event).await;
         tracing::warn!(order = %order.id, %provider, %balance, "the provider's balance cannot cover the order; not called");
         Err(ServiceError::ProviderBalanceLow {
             order: Some(Box::new(failed)),
@@ -790,10 +795,11 @@ impl Services {
                 retryable: true,
             };
             let failed = self.store.fail_order(&id, fence, &failure).await?;
-            if failed {
-                self.announce(&self.reload(&id).await?).await;
+            let settled = failed.is_some();
+            if let Some(failed) = failed {
+                self.announced(&failed.order, failed.event).await;
             }
-            return Ok(failed);
+            return Ok(settled);
         }
         if self.store.reopen_order(&id, fence, None).await?.is_none() {
             return Ok(false);

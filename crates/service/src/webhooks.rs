@@ -2,6 +2,7 @@
 //! anything in them is trusted, stored raw, then applied idempotently.
 
 use simgate_connectors::{Connector, HeaderMap, InboundEvent, WebhookError};
+use simgate_domain::entities::Moved;
 use simgate_domain::{ProviderId, TenantId};
 
 use crate::{ServiceError, Services};
@@ -116,12 +117,12 @@ impl Services {
                 ..
             } => {
                 let order = self.order_named(provider, &order_reference).await?;
-                let order = self
+                let Moved { order, event } = self
                     .store
                     .deliver_esim(&order, &order_reference, &install)
                     .await?;
                 tracing::info!(order = %order.id, iccid = %install.iccid, status = %order.status, "eSIM delivered by webhook");
-                self.announce(&order).await;
+                self.announced(&order, event).await;
                 Ok("applied")
             }
             InboundEvent::UsageReported {

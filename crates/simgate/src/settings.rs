@@ -569,6 +569,11 @@ pub struct Jobs {
     pub reconcile_backoff_max_secs: u64,
     /// First wait before a failed event delivery is retried (it doubles).
     pub delivery_backoff_ms: u64,
+    /// How long past due a pending delivery must be before it is taken as
+    /// one whose job was lost (a failed enqueue, a crash after the commit)
+    /// and queued again. More than a delivery's 10 s timeout plus the
+    /// queue's 15 s takeover of a dead worker's jobs.
+    pub delivery_sweep_after_secs: u64,
     /// How often each provider balance is read at the latest (a purchase
     /// has it read again within a second or two).
     pub provider_balance_secs: u64,
@@ -610,6 +615,7 @@ impl Default for Jobs {
             reconcile_after_secs: 45,
             reconcile_backoff_max_secs: 300,
             delivery_backoff_ms: 5000,
+            delivery_sweep_after_secs: 120,
             provider_balance_secs: 300,
         }
     }

@@ -1,7 +1,7 @@
 //! Events for resellers and their deliveries to each tenant's endpoints.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use simgate_domain::entities::RepositoryError;
 use simgate_domain::entities::{OrderRecord, RecordedEvent};
 use simgate_domain::repository::EventRepository;
@@ -12,7 +12,8 @@ use sqlx::{AssertSqlSafe, Row};
 use simgate_domain::entities::{PreviousSecret, SealedSecret, StoredSecret};
 
 use crate::{
-    Delivery, DeliveryStatus, Endpoint, Store, StoreError, StoredEvent, from_millis, millis, new_id,
+    Backend, Delivery, DeliveryStatus, Endpoint, Store, StoreError, StoredEvent, from_millis,
+    millis, new_id,
 };
 
 const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, secret_key_id, secret_nonce, \
@@ -275,20 +276,50 @@ impl EventRepository for Store {
         status: DeliveryStatus,
         response: Option<u16>,
         error: Option<&str>,
+        retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), RepositoryError> {
+        let now = Utc::now();
         sqlx::query(
             "UPDATE event_deliveries SET status = $2, attempts = attempts + 1, last_response = $3, \
-             last_error = $4, updated_at = $5 WHERE id = $1",
+             last_error = $4, updated_at = $5, due_at = $6 WHERE id = $1",
         )
         .bind(id.to_owned())
         .bind(status.as_str())
         .bind(response.map(i64::from))
         .bind(error.map(str::to_owned))
-        .bind(millis(Utc::now()))
+        .bind(millis(now))
+        .bind(millis(retry_at.unwrap_or(now)))
         .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
         Ok(())
+    }
+
+    async fn take_overdue_deliveries(
+        &self,
+        overdue_before: DateTime<Utc>,
+        due_again: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<String>, RepositoryError> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let overdue = "status = 'pending' AND due_at < $1";
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE event_deliveries SET due_at = $2 WHERE id IN (SELECT id FROM event_deliveries \
+             WHERE {overdue} ORDER BY due_at ASC LIMIT {limit}{lock}) AND {overdue} RETURNING id"
+        )))
+        .bind(millis(overdue_before))
+        .bind(millis(due_again))
+        .fetch_all(self.writer())
+        .await
+        .map_err(StoreError::from)?;
+        Ok(rows
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()
+            .map_err(StoreError::from)?)
     }
 
     async fn pending_deliveries(&self) -> Result<u64, RepositoryError> {
@@ -395,8 +426,8 @@ async fn insert_deliveries(
         let endpoint_id: String = endpoint.try_get("id")?;
         let id = new_id("dlv");
         sqlx::query(
-            "INSERT INTO event_deliveries (id, event_id, endpoint_id, status, attempts, last_response, last_error, updated_at) \
-             VALUES ($1, $2, $3, 'pending', 0, NULL, NULL, $4)",
+            "INSERT INTO event_deliveries (id, event_id, endpoint_id, status, attempts, last_response, last_error, updated_at, due_at) \
+             VALUES ($1, $2, $3, 'pending', 0, NULL, NULL, $4, $4)",
         )
         .bind(id.clone())
         .bind(event_id.to_owned())

@@ -137,6 +137,11 @@ fn migrator() -> Migrator {
             "reconcile backoff",
             include_str!("../migrations/0019_reconcile_backoff.sql"),
         ),
+        (
+            20,
+            "delivery due",
+            include_str!("../migrations/0020_delivery_due.sql"),
+        ),
     ];
     let mut migrator = Migrator::with_migrations(
         migrations

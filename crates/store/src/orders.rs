@@ -23,7 +23,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use simgate_domain::entities::{
-    EsimFilter, HourlyOrders, ListedEsim, OrderQuery, RepositoryError, SalePrice,
+    EsimFilter, HourlyOrders, ListedEsim, Moved, OrderQuery, RepositoryError, SalePrice,
 };
 use simgate_domain::repository::OrderRepository;
 use simgate_domain::{
@@ -42,6 +42,7 @@ use rows::{esim_from_row, hourly_from_row, order_from_row};
 pub(crate) use rows::order_from_row as order_from_stored_row;
 
 use crate::accounts::{place_hold_in, rehold_in, release_hold_in};
+use crate::events::record_order_event_in;
 use crate::purchases::{LeasedRows, Source};
 use crate::{
     EsimRecord, InsertOutcome, Lease, NewOrder, OrderAttempt, OrderFailure, OrderRecord, Recorded,
@@ -467,7 +468,7 @@ impl OrderRepository for Store {
         id: &OrderId,
         fence: i64,
         failure: &OrderFailure,
-    ) -> Result<bool, RepositoryError> {
+    ) -> Result<Option<Moved>, RepositoryError> {
         let now = millis(Utc::now());
         let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let done = sqlx::query(
@@ -483,12 +484,18 @@ impl OrderRepository for Store {
         .bind(fence)
         .execute(&mut *tx)
         .await.map_err(StoreError::from)?;
-        let failed = done.rows_affected() == 1;
-        if failed {
-            release_hold_in(&mut tx, &id.0, now).await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await.map_err(StoreError::from)?;
+            return Ok(None);
         }
+        release_hold_in(&mut tx, &id.0, now).await?;
+        let order = order_row(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::Conflict(id.0.clone()))?;
+        // The outbox: the event commits with the failure or not at all.
+        let event = record_order_event_in(&mut tx, &order, now).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(failed)
+        Ok(Some(Moved { order, event }))
     }
 
     async fn claim_orders_to_reconcile(

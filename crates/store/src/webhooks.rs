@@ -3,13 +3,14 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use simgate_domain::entities::RepositoryError;
+use simgate_domain::entities::{Moved, RepositoryError};
 use simgate_domain::repository::{OrderRepository, WebhookRepository};
 use simgate_domain::{Iccid, InstallDetails, OrderId, OrderStatus, ProviderId};
 use sqlx::Row;
 
 use crate::accounts::capture_hold_in;
-use crate::orders::link_esim;
+use crate::events::record_order_event_in;
+use crate::orders::{link_esim, order_row};
 use crate::purchases::{PurchaseEntry, claim_purchase};
 use crate::{OrderRecord, Store, StoreError, StoredWebhook, millis, new_id};
 
@@ -116,7 +117,7 @@ impl WebhookRepository for Store {
         order: &OrderRecord,
         reference: &str,
         esim: &InstallDetails,
-    ) -> Result<OrderRecord, RepositoryError> {
+    ) -> Result<Moved, RepositoryError> {
         let now = millis(Utc::now());
         let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let purchase = order.upstream_ref.as_deref().unwrap_or(reference);
@@ -163,12 +164,23 @@ impl WebhookRepository for Store {
         .bind(now)
         .execute(&mut *tx)
         .await.map_err(StoreError::from)?;
-        if moved.rows_affected() == 1 && status == OrderStatus::Completed {
+        let completed_now = moved.rows_affected() == 1 && status == OrderStatus::Completed;
+        if completed_now {
             capture_hold_in(&mut tx, &order.id.0, now).await?;
         }
-        tx.commit().await.map_err(StoreError::from)?;
-        self.order_by_id(&order.id)
+        let delivered = order_row(&mut tx, &order.id)
             .await?
-            .ok_or_else(|| StoreError::Conflict(order.id.0.clone()).into())
+            .ok_or_else(|| StoreError::Conflict(order.id.0.clone()))?;
+        // The outbox: the `order.completed` event commits with the move.
+        let event = if completed_now {
+            record_order_event_in(&mut tx, &delivered, now).await?
+        } else {
+            None
+        };
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(Moved {
+            order: delivered,
+            event,
+        })
     }
 }

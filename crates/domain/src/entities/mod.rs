@@ -28,9 +28,9 @@ pub use events::{
 };
 pub use lines::{LineActivation, LineRecord, LineStatus};
 pub use orders::{
-    AttemptResult, EsimFilter, EsimRecord, HourlyOrders, InsertOutcome, ListedEsim, NewOrder,
-    OrderAttempt, OrderFailure, OrderQuery, OrderRecord, Recorded, RecordedEvent, SalePrice,
-    UpstreamAnswer,
+    AttemptResult, EsimFilter, EsimRecord, HourlyOrders, InsertOutcome, ListedEsim, Moved,
+    NewOrder, OrderAttempt, OrderFailure, OrderQuery, OrderRecord, Recorded, RecordedEvent,
+    SalePrice, UpstreamAnswer,
 };
 pub use purchases::{Lease, UpstreamPurchase};
 pub use sessions::ConsoleSession;

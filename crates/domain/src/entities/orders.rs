@@ -262,6 +262,15 @@ pub struct RecordedEvent {
     pub deliveries: Vec<String>,
 }
 
+/// An order a move just changed, and the event recorded with the move when
+/// it made the order final (its outbox): the caller schedules the
+/// deliveries once the move is committed.
+#[derive(Debug, Clone)]
+pub struct Moved {
+    pub order: OrderRecord,
+    pub event: Option<RecordedEvent>,
+}
+
 /// What a provider said of one of its orders.
 #[derive(Debug, Clone, Copy)]
 pub struct UpstreamAnswer<'a> {

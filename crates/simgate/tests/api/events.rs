@@ -137,7 +137,7 @@ pub async fn register(app: &TestApp, url: &str) -> Value {
 }
 
 /// Orders one eSIM Go eSIM and waits for its completion.
-async fn complete_an_order(app: &TestApp, key: &str) -> Value {
+pub(crate) async fn complete_an_order(app: &TestApp, key: &str) -> Value {
     let product = app.cheapest("FR").await;
     let order = app.order(&product, key).await;
     app.wait_for_order(order["id"].as_str().unwrap(), "completed")

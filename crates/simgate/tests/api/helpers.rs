@@ -99,6 +99,9 @@ pub struct Options {
     /// `[jobs] reconcile_backoff_max_secs`: short by default, so that a
     /// test's fault cleared is seen within a pass or two.
     pub reconcile_backoff_max_secs: u64,
+    /// `[jobs] delivery_sweep_after_secs`: the production default unless a
+    /// test of lost deliveries shortens it.
+    pub delivery_sweep_after_secs: u64,
     pub database_url: Option<String>,
     /// Time between two steps of a Telnyx SIM order's life.
     pub telnyx_step: Duration,
@@ -145,6 +148,7 @@ impl Default for Options {
             reconcile_after_secs: 6,
             reconcile_every_secs: 1,
             reconcile_backoff_max_secs: 2,
+            delivery_sweep_after_secs: 120,
             database_url: None,
             telnyx_step: Duration::from_millis(100),
             health: HealthSettings::default(),
@@ -214,6 +218,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.reconcile_after_secs = options.reconcile_after_secs;
     settings.jobs.reconcile_backoff_max_secs = options.reconcile_backoff_max_secs;
     settings.jobs.delivery_backoff_ms = 200;
+    settings.jobs.delivery_sweep_after_secs = options.delivery_sweep_after_secs;
     settings.health = options.health;
     settings.jobs.provider_balance_secs = options.provider_balance_secs;
     if let Some(threshold) = options.esim_go_balance_low {

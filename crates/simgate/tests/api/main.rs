@@ -27,6 +27,7 @@ mod helpers;
 mod instances;
 mod limits;
 mod lines;
+mod lost_deliveries;
 mod observability;
 mod offers;
 mod operations;

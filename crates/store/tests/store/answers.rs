@@ -209,6 +209,7 @@ pub(super) async fn a_superseded_answer_is_recorded(store: Store) {
             .fail_order(&gave_up.id, attempt, &failure)
             .await
             .unwrap()
+            .is_some()
     );
     let found = store
         .record_upstream_order(

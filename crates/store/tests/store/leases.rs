@@ -82,10 +82,11 @@ pub(super) async fn a_stale_read_cannot_reopen_or_resend(store: Store) {
         retryable: true,
     };
     assert!(
-        !store
+        store
             .fail_order(&stale.id, stale.fence, &failure)
             .await
             .unwrap()
+            .is_none()
     );
     let after = store.order_by_id(&order.id).await.unwrap().unwrap();
     assert_eq!((after.attempts, after.fence), (2, second));
@@ -120,6 +121,7 @@ pub(super) async fn a_stale_read_cannot_reopen_or_resend(store: Store) {
             .fail_order(&retried.id, attempt, &failure)
             .await
             .unwrap()
+            .is_some()
     );
     let failed = store.order_by_id(&retried.id).await.unwrap().unwrap();
     let reopened = store
