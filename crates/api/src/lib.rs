@@ -5,6 +5,7 @@
 //! through [`problem::ApiError`] as an RFC 9457 problem with a stable code.
 
 pub mod auth;
+pub mod browser;
 pub mod extract;
 pub mod limits;
 pub mod observability;
@@ -249,7 +250,8 @@ pub fn app(state: AppState) -> Router {
 
 /// The application with `pages` merged beside the API and the docs UI
 /// (the binary passes the operator console), under the same request
-/// span, panic net and fallbacks. `pages` must not set a fallback.
+/// span, panic net and fallbacks. `pages` must not set a fallback. The
+/// docs UI and `pages` carry the browser headers of [`browser::secured`].
 pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
     let (api, openapi) = api_routes();
     let openapi_json = serde_json::to_string(&openapi).unwrap_or_else(|_| "{}".to_owned());
@@ -262,8 +264,7 @@ pub fn app_with(state: AppState, pages: Router<AppState>) -> Router {
             )
         }),
     )
-    .merge(docs_ui())
-    .merge(pages)
+    .merge(browser::secured(Router::from(docs_ui()).merge(pages)))
     .fallback(routes::system::not_found)
     .method_not_allowed_fallback(routes::system::method_not_allowed)
     .layer(CatchPanicLayer::custom(|_| {

@@ -201,6 +201,49 @@ async fn catalogue_orders_search_and_faulty_reports() {
     assert_eq!(f.sandbox.purchases(), 3);
 }
 
+/// The lookup by reference keeps only the order carrying our reference: a
+/// search that ignores its filter must not make another order ours.
+#[tokio::test]
+async fn the_lookup_by_reference_adopts_only_an_order_carrying_it() {
+    let f = fixture(SimLocalSandboxConfig::default()).await;
+    let client = client(&f, SECRET, true);
+    let sku = client.product_offerings(None, Some("GB")).await.unwrap()[0]
+        .id
+        .clone();
+    let others = client.place_order(&order("ord_other", &sku)).await.unwrap();
+    let loose = reqwest::Client::new()
+        .post(format!("{}/__admin/loose-search", f.handle.base_url()))
+        .json(&serde_json::json!({ "enabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert!(loose.status().is_success(), "{}", loose.status());
+    let page = client.search_orders("ord_lost").await.unwrap();
+    assert_eq!(
+        page.content[0].external_reference.as_deref(),
+        Some("ord_other"),
+        "the broken search answers the unrelated order first"
+    );
+    assert!(
+        client
+            .order_by_reference("ord_lost")
+            .await
+            .unwrap()
+            .is_none(),
+        "an order with another reference is not ours"
+    );
+
+    // Among unrelated orders, the one carrying our reference is found.
+    let ours = client.place_order(&order("ord_ours", &sku)).await.unwrap();
+    assert_ne!(ours.reference, others.reference);
+    let found = client
+        .order_by_reference("ord_ours")
+        .await
+        .unwrap()
+        .expect("our order");
+    assert_eq!(found.reference, ours.reference);
+}
+
 #[tokio::test]
 async fn the_fulfilment_webhook_is_verified_by_its_api_key() {
     let f = fixture(SimLocalSandboxConfig::default()).await;

@@ -11,9 +11,11 @@
 //! interrupted by a crash is simply run again by the next process. Event
 //! deliveries are individual, delayed and retried: they go through apalis.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -59,52 +61,72 @@ impl BackgroundJobs {
         let syncing = Arc::new(tokio::sync::Mutex::new(()));
         let catalogue = {
             let (services, syncing) = (services.clone(), syncing.clone());
-            every(schedule.catalogue_every, stopped.clone(), move || {
-                let (services, syncing) = (services.clone(), syncing.clone());
-                async move {
-                    let _turn = syncing.lock().await;
-                    services.sync_all_catalogues(&|_, _| {}).await;
-                }
-            })
+            every(
+                "catalogue sync",
+                schedule.catalogue_every,
+                stopped.clone(),
+                move || {
+                    let (services, syncing) = (services.clone(), syncing.clone());
+                    async move {
+                        let _turn = syncing.lock().await;
+                        services.sync_all_catalogues(&|_, _| {}).await;
+                    }
+                },
+            )
         };
         let catalogue_retry = {
             let services = services.clone();
             // The scheduled sync makes the first attempt at start.
             let mut at_start = true;
-            every(schedule.catalogue_retry_every, stopped.clone(), move || {
-                let first_tick = std::mem::replace(&mut at_start, false);
-                let (services, syncing) = (services.clone(), syncing.clone());
-                async move {
-                    if first_tick {
-                        return;
+            every(
+                "catalogue retry",
+                schedule.catalogue_retry_every,
+                stopped.clone(),
+                move || {
+                    let first_tick = std::mem::replace(&mut at_start, false);
+                    let (services, syncing) = (services.clone(), syncing.clone());
+                    async move {
+                        if first_tick {
+                            return;
+                        }
+                        let _turn = syncing.lock().await;
+                        retry_unloaded_catalogues(&services).await;
                     }
-                    let _turn = syncing.lock().await;
-                    retry_unloaded_catalogues(&services).await;
-                }
-            })
+                },
+            )
         };
         // Another instance's sync reaches this one's catalogue index
         // within this period (and the rebuild).
         let catalogue_index = {
             let services = services.clone();
-            every(CATALOGUE_INDEX_RECHECK, stopped.clone(), move || {
-                let services = services.clone();
-                async move {
-                    if let Err(error) = services.refresh_catalogue_index().await {
-                        tracing::warn!(%error, "could not check the catalogue index for changes");
+            every(
+                "catalogue index",
+                CATALOGUE_INDEX_RECHECK,
+                stopped.clone(),
+                move || {
+                    let services = services.clone();
+                    async move {
+                        if let Err(error) = services.refresh_catalogue_index().await {
+                            tracing::warn!(%error, "could not check the catalogue index for changes");
+                        }
                     }
-                }
-            })
+                },
+            )
         };
         let balances = {
             let services = services.clone();
             let period = schedule.provider_balance_every;
-            every(BALANCE_TICK, stopped.clone(), move || {
-                let services = services.clone();
-                async move { services.balance_pass(period).await }
-            })
+            every(
+                "provider balances",
+                BALANCE_TICK,
+                stopped.clone(),
+                move || {
+                    let services = services.clone();
+                    async move { services.balance_pass(period).await }
+                },
+            )
         };
-        let reconcile = every(schedule.reconcile_every, stopped, move || {
+        let reconcile = every("reconcile", schedule.reconcile_every, stopped, move || {
             let services = services.clone();
             async move {
                 match services.reconcile_orders().await {
@@ -185,7 +207,11 @@ async fn retry_unloaded_catalogues(services: &Services) {
     }
 }
 
+/// Runs `pass` every `period` until `stopped` changes. A pass that panics
+/// is logged as a failed pass and the schedule goes on: one bad row or
+/// provider answer must not stop a job until the next restart.
 fn every<F, Fut>(
+    job: &'static str,
     period: Duration,
     mut stopped: watch::Receiver<bool>,
     mut pass: F,
@@ -199,9 +225,55 @@ where
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = ticks.tick() => pass().await,
+                _ = ticks.tick() => {
+                    // The pass's state is its own and rebuilt by the next
+                    // call; nothing it half-changed is reused after a panic.
+                    let contained = AssertUnwindSafe(async { pass().await }).catch_unwind();
+                    if let Err(panic) = contained.await {
+                        tracing::error!(
+                            job,
+                            panic = panic_message(panic.as_ref()),
+                            "background job pass panicked; the next pass runs on schedule"
+                        );
+                    }
+                }
                 _ = stopped.changed() => break,
             }
         }
     })
+}
+
+/// The message a panic was raised with, when it is text.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_pass_that_panics_is_contained_and_the_job_runs_again() {
+        let (_stop, stopped) = watch::channel(false);
+        let (ran, mut runs) = tokio::sync::mpsc::unbounded_channel();
+        let mut count = 0_u32;
+        let job = every("test", Duration::from_millis(5), stopped, move || {
+            count += 1;
+            let (run, ran) = (count, ran.clone());
+            async move {
+                assert!(run != 1, "the first pass panics");
+                let _ = ran.send(run);
+            }
+        });
+        let later = tokio::time::timeout(Duration::from_secs(10), runs.recv())
+            .await
+            .expect("a pass after the panicking one runs");
+        assert_eq!(later, Some(2));
+        assert!(!job.is_finished(), "the job is still scheduled");
+        job.abort();
+    }
 }

@@ -75,8 +75,10 @@ pub enum StartError {
 
 /// Builds the connector registry from the provider settings: every
 /// configured provider of the table ([`providers::all`]), their health
-/// judged under the `[health]` tuning (refused when meaningless).
+/// judged under the `[health]` tuning (refused when meaningless). An empty
+/// webhook or callback secret is refused.
 pub fn connectors(settings: &Settings) -> Result<ConnectorRegistry, StartError> {
+    settings.providers.check_webhook_secrets()?;
     let health = HealthRegistry::new(settings.health.config())?;
     let mut registry = ConnectorRegistry::with_health(health);
     for provider in providers::all() {

@@ -14,7 +14,7 @@ use chrono::TimeDelta;
 use figment::Figment;
 use figment::providers::{Env, Format, Toml};
 use rust_decimal::Decimal;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use simgate_connectors::esim_story::types::OptionConfig;
 use simgate_domain::orchestration::HealthConfig;
@@ -367,6 +367,34 @@ pub struct Providers {
     pub onsim: Option<BearerSettings>,
 }
 
+impl Providers {
+    /// Refuses a webhook or callback secret configured empty (or blank):
+    /// a request carrying an empty header would match it, so anyone could
+    /// post provider events.
+    pub fn check_webhook_secrets(&self) -> Result<(), SettingsError> {
+        let secrets = [
+            (
+                "providers.esim_go.api_key",
+                self.esim_go.as_ref().map(|p| &p.api_key),
+            ),
+            (
+                "providers.esim_story.webhook_secret",
+                self.esim_story.as_ref().map(|p| &p.webhook_secret),
+            ),
+            (
+                "providers.sim_local.webhook_api_key",
+                self.sim_local.as_ref().map(|p| &p.webhook_api_key),
+            ),
+        ];
+        for (setting, secret) in secrets {
+            if secret.is_some_and(|s| s.expose_secret().trim().is_empty()) {
+                return Err(SettingsError::EmptySecret(setting));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// How to reach a provider that authenticates with a bearer API key
 /// (Telnyx, ONSIM).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -669,6 +697,10 @@ pub enum SettingsError {
     /// A configuration file asked for explicitly is not there.
     #[error("configuration file {} not found", .0.display())]
     MissingFile(PathBuf),
+    /// A provider's webhook or callback secret is empty or blank; names
+    /// the setting, never its value.
+    #[error("configuration error: {0} is empty: configure the provider's secret")]
+    EmptySecret(&'static str),
 }
 
 /// The file read when none is given: optional, unlike one given explicitly.

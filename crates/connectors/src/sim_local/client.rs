@@ -292,9 +292,12 @@ impl Connector for SimLocalClient {
         &self,
         reference: &str,
     ) -> Result<Option<PlacedOrder>, ConnectorError> {
+        // Only an order carrying our reference is ours: a search that
+        // ignored or loosened its filter must not hand us someone else's.
         let page = self.search_orders(reference).await?;
         page.content
-            .first()
+            .iter()
+            .find(|o| o.external_reference.as_deref() == Some(reference))
             .map(transform::placed_order)
             .transpose()
     }

@@ -50,7 +50,8 @@ pub(crate) async fn list(
                             td { (snapshot.map_or_else(|| "–".to_owned(), |s| s.cost.to_string())) }
                             td {
                                 @match snapshot.and_then(|s| s.tracking_url.as_deref()) {
-                                    Some(url) => a href=(url) rel="noreferrer" { "track" },
+                                    Some(url) if is_web_url(url) => a href=(url) rel="noreferrer" { "track" },
+                                    Some(url) => (url),
                                     None => "–",
                                 }
                             }
@@ -66,4 +67,10 @@ pub(crate) async fn list(
         }
     };
     layout::page(&state, &console, Nav::SimOrders, "SIM orders", content).await
+}
+
+/// Whether a provider's tracking URL may be a link: only an absolute http
+/// or https URL, never `javascript:` or `data:` (it comes from upstream).
+fn is_web_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }

@@ -5,6 +5,8 @@
 //!
 //! Admin hooks under [`ADMIN_PREFIX`](crate::simulator::ADMIN_PREFIX): `POST|DELETE /__admin/webhook`
 //! (`{"url": ..}`), `GET /__admin/stats`, `POST /__admin/revoke-tokens`,
+//! `POST /__admin/loose-search` (`{"enabled": true}`: the order search
+//! ignores `external_reference` and answers every order, in id order),
 //! `GET /__admin/purchases` (every order created, with its
 //! `external_reference` as the caller reference; see
 //! [`crate::simulator::PurchaseList`]).

@@ -104,6 +104,10 @@ pub(crate) struct SimLocalState {
     pub(crate) sold: Vec<Purchase>,
     pub(crate) webhooks_delivered: usize,
     pub(crate) next_serial: u64,
+    /// The order search ignores `external_reference` and answers every
+    /// order (`POST /__admin/loose-search`): a provider whose filter is
+    /// broken, which a client must not trust.
+    pub(crate) loose_search: bool,
     pub(crate) rng: StdRng,
 }
 
@@ -213,6 +217,7 @@ impl SimLocalSandbox {
             purchases: 0,
             sold: Vec::new(),
             webhooks_delivered: 0,
+            loose_search: false,
             next_serial: (chrono::Utc::now().timestamp_millis().unsigned_abs() % 10_000_000_000)
                 * 1000,
             rng: StdRng::seed_from_u64(11),
@@ -281,6 +286,10 @@ impl SimLocalSandbox {
                 post(set_webhook).delete(clear_webhook),
             )
             .route(&format!("{ADMIN_PREFIX}/stats"), get(stats))
+            .route(
+                &format!("{ADMIN_PREFIX}/loose-search"),
+                post(set_loose_search),
+            )
             .route(&purchases_path(), get(list_purchases))
             .route(
                 &format!("{ADMIN_PREFIX}/revoke-tokens"),

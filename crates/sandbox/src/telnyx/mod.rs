@@ -10,7 +10,10 @@
 //!
 //! Every route but the admin ones needs `Authorization: Bearer <api_key>`.
 //! Admin hooks under [`ADMIN_PREFIX`](crate::simulator::ADMIN_PREFIX): `POST
-//! /__admin/sim_card_orders/{id}/cancel` and `GET /__admin/purchases`
+//! /__admin/sim_card_orders/{id}/cancel`, `POST
+//! /__admin/sim_card_orders/{id}/tracking_url` (body `{"tracking_url": "…"}`:
+//! the URL the order carries once shipped, any string, to test how clients
+//! show a hostile one) and `GET /__admin/purchases`
 //! (every order created, sku `sim_card`; Telnyx keeps no caller reference;
 //! see [`crate::simulator::PurchaseList`]), besides the shared
 //! `/__admin/faults`.

@@ -77,6 +77,9 @@ pub(crate) struct OrderRecord {
     pub(crate) address: Address,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) canceled_at: Option<DateTime<Utc>>,
+    /// The tracking URL shown once shipped, when an admin hook set one
+    /// (whatever the provider might send, however odd); else the sandbox's own.
+    pub(crate) tracking_url: Option<String>,
 }
 
 /// The statuses an order walks through, one per step.
@@ -126,7 +129,11 @@ impl OrderRecord {
                 record_type: None,
                 ..self.address.clone()
             },
-            tracking_url: shipped.then(|| format!("{TRACKING_BASE}{}", self.id)),
+            tracking_url: shipped.then(|| {
+                self.tracking_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{TRACKING_BASE}{}", self.id))
+            }),
             status: status.as_str().to_owned(),
             created_at: timestamp(self.created_at),
             updated_at: timestamp(updated_at),
@@ -201,6 +208,10 @@ impl TelnyxSandbox {
             .route(
                 &format!("{ADMIN_PREFIX}/sim_card_orders/{{id}}/cancel"),
                 post(admin_cancel),
+            )
+            .route(
+                &format!("{ADMIN_PREFIX}/sim_card_orders/{{id}}/tracking_url"),
+                post(admin_tracking_url),
             )
             .route(&purchases_path(), get(list_purchases))
             .with_state(self.clone());

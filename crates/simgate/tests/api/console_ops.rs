@@ -10,7 +10,7 @@ use reqwest::header::LOCATION;
 use serde_json::json;
 
 use crate::console::{csrf_in, sign_in};
-use crate::helpers::{TestApp, eventually};
+use crate::helpers::{Options, TestApp, eventually};
 use crate::lines::reserved_number;
 use crate::routing::japan_offer;
 use crate::sim_orders::{self, wait_for_status};
@@ -200,6 +200,42 @@ async fn sim_orders_are_listed_with_their_tracking_for_their_tenant_only() {
         !html.contains(id) && html.contains("No SIM card orders yet."),
         "{html}"
     );
+}
+
+/// A provider's tracking URL is a link only when it is http(s): one that is
+/// `javascript:` is shown as text, never as an `href`.
+#[tokio::test]
+async fn a_tracking_url_that_is_not_http_is_shown_as_text_not_linked() {
+    let app = TestApp::spawn_with(Options {
+        telnyx_step: Duration::from_millis(300),
+        ..Options::default()
+    })
+    .await;
+    let address = sim_orders::create_address(&app).await;
+    let placed = sim_orders::order(&app, &address, 1, "console-hostile-tracking").await;
+    let upstream = placed["upstream_id"].as_str().unwrap();
+    let set = reqwest::Client::new()
+        .post(format!(
+            "{}/__admin/sim_card_orders/{upstream}/tracking_url",
+            app.telnyx_handle.base_url()
+        ))
+        .json(&json!({ "tracking_url": "javascript:alert(1)" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success(), "{}", set.status());
+    let id = placed["id"].as_str().unwrap();
+    let delivered = wait_for_status(&app, id, "delivered").await;
+    assert_eq!(delivered["tracking_url"], "javascript:alert(1)");
+
+    let owner = sign_in(&app, &app.api_key).await;
+    let html = owner.get("/console/sim-orders").await.text().await.unwrap();
+    let row = &html[html
+        .find(&format!(r#"data-sim-order="{id}""#))
+        .expect("the order's row")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(!html.contains(r#"href="javascript:"#), "{row}");
+    assert!(row.contains("<td>javascript:alert(1)</td>"), "{row}");
 }
 
 #[tokio::test]

@@ -45,4 +45,5 @@ mod system;
 mod telnyx_list;
 mod tenancy;
 mod usage_callbacks;
+mod webhook_secrets;
 mod webhook_targets;

@@ -37,3 +37,37 @@ async fn health_metrics_openapi_and_docs() {
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(docs.text().await.unwrap().contains("<html"));
 }
+
+/// The console and `/docs` tell browsers to load only simgate's own files
+/// and never to frame them, and keep the referrer on simgate.
+#[tokio::test]
+async fn console_and_docs_pages_carry_the_browser_security_headers() {
+    let app = TestApp::spawn().await;
+    let owner = crate::console::sign_in(&app, &app.api_key).await;
+    let signed_in = owner.get("/console/sim-orders").await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let mut pages = vec![("/console/sim-orders", signed_in)];
+    for path in ["/console/login", "/docs"] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        pages.push((path, response));
+    }
+    for (path, response) in &pages {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let policy = header("content-security-policy");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert!(policy.contains("script-src 'self'"), "{path}: {policy}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+    }
+}

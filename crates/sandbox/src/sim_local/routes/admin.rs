@@ -1,5 +1,5 @@
 //! The test hooks under `/__admin`: the fulfilment webhook target, token
-//! revocation, purchases and stats.
+//! revocation, purchases, stats and a broken order search.
 
 use axum::Json;
 use axum::extract::State;
@@ -46,4 +46,18 @@ pub(crate) async fn stats(State(sandbox): State<SimLocalSandbox>) -> Json<serde_
         "webhooks_delivered": state.webhooks_delivered,
         "faulty": state.faulty.len(),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LooseSearch {
+    pub(crate) enabled: bool,
+}
+
+/// Makes the order search ignore its filter (or obey it again).
+pub(crate) async fn set_loose_search(
+    State(sandbox): State<SimLocalSandbox>,
+    Json(body): Json<LooseSearch>,
+) -> StatusCode {
+    sandbox.lock().loose_search = body.enabled;
+    StatusCode::NO_CONTENT
 }

@@ -90,6 +90,7 @@ pub(crate) async fn create_order(State(sandbox): State<TelnyxSandbox>, body: Byt
         address,
         created_at: now(),
         canceled_at: None,
+        tracking_url: None,
     };
     let data = record.wire(record.created_at, state.config.step);
     state.orders.push(record);
