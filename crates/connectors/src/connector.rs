@@ -182,6 +182,13 @@ pub trait Connector: Send + Sync {
         Err(WebhookError::Unsupported)
     }
 
+    /// Reads a webhook body [`Connector::verify_webhook`] verified before,
+    /// from where it was stored: the inbox applies it again after a crash
+    /// or a failed attempt, when the request's headers are long gone.
+    fn read_webhook(&self, _body: &[u8]) -> Result<InboundEvent, WebhookError> {
+        Err(WebhookError::Unsupported)
+    }
+
     /// Data usage of every bundle on an eSIM.
     async fn usage(&self, _iccid: &Iccid) -> Result<Vec<BundleUsage>, ConnectorError> {
         Err(ConnectorError::Unsupported(Capability::Usage))

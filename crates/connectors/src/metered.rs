@@ -195,6 +195,10 @@ impl Connector for Metered<dyn Connector> {
         self.inner.verify_webhook(headers, body)
     }
 
+    fn read_webhook(&self, body: &[u8]) -> Result<InboundEvent, WebhookError> {
+        self.inner.read_webhook(body)
+    }
+
     async fn usage(&self, iccid: &Iccid) -> Result<Vec<BundleUsage>, ConnectorError> {
         self.measure("usage", self.inner.usage(iccid)).await
     }

@@ -12,14 +12,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::entities::{
-    AccountTerms, ConsoleSession, Delivery, DeliveryStatus, Endpoint, EsimFilter, EsimRecord,
-    HourlyOrders, InsertOutcome, Lease, LedgerPurchase, LineActivation, LineRecord, LineStatus,
-    ListedEsim, LowBalance, MarginRow, Moved, NewCredit, NewOrder, NewRefund, OrderAttempt,
-    OrderFailure, OrderQuery, OrderRecord, Posted, PreviousSecret, ProductFilter, ProviderBalance,
-    ProviderSpend, Recorded, RefundOutcome, RepositoryError, SalePrice, SealedSecret,
-    SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Statement, StoredBalance,
-    StoredEvent, StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused, UpstreamAnswer,
-    UpstreamPurchase,
+    AccountTerms, ConsoleSession, Delivery, DeliveryStatus, DueWebhook, Endpoint, EsimFilter,
+    EsimRecord, HourlyOrders, InsertOutcome, Lease, LedgerPurchase, LineActivation, LineRecord,
+    LineStatus, ListedEsim, LowBalance, MarginRow, Moved, NewCredit, NewOrder, NewRefund,
+    OrderAttempt, OrderFailure, OrderQuery, OrderRecord, Posted, PreviousSecret, ProductFilter,
+    ProviderBalance, ProviderSpend, Recorded, RefundOutcome, RepositoryError, SalePrice,
+    SealedSecret, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Statement,
+    StoredBalance, StoredEvent, StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused,
+    UpstreamAnswer, UpstreamPurchase,
 };
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
@@ -588,20 +588,37 @@ pub trait EventRepository: Send + Sync {
 /// Implemented by the store in `crates/store/src/webhooks.rs`.
 #[async_trait]
 pub trait WebhookRepository: Send + Sync {
-    /// Stores a verified webhook's raw body under the provider's dedupe key.
+    /// Stores a verified webhook's raw body under the provider's dedupe key,
+    /// due for the inbox at `retry_at` unless the receiving request applies
+    /// it first; or finds the row of the same delivery stored before.
     async fn store_webhook(
         &self,
         provider: ProviderId,
         dedupe_key: &str,
         body: &str,
+        retry_at: DateTime<Utc>,
     ) -> Result<StoredWebhook, RepositoryError>;
 
-    /// Forgets a stored webhook that could not be applied, so that the
-    /// provider's redelivery is applied instead of ignored.
-    async fn forget_webhook(&self, id: &str) -> Result<(), RepositoryError>;
-
-    /// Records what applying a stored webhook did.
+    /// Records what applying a stored webhook did: it is done.
     async fn finish_webhook(&self, id: &str, outcome: &str) -> Result<(), RepositoryError>;
+
+    /// Records a failed attempt to apply a stored webhook, tried again at
+    /// `retry_at`.
+    async fn postpone_webhook(
+        &self,
+        id: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), RepositoryError>;
+
+    /// Takes up to `limit` stored webhooks not yet applied whose attempt is
+    /// due at `now`, moving their next attempt to `lease_until` (a
+    /// compare-and-set, so that one inbox pass of several takes each).
+    async fn take_due_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueWebhook>, RepositoryError>;
 
     /// The order a provider knows by `reference`: linked by its upstream
     /// reference, or (for providers that keep our id) by our own id.
@@ -647,6 +664,18 @@ pub trait PurchaseRepository: Send + Sync {
         &self,
         provider: ProviderId,
         upstream_ref: &str,
+    ) -> Result<bool, RepositoryError>;
+
+    /// Keeps a purchase `provider` made for `order` after the order had
+    /// moved on to another provider (a webhook from the first, arriving
+    /// after a failover) as an extra purchase of it, for an operator to
+    /// refund; false when the ledger had it already.
+    async fn record_late_purchase(
+        &self,
+        provider: ProviderId,
+        upstream_ref: &str,
+        order: &OrderRecord,
+        detail: &str,
     ) -> Result<bool, RepositoryError>;
 }
 

@@ -1,7 +1,7 @@
 //! Background jobs: the scheduled catalogue sync, the catalogue index's
 //! check for another instance's sync, and the order reconciler
-//! (which also follows SIM card orders, settles line provisioning, queues
-//! again deliveries left without a job and refreshes the backlog and
+//! (which also follows SIM card orders, settles line provisioning, applies
+//! stored webhooks not applied yet, queues again deliveries left without a job and refreshes the backlog and
 //! catalogue-age gauges), the provider balance
 //! reads (see [`crate::balances`]), plus the worker of the
 //! event delivery queue.
@@ -143,6 +143,11 @@ impl BackgroundJobs {
                     Ok(0) => {}
                     Ok(settled) => tracing::info!(settled, "settled line provisioning"),
                     Err(error) => tracing::warn!(%error, "line settlement pass failed"),
+                }
+                match services.apply_inbox().await {
+                    Ok(0) => {}
+                    Ok(applied) => tracing::info!(applied, "applied stored webhooks"),
+                    Err(error) => tracing::warn!(%error, "webhook inbox pass failed"),
                 }
                 match services.sweep_deliveries().await {
                     Ok(0) => {}

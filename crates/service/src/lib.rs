@@ -79,6 +79,9 @@ pub struct ServiceConfig {
     /// takes it as one without a job and queues it again: more than the
     /// queue's takeover of a dead worker's jobs plus a delivery's timeout.
     pub delivery_sweep_after: Duration,
+    /// How long the request that stored a webhook has to apply it before
+    /// the inbox takes it as one a crash left unapplied.
+    pub webhook_retry_after: Duration,
     /// Let webhook endpoints be loopback or private addresses: for local
     /// development only, since tenants could then reach internal services.
     pub allow_private_webhook_targets: bool,
@@ -104,6 +107,7 @@ impl Default for ServiceConfig {
             max_quantity: 100,
             delivery_backoff: Duration::from_secs(5),
             delivery_sweep_after: Duration::from_secs(120),
+            webhook_retry_after: Duration::from_secs(30),
             allow_private_webhook_targets: false,
             auth_cache_ttl: Duration::from_secs(3),
             refund_policy: simgate_domain::RefundPolicy::default(),

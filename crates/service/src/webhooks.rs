@@ -2,10 +2,38 @@
 //! anything in them is trusted, stored raw, then applied idempotently.
 
 use simgate_connectors::{Connector, HeaderMap, InboundEvent, WebhookError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use simgate_domain::entities::Moved;
-use simgate_domain::{ProviderId, TenantId};
+use simgate_domain::{OrderId, ProviderId, TenantId};
 
 use crate::{ServiceError, Services};
+
+/// Failed attempts after which a stored webhook is given up (about six
+/// hours of doubling delays): marked `unmatched` when it never found its
+/// order or eSIM, `failed` otherwise, and logged.
+pub const WEBHOOK_MAX_ATTEMPTS: u32 = 16;
+/// Most stored webhooks one inbox pass applies.
+const INBOX_BATCH: u32 = 100;
+/// First wait after a failed attempt; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(3600);
+
+/// The wait after the `failed`th failed attempt.
+fn webhook_backoff(failed: u32) -> Duration {
+    FIRST_BACKOFF
+        .saturating_mul(1 << failed.saturating_sub(1).min(16))
+        .min(MAX_BACKOFF)
+}
+
+/// `now` plus `delay`, saturating far in the future.
+fn later(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(delay)
+        .ok()
+        .and_then(|delay| now.checked_add_signed(delay))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
 
 /// What receiving a webhook did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,27 +108,97 @@ impl Services {
         };
         let stored = self
             .store
-            .store_webhook(provider, &delivery_id, &String::from_utf8_lossy(body))
+            .store_webhook(
+                provider,
+                &delivery_id,
+                &String::from_utf8_lossy(body),
+                later(Utc::now(), self.config.webhook_retry_after),
+            )
             .await?;
-        if stored.duplicate {
+        if stored.duplicate && !stored.pending {
             tracing::info!(%provider, delivery = %delivery_id, "duplicate webhook ignored");
             return Ok(WebhookOutcome::Duplicate);
         }
-        match self.apply(provider, connector.as_ref(), event).await {
-            Ok(outcome) => {
-                self.store.finish_webhook(&stored.id, outcome).await?;
-                Ok(WebhookOutcome::Applied)
-            }
-            Err(error @ (ServiceError::OrderNotFound(_) | ServiceError::EsimNotFound(_))) => {
-                self.store.finish_webhook(&stored.id, "unmatched").await?;
-                Err(error)
-            }
-            Err(error) => {
-                // Not applied: forget it, so the provider's redelivery is applied.
-                self.store.forget_webhook(&stored.id).await?;
-                Err(error)
+        if stored.duplicate {
+            tracing::info!(%provider, delivery = %delivery_id, "redelivery of a webhook not applied yet: applying it");
+        }
+        let attempt = self.apply(provider, connector.as_ref(), event).await;
+        self.settle_webhook(&stored.id, stored.attempts, attempt)
+            .await
+            .map(|_| WebhookOutcome::Applied)
+    }
+
+    /// Applies again the stored webhooks whose attempt is due: those the
+    /// process died before applying, whose attempt failed, or that named an
+    /// order not known yet. Several instances share the work: each row is
+    /// taken by one pass. Returns how many were applied.
+    pub async fn apply_inbox(&self) -> Result<usize, ServiceError> {
+        let now = Utc::now();
+        let due = self
+            .store
+            .take_due_webhooks(
+                now,
+                later(now, self.config.webhook_retry_after),
+                INBOX_BATCH,
+            )
+            .await?;
+        let mut applied = 0;
+        for webhook in due {
+            let attempt = match self.connectors.get(webhook.provider) {
+                None => Err(ServiceError::ProviderNotConfigured(webhook.provider)),
+                Some(connector) => match connector.read_webhook(webhook.body.as_bytes()) {
+                    Ok(event) => {
+                        self.apply(webhook.provider, connector.as_ref(), event)
+                            .await
+                    }
+                    Err(error) => {
+                        tracing::error!(provider = %webhook.provider, webhook = %webhook.id, %error, "a stored webhook no longer reads; dropped");
+                        self.store.finish_webhook(&webhook.id, "malformed").await?;
+                        continue;
+                    }
+                },
+            };
+            if let Err(error) = self
+                .settle_webhook(&webhook.id, webhook.attempts, attempt)
+                .await
+            {
+                tracing::warn!(provider = %webhook.provider, webhook = %webhook.id, %error, "a stored webhook could not be applied yet");
+            } else {
+                applied += 1;
             }
         }
+        Ok(applied)
+    }
+
+    /// Records how an attempt to apply a stored webhook went: done, or
+    /// tried again later with a doubling delay, until
+    /// [`WEBHOOK_MAX_ATTEMPTS`] have failed.
+    async fn settle_webhook(
+        &self,
+        id: &str,
+        attempts: u32,
+        attempt: Result<&'static str, ServiceError>,
+    ) -> Result<&'static str, ServiceError> {
+        let error = match attempt {
+            Ok(outcome) => {
+                self.store.finish_webhook(id, outcome).await?;
+                return Ok(outcome);
+            }
+            Err(error) => error,
+        };
+        let failed = attempts.saturating_add(1);
+        if failed >= WEBHOOK_MAX_ATTEMPTS {
+            let outcome = match error {
+                ServiceError::OrderNotFound(_) | ServiceError::EsimNotFound(_) => "unmatched",
+                _ => "failed",
+            };
+            tracing::error!(webhook = id, failed, %error, outcome, "gave up applying a webhook");
+            self.store.finish_webhook(id, outcome).await?;
+        } else {
+            let retry_at = later(Utc::now(), webhook_backoff(failed));
+            self.store.postpone_webhook(id, retry_at).await?;
+        }
+        Err(error)
     }
 
     /// Applies a verified event; returns what it did, for the stored record.
@@ -113,10 +211,17 @@ impl Services {
         match event {
             InboundEvent::EsimReady {
                 order_reference,
+                unit_id,
                 install,
-                ..
             } => {
-                let order = self.order_named(provider, &order_reference).await?;
+                let order = match self.order_named(provider, &order_reference).await {
+                    Err(ServiceError::OrderNotFound(_)) => {
+                        return self
+                            .late_purchase(provider, &order_reference, &unit_id, &install)
+                            .await;
+                    }
+                    found => found?,
+                };
                 let Moved { order, event } = self
                     .store
                     .deliver_esim(&order, &order_reference, &install)
@@ -160,6 +265,42 @@ impl Services {
                 Ok("applied")
             }
         }
+    }
+
+    /// An eSIM a provider delivered for one of our orders that has moved
+    /// on to another provider (a failover after this one's answer was
+    /// lost): the order keeps what it has, and this purchase is recorded as
+    /// an extra one of it, for an operator to refund. Not found when no
+    /// order of ours has this id.
+    async fn late_purchase(
+        &self,
+        provider: ProviderId,
+        order_reference: &str,
+        unit_id: &str,
+        install: &simgate_domain::InstallDetails,
+    ) -> Result<&'static str, ServiceError> {
+        let not_found = || ServiceError::OrderNotFound(order_reference.to_owned());
+        let order = self
+            .store
+            .order_by_id(&OrderId(order_reference.to_owned()))
+            .await?
+            .ok_or_else(not_found)?;
+        let detail = serde_json::json!({
+            "unit": unit_id,
+            "iccid": install.iccid.as_str(),
+            "order_provider": order.provider().as_str(),
+        })
+        .to_string();
+        if self
+            .store
+            .record_late_purchase(provider, order_reference, &order, &detail)
+            .await?
+        {
+            metrics::counter!("simgate_extra_purchases_total", "provider" => provider.as_str(), "kind" => "order")
+                .increment(1);
+            tracing::error!(order = %order.id, %provider, iccid = %install.iccid, "a provider delivered an eSIM for an order that moved on to another: extra purchase recorded, refund it");
+        }
+        Ok("extra_purchase")
     }
 
     async fn order_named(

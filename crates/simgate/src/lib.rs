@@ -115,6 +115,7 @@ pub async fn services(settings: &Settings) -> Result<(Services, ApalisQueue, Sto
         reconcile_backoff_max: Duration::from_secs(settings.jobs.reconcile_backoff_max_secs.max(1)),
         delivery_backoff: Duration::from_millis(settings.jobs.delivery_backoff_ms.max(1)),
         delivery_sweep_after: Duration::from_secs(settings.jobs.delivery_sweep_after_secs.max(1)),
+        webhook_retry_after: Duration::from_secs(settings.jobs.webhook_retry_after_secs.max(1)),
         allow_private_webhook_targets: settings.webhooks.allow_private_targets,
         auth_cache_ttl: Duration::from_secs(settings.auth.cache_seconds),
         refund_policy: settings.money.refund_policy,

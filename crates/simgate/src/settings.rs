@@ -602,6 +602,9 @@ pub struct Jobs {
     /// and queued again. More than a delivery's 10 s timeout plus the
     /// queue's 15 s takeover of a dead worker's jobs.
     pub delivery_sweep_after_secs: u64,
+    /// How long the request that stored a provider webhook has to apply it
+    /// before the inbox takes it as left unapplied by a crash.
+    pub webhook_retry_after_secs: u64,
     /// How often each provider balance is read at the latest (a purchase
     /// has it read again within a second or two).
     pub provider_balance_secs: u64,
@@ -644,6 +647,7 @@ impl Default for Jobs {
             reconcile_backoff_max_secs: 300,
             delivery_backoff_ms: 5000,
             delivery_sweep_after_secs: 120,
+            webhook_retry_after_secs: 30,
             provider_balance_secs: 300,
         }
     }

@@ -142,6 +142,11 @@ fn migrator() -> Migrator {
             "delivery due",
             include_str!("../migrations/0020_delivery_due.sql"),
         ),
+        (
+            24,
+            "webhook inbox",
+            include_str!("../migrations/0024_webhook_inbox.sql"),
+        ),
     ];
     let mut migrator = Migrator::with_migrations(
         migrations

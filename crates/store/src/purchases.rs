@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use simgate_domain::ProviderId;
-use simgate_domain::entities::{Lease, RepositoryError};
+use simgate_domain::entities::{Lease, OrderRecord, RepositoryError};
 use simgate_domain::repository::PurchaseRepository;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -125,6 +125,26 @@ impl PurchaseRepository for Store {
         .await
         .map_err(StoreError::from)?;
         Ok(row.is_some())
+    }
+
+    async fn record_late_purchase(
+        &self,
+        provider: ProviderId,
+        upstream_ref: &str,
+        order: &OrderRecord,
+        detail: &str,
+    ) -> Result<bool, RepositoryError> {
+        Ok(self
+            .record_extra_purchase(&PurchaseEntry {
+                provider,
+                upstream_ref,
+                local_kind: "order",
+                local_id: &order.id.0,
+                tenant_id: &order.tenant_id,
+                linked: false,
+                detail: detail.to_owned(),
+            })
+            .await?)
     }
 }
 

@@ -2,17 +2,18 @@
 //! provider's own delivery key, then applied to the order they concern.
 
 use async_trait::async_trait;
-use chrono::Utc;
-use simgate_domain::entities::{Moved, RepositoryError};
+use chrono::{DateTime, Utc};
+use simgate_domain::entities::{DueWebhook, Moved, RepositoryError};
 use simgate_domain::repository::{OrderRepository, WebhookRepository};
 use simgate_domain::{Iccid, InstallDetails, OrderId, OrderStatus, ProviderId};
-use sqlx::Row;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::accounts::capture_hold_in;
 use crate::events::record_order_event_in;
 use crate::orders::{link_esim, order_row};
 use crate::purchases::{PurchaseEntry, claim_purchase};
-use crate::{OrderRecord, Store, StoreError, StoredWebhook, millis, new_id};
+use crate::{Backend, OrderRecord, Store, StoreError, StoredWebhook, millis, new_id};
 
 #[async_trait]
 impl WebhookRepository for Store {
@@ -21,17 +22,19 @@ impl WebhookRepository for Store {
         provider: ProviderId,
         dedupe_key: &str,
         body: &str,
+        retry_at: DateTime<Utc>,
     ) -> Result<StoredWebhook, RepositoryError> {
         let id = new_id("whk");
         let inserted = sqlx::query(
-            "INSERT INTO inbound_webhooks (id, provider, dedupe_key, body, received_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (provider, dedupe_key) DO NOTHING",
+            "INSERT INTO inbound_webhooks (id, provider, dedupe_key, body, received_at, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider, dedupe_key) DO NOTHING",
         )
         .bind(id.clone())
         .bind(provider.as_str())
         .bind(dedupe_key.to_owned())
         .bind(body.to_owned())
         .bind(millis(Utc::now()))
+        .bind(millis(retry_at))
         .execute(self.writer())
         .await
         .map_err(StoreError::from)?;
@@ -39,28 +42,27 @@ impl WebhookRepository for Store {
             return Ok(StoredWebhook {
                 id,
                 duplicate: false,
+                pending: true,
+                attempts: 0,
             });
         }
-        let row =
-            sqlx::query("SELECT id FROM inbound_webhooks WHERE provider = $1 AND dedupe_key = $2")
-                .bind(provider.as_str())
-                .bind(dedupe_key.to_owned())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(StoreError::from)?;
+        let row = sqlx::query(
+            "SELECT id, outcome, attempts FROM inbound_webhooks WHERE provider = $1 AND dedupe_key = $2",
+        )
+        .bind(provider.as_str())
+        .bind(dedupe_key.to_owned())
+        .fetch_one(self.writer())
+        .await
+        .map_err(StoreError::from)?;
         Ok(StoredWebhook {
             id: row.try_get("id").map_err(StoreError::from)?,
             duplicate: true,
+            pending: row
+                .try_get::<Option<String>, _>("outcome")
+                .map_err(StoreError::from)?
+                .is_none(),
+            attempts: attempts(&row)?,
         })
-    }
-
-    async fn forget_webhook(&self, id: &str) -> Result<(), RepositoryError> {
-        sqlx::query("DELETE FROM inbound_webhooks WHERE id = $1")
-            .bind(id.to_owned())
-            .execute(self.writer())
-            .await
-            .map_err(StoreError::from)?;
-        Ok(())
     }
 
     async fn finish_webhook(&self, id: &str, outcome: &str) -> Result<(), RepositoryError> {
@@ -72,6 +74,57 @@ impl WebhookRepository for Store {
             .await
             .map_err(StoreError::from)?;
         Ok(())
+    }
+
+    async fn postpone_webhook(
+        &self,
+        id: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<(), RepositoryError> {
+        sqlx::query(
+            "UPDATE inbound_webhooks SET attempts = attempts + 1, next_attempt_at = $2 \
+             WHERE id = $1 AND outcome IS NULL",
+        )
+        .bind(id.to_owned())
+        .bind(millis(retry_at))
+        .execute(self.writer())
+        .await
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    async fn take_due_webhooks(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<DueWebhook>, RepositoryError> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let due = "outcome IS NULL AND next_attempt_at <= $1";
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE inbound_webhooks SET next_attempt_at = $2 WHERE id IN (SELECT id FROM inbound_webhooks \
+             WHERE {due} ORDER BY next_attempt_at ASC LIMIT {limit}{lock}) AND {due} \
+             RETURNING id, provider, body, attempts"
+        )))
+        .bind(millis(now))
+        .bind(millis(lease_until))
+        .fetch_all(self.writer())
+        .await
+        .map_err(StoreError::from)?;
+        let mut due = Vec::with_capacity(rows.len());
+        for row in rows {
+            let provider: String = row.try_get("provider").map_err(StoreError::from)?;
+            due.push(DueWebhook {
+                id: row.try_get("id").map_err(StoreError::from)?,
+                provider: provider.parse().map_err(StoreError::corrupt)?,
+                body: row.try_get("body").map_err(StoreError::from)?,
+                attempts: attempts(&row)?,
+            });
+        }
+        Ok(due)
     }
 
     async fn order_for_provider_reference(
@@ -183,4 +236,10 @@ impl WebhookRepository for Store {
             event,
         })
     }
+}
+
+/// A stored webhook's failed attempts.
+fn attempts(row: &AnyRow) -> Result<u32, StoreError> {
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(u32::try_from(attempts).unwrap_or(u32::MAX))
 }

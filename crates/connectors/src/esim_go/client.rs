@@ -617,6 +617,10 @@ impl Connector for EsimGoClient {
                 ));
             }
         }
+        self.read_webhook(body)
+    }
+
+    fn read_webhook(&self, body: &[u8]) -> Result<InboundEvent, WebhookError> {
         let callback: UsageCallback =
             serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         transform::usage_callback(&callback, body).map_err(WebhookError::Malformed)

@@ -235,6 +235,10 @@ impl Connector for EsimStoryClient {
         if !secrets_match(given, self.config.webhook_secret.expose_secret()) {
             return Err(WebhookError::Unverified("wrong webhook secret".to_owned()));
         }
+        self.read_webhook(body)
+    }
+
+    fn read_webhook(&self, body: &[u8]) -> Result<InboundEvent, WebhookError> {
         let ready =
             serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
         transform::esim_ready(&ready).map_err(WebhookError::Malformed)

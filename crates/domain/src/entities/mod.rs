@@ -36,4 +36,4 @@ pub use purchases::{Lease, UpstreamPurchase};
 pub use sessions::ConsoleSession;
 pub use sim_orders::{SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState};
 pub use tenants::{Tenant, TenantAccount};
-pub use webhooks::StoredWebhook;
+pub use webhooks::{DueWebhook, StoredWebhook};

@@ -102,6 +102,8 @@ pub struct Options {
     /// `[jobs] delivery_sweep_after_secs`: the production default unless a
     /// test of lost deliveries shortens it.
     pub delivery_sweep_after_secs: u64,
+    /// `[jobs] webhook_retry_after_secs`.
+    pub webhook_retry_after_secs: u64,
     pub database_url: Option<String>,
     /// Time between two steps of a Telnyx SIM order's life.
     pub telnyx_step: Duration,
@@ -149,6 +151,7 @@ impl Default for Options {
             reconcile_every_secs: 1,
             reconcile_backoff_max_secs: 2,
             delivery_sweep_after_secs: 120,
+            webhook_retry_after_secs: 30,
             database_url: None,
             telnyx_step: Duration::from_millis(100),
             health: HealthSettings::default(),
@@ -219,6 +222,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
     settings.jobs.reconcile_backoff_max_secs = options.reconcile_backoff_max_secs;
     settings.jobs.delivery_backoff_ms = 200;
     settings.jobs.delivery_sweep_after_secs = options.delivery_sweep_after_secs;
+    settings.jobs.webhook_retry_after_secs = options.webhook_retry_after_secs;
     settings.health = options.health;
     settings.jobs.provider_balance_secs = options.provider_balance_secs;
     if let Some(threshold) = options.esim_go_balance_low {

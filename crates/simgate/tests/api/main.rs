@@ -24,6 +24,7 @@ mod faults;
 mod faulty;
 mod health;
 mod helpers;
+mod inbox;
 mod instances;
 mod limits;
 mod lines;
