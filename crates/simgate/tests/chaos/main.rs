@@ -13,6 +13,9 @@
 //! - no order is lost: every order id an API call returned exists, and the
 //!   database holds no order the clients never heard of.
 //!
+//! Every run also registers a reseller's receiver: every event reaches it
+//! and every provider webhook stored is applied (the `edges` module).
+//!
 //! The eSIM Go runs fund their tenant for exactly [`PAID_FOR`] orders of one
 //! product and send three times as many (the `money` module): exactly that
 //! many complete, the balance ends at zero and never went below it, every
@@ -59,11 +62,13 @@ use sqlx::Connection;
 use tokio::sync::Mutex;
 
 mod clients;
+mod edges;
 mod money;
 mod processes;
 mod verdict;
 
 use clients::*;
+use edges::*;
 use money::*;
 use processes::*;
 use verdict::*;
@@ -209,6 +214,8 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize, fu
         .build()
         .unwrap();
     let first = instances[0].url();
+    let receiver = Receiver::start().await;
+    receiver.register(&http, &first, &key).await;
     // An exactly funded run buys one product, one unit at a time, so every
     // order costs the same.
     let (wanted, max_quantity) = match funding {
@@ -375,6 +382,9 @@ async fn chaos(provider: Provider, database: Database, instance_count: usize, fu
     let ledger = ledger.lock().await;
     let mut verdict = judge(provider, &ledger, &orders, &purchases, stuck);
     verdict.failures.extend(money_failures);
+    verdict
+        .failures
+        .extend(judge_edges(&database_url, &tenant_id, &receiver).await);
     eprintln!(
         "[{run}] {} (after {:?})",
         verdict.summary,

@@ -147,6 +147,9 @@ pub(super) async fn fresh_postgres() -> String {
     format!("{server}/{name}")
 }
 
+/// The key (base64 of 32 bytes) the runs seal endpoint secrets with.
+const CHAOS_SECRET_KEY: &str = "Y2hhb3Mta2V5LXNlYWxpbmctZW5kcG9pbnQtc2VjciE=";
+
 /// How every instance is configured: environment only.
 pub(super) struct Config {
     pub(super) env: Vec<(String, String)>,
@@ -165,6 +168,12 @@ impl Config {
             .env("SIMGATE_JOBS__RECONCILE_BACKOFF_MAX_SECS", "2")
             .env("SIMGATE_JOBS__RECONCILE_AFTER_SECS", "3")
             .env("SIMGATE_JOBS__DELIVERY_BACKOFF_MS", "200")
+            .env("SIMGATE_JOBS__DELIVERY_SWEEP_AFTER_SECS", "5")
+            .env("SIMGATE_JOBS__WEBHOOK_RETRY_AFTER_SECS", "2")
+            // The receiver listens on loopback; endpoint secrets need a key.
+            .env("SIMGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
+            .env("SIMGATE_WEBHOOKS__SECRET_KEYS__chaos", CHAOS_SECRET_KEY)
+            .env("SIMGATE_WEBHOOKS__SECRET_KEY_ID", "chaos")
             .env("RUST_LOG", "info,sqlx=warn,tower_http=warn,apalis=warn")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null());
