@@ -723,8 +723,9 @@ pub trait AccountRepository: Send + Sync {
     /// the account's projection unless something wrote around the ledger.
     async fn ledger_totals(&self, tenant_id: &str) -> Result<(i64, i64), RepositoryError>;
 
-    /// How many of the tenant's orders hold money while final (none should:
-    /// a final order's hold is captured or released with its move).
+    /// How many of the tenant's orders and SIM orders hold money while
+    /// settled (none should: a hold is captured or released with the move
+    /// that settles its row).
     async fn open_holds_on_final_orders(&self, tenant_id: &str) -> Result<u64, RepositoryError>;
 
     /// Records a refund of (part of) a completed sale once, crediting the

@@ -243,18 +243,40 @@ impl Services {
         sale: &SalePrice,
         quantity: u32,
     ) -> Result<Hold, ServiceError> {
+        let total = sale
+            .price
+            .amount
+            .checked_mul(Decimal::from(quantity))
+            .ok_or_else(|| {
+                ServiceError::Invalid(simgate_domain::DomainError::AmountRange(
+                    sale.price.amount.to_string(),
+                ))
+            })?;
+        self.hold_of(tenant_id, Money::new(total, sale.price.currency)?)
+            .await
+    }
+
+    /// What holding `total` takes from the tenant's account: `total` in the
+    /// account's currency (converted with the FX table, rounded up to the
+    /// millionth) and the rate used. A SIM card order holds its previewed
+    /// cost this way.
+    pub(crate) async fn hold_of(
+        &self,
+        tenant_id: &str,
+        total: Money,
+    ) -> Result<Hold, ServiceError> {
         let account = self.store.account(tenant_id).await?;
-        let total = sale.price.amount * Decimal::from(quantity);
-        let (amount, fx_rate) = if sale.price.currency == account.currency {
+        let (total, currency) = (total.amount, total.currency);
+        let (amount, fx_rate) = if currency == account.currency {
             (total, None)
         } else {
             let fx = self.current_fx().await?;
-            let rate = fx.rate(sale.price.currency, account.currency).ok_or(
-                ServiceError::NoAccountRate {
-                    from: sale.price.currency,
+            let rate = fx
+                .rate(currency, account.currency)
+                .ok_or(ServiceError::NoAccountRate {
+                    from: currency,
                     to: account.currency,
-                },
-            )?;
+                })?;
             let converted = total
                 .checked_mul(rate)
                 .ok_or_else(|| {

@@ -128,6 +128,14 @@ impl Services {
             "{provider}\n{}\n{}",
             request.address_id, request.quantity
         )));
+        // The provider's own preview says what the order will cost: that is
+        // held on the tenant's account with the row, before the order is
+        // sent, and refused (402, nothing sent) when it does not fit.
+        let preview = connector
+            .preview_sim_order(&request.address_id, request.quantity)
+            .await
+            .map_err(ServiceError::upstream)?;
+        let hold = self.hold_of(&request.tenant_id, preview.total_cost).await?;
         let insert = SimOrderInsert {
             tenant_id: request.tenant_id.clone(),
             provider,
@@ -135,6 +143,7 @@ impl Services {
             quantity: request.quantity,
             idempotency_key: request.idempotency_key.clone(),
             request_hash: fingerprint.clone(),
+            hold: Some(hold),
         };
         let record = match self.store.insert_sim_order(&insert).await? {
             InsertOutcome::Existing(order) => {

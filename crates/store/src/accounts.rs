@@ -191,10 +191,28 @@ fn settled_hold(row: &AnyRow) -> Result<SettledHold, StoreError> {
     })
 }
 
-/// Moves an order's hold from `from` to `to`, returning it when this call
+/// Which kind of row holds money: eSIM orders and SIM card orders keep
+/// the same hold columns, each in its own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Held {
+    Order,
+    SimOrder,
+}
+
+impl Held {
+    fn table(self) -> &'static str {
+        match self {
+            Self::Order => "orders",
+            Self::SimOrder => "sim_orders",
+        }
+    }
+}
+
+/// Moves a row's hold from `from` to `to`, returning it when this call
 /// made the move (a compare-and-set: a second settlement finds nothing).
 async fn move_hold(
     conn: &mut AnyConnection,
+    held: Held,
     order_id: &str,
     from: &str,
     to: &str,
@@ -205,8 +223,9 @@ async fn move_hold(
     } else {
         ""
     };
+    let table = held.table();
     let row = sqlx::query(AssertSqlSafe(format!(
-        "UPDATE orders SET hold_state = $2{bump} WHERE id = $1 AND hold_state = $3 \
+        "UPDATE {table} SET hold_state = $2{bump} WHERE id = $1 AND hold_state = $3 \
          RETURNING tenant_id, hold_micros, hold_currency, hold_seq, hold_fx_rate"
     )))
     .bind(order_id.to_owned())
@@ -224,12 +243,13 @@ async fn move_hold(
 /// where that takes the account below its limit (the entry's note says so).
 pub(crate) async fn capture_hold_in(
     conn: &mut AnyConnection,
+    held: Held,
     order_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let (hold, late) = match move_hold(conn, order_id, "open", "captured", false).await? {
+    let (hold, late) = match move_hold(conn, held, order_id, "open", "captured", false).await? {
         Some(hold) => (hold, false),
-        None => match move_hold(conn, order_id, "released", "captured", true).await? {
+        None => match move_hold(conn, held, order_id, "released", "captured", true).await? {
             Some(hold) => (hold, true),
             None => return Ok(()),
         },
@@ -277,10 +297,11 @@ pub(crate) async fn capture_hold_in(
 /// candidate's price.
 pub(crate) async fn release_hold_in(
     conn: &mut AnyConnection,
+    held: Held,
     order_id: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let Some(hold) = move_hold(conn, order_id, "open", "released", false).await? else {
+    let Some(hold) = move_hold(conn, held, order_id, "open", "released", false).await? else {
         return Ok(());
     };
     post_in(
@@ -621,8 +642,10 @@ impl AccountRepository for Store {
 
     async fn open_holds_on_final_orders(&self, tenant_id: &str) -> Result<u64, RepositoryError> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM orders WHERE tenant_id = $1 AND hold_state = 'open' \
-             AND status IN ('completed', 'failed', 'refunded')",
+            "SELECT (SELECT COUNT(*) FROM orders WHERE tenant_id = $1 AND hold_state = 'open' \
+             AND status IN ('completed', 'failed', 'refunded')) \
+             + (SELECT COUNT(*) FROM sim_orders WHERE tenant_id = $1 AND hold_state = 'open' \
+             AND (status = 'failed' OR upstream_id IS NOT NULL)) AS n",
         )
         .bind(tenant_id.to_owned())
         .fetch_one(&self.pool)

@@ -147,6 +147,11 @@ fn migrator() -> Migrator {
             "webhook inbox",
             include_str!("../migrations/0024_webhook_inbox.sql"),
         ),
+        (
+            25,
+            "sim order holds",
+            include_str!("../migrations/0025_sim_order_holds.sql"),
+        ),
     ];
     let mut migrator = Migrator::with_migrations(
         migrations

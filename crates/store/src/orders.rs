@@ -41,7 +41,7 @@ use rows::{esim_from_row, hourly_from_row, order_from_row};
 
 pub(crate) use rows::order_from_row as order_from_stored_row;
 
-use crate::accounts::{place_hold_in, rehold_in, release_hold_in};
+use crate::accounts::{Held, place_hold_in, rehold_in, release_hold_in};
 use crate::events::record_order_event_in;
 use crate::purchases::{LeasedRows, Source};
 use crate::{
@@ -151,7 +151,7 @@ impl OrderRepository for Store {
         if let Some(hold) = hold {
             // The old price's hold goes back and the new one is taken in
             // this transaction: a dearer candidate needs the difference.
-            release_hold_in(&mut tx, &id.0, now).await?;
+            release_hold_in(&mut tx, Held::Order, &id.0, now).await?;
             if let Err(shortfall) = rehold_in(&mut tx, &order, hold, now).await? {
                 tx.rollback().await.map_err(StoreError::from)?;
                 return Err(RepositoryError::InsufficientFunds(shortfall));
@@ -488,7 +488,7 @@ impl OrderRepository for Store {
             tx.rollback().await.map_err(StoreError::from)?;
             return Ok(None);
         }
-        release_hold_in(&mut tx, &id.0, now).await?;
+        release_hold_in(&mut tx, Held::Order, &id.0, now).await?;
         let order = order_row(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::Conflict(id.0.clone()))?;

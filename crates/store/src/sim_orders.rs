@@ -15,10 +15,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use simgate_domain::entities::RepositoryError;
 use simgate_domain::repository::SimOrderRepository;
-use simgate_domain::{ProviderId, ShippingAddress, SimOrder};
+use simgate_domain::{HoldState, ProviderId, ShippingAddress, SimOrder};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::accounts::{Held, capture_hold_in, place_hold_in, release_hold_in};
 use crate::purchases::{LeasedRows, PurchaseEntry, Source, claim_purchase};
 use crate::{
     InsertOutcome, Lease, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Store,
@@ -113,10 +114,13 @@ impl SimOrderRepository for Store {
         }
         let id = new_id("so");
         let now = millis(Utc::now());
-        let inserted = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO sim_orders ({COLUMNS}) VALUES \
-             ($1, $2, $3, NULL, $4, $5, 'submitting', NULL, NULL, $6, $7, $8, $8, 0)"
-        )))
+        let hold = order.hold.as_ref();
+        let insert = sqlx::query(
+            "INSERT INTO sim_orders (id, tenant_id, provider, upstream_id, address_id, quantity, \
+             status, failure, snapshot, idempotency_key, request_hash, created_at, updated_at, fence, \
+             hold_micros, hold_currency, hold_state, hold_seq, hold_fx_rate) VALUES \
+             ($1, $2, $3, NULL, $4, $5, 'submitting', NULL, NULL, $6, $7, $8, $8, 0, $9, $10, $11, $12, $13)",
+        )
         .bind(id.clone())
         .bind(order.tenant_id.clone())
         .bind(order.provider.as_str())
@@ -125,8 +129,34 @@ impl SimOrderRepository for Store {
         .bind(order.idempotency_key.clone())
         .bind(order.request_hash.clone())
         .bind(now)
-        .execute(self.writer())
-        .await;
+        .bind(hold.map(|h| h.micros))
+        .bind(hold.map(|h| h.currency.code()))
+        .bind(hold.map(|_| HoldState::Open.as_str()))
+        .bind(i64::from(hold.is_some()))
+        .bind(hold.and_then(|h| h.fx_rate).map(|r| r.to_string()));
+        let inserted = match hold {
+            None => insert.execute(self.writer()).await,
+            // The row and its hold together or not at all, the row first
+            // (as eSIM orders do: a replayed key waits holding nothing).
+            Some(hold) => {
+                let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
+                match insert.execute(&mut *tx).await {
+                    Ok(done) => {
+                        let placed =
+                            place_hold_in(&mut tx, &order.tenant_id, &id, 1, hold, now).await?;
+                        if let Err(shortfall) = placed {
+                            tx.rollback().await.map_err(StoreError::from)?;
+                            return Err(RepositoryError::InsufficientFunds(shortfall));
+                        }
+                        tx.commit().await.map(|()| done)
+                    }
+                    Err(error) => {
+                        tx.rollback().await.map_err(StoreError::from)?;
+                        Err(error)
+                    }
+                }
+            }
+        };
         let key = order.idempotency_key.as_deref().unwrap_or_default();
         crate::orders::settle_insert(
             inserted,
@@ -199,6 +229,8 @@ impl SimOrderRepository for Store {
         fence: i64,
         why: &str,
     ) -> Result<bool, RepositoryError> {
+        let now = millis(Utc::now());
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         let done = sqlx::query(
             "UPDATE sim_orders SET status = 'failed', failure = $2, updated_at = $3, \
              fence = fence + 1, lease_owner = NULL, lease_until = NULL \
@@ -206,12 +238,18 @@ impl SimOrderRepository for Store {
         )
         .bind(id.to_owned())
         .bind(why.to_owned())
-        .bind(millis(Utc::now()))
+        .bind(now)
         .bind(fence)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        Ok(done.rows_affected() == 1)
+        let failed = done.rows_affected() == 1;
+        if failed {
+            // Nothing was bought: what the order held is given back with it.
+            release_hold_in(&mut tx, Held::SimOrder, id, now).await?;
+        }
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(failed)
     }
 
     async fn release_sim_order(&self, id: &str, fence: i64) -> Result<(), RepositoryError> {
@@ -373,6 +411,10 @@ impl Store {
             }
         }
         if linked {
+            // The provider took the order: what it held is charged, in the
+            // move that records the purchase (a failed one's late answer
+            // is held and charged anew, as for eSIM orders).
+            capture_hold_in(&mut tx, Held::SimOrder, id, now).await?;
             tx.commit().await.map_err(StoreError::from)?;
             return Ok(SimOrderAnswer::Linked {
                 previous: order.state,

@@ -9,7 +9,7 @@ use simgate_domain::{Iccid, InstallDetails, OrderId, OrderStatus, ProviderId};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::accounts::capture_hold_in;
+use crate::accounts::{Held, capture_hold_in};
 use crate::events::record_order_event_in;
 use crate::orders::{link_esim, order_row};
 use crate::purchases::{PurchaseEntry, claim_purchase};
@@ -219,7 +219,7 @@ impl WebhookRepository for Store {
         .await.map_err(StoreError::from)?;
         let completed_now = moved.rows_affected() == 1 && status == OrderStatus::Completed;
         if completed_now {
-            capture_hold_in(&mut tx, &order.id.0, now).await?;
+            capture_hold_in(&mut tx, Held::Order, &order.id.0, now).await?;
         }
         let delivered = order_row(&mut tx, &order.id)
             .await?

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{ProviderId, SimOrder, SimOrderStatus};
+use crate::{Hold, ProviderId, SimOrder, SimOrderStatus};
 
 /// What became of the provider's answer to a SIM order's creation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,11 @@ pub struct SimOrderInsert {
     pub idempotency_key: Option<String>,
     /// Hash of the request, to tell a retry from a different request.
     pub request_hash: String,
+    /// The cost held on the tenant's account with the row, before the
+    /// provider is called (refused as
+    /// [`RepositoryError::InsufficientFunds`](super::RepositoryError) when it
+    /// does not fit). `None` moves no money: the store's own tests.
+    pub hold: Option<Hold>,
 }
 
 /// A tenant's SIM order and the provider's last word on it.

@@ -656,3 +656,126 @@ async fn the_operator_funds_and_sets_terms_in_the_console_and_the_tenant_reads_i
     );
     assert_ledger_balances(&app, &reseller.id).await;
 }
+
+/// Issue 22: a SIM card order holds the cost Telnyx previews, before the
+/// order is sent. Short of it, the answer is 402 and Telnyx is not asked to
+/// ship anything; with it, the hold is captured once Telnyx takes the
+/// order; an order Telnyx certainly refused gives its hold back.
+#[tokio::test]
+async fn a_sim_card_order_holds_its_previewed_cost_and_is_charged_once_taken() {
+    let app = TestApp::spawn().await;
+    let reseller = new_reseller(&app, "sim card reseller").await;
+    let created = as_key(
+        &app,
+        &reseller.key,
+        Method::POST,
+        "/v1/addresses",
+        Some(&crate::sim_orders::address()),
+    )
+    .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let address_id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({ "address_id": address_id, "quantity": 2 });
+    let preview = as_key(
+        &app,
+        &reseller.key,
+        Method::POST,
+        "/v1/sim-orders/preview",
+        Some(&body),
+    )
+    .await;
+    assert_eq!(preview.status(), StatusCode::OK);
+    let preview: Value = preview.json().await.unwrap();
+    assert_eq!(preview["total_cost"]["currency"], "USD");
+    let cost = dec(&preview["total_cost"]["amount"]);
+    let place = |key: &'static str| {
+        app.client
+            .post(format!("{}/v1/sim-orders", app.address))
+            .bearer_auth(&reseller.key)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+
+    // A cent short: refused, nothing sent to Telnyx.
+    let short = cost - Decimal::new(1, 2);
+    let funded = fund(&app, &reseller.id, &short.to_string(), "sim-wire-1").await;
+    assert_eq!(funded.status(), StatusCode::CREATED);
+    let refused = assert_problem(
+        place("sim-short").await.unwrap(),
+        StatusCode::PAYMENT_REQUIRED,
+        "insufficient_funds",
+    )
+    .await;
+    assert_eq!(dec(&refused["required"]["amount"]), cost, "{refused}");
+    assert_eq!(app.telnyx.orders_created(), 0);
+
+    // Enough: held, sent, and charged once Telnyx has the order.
+    let topped = fund(&app, &reseller.id, "0.01", "sim-wire-2").await;
+    assert_eq!(topped.status(), StatusCode::CREATED);
+    let placed = place("sim-ok").await.unwrap();
+    assert_eq!(placed.status(), StatusCode::CREATED);
+    let placed: Value = placed.json().await.unwrap();
+    assert_eq!(app.telnyx.orders_created(), 1);
+    let after = account(&app, &reseller.key).await;
+    assert_eq!(dec(&after["balance"]["amount"]), Decimal::ZERO, "{after}");
+    assert_eq!(dec(&after["held"]["amount"]), Decimal::ZERO);
+    let statement = get_as(&app, &reseller.key, "/v1/account/statement").await;
+    let entries: Vec<(&str, &str)> = statement["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap(),
+                e["order_id"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let id = placed["id"].as_str().unwrap();
+    assert_eq!(
+        entries,
+        [
+            ("credit", ""),
+            ("credit", ""),
+            ("hold", id),
+            ("capture", id)
+        ],
+        "{statement}"
+    );
+    // The same key again: the same order, nothing held or charged again.
+    let replayed = place("sim-ok").await.unwrap();
+    assert_eq!(replayed.status(), StatusCode::OK);
+    assert_eq!(app.telnyx.orders_created(), 1);
+
+    // Telnyx refuses the next one outright: its hold comes back.
+    fund(&app, &reseller.id, &cost.to_string(), "sim-wire-3").await;
+    let armed = app
+        .client
+        .post(format!("{}/__admin/faults", app.telnyx_handle.base_url()))
+        .json(&json!({ "kind": "status", "status": 422, "path": "/sim_card_orders", "method": "POST" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(armed.status(), StatusCode::CREATED);
+    let failed = place("sim-refused").await.unwrap();
+    assert!(failed.status().is_client_error() || failed.status().is_server_error());
+    let after = account(&app, &reseller.key).await;
+    assert_eq!(dec(&after["balance"]["amount"]), cost, "{after}");
+    assert_eq!(dec(&after["held"]["amount"]), Decimal::ZERO);
+    assert_eq!(dec(&after["available"]["amount"]), cost);
+    let kinds: Vec<String> = get_as(&app, &reseller.key, "/v1/account/statement").await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds[kinds.len() - 2..],
+        ["hold".to_owned(), "release".to_owned()]
+    );
+    assert_ledger_balances(&app, &reseller.id).await;
+}

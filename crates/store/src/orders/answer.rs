@@ -9,7 +9,7 @@ use simgate_domain::{Iccid, OrderId, OrderStatus};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::{ORDER_COLUMNS, esim_links, link_esim, order_from_row, predecessors};
-use crate::accounts::{capture_hold_in, release_hold_in};
+use crate::accounts::{Held, capture_hold_in, release_hold_in};
 use crate::events::record_order_event_in;
 use crate::purchases::{PurchaseEntry, Source, claim_purchase};
 use crate::{OrderRecord, Recorded, Store, StoreError, UpstreamAnswer, millis};
@@ -113,8 +113,8 @@ impl Store {
         };
         let mut recorded = order_from_row(&row)?;
         match recorded.status {
-            OrderStatus::Completed => capture_hold_in(&mut tx, &id.0, now).await?,
-            OrderStatus::Failed => release_hold_in(&mut tx, &id.0, now).await?,
+            OrderStatus::Completed => capture_hold_in(&mut tx, Held::Order, &id.0, now).await?,
+            OrderStatus::Failed => release_hold_in(&mut tx, Held::Order, &id.0, now).await?,
             _ => {}
         }
         for esim in esims {

@@ -245,6 +245,7 @@ pub(super) async fn a_superseded_answer_is_recorded(store: Store) {
             quantity: 1,
             idempotency_key: None,
             request_hash: "h".into(),
+            hold: None,
         })
         .await
         .unwrap()

@@ -262,6 +262,7 @@ pub(super) async fn an_expired_lease_is_taken_over(store: Store) {
             quantity: 1,
             idempotency_key: None,
             request_hash: "h".into(),
+            hold: None,
         })
         .await
         .unwrap();

@@ -40,6 +40,7 @@ pub(super) async fn sim_orders_are_written_first_keyed_and_paged(store: Store) {
         quantity: 2,
         idempotency_key: key.map(str::to_owned),
         request_hash: "h".into(),
+        hold: None,
     };
     let InsertOutcome::Created(first) = store
         .insert_sim_order(&insert("t1", Some("k")))
