@@ -498,6 +498,35 @@ pub async fn ensure_sandbox_tenant(
     Ok(ID.to_owned())
 }
 
+/// The FX rate `serve --sandbox` starts with when the operator set none
+/// for the pair: Sim Local's sandbox prices in GBP and the demo tenant's
+/// account is in USD, so without it the demo could not buy them. A demo
+/// figure, not a market rate; `simgate fx set` replaces it.
+pub const SANDBOX_GBP_USD: rust_decimal::Decimal =
+    rust_decimal::Decimal::from_parts(127, 0, 0, false, 2);
+
+/// Gives the FX table the sandbox's GBP → USD rate unless it converts
+/// between the two already (the operator's own rate is never replaced).
+pub async fn ensure_sandbox_fx(store: &Store) -> Result<(), StartError> {
+    use simgate_domain::Currency;
+    use simgate_domain::orchestration::FxRate;
+    use simgate_domain::repository::PricingRepository;
+    let gbp = Currency::parse("GBP").map_err(simgate_service::ServiceError::from)?;
+    let (_, rates) = store.fx_rates().await?;
+    let converts = rates.iter().any(|r| {
+        (r.base, r.quote) == (gbp, Currency::USD) || (r.base, r.quote) == (Currency::USD, gbp)
+    });
+    if !converts {
+        let rate = FxRate {
+            base: gbp,
+            quote: Currency::USD,
+            rate: SANDBOX_GBP_USD,
+        };
+        store.put_fx_rates(&[rate], false).await?;
+    }
+    Ok(())
+}
+
 /// Funds a tenant's account with `amount` in its currency, once per
 /// `reference`: for the sandbox's demo tenant and the test harness's.
 pub async fn fund_tenant(

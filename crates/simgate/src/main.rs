@@ -332,6 +332,7 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
                     settings.sandbox.demo_funds,
                 )
                 .await?;
+                simgate::ensure_sandbox_fx(app.store()).await?;
             }
             tokio::select! {
                 () = app.ready() => {

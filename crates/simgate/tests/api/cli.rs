@@ -210,3 +210,55 @@ async fn routing_show_explains_the_order_of_candidates() {
     assert!(stderr.contains("off_0000000000000000"), "{stderr}");
     store.close().await;
 }
+
+/// `serve --sandbox` on a fresh machine: the demo tenant (USD) can buy
+/// Sim Local's GBP products at once, since the sandbox seeds a GBP → USD
+/// rate when the operator set none (issue 22: it could not before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_demo_tenant_buys_a_gbp_product_out_of_the_box() {
+    let sandbox = Sandbox::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _serving = crate::webhook_targets::KillOnDrop(
+        simgate_command(&sandbox, &dir.path().join("simgate.db"), 5)
+            .env("SIMGATE_LISTEN", format!("127.0.0.1:{port}"))
+            .args(["serve", "--sandbox"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let product = crate::helpers::eventually(std::time::Duration::from_secs(60), || async {
+        let page: Value = client
+            .get(format!("{base}/v1/products?provider=sim-local&limit=1"))
+            .bearer_auth("sk_sandbox_simgate")
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        page["data"][0]["id"].as_str().map(str::to_owned)
+    })
+    .await;
+    let ordered = client
+        .post(format!("{base}/v1/orders"))
+        .bearer_auth("sk_sandbox_simgate")
+        .header("Idempotency-Key", "demo-gbp")
+        .json(&json!({ "product_id": product }))
+        .send()
+        .await
+        .unwrap();
+    let status = ordered.status();
+    let body: Value = ordered.json().await.unwrap();
+    assert!(
+        status == reqwest::StatusCode::CREATED || status == reqwest::StatusCode::ACCEPTED,
+        "{status}: {body}"
+    );
+}

@@ -295,7 +295,7 @@ async fn a_redirect_is_a_failed_attempt_and_is_not_followed() {
 }
 
 /// The `simgate` process of a test, killed however the test ends.
-struct KillOnDrop(std::process::Child);
+pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
