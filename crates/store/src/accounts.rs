@@ -26,7 +26,7 @@ use simgate_domain::{
     OutboundEvent, Shortfall,
 };
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
 
 use crate::events::record_outbound_in;
 use crate::orders::{ORDER_COLUMNS, order_row};
@@ -170,6 +170,38 @@ pub(crate) async fn place_hold_in(
         )));
     }
     Ok(Ok(()))
+}
+
+/// Runs `insert` (a new order or SIM order row) and places its first hold
+/// in one transaction: both or neither. The row goes first, so a replayed
+/// key waits (on PostgreSQL) for the transaction writing its row while
+/// holding nothing, never while holding the account row that transaction
+/// may need, which would deadlock. The outer result is the insert's own
+/// (a unique violation is a replayed key); a hold that does not fit is
+/// [`RepositoryError::InsufficientFunds`], with nothing written.
+pub(crate) async fn insert_with_hold(
+    writer: &AnyPool,
+    insert: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    tenant_id: &str,
+    row_id: &str,
+    hold: &Hold,
+    now: i64,
+) -> Result<Result<sqlx::any::AnyQueryResult, sqlx::Error>, RepositoryError> {
+    let mut tx = writer.begin().await.map_err(StoreError::from)?;
+    match insert.execute(&mut *tx).await {
+        Ok(done) => {
+            let placed = place_hold_in(&mut tx, tenant_id, row_id, 1, hold, now).await?;
+            if let Err(shortfall) = placed {
+                tx.rollback().await.map_err(StoreError::from)?;
+                return Err(RepositoryError::InsufficientFunds(shortfall));
+            }
+            Ok(tx.commit().await.map(|()| done))
+        }
+        Err(error) => {
+            tx.rollback().await.map_err(StoreError::from)?;
+            Ok(Err(error))
+        }
+    }
 }
 
 /// The hold columns an order's settlement reads back.

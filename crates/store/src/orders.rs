@@ -41,7 +41,7 @@ use rows::{esim_from_row, hourly_from_row, order_from_row};
 
 pub(crate) use rows::order_from_row as order_from_stored_row;
 
-use crate::accounts::{Held, place_hold_in, rehold_in, release_hold_in};
+use crate::accounts::{Held, insert_with_hold, rehold_in, release_hold_in};
 use crate::events::record_order_event_in;
 use crate::purchases::{LeasedRows, Source};
 use crate::{
@@ -206,29 +206,16 @@ impl OrderRepository for Store {
         let inserted = match &order.hold {
             None => insert.execute(self.writer()).await,
             Some(hold) => {
-                // The order and its hold are written together or not at all.
-                // The row first: a replayed key then waits (on PostgreSQL)
-                // for the transaction that wrote or is moving its order while
-                // holding nothing, never while holding the account's row that
-                // transaction may need, which would deadlock.
                 let now = millis(record.created_at);
-                let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
-                match insert.execute(&mut *tx).await {
-                    Ok(done) => {
-                        let placed =
-                            place_hold_in(&mut tx, &order.tenant_id, &record.id.0, 1, hold, now)
-                                .await?;
-                        if let Err(shortfall) = placed {
-                            tx.rollback().await.map_err(StoreError::from)?;
-                            return Err(RepositoryError::InsufficientFunds(shortfall));
-                        }
-                        tx.commit().await.map(|()| done)
-                    }
-                    Err(error) => {
-                        tx.rollback().await.map_err(StoreError::from)?;
-                        Err(error)
-                    }
-                }
+                insert_with_hold(
+                    self.writer(),
+                    insert,
+                    &order.tenant_id,
+                    &record.id.0,
+                    hold,
+                    now,
+                )
+                .await?
             }
         };
         settle_insert(

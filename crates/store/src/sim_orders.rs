@@ -19,7 +19,7 @@ use simgate_domain::{HoldState, ProviderId, ShippingAddress, SimOrder};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::accounts::{Held, capture_hold_in, place_hold_in, release_hold_in};
+use crate::accounts::{Held, capture_hold_in, insert_with_hold, release_hold_in};
 use crate::purchases::{LeasedRows, PurchaseEntry, Source, claim_purchase};
 use crate::{
     InsertOutcome, Lease, SimOrderAnswer, SimOrderInsert, SimOrderRecord, SimOrderState, Store,
@@ -136,25 +136,8 @@ impl SimOrderRepository for Store {
         .bind(hold.and_then(|h| h.fx_rate).map(|r| r.to_string()));
         let inserted = match hold {
             None => insert.execute(self.writer()).await,
-            // The row and its hold together or not at all, the row first
-            // (as eSIM orders do: a replayed key waits holding nothing).
             Some(hold) => {
-                let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
-                match insert.execute(&mut *tx).await {
-                    Ok(done) => {
-                        let placed =
-                            place_hold_in(&mut tx, &order.tenant_id, &id, 1, hold, now).await?;
-                        if let Err(shortfall) = placed {
-                            tx.rollback().await.map_err(StoreError::from)?;
-                            return Err(RepositoryError::InsufficientFunds(shortfall));
-                        }
-                        tx.commit().await.map(|()| done)
-                    }
-                    Err(error) => {
-                        tx.rollback().await.map_err(StoreError::from)?;
-                        Err(error)
-                    }
-                }
+                insert_with_hold(self.writer(), insert, &order.tenant_id, &id, hold, now).await?
             }
         };
         let key = order.idempotency_key.as_deref().unwrap_or_default();

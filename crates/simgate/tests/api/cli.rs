@@ -218,20 +218,7 @@ async fn routing_show_explains_the_order_of_candidates() {
 async fn the_sandbox_demo_tenant_buys_a_gbp_product_out_of_the_box() {
     let sandbox = Sandbox::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let port = StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _serving = crate::webhook_targets::KillOnDrop(
-        simgate_command(&sandbox, &dir.path().join("simgate.db"), 5)
-            .env("SIMGATE_LISTEN", format!("127.0.0.1:{port}"))
-            .args(["serve", "--sandbox"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (_serving, port) = crate::webhook_targets::serve_sandbox(&sandbox, &dir, |_| {});
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let product = crate::helpers::eventually(std::time::Duration::from_secs(60), || async {

@@ -33,6 +33,21 @@ fn low_usage(iccid: &str) -> String {
     .to_string()
 }
 
+/// eSIM Go delivering `body`, signed with the API key.
+async fn send_signed(app: &TestApp, body: &str) -> reqwest::Response {
+    app.client
+        .post(format!("{}/v1/webhooks/esim-go", app.address))
+        .header("content-type", "application/json")
+        .header(
+            "X-Signature-SHA256",
+            hex::encode(callback_signature(&app.sandbox.api_key, body.as_bytes())),
+        )
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The event types the harness's tenant was sent.
 async fn event_types(app: &TestApp) -> Vec<String> {
     let events = app.get_json("/v1/events?limit=100").await;
@@ -81,18 +96,7 @@ async fn a_webhook_stored_but_never_applied_is_applied_by_the_inbox() {
     })
     .await;
     // Applied once: the provider's redelivery now is a duplicate.
-    let again = app
-        .client
-        .post(format!("{}/v1/webhooks/esim-go", app.address))
-        .header("content-type", "application/json")
-        .header(
-            "X-Signature-SHA256",
-            hex::encode(callback_signature(&app.sandbox.api_key, body.as_bytes())),
-        )
-        .body(body.clone())
-        .send()
-        .await
-        .unwrap();
+    let again = send_signed(&app, &body).await;
     assert_eq!(again.json::<Value>().await.unwrap()["status"], "duplicate");
     let lows = event_types(&app)
         .await
@@ -119,18 +123,7 @@ async fn a_redelivery_of_a_webhook_never_applied_is_applied_not_ignored() {
         )
         .await
         .unwrap();
-    let redelivered = app
-        .client
-        .post(format!("{}/v1/webhooks/esim-go", app.address))
-        .header("content-type", "application/json")
-        .header(
-            "X-Signature-SHA256",
-            hex::encode(callback_signature(&app.sandbox.api_key, body.as_bytes())),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let redelivered = send_signed(&app, &body).await;
     assert_eq!(redelivered.status(), StatusCode::OK);
     assert_eq!(
         redelivered.json::<Value>().await.unwrap()["status"],

@@ -259,27 +259,7 @@ async fn an_order_written_but_never_sent_is_submitted_once() {
         .unwrap();
     // What a crash right after the write leaves behind.
     let InsertOutcome::Created(order) = store
-        .insert_order(&NewOrder {
-            tenant_id: tenant.id,
-            idempotency_key: Some("orphan".into()),
-            request_hash: "orphan".into(),
-            product_id: product,
-            kind: OrderKind::NewEsim,
-            quantity: 1,
-            unit_price: price,
-            sale: SalePrice {
-                price,
-                margin: Money::from_micros(0, price.currency),
-            },
-            offer_id: None,
-            candidates: Vec::new(),
-            submitted_at: None,
-            hold: Some(Hold {
-                micros: price.to_micros().unwrap(),
-                currency: price.currency,
-                fx_rate: None,
-            }),
-        })
+        .insert_order(&written_order(&tenant.id, "orphan", &product, price, None))
         .await
         .unwrap()
     else {
@@ -321,23 +301,17 @@ async fn orders_that_cannot_progress_do_not_starve_a_fresh_one() {
     let stuck_price = store.product(&stuck_product).await.unwrap().unwrap().price;
     let long_ago = Utc::now() - chrono::Duration::hours(1);
     for n in 0..150 {
+        // Sent an hour ago, the answer lost: due for a lookup. No money
+        // moves for them.
         let order = NewOrder {
-            tenant_id: tenant.id.clone(),
-            idempotency_key: Some(format!("stuck-{n}")),
-            request_hash: "stuck".into(),
-            product_id: stuck_product.clone(),
-            kind: OrderKind::NewEsim,
-            quantity: 1,
-            unit_price: stuck_price,
-            sale: SalePrice {
-                price: stuck_price,
-                margin: Money::from_micros(0, stuck_price.currency),
-            },
-            offer_id: None,
-            candidates: Vec::new(),
-            // Sent an hour ago, the answer lost: due for a lookup.
-            submitted_at: Some(long_ago),
             hold: None,
+            ..written_order(
+                &tenant.id,
+                &format!("stuck-{n}"),
+                &stuck_product,
+                stuck_price,
+                Some(long_ago),
+            )
         };
         assert!(matches!(
             store.insert_order(&order).await.unwrap(),
@@ -348,27 +322,7 @@ async fn orders_that_cannot_progress_do_not_starve_a_fresh_one() {
     let price = store.product(&product).await.unwrap().unwrap().price;
     // What a crash right after the write leaves behind, behind them.
     let InsertOutcome::Created(fresh) = store
-        .insert_order(&NewOrder {
-            tenant_id: tenant.id,
-            idempotency_key: Some("fresh".into()),
-            request_hash: "fresh".into(),
-            product_id: product,
-            kind: OrderKind::NewEsim,
-            quantity: 1,
-            unit_price: price,
-            sale: SalePrice {
-                price,
-                margin: Money::from_micros(0, price.currency),
-            },
-            offer_id: None,
-            candidates: Vec::new(),
-            submitted_at: None,
-            hold: Some(Hold {
-                micros: price.to_micros().unwrap(),
-                currency: price.currency,
-                fx_rate: None,
-            }),
-        })
+        .insert_order(&written_order(&tenant.id, "fresh", &product, price, None))
         .await
         .unwrap()
     else {
@@ -377,4 +331,37 @@ async fn orders_that_cannot_progress_do_not_starve_a_fresh_one() {
     let completed = app.wait_for_order(&fresh.id.to_string(), "completed").await;
     assert_eq!(completed["esims"].as_array().unwrap().len(), 1);
     assert_eq!(app.sandbox.state.purchases(), 1);
+}
+
+/// An order of one unit of `product` at `price` as the API writes it,
+/// holding its price: `submitted_at` set when it was sent, `None` when it
+/// was written and never sent.
+fn written_order(
+    tenant: &str,
+    key: &str,
+    product: &ProductId,
+    price: Money,
+    submitted_at: Option<chrono::DateTime<Utc>>,
+) -> NewOrder {
+    NewOrder {
+        tenant_id: tenant.to_owned(),
+        idempotency_key: Some(key.to_owned()),
+        request_hash: key.to_owned(),
+        product_id: product.clone(),
+        kind: OrderKind::NewEsim,
+        quantity: 1,
+        unit_price: price,
+        sale: SalePrice {
+            price,
+            margin: Money::from_micros(0, price.currency),
+        },
+        offer_id: None,
+        candidates: Vec::new(),
+        submitted_at,
+        hold: Some(Hold {
+            micros: price.to_micros().unwrap(),
+            currency: price.currency,
+            fx_rate: None,
+        }),
+    }
 }

@@ -294,8 +294,32 @@ async fn a_redirect_is_a_failed_attempt_and_is_not_followed() {
     );
 }
 
+/// `simgate serve --sandbox` as the binary on a free port, with its
+/// database in `dir`, after `configure` adjusts the command.
+pub(crate) fn serve_sandbox(
+    sandbox: &Sandbox,
+    dir: &tempfile::TempDir,
+    configure: impl FnOnce(&mut std::process::Command),
+) -> (KillOnDrop, u16) {
+    let port = StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = simgate_command(sandbox, &dir.path().join("simgate.db"), 5);
+    configure(&mut command);
+    let child = command
+        .env("SIMGATE_LISTEN", format!("127.0.0.1:{port}"))
+        .args(["serve", "--sandbox"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    (KillOnDrop(child), port)
+}
+
 /// The `simgate` process of a test, killed however the test ends.
-pub(crate) struct KillOnDrop(pub(crate) std::process::Child);
+pub(crate) struct KillOnDrop(std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -309,21 +333,9 @@ impl Drop for KillOnDrop {
 async fn serve_sandbox_does_not_allow_private_targets() {
     let sandbox = Sandbox::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let port = StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _serving = KillOnDrop(
-        simgate_command(&sandbox, &dir.path().join("simgate.db"), 5)
-            .env_remove("SIMGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS")
-            .env("SIMGATE_LISTEN", format!("127.0.0.1:{port}"))
-            .args(["serve", "--sandbox"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (_serving, port) = serve_sandbox(&sandbox, &dir, |command| {
+        command.env_remove("SIMGATE_WEBHOOKS__ALLOW_PRIVATE_TARGETS");
+    });
     let client = reqwest::Client::new();
     // The demo tenant exists once the sandboxes are up: until then, 401 or
     // no connection.
