@@ -455,12 +455,13 @@ pub trait TenantRepository: Send + Sync {
 
     /// Replaces every key of a tenant by `key`, in one transaction: from the
     /// commit on, lookups here refuse the old keys (instances that cache
-    /// lookups see it within their cache's TTL). `false` when there is no
-    /// such tenant.
+    /// lookups see it within their cache's TTL), and the tenant's console
+    /// sessions are ended. `false` when there is no such tenant.
     async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, RepositoryError>;
 
-    /// Disables a tenant: its keys are refused from now on. Disabling a
-    /// disabled tenant keeps its first disabling time. `false` when there
+    /// Disables a tenant: its keys are refused and its console sessions
+    /// ended from now on. Disabling a disabled tenant keeps its first
+    /// disabling time. `false` when there
     /// is no such tenant.
     async fn disable_tenant(&self, id: &str, at: DateTime<Utc>) -> Result<bool, RepositoryError>;
 
@@ -837,11 +838,16 @@ pub trait SessionRepository: Send + Sync {
         session: &ConsoleSession,
         now: DateTime<Utc>,
     ) -> Result<(), RepositoryError>;
-    /// The session with this token hash, unless it expired before `now`.
+    /// The session with this token hash, unless it expired before `now`
+    /// or its credential was revoked: a tenant session needs its tenant
+    /// enabled and its key still the tenant's; an operator session needs
+    /// `operator_credential` (the running operator key's fingerprint, `None`
+    /// without one) to be the one it was opened with.
     async fn session(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
+        operator_credential: Option<&str>,
     ) -> Result<Option<ConsoleSession>, RepositoryError>;
     /// Points a session at another tenant (the operator switching).
     async fn set_session_tenant(

@@ -142,6 +142,11 @@ fn migrator() -> Migrator {
             "delivery due",
             include_str!("../migrations/0020_delivery_due.sql"),
         ),
+        (
+            22,
+            "session credentials",
+            include_str!("../migrations/0022_session_credentials.sql"),
+        ),
     ];
     let mut migrator = Migrator::with_migrations(
         migrations

@@ -11,6 +11,7 @@ mod cli;
 mod console;
 mod console_faults;
 mod console_ops;
+mod console_revocation;
 mod contract;
 mod docs_ui;
 mod endpoint_secrets;
