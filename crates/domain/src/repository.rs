@@ -859,6 +859,62 @@ pub trait SessionRepository: Send + Sync {
     async fn delete_session(&self, token_hash: &str) -> Result<(), RepositoryError>;
 }
 
+/// An applied inbound webhook whose body is still the one received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnredactedWebhook {
+    pub id: String,
+    pub body: String,
+}
+
+/// Retention: what the purge job deletes or redacts, each call one bounded
+/// statement (at most `batch` rows) so that no pass holds a long lock.
+/// Each returns how many rows it changed; fewer than `batch` means none
+/// are left. Implemented by the store in `crates/store/src/retention.rs`.
+#[async_trait]
+pub trait RetentionRepository: Send + Sync {
+    /// Deletes finished deliveries (never a pending one) last touched
+    /// before `before`.
+    async fn purge_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, RepositoryError>;
+    /// Deletes events created before `before` that have no pending
+    /// delivery, with their finished deliveries; returns events deleted.
+    async fn purge_events(&self, before: DateTime<Utc>, batch: u32)
+    -> Result<u64, RepositoryError>;
+    /// Deletes console sessions that expired before `before`.
+    async fn purge_expired_sessions(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, RepositoryError>;
+    /// Clears the idempotency key of finished orders and SIM orders
+    /// created before `before` (the orders stay): a later request with the
+    /// same key is a new order. Returns the larger of the two tables'
+    /// counts, so that a full batch in either says more may be left.
+    async fn clear_idempotency_keys(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, RepositoryError>;
+    /// Up to `batch` applied inbound webhooks not redacted yet.
+    async fn unredacted_webhooks(
+        &self,
+        batch: u32,
+    ) -> Result<Vec<UnredactedWebhook>, RepositoryError>;
+    /// Replaces an applied webhook's body by its redacted `body`; `false`
+    /// when it is not (or no longer) an applied, unredacted row.
+    async fn redact_webhook(&self, id: &str, body: &str) -> Result<bool, RepositoryError>;
+    /// Deletes processed inbound webhooks received before `before` (never
+    /// one still being applied).
+    async fn purge_inbound_webhooks(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, RepositoryError>;
+}
+
 /// Every repository at once: what the use cases hold, as
 /// `Arc<dyn Repository>`. Implemented for any type implementing each trait,
 /// so a backend only implements the subject traits.
@@ -876,6 +932,7 @@ pub trait Repository:
     + PricingRepository
     + RoutingRepository
     + SessionRepository
+    + RetentionRepository
     + AccountRepository
     + Send
     + Sync
@@ -896,6 +953,7 @@ impl<T> Repository for T where
         + PricingRepository
         + RoutingRepository
         + SessionRepository
+        + RetentionRepository
         + AccountRepository
         + Send
         + Sync

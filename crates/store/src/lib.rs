@@ -35,6 +35,7 @@ mod lines;
 mod orders;
 mod pricing;
 mod purchases;
+mod retention;
 mod routing;
 mod sessions;
 mod sim_orders;
@@ -146,6 +147,11 @@ fn migrator() -> Migrator {
             22,
             "session credentials",
             include_str!("../migrations/0022_session_credentials.sql"),
+        ),
+        (
+            23,
+            "retention",
+            include_str!("../migrations/0023_retention.sql"),
         ),
     ];
     let mut migrator = Migrator::with_migrations(

@@ -38,6 +38,7 @@ mod pricing;
 mod rate_limits;
 mod reconcile;
 mod recovery;
+mod retention;
 mod routing;
 mod secrets;
 mod sim_local;

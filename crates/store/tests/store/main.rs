@@ -26,6 +26,7 @@ mod endpoint_secrets;
 mod leases;
 mod lines;
 mod orders;
+mod retention;
 mod routing;
 mod search;
 mod sessions;
