@@ -61,6 +61,20 @@ impl OperatorKey {
         self.digest.is_some()
     }
 
+    /// What a console session opened with this key records: a digest of
+    /// the key's digest (so the stored value is not the one keys are
+    /// checked against), the same on every instance with the same key, and
+    /// different once `admin_api_key` changes, which ends those sessions.
+    /// `None` without a configured key.
+    pub fn fingerprint(&self) -> Option<String> {
+        self.digest.map(|digest| {
+            let mut hasher = Sha256::new();
+            hasher.update(b"simgate console operator session\0");
+            hasher.update(digest);
+            hex::encode(hasher.finalize())
+        })
+    }
+
     /// Whether `presented` is the operator key. Digests of equal length are
     /// compared in constant time, so timing tells nothing about the key.
     pub fn matches(&self, presented: &str) -> bool {

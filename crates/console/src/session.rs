@@ -102,7 +102,10 @@ impl FromRequestParts<ConsoleState> for Console {
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(ConsoleError::NotSignedIn)?;
         let session = state
             .services
-            .console_session(&SecretString::from(token.to_owned()))
+            .console_session(
+                &SecretString::from(token.to_owned()),
+                state.operator.fingerprint().as_deref(),
+            )
             .await?
             .ok_or(ConsoleError::NotSignedIn)?;
         Ok(Self { session })

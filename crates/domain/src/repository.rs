@@ -455,12 +455,13 @@ pub trait TenantRepository: Send + Sync {
 
     /// Replaces every key of a tenant by `key`, in one transaction: from the
     /// commit on, lookups here refuse the old keys (instances that cache
-    /// lookups see it within their cache's TTL). `false` when there is no
-    /// such tenant.
+    /// lookups see it within their cache's TTL), and the tenant's console
+    /// sessions are ended. `false` when there is no such tenant.
     async fn replace_api_keys(&self, tenant_id: &str, key: &str) -> Result<bool, RepositoryError>;
 
-    /// Disables a tenant: its keys are refused from now on. Disabling a
-    /// disabled tenant keeps its first disabling time. `false` when there
+    /// Disables a tenant: its keys are refused and its console sessions
+    /// ended from now on. Disabling a disabled tenant keeps its first
+    /// disabling time. `false` when there
     /// is no such tenant.
     async fn disable_tenant(&self, id: &str, at: DateTime<Utc>) -> Result<bool, RepositoryError>;
 
@@ -867,11 +868,16 @@ pub trait SessionRepository: Send + Sync {
         session: &ConsoleSession,
         now: DateTime<Utc>,
     ) -> Result<(), RepositoryError>;
-    /// The session with this token hash, unless it expired before `now`.
+    /// The session with this token hash, unless it expired before `now`
+    /// or its credential was revoked: a tenant session needs its tenant
+    /// enabled and its key still the tenant's; an operator session needs
+    /// `operator_credential` (the running operator key's fingerprint, `None`
+    /// without one) to be the one it was opened with.
     async fn session(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
+        operator_credential: Option<&str>,
     ) -> Result<Option<ConsoleSession>, RepositoryError>;
     /// Points a session at another tenant (the operator switching).
     async fn set_session_tenant(
@@ -881,6 +887,62 @@ pub trait SessionRepository: Send + Sync {
     ) -> Result<(), RepositoryError>;
     /// Ends a session (sign-out); ending an unknown one is not an error.
     async fn delete_session(&self, token_hash: &str) -> Result<(), RepositoryError>;
+}
+
+/// An applied inbound webhook whose body is still the one received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnredactedWebhook {
+    pub id: String,
+    pub body: String,
+}
+
+/// Retention: what the purge job deletes or redacts, each call one bounded
+/// statement (at most `batch` rows) so that no pass holds a long lock.
+/// Each returns how many rows it changed; fewer than `batch` means none
+/// are left. Implemented by the store in `crates/store/src/retention.rs`.
+#[async_trait]
+pub trait RetentionRepository: Send + Sync {
+    /// Deletes finished deliveries (never a pending one) last touched
+    /// before `before`.
+    async fn purge_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, RepositoryError>;
+    /// Deletes events created before `before` that have no pending
+    /// delivery, with their finished deliveries; returns events deleted.
+    async fn purge_events(&self, before: DateTime<Utc>, batch: u32)
+    -> Result<u64, RepositoryError>;
+    /// Deletes console sessions that expired before `before`.
+    async fn purge_expired_sessions(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, RepositoryError>;
+    /// Clears the idempotency key of finished orders and SIM orders
+    /// created before `before` (the orders stay): a later request with the
+    /// same key is a new order. Returns the larger of the two tables'
+    /// counts, so that a full batch in either says more may be left.
+    async fn clear_idempotency_keys(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, RepositoryError>;
+    /// Up to `batch` applied inbound webhooks not redacted yet.
+    async fn unredacted_webhooks(
+        &self,
+        batch: u32,
+    ) -> Result<Vec<UnredactedWebhook>, RepositoryError>;
+    /// Replaces an applied webhook's body by its redacted `body`; `false`
+    /// when it is not (or no longer) an applied, unredacted row.
+    async fn redact_webhook(&self, id: &str, body: &str) -> Result<bool, RepositoryError>;
+    /// Deletes processed inbound webhooks received before `before` (never
+    /// one still being applied).
+    async fn purge_inbound_webhooks(
+        &self,
+        before: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<u64, RepositoryError>;
 }
 
 /// Every repository at once: what the use cases hold, as
@@ -900,6 +962,7 @@ pub trait Repository:
     + PricingRepository
     + RoutingRepository
     + SessionRepository
+    + RetentionRepository
     + AccountRepository
     + Send
     + Sync
@@ -920,6 +983,7 @@ impl<T> Repository for T where
         + PricingRepository
         + RoutingRepository
         + SessionRepository
+        + RetentionRepository
         + AccountRepository
         + Send
         + Sync

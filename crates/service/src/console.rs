@@ -15,13 +15,26 @@ use simgate_domain::{OrderId, OrderStatus, PageRequest, ProviderId, TenantId};
 
 use crate::{EventWithDeliveries, ServiceError, Services};
 
-/// Who signs in to the console.
+/// Who signs in to the console, and with what: the session lives only
+/// while that credential does.
 #[derive(Debug, Clone)]
 pub enum ConsoleRole {
-    /// The operator key: every tenant, one at a time.
-    Operator,
-    /// A tenant's key: that tenant only.
-    Tenant(String),
+    /// The operator key, by its fingerprint: every tenant, one at a time.
+    Operator { fingerprint: String },
+    /// A tenant's key, by its hash as the store keeps it: that tenant only,
+    /// while the key is still its and the tenant enabled.
+    Tenant { tenant_id: String, key_hash: String },
+}
+
+impl ConsoleRole {
+    /// A tenant signing in with `api_key` (which is hashed, never kept),
+    /// by the hex SHA-256 the store keeps API keys under.
+    pub fn tenant(tenant_id: String, api_key: &str) -> Self {
+        Self::Tenant {
+            tenant_id,
+            key_hash: hex::encode(Sha256::digest(api_key.as_bytes())),
+        }
+    }
 }
 
 /// A new session: its token goes into the cookie once and is never stored.
@@ -62,9 +75,12 @@ impl Services {
         let now = Utc::now();
         let lifetime = Duration::from_std(lifetime).unwrap_or(Duration::hours(12));
         let token = random_token();
-        let (operator, tenant_id) = match role {
-            ConsoleRole::Operator => (true, None),
-            ConsoleRole::Tenant(id) => (false, Some(id)),
+        let (operator, tenant_id, credential) = match role {
+            ConsoleRole::Operator { fingerprint } => (true, None, fingerprint),
+            ConsoleRole::Tenant {
+                tenant_id,
+                key_hash,
+            } => (false, Some(tenant_id), key_hash),
         };
         let session = ConsoleSession {
             token_hash: session_token_hash(&token),
@@ -72,6 +88,7 @@ impl Services {
             tenant_id,
             csrf_token: random_token(),
             expires_at: now + lifetime,
+            credential,
         };
         self.store.insert_session(&session, now).await?;
         Ok(SessionGrant {
@@ -80,13 +97,20 @@ impl Services {
         })
     }
 
-    /// The live session a cookie token names, if any.
+    /// The live session a cookie token names, if any: unexpired, and
+    /// opened with a credential that still signs in. Read from the store on
+    /// every request (never cached), so a disabled tenant, a rotated key or
+    /// another `operator_fingerprint` ends it on every instance at once.
     pub async fn console_session(
         &self,
         token: &SecretString,
+        operator_fingerprint: Option<&str>,
     ) -> Result<Option<ConsoleSession>, ServiceError> {
         let hash = session_token_hash(token.expose_secret());
-        Ok(self.store.session(&hash, Utc::now()).await?)
+        Ok(self
+            .store
+            .session(&hash, Utc::now(), operator_fingerprint)
+            .await?)
     }
 
     /// Ends a session.

@@ -3,8 +3,8 @@
 //! (which also follows SIM card orders, settles line provisioning, applies
 //! stored webhooks not applied yet, queues again deliveries left without a job and refreshes the backlog and
 //! catalogue-age gauges), the provider balance
-//! reads (see [`crate::balances`]), plus the worker of the
-//! event delivery queue.
+//! reads (see [`crate::balances`]), the retention purge (see
+//! [`crate::retention`]), plus the worker of the event delivery queue.
 //!
 //! These passes are idempotent over durable state, so a plain
 //! interval loop is enough: their queue *is* the orders table, and a pass
@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::Services;
 use crate::queue::ApalisQueue;
+use crate::retention::Retention;
 
 /// How often the stored catalogue's version is compared with the one this
 /// instance's index was built from: one small read per second.
@@ -43,6 +44,10 @@ pub struct JobSchedule {
     /// How often each provider balance is read at the latest; a purchase
     /// has it read again within [`BALANCE_TICK`].
     pub provider_balance_every: Duration,
+    /// Purge job period (it also runs once at start).
+    pub retention_every: Duration,
+    /// What the purge job keeps.
+    pub retention: Retention,
 }
 
 /// Running background jobs; stopped by [`BackgroundJobs::stop`] or on drop.
@@ -126,6 +131,25 @@ impl BackgroundJobs {
                 },
             )
         };
+        let purge = {
+            let services = services.clone();
+            let retention = schedule.retention;
+            every(
+                "retention purge",
+                schedule.retention_every,
+                stopped.clone(),
+                move || {
+                    let services = services.clone();
+                    async move {
+                        match services.purge(&retention).await {
+                            Ok(report) if report.is_empty() => {}
+                            Ok(report) => tracing::info!(?report, "purged old rows"),
+                            Err(error) => tracing::warn!(%error, "retention purge pass failed"),
+                        }
+                    }
+                },
+            )
+        };
         let reconcile = every("reconcile", schedule.reconcile_every, stopped, move || {
             let services = services.clone();
             async move {
@@ -172,6 +196,7 @@ impl BackgroundJobs {
                 catalogue_retry,
                 catalogue_index,
                 balances,
+                purge,
                 reconcile,
                 deliveries,
             ],

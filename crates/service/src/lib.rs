@@ -25,6 +25,7 @@ pub mod purchase_audit;
 pub mod queue;
 pub mod readiness;
 pub mod requests;
+pub mod retention;
 pub mod routing;
 pub mod secret_keys;
 pub mod sim_orders;

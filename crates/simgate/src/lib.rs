@@ -202,6 +202,8 @@ impl Application {
                 provider_balance_every: Duration::from_secs(
                     settings.jobs.provider_balance_secs.max(1),
                 ),
+                retention_every: Duration::from_secs(settings.retention.purge_every_secs.max(1)),
+                retention: settings.retention.retention(),
             },
             &queue,
         );

@@ -67,6 +67,60 @@ pub struct Settings {
     pub balances: BalanceSettings,
     /// Rate limits per tenant and per client address (`[limits]`).
     pub limits: LimitSettings,
+    /// How long old rows are kept before the purge job removes them
+    /// (`[retention]`).
+    pub retention: RetentionSettings,
+}
+
+/// How long each kind of row is kept, in days; 0 keeps it for ever
+/// (`[retention]`). The purge job runs every `purge_every_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// Events, deleted with their finished deliveries (never while one is
+    /// pending).
+    pub events_days: u64,
+    /// Finished (not pending) webhook deliveries, from their last attempt.
+    pub deliveries_days: u64,
+    /// Processed inbound provider webhooks (applied ones are redacted at
+    /// the first purge pass whatever this says).
+    pub inbound_webhooks_days: u64,
+    /// Console sessions, counted from their expiry.
+    pub sessions_expired_days: u64,
+    /// Idempotency keys of finished orders and SIM orders, cleared (the
+    /// orders stay): the same key then makes a new order.
+    pub idempotency_days: u64,
+    /// How often the purge job runs (it also runs at start).
+    pub purge_every_secs: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            events_days: 90,
+            deliveries_days: 90,
+            inbound_webhooks_days: 30,
+            sessions_expired_days: 1,
+            idempotency_days: 30,
+            purge_every_secs: 3600,
+        }
+    }
+}
+
+impl RetentionSettings {
+    /// What the purge job takes, with the service's batch bounds.
+    pub fn retention(&self) -> simgate_service::retention::Retention {
+        let days =
+            |n: u64| (n > 0).then(|| std::time::Duration::from_secs(n.saturating_mul(86_400)));
+        simgate_service::retention::Retention {
+            events: days(self.events_days),
+            deliveries: days(self.deliveries_days),
+            inbound_webhooks: days(self.inbound_webhooks_days),
+            expired_sessions: days(self.sessions_expired_days),
+            idempotency: days(self.idempotency_days),
+            ..simgate_service::retention::Retention::default()
+        }
+    }
 }
 
 /// How tenants' accounts are settled (`[money]`).
@@ -688,6 +742,7 @@ impl Default for Settings {
             money: MoneySettings::default(),
             balances: BalanceSettings::default(),
             limits: LimitSettings::default(),
+            retention: RetentionSettings::default(),
         }
     }
 }

@@ -35,6 +35,7 @@ mod lines;
 mod orders;
 mod pricing;
 mod purchases;
+mod retention;
 mod routing;
 mod sessions;
 mod sim_orders;
@@ -141,6 +142,16 @@ fn migrator() -> Migrator {
             20,
             "delivery due",
             include_str!("../migrations/0020_delivery_due.sql"),
+        ),
+        (
+            22,
+            "session credentials",
+            include_str!("../migrations/0022_session_credentials.sql"),
+        ),
+        (
+            23,
+            "retention",
+            include_str!("../migrations/0023_retention.sql"),
         ),
         (
             24,

@@ -23,8 +23,8 @@ impl SessionRepository for Store {
                 .await?;
             sqlx::query(
                 "INSERT INTO console_sessions \
-                 (token_hash, operator, tenant_id, csrf_token, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                 (token_hash, operator, tenant_id, csrf_token, created_at, expires_at, \
+                 credential) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&session.token_hash)
             .bind(i64::from(session.operator))
@@ -32,6 +32,7 @@ impl SessionRepository for Store {
             .bind(&session.csrf_token)
             .bind(millis(now))
             .bind(millis(session.expires_at))
+            .bind(&session.credential)
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -45,14 +46,25 @@ impl SessionRepository for Store {
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
+        operator_credential: Option<&str>,
     ) -> Result<Option<ConsoleSession>, RepositoryError> {
         let result: Result<Option<ConsoleSession>, StoreError> = async {
+            // The credential is checked in the same read: a revoked key, a
+            // disabled tenant or another operator key ends the session on
+            // every instance at once.
             let row = sqlx::query(
-                "SELECT token_hash, operator, tenant_id, csrf_token, expires_at \
-                 FROM console_sessions WHERE token_hash = $1 AND expires_at > $2",
+                "SELECT s.token_hash, s.operator, s.tenant_id, s.csrf_token, s.expires_at, \
+                 s.credential FROM console_sessions s \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.credential <> '' \
+                 AND ((s.operator = 1 AND s.credential = $3) \
+                 OR (s.operator = 0 AND EXISTS (SELECT 1 FROM api_keys k \
+                 JOIN tenants t ON t.id = k.tenant_id \
+                 WHERE k.key_hash = s.credential AND t.id = s.tenant_id \
+                 AND t.disabled_at IS NULL)))",
             )
             .bind(token_hash)
             .bind(millis(now))
+            .bind(operator_credential.unwrap_or_default())
             .fetch_optional(&self.pool)
             .await?;
             let Some(row) = row else {
@@ -64,6 +76,7 @@ impl SessionRepository for Store {
                 tenant_id: row.try_get("tenant_id")?,
                 csrf_token: row.try_get("csrf_token")?,
                 expires_at: from_millis(row.try_get("expires_at")?),
+                credential: row.try_get("credential")?,
             }))
         }
         .await;

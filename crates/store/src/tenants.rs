@@ -135,17 +135,21 @@ impl TenantRepository for Store {
         if inserted == 0 {
             return Ok(false);
         }
+        end_tenant_sessions(&mut tx, tenant_id).await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(true)
     }
 
     async fn disable_tenant(&self, id: &str, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
         sqlx::query("UPDATE tenants SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL")
             .bind(id)
             .bind(millis(at))
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::from)?;
+        end_tenant_sessions(&mut tx, id).await?;
+        tx.commit().await.map_err(StoreError::from)?;
         Ok(self.tenant(id).await?.is_some())
     }
 
@@ -160,6 +164,21 @@ impl TenantRepository for Store {
         .map_err(StoreError::from)?;
         Ok(row.as_ref().map(tenant_from_row).transpose()?)
     }
+}
+
+/// Deletes the console sessions opened with a tenant's keys (not the
+/// operator's sessions that merely show the tenant). Reading a session
+/// already checks its key; deleting them as well leaves no revoked session
+/// behind in the table.
+async fn end_tenant_sessions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM console_sessions WHERE operator = 0 AND tenant_id = $1")
+        .bind(tenant_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// What is kept of a key in clear: enough to recognise it (`sk_live_` and

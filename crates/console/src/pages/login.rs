@@ -93,14 +93,18 @@ pub(crate) async fn submit(
     let key = form.api_key.trim();
     let role = if key.is_empty() {
         None
-    } else if state.operator.matches(key) {
-        Some(ConsoleRole::Operator)
+    } else if let Some(fingerprint) = state
+        .operator
+        .fingerprint()
+        .filter(|_| state.operator.matches(key))
+    {
+        Some(ConsoleRole::Operator { fingerprint })
     } else {
         state
             .services
             .authenticate(key)
             .await?
-            .map(|tenant| ConsoleRole::Tenant(tenant.id))
+            .map(|tenant| ConsoleRole::tenant(tenant.id, key))
     };
     let Some(role) = role else {
         return Ok(login_page(

@@ -19,6 +19,10 @@ pub struct ConsoleSession {
     pub csrf_token: String,
     /// When the session stops being accepted.
     pub expires_at: DateTime<Utc>,
+    /// What it was opened with: the hash of the tenant's API key, or the
+    /// operator key's fingerprint. The session lives only while that
+    /// credential would still sign in, so revoking it ends the session.
+    pub credential: String,
 }
 
 /// Redacted: the CSRF token is a secret of the signed-in browser.

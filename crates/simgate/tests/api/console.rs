@@ -108,6 +108,16 @@ impl Visitor {
             .unwrap()
     }
 
+    /// The same browser (the same session cookie) visiting the app at
+    /// `address`: another instance, or the app started again.
+    pub(crate) fn visiting(&self, address: &str) -> Self {
+        Self {
+            client: self.client.clone(),
+            base: address.to_owned(),
+            cookie: self.cookie.clone(),
+        }
+    }
+
     /// This session's CSRF token, read off a page's forms.
     pub(crate) async fn csrf(&self) -> String {
         csrf_in(&self.get("/console/orders").await.text().await.unwrap())
@@ -116,9 +126,14 @@ impl Visitor {
 
 /// Posts the sign-in form with `key` (after loading it for its token).
 async fn post_login(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    post_login_at(&app.address, key, headers).await
+}
+
+/// [`post_login`] to the app at `address`.
+async fn post_login_at(address: &str, key: &str, headers: &[(&str, &str)]) -> reqwest::Response {
     let client = no_redirects();
     let form = client
-        .get(format!("{}/console/login", app.address))
+        .get(format!("{address}/console/login"))
         .send()
         .await
         .unwrap();
@@ -126,7 +141,7 @@ async fn post_login(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> reqwe
     let token = cookie_value(&form, "simgate_login_csrf").expect("a double-submit cookie");
     assert_eq!(csrf_in(&form.text().await.unwrap()), token);
     let mut request = client
-        .post(format!("{}/console/login", app.address))
+        .post(format!("{address}/console/login"))
         .header(COOKIE, format!("simgate_login_csrf={token}"))
         .header(CONTENT_TYPE, FORM)
         .body(form_body(&[
@@ -140,12 +155,17 @@ async fn post_login(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> reqwe
 }
 
 pub(crate) async fn sign_in(app: &TestApp, key: &str) -> Visitor {
-    let response = post_login(app, key, &[]).await;
+    sign_in_at(&app.address, key).await
+}
+
+/// Signs in to the app at `address` (`http://host:port`) with `key`.
+pub(crate) async fn sign_in_at(address: &str, key: &str) -> Visitor {
+    let response = post_login_at(address, key, &[]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let session = cookie_value(&response, "simgate_session").expect("a session cookie");
     Visitor {
         client: no_redirects(),
-        base: app.address.clone(),
+        base: address.to_owned(),
         cookie: format!("simgate_session={session}"),
     }
 }

@@ -125,6 +125,8 @@ pub struct Options {
     pub esim_go_balance_low: Option<&'static str>,
     /// `[limits]`: the defaults unless a test lowers them.
     pub limits: simgate::settings::LimitSettings,
+    /// `[retention]`: the defaults unless a test shortens the schedule.
+    pub retention: simgate::settings::RetentionSettings,
 }
 
 /// The key id and key (base64 of 32 bytes) test apps seal secrets with.
@@ -161,6 +163,7 @@ impl Default for Options {
             provider_balance_secs: 300,
             esim_go_balance_low: None,
             limits: simgate::settings::LimitSettings::default(),
+            retention: simgate::settings::RetentionSettings::default(),
         }
     }
 }
@@ -232,6 +235,7 @@ pub fn settings_for(sandbox: &Sandbox, dir: &TempDir, options: &Options) -> Sett
             .insert(ProviderId::EsimGo, threshold.parse().unwrap());
     }
     settings.limits = options.limits;
+    settings.retention = options.retention;
     settings.admin_api_key = Some(OPERATOR_KEY.into());
     settings.webhooks = options.webhooks.clone();
     // Test receivers listen on 127.0.0.1, which production refuses.

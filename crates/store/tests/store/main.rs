@@ -17,7 +17,7 @@ use simgate_domain::{
 };
 use simgate_store::{
     InsertOutcome, Lease, LineActivation, LineStatus, NewOrder, ProductFilter, ProductSort,
-    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderState, Store, UpstreamAnswer,
+    Recorded, SimOrderAnswer, SimOrderInsert, SimOrderState, Store, UpstreamAnswer, hash_api_key,
 };
 use sqlx::Connection;
 
@@ -26,6 +26,7 @@ mod endpoint_secrets;
 mod leases;
 mod lines;
 mod orders;
+mod retention;
 mod routing;
 mod search;
 mod sessions;
@@ -159,6 +160,7 @@ on_both_backends!(
     routing_policies_are_kept_per_tenant,
     the_sale_price_moves_only_with_its_candidate,
     sessions_expire_switch_and_end,
+    a_revoked_credential_ends_its_sessions,
     esims_are_listed_per_tenant_filtered_and_paged,
     an_orders_events_are_read_by_order_and_tenant,
 );
