@@ -131,6 +131,9 @@ mod threshold_map {
 
 /// Token buckets, per instance (`[limits]`): each budget is `quota` calls
 /// per `window_secs`, as a burst of `quota` refilled evenly over the window.
+/// The operator overrides a tenant's budgets with
+/// `PUT /admin/v1/tenants/{id}/limits`; the caps (`max_…`) are counted in
+/// the database, except `max_waiting_requests`, which is per instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitSettings {
@@ -147,6 +150,15 @@ pub struct LimitSettings {
     /// Least time between two polls of a provider prompted by webhooks
     /// that failed verification.
     pub repoll_interval_secs: u64,
+    /// Console sign-in attempts, per client address.
+    pub console_sign_ins_per_ip: Rate,
+    /// `POST /v1/orders?wait=` requests waiting at once, per tenant and
+    /// instance (each polls the database ten times a second).
+    pub max_waiting_requests: u32,
+    /// Enabled webhook endpoints, per tenant.
+    pub max_webhook_endpoints: u32,
+    /// Replays of one event.
+    pub max_replays_per_event: u32,
 }
 
 impl Default for LimitSettings {
@@ -159,6 +171,10 @@ impl Default for LimitSettings {
             sim_order_reads: config.sim_order_reads,
             webhooks_per_ip: config.webhooks_per_ip,
             repoll_interval_secs: config.repoll_interval.as_secs(),
+            console_sign_ins_per_ip: config.console_sign_ins_per_ip,
+            max_waiting_requests: config.max_waiting_requests,
+            max_webhook_endpoints: config.max_webhook_endpoints,
+            max_replays_per_event: config.max_replays_per_event,
         }
     }
 }
@@ -173,6 +189,10 @@ impl LimitSettings {
             sim_order_reads: self.sim_order_reads,
             webhooks_per_ip: self.webhooks_per_ip,
             repoll_interval: std::time::Duration::from_secs(self.repoll_interval_secs.max(1)),
+            console_sign_ins_per_ip: self.console_sign_ins_per_ip,
+            max_waiting_requests: self.max_waiting_requests,
+            max_webhook_endpoints: self.max_webhook_endpoints,
+            max_replays_per_event: self.max_replays_per_event,
         }
     }
 }

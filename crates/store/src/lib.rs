@@ -142,6 +142,11 @@ fn migrator() -> Migrator {
             "delivery due",
             include_str!("../migrations/0020_delivery_due.sql"),
         ),
+        (
+            21,
+            "tenant limits",
+            include_str!("../migrations/0021_tenant_limits.sql"),
+        ),
     ];
     let mut migrator = Migrator::with_migrations(
         migrations

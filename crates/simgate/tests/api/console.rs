@@ -115,7 +115,11 @@ impl Visitor {
 }
 
 /// Posts the sign-in form with `key` (after loading it for its token).
-async fn post_login(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_login(
+    app: &TestApp,
+    key: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
     let client = no_redirects();
     let form = client
         .get(format!("{}/console/login", app.address))

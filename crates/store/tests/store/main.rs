@@ -24,6 +24,7 @@ use sqlx::Connection;
 mod answers;
 mod endpoint_secrets;
 mod leases;
+mod limits;
 mod lines;
 mod orders;
 mod routing;
@@ -34,6 +35,7 @@ mod tenants;
 
 use answers::*;
 use leases::*;
+use limits::*;
 use lines::*;
 use orders::*;
 use routing::*;
@@ -161,4 +163,6 @@ on_both_backends!(
     sessions_expire_switch_and_end,
     esims_are_listed_per_tenant_filtered_and_paged,
     an_orders_events_are_read_by_order_and_tenant,
+    limit_overrides_are_kept_per_tenant,
+    caps_hold_under_concurrent_writers,
 );
