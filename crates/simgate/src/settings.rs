@@ -812,12 +812,23 @@ mod tests {
         let file = dir.path().join("limits.toml");
         std::fs::write(
             &file,
-            "[limits]\nrequests = { quota = 5, window_secs = 60 }\nrepoll_interval_secs = 2\n",
+            "[limits]\nrequests = { quota = 5, window_secs = 60 }\nrepoll_interval_secs = 2\n\
+             console_sign_ins_per_ip = { quota = 3, window_secs = 600 }\nmax_waiting_requests = 4\n\
+             max_webhook_endpoints = 5\nmax_replays_per_event = 6\n",
         )
         .unwrap();
         let limits = Settings::load(Some(&file)).unwrap().limits.config();
         assert_eq!(limits.requests, Rate::new(5, 60));
         assert_eq!(limits.repoll_interval, std::time::Duration::from_secs(2));
+        assert_eq!(limits.console_sign_ins_per_ip, Rate::new(3, 600));
+        assert_eq!(
+            (
+                limits.max_waiting_requests,
+                limits.max_webhook_endpoints,
+                limits.max_replays_per_event
+            ),
+            (4, 5, 6)
+        );
         assert_eq!(
             limits.order_creations,
             LimitsConfig::default().order_creations
