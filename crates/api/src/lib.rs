@@ -218,6 +218,10 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(routes::tenants::rotate_tenant_key))
         .routes(routes!(routes::tenants::disable_tenant))
+        .routes(routes!(
+            routes::tenants::get_tenant_limits,
+            routes::tenants::put_tenant_limits
+        ))
         .routes(routes!(routes::balances::provider_balance))
         .routes(routes!(
             routes::balances::create_operator_endpoint,

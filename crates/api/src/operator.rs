@@ -158,7 +158,7 @@ impl FromRequestParts<AppState> for Caller {
         match state.services.authenticate(key).await? {
             Some(tenant) => {
                 crate::observability::record_tenant(&tenant.id);
-                state.services.spend(&tenant.id, Budget::Requests)?;
+                state.services.spend(&tenant.id, Budget::Requests).await?;
                 Ok(Self::Tenant(tenant))
             }
             None => Err(invalid_api_key()),

@@ -131,6 +131,12 @@ impl ApiError {
         &self.detail
     }
 
+    /// How long the client should wait before trying again, when known:
+    /// the console sends it as `Retry-After` too.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
     /// The request field at fault, when known: the console shows the
     /// message next to that field.
     pub fn field(&self) -> Option<&str> {
@@ -304,6 +310,24 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::InvalidPeriod => Self::bad_request("invalid_period", detail),
             ServiceError::RateLimited(refused) => Self::rate_limited(refused),
+            ServiceError::InvalidLimits(e) => {
+                let mut api = Self::new(S::UNPROCESSABLE_ENTITY, "invalid_limits", detail);
+                api.field = Some(e.field());
+                api
+            }
+            ServiceError::TooManyWaiting { .. } => {
+                // A place frees up as soon as one wait ends: a second at most
+                // is worth waiting, and no quota to announce.
+                let mut api = Self::new(S::TOO_MANY_REQUESTS, "rate_limited", detail);
+                api.retry_after = Some(Duration::from_secs(1));
+                api
+            }
+            ServiceError::TooManyEndpoints { .. } => {
+                Self::new(S::CONFLICT, "too_many_endpoints", detail)
+            }
+            ServiceError::TooManyReplays { .. } => {
+                Self::new(S::CONFLICT, "too_many_replays", detail)
+            }
             ServiceError::Repository(e) => Self::internal(&e),
         }
     }

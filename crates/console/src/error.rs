@@ -46,6 +46,7 @@ impl From<simgate_domain::DomainError> for ConsoleError {
 
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
+        let mut retry_after = None;
         let (status, code, detail) = match self {
             Self::NotSignedIn => return Redirect::to("/console/login").into_response(),
             Self::NoTenantChosen => return Redirect::to("/console/").into_response(),
@@ -55,7 +56,10 @@ impl IntoResponse for ConsoleError {
                 "This form has expired or did not come from the console. Go back, reload the page and try again.".to_owned(),
             ),
             Self::BadForm(detail) => (StatusCode::BAD_REQUEST, "invalid_form", detail),
-            Self::Api(error) => (error.status(), error.code(), error.detail().to_owned()),
+            Self::Api(error) => {
+                retry_after = error.retry_after();
+                (error.status(), error.code(), error.detail().to_owned())
+            }
         };
         let title = status.canonical_reason().unwrap_or("Error");
         let body = layout::bare(
@@ -68,6 +72,14 @@ impl IntoResponse for ConsoleError {
                 }
             },
         );
-        (status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+        let mut response = (status, [(header::CACHE_CONTROL, "no-store")], body).into_response();
+        // A refusal by a rate limit says when to come back, as the API does.
+        if let Some(wait) = retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(simgate_service::limits::retry_after_secs(wait)),
+            );
+        }
+        response
     }
 }

@@ -14,6 +14,7 @@ pub mod esim;
 pub mod events;
 pub mod iccid;
 pub mod ids;
+pub mod limits;
 pub mod line;
 pub mod lpa;
 pub mod money;

@@ -21,6 +21,7 @@ use crate::entities::{
     StoredBalance, StoredEvent, StoredSecret, StoredWebhook, Tenant, TenantAccount, TermsRefused,
     UpstreamAnswer, UpstreamPurchase,
 };
+use crate::limits::TenantLimits;
 use crate::orchestration::{FxRate, PricingRules, RoutingPolicy};
 use crate::{
     Account, Hold, Iccid, InstallDetails, Msisdn, OrderId, OrderStatus, Product, ProductId,
@@ -467,19 +468,37 @@ pub trait TenantRepository: Send + Sync {
 
     /// The enabled tenant an API key belongs to, if any.
     async fn tenant_by_api_key(&self, key: &str) -> Result<Option<Tenant>, RepositoryError>;
+
+    /// The operator's overrides of a tenant's budgets, or `None` when it
+    /// has set none.
+    async fn tenant_limits(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<TenantLimits>, RepositoryError>;
+
+    /// Replaces a tenant's (already validated) budget overrides.
+    async fn put_tenant_limits(
+        &self,
+        tenant: &TenantId,
+        limits: &TenantLimits,
+    ) -> Result<(), RepositoryError>;
 }
 
 /// Outbound events, the tenants' webhook endpoints and each delivery's attempts.
 /// Implemented by the store in `crates/store/src/events.rs`.
 #[async_trait]
 pub trait EventRepository: Send + Sync {
-    /// Registers an endpoint for a tenant with its sealed secret.
+    /// Registers an endpoint for a tenant with its sealed secret, unless
+    /// the tenant already has `max_enabled` enabled endpoints (`None`).
+    /// The count and the insert are one step for the tenant, so concurrent
+    /// registrations on several instances cannot pass the cap.
     async fn create_endpoint(
         &self,
         tenant_id: &str,
         url: &str,
         secret: &SealedSecret,
-    ) -> Result<Endpoint, RepositoryError>;
+        max_enabled: u32,
+    ) -> Result<Option<Endpoint>, RepositoryError>;
 
     /// Replaces an endpoint's secrets if its current one is still
     /// `expected` (a compare-and-set, so a rotation or re-sealing that read
@@ -522,8 +541,15 @@ pub trait EventRepository: Send + Sync {
         payload: &str,
     ) -> Result<Option<(String, Vec<String>)>, RepositoryError>;
 
-    /// New pending deliveries of an existing event to every enabled endpoint.
-    async fn redeliver_event(&self, event: &StoredEvent) -> Result<Vec<String>, RepositoryError>;
+    /// New pending deliveries of an existing event to every enabled
+    /// endpoint, counted as one replay of it; `None` when the event was
+    /// replayed `max_replays` times already. The count is a compare-and-set
+    /// on the event's row, so instances together cannot pass it.
+    async fn redeliver_event(
+        &self,
+        event: &StoredEvent,
+        max_replays: u32,
+    ) -> Result<Option<Vec<String>>, RepositoryError>;
 
     /// A tenant's event.
     async fn event_for_tenant(

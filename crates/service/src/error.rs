@@ -166,6 +166,18 @@ pub enum ServiceError {
     /// A rate limit refused the call: the caller should come back later.
     #[error(transparent)]
     RateLimited(#[from] crate::limits::RateLimited),
+    /// Overrides of a tenant's budgets the operator cannot set.
+    #[error(transparent)]
+    InvalidLimits(#[from] simgate_domain::limits::LimitError),
+    /// The tenant has its most `?wait=` requests in flight here already.
+    #[error("{max} requests of this account are already waiting here; retry, or poll without wait")]
+    TooManyWaiting { max: u32 },
+    /// The tenant has its most enabled webhook endpoints already.
+    #[error("at most {max} webhook endpoints are enabled per account; delete one first")]
+    TooManyEndpoints { max: u32 },
+    /// The event was replayed its most times already.
+    #[error("event {event} was replayed {max} times already, the most allowed")]
+    TooManyReplays { event: String, max: u32 },
     /// Storage failed: an internal error for the client.
     #[error(transparent)]
     Repository(RepositoryError),

@@ -85,10 +85,12 @@ impl Services {
         let keys = self.sealing_keys()?;
         webhook_targets::check_registration(url, self.config.allow_private_webhook_targets).await?;
         let secret = new_secret();
+        let max = self.config.limits.max_webhook_endpoints;
         let endpoint = self
             .store
-            .create_endpoint(tenant_id.as_str(), url, &keys.seal(&secret))
-            .await?;
+            .create_endpoint(tenant_id.as_str(), url, &keys.seal(&secret), max)
+            .await?
+            .ok_or(ServiceError::TooManyEndpoints { max })?;
         Ok(EndpointWithSecret { endpoint, secret })
     }
 
@@ -326,14 +328,23 @@ impl Services {
         Ok(())
     }
 
-    /// Sends an event again to every enabled endpoint (new deliveries, same `webhook-id`).
+    /// Sends an event again to every enabled endpoint (new deliveries, same
+    /// `webhook-id`), at most `max_replays_per_event` times.
     pub async fn replay_event(
         &self,
         tenant_id: &TenantId,
         event_id: &EventId,
     ) -> Result<usize, ServiceError> {
         let event = self.event(tenant_id, event_id).await?;
-        let deliveries = self.store.redeliver_event(&event).await?;
+        let max = self.config.limits.max_replays_per_event;
+        let deliveries = self
+            .store
+            .redeliver_event(&event, max)
+            .await?
+            .ok_or_else(|| ServiceError::TooManyReplays {
+                event: event.id.clone(),
+                max,
+            })?;
         let count = deliveries.len();
         self.schedule(deliveries.into_iter().map(DeliveryId::from_stored))
             .await;

@@ -1,6 +1,6 @@
-//! Each tenant's pricing rules and routing policy, remembered for a few
-//! seconds so that a catalogue search or an order does not cost a database
-//! round trip to read them. It works like the auth cache: an answer is
+//! Each tenant's pricing rules, routing policy and limit overrides,
+//! remembered for a few seconds so that a search, an order or a request's
+//! budget does not cost a database round trip to read them. It works like the auth cache: an answer is
 //! trusted for [`SETTINGS_RECHECK`] (how late another instance's change may
 //! be seen here) and dropped at once when this instance stores a new one;
 //! an answer read before such a drop is never remembered after it.
@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use simgate_domain::TenantId;
+use simgate_domain::limits::TenantLimits;
 use simgate_domain::orchestration::{PricingRules, RoutingPolicy};
 
 use crate::pricing::FX_RECHECK;
@@ -115,6 +116,7 @@ impl<T: PartialEq> SettingsCache<T> {
 pub(crate) struct TenantSettings {
     pricing: SettingsCache<PricingRules>,
     routing: SettingsCache<RoutingPolicy>,
+    limits: SettingsCache<TenantLimits>,
 }
 
 impl Services {
@@ -147,6 +149,28 @@ impl Services {
         let read_at = Instant::now();
         let policy = self.store.routing_policy(tenant).await?;
         Ok(cache.put(tenant, policy, read_at, generation))
+    }
+
+    /// The operator's overrides of the tenant's budgets (`None`: the
+    /// defaults), as cached: every authenticated request reads them.
+    pub(crate) async fn cached_limits(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<Arc<TenantLimits>>, ServiceError> {
+        let cache = &self.settings.limits;
+        let generation = match cache.get(tenant) {
+            Ok(answer) => return Ok(answer),
+            Err(generation) => generation,
+        };
+        let read_at = Instant::now();
+        let limits = self.store.tenant_limits(tenant).await?;
+        Ok(cache.put(tenant, limits, read_at, generation))
+    }
+
+    /// Drops this instance's copy of the tenant's limit overrides, after it
+    /// stored new ones.
+    pub(crate) fn forget_limits(&self, tenant: &TenantId) {
+        self.settings.limits.forget(tenant);
     }
 
     /// Drops this instance's copy of the tenant's pricing rules, after it

@@ -106,7 +106,10 @@ impl Services {
         self.tenant_account(id).await
     }
 
-    async fn tenant_account(&self, id: &TenantId) -> Result<TenantAccount, ServiceError> {
+    pub(crate) async fn tenant_account(
+        &self,
+        id: &TenantId,
+    ) -> Result<TenantAccount, ServiceError> {
         self.store
             .tenant_account(id.as_str())
             .await?

@@ -185,6 +185,9 @@ mod threshold_map {
 
 /// Token buckets, per instance (`[limits]`): each budget is `quota` calls
 /// per `window_secs`, as a burst of `quota` refilled evenly over the window.
+/// The operator overrides a tenant's budgets with
+/// `PUT /admin/v1/tenants/{id}/limits`; the caps (`max_…`) are counted in
+/// the database, except `max_waiting_requests`, which is per instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitSettings {
@@ -201,6 +204,15 @@ pub struct LimitSettings {
     /// Least time between two polls of a provider prompted by webhooks
     /// that failed verification.
     pub repoll_interval_secs: u64,
+    /// Console sign-in attempts, per client address.
+    pub console_sign_ins_per_ip: Rate,
+    /// `POST /v1/orders?wait=` requests waiting at once, per tenant and
+    /// instance (each polls the database ten times a second).
+    pub max_waiting_requests: u32,
+    /// Enabled webhook endpoints, per tenant.
+    pub max_webhook_endpoints: u32,
+    /// Replays of one event.
+    pub max_replays_per_event: u32,
 }
 
 impl Default for LimitSettings {
@@ -213,6 +225,10 @@ impl Default for LimitSettings {
             sim_order_reads: config.sim_order_reads,
             webhooks_per_ip: config.webhooks_per_ip,
             repoll_interval_secs: config.repoll_interval.as_secs(),
+            console_sign_ins_per_ip: config.console_sign_ins_per_ip,
+            max_waiting_requests: config.max_waiting_requests,
+            max_webhook_endpoints: config.max_webhook_endpoints,
+            max_replays_per_event: config.max_replays_per_event,
         }
     }
 }
@@ -227,6 +243,10 @@ impl LimitSettings {
             sim_order_reads: self.sim_order_reads,
             webhooks_per_ip: self.webhooks_per_ip,
             repoll_interval: std::time::Duration::from_secs(self.repoll_interval_secs.max(1)),
+            console_sign_ins_per_ip: self.console_sign_ins_per_ip,
+            max_waiting_requests: self.max_waiting_requests,
+            max_webhook_endpoints: self.max_webhook_endpoints,
+            max_replays_per_event: self.max_replays_per_event,
         }
     }
 }
@@ -851,12 +871,23 @@ mod tests {
         let file = dir.path().join("limits.toml");
         std::fs::write(
             &file,
-            "[limits]\nrequests = { quota = 5, window_secs = 60 }\nrepoll_interval_secs = 2\n",
+            "[limits]\nrequests = { quota = 5, window_secs = 60 }\nrepoll_interval_secs = 2\n\
+             console_sign_ins_per_ip = { quota = 3, window_secs = 600 }\nmax_waiting_requests = 4\n\
+             max_webhook_endpoints = 5\nmax_replays_per_event = 6\n",
         )
         .unwrap();
         let limits = Settings::load(Some(&file)).unwrap().limits.config();
         assert_eq!(limits.requests, Rate::new(5, 60));
         assert_eq!(limits.repoll_interval, std::time::Duration::from_secs(2));
+        assert_eq!(limits.console_sign_ins_per_ip, Rate::new(3, 600));
+        assert_eq!(
+            (
+                limits.max_waiting_requests,
+                limits.max_webhook_endpoints,
+                limits.max_replays_per_event
+            ),
+            (4, 5, 6)
+        );
         assert_eq!(
             limits.order_creations,
             LimitsConfig::default().order_creations

@@ -30,11 +30,21 @@ impl EventRepository for Store {
         tenant_id: &str,
         url: &str,
         secret: &SealedSecret,
-    ) -> Result<Endpoint, RepositoryError> {
+        max_enabled: u32,
+    ) -> Result<Option<Endpoint>, RepositoryError> {
         let id = new_id("whe");
-        sqlx::query(
+        let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
+        // Registrations of one tenant queue on its row (a no-op update), so
+        // the count below is not stale when the insert commits.
+        sqlx::query("UPDATE tenants SET name = name WHERE id = $1")
+            .bind(tenant_id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let inserted = sqlx::query(
             "INSERT INTO webhook_endpoints (id, tenant_id, url, secret, secret_key_id, secret_nonce, enabled, disabled_reason, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, NULL, $7)",
+             SELECT $1, $2, $3, $4, $5, $6, 1, NULL, $7 \
+             WHERE (SELECT COUNT(*) FROM webhook_endpoints WHERE tenant_id = $2 AND enabled = 1) < $8",
         )
         .bind(id.clone())
         .bind(tenant_id.to_owned())
@@ -43,12 +53,19 @@ impl EventRepository for Store {
         .bind(secret.key_id.clone())
         .bind(secret.nonce.clone())
         .bind(millis(Utc::now()))
-        .execute(self.writer())
-        .await.map_err(StoreError::from)?;
-        Ok(self
-            .endpoint(&id)
-            .await?
-            .ok_or_else(|| StoreError::corrupt("endpoint vanished"))?)
+        .bind(i64::from(max_enabled))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        if inserted.rows_affected() == 0 {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.endpoint(&id)
+                .await?
+                .ok_or_else(|| StoreError::corrupt("endpoint vanished"))?,
+        ))
     }
 
     async fn replace_endpoint_secrets(
@@ -167,12 +184,26 @@ impl EventRepository for Store {
         Ok(recorded)
     }
 
-    async fn redeliver_event(&self, event: &StoredEvent) -> Result<Vec<String>, RepositoryError> {
+    async fn redeliver_event(
+        &self,
+        event: &StoredEvent,
+        max_replays: u32,
+    ) -> Result<Option<Vec<String>>, RepositoryError> {
         let mut tx = self.writer().begin().await.map_err(StoreError::from)?;
+        let counted =
+            sqlx::query("UPDATE events SET replays = replays + 1 WHERE id = $1 AND replays < $2")
+                .bind(event.id.clone())
+                .bind(i64::from(max_replays))
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+        if counted.rows_affected() == 0 {
+            return Ok(None);
+        }
         let deliveries =
             insert_deliveries(&mut tx, &event.id, &event.tenant_id, millis(Utc::now())).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(deliveries)
+        Ok(Some(deliveries))
     }
 
     async fn event_for_tenant(

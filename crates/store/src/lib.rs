@@ -144,6 +144,11 @@ fn migrator() -> Migrator {
             include_str!("../migrations/0020_delivery_due.sql"),
         ),
         (
+            21,
+            "tenant limits",
+            include_str!("../migrations/0021_tenant_limits.sql"),
+        ),
+        (
             22,
             "session credentials",
             include_str!("../migrations/0022_session_credentials.sql"),

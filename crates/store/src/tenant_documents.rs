@@ -1,6 +1,7 @@
 //! Settings a tenant keeps as one validated JSON document (pricing rules,
-//! routing policy): always read whole and replaced whole, so one table per
-//! kind with the tenant as key, and one pair of queries for all of them.
+//! routing policy, limit overrides): always read whole and replaced whole,
+//! so one table per kind with the tenant as key, and one pair of queries
+//! for all of them.
 
 use chrono::Utc;
 use serde::Serialize;
@@ -18,6 +19,8 @@ pub(crate) enum TenantDocument {
     Pricing,
     /// `tenant_routing.policy`.
     Routing,
+    /// `tenant_limits.limits`.
+    Limits,
 }
 
 impl TenantDocument {
@@ -25,6 +28,7 @@ impl TenantDocument {
         match self {
             Self::Pricing => ("tenant_pricing", "rules"),
             Self::Routing => ("tenant_routing", "policy"),
+            Self::Limits => ("tenant_limits", "limits"),
         }
     }
 }

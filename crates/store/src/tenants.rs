@@ -1,7 +1,9 @@
 //! Tenants and their API keys (stored hashed; the key itself is never kept).
 
 use async_trait::async_trait;
+use simgate_domain::TenantId;
 use simgate_domain::entities::{OPERATOR_OWNER, RepositoryError};
+use simgate_domain::limits::TenantLimits;
 use simgate_domain::repository::TenantRepository;
 use std::collections::HashMap;
 
@@ -10,6 +12,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::tenant_documents::TenantDocument;
 use crate::{Store, StoreError, Tenant, TenantAccount, from_millis, millis};
 
 /// SHA-256 of an API key, hex. Keys are long random strings, so a fast hash
@@ -163,6 +166,22 @@ impl TenantRepository for Store {
         .await
         .map_err(StoreError::from)?;
         Ok(row.as_ref().map(tenant_from_row).transpose()?)
+    }
+
+    async fn tenant_limits(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<TenantLimits>, RepositoryError> {
+        self.tenant_document(TenantDocument::Limits, tenant).await
+    }
+
+    async fn put_tenant_limits(
+        &self,
+        tenant: &TenantId,
+        limits: &TenantLimits,
+    ) -> Result<(), RepositoryError> {
+        self.put_tenant_document(TenantDocument::Limits, tenant, limits)
+            .await
     }
 }
 

@@ -106,12 +106,14 @@ fn operator() -> TenantId {
 
 /// Registers an operator endpoint: operator events (`provider.balance.low`)
 /// are sent to it, never to a tenant's. The same rules as tenants'
-/// endpoints apply (public targets only, Standard Webhooks signing).
+/// endpoints apply (public targets only, Standard Webhooks signing, at
+/// most `[limits] max_webhook_endpoints` enabled).
 #[utoipa::path(post, path = "/admin/v1/webhook-endpoints", tag = "admin",
     operation_id = "createOperatorWebhookEndpoint", security(("operatorKey" = [])),
     request_body = CreateEndpoint,
     responses((status = 201, body = EndpointWithSecretView), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 422, body = Problem),
+        (status = 403, body = Problem), (status = 409, body = Problem),
+        (status = 422, body = Problem),
         (status = 503, body = Problem)))]
 pub async fn create_operator_endpoint(
     State(state): State<AppState>,

@@ -185,7 +185,8 @@ pub async fn create_topup(
     };
     state
         .services
-        .spend(&request.tenant_id, Budget::OrderCreations)?;
+        .spend(&request.tenant_id, Budget::OrderCreations)
+        .await?;
     respond(state.services.place_order(request).await?)
 }
 
@@ -243,7 +244,7 @@ pub async fn send_sms(
     ApiJson(body): ApiJson<SendSms>,
 ) -> Result<StatusCode, ApiError> {
     let iccid = parse_iccid(&iccid)?;
-    state.services.spend(&tenant.id, Budget::SmsSends)?;
+    state.services.spend(&tenant.id, Budget::SmsSends).await?;
     state
         .services
         .send_sms(&tenant.id, &iccid, &body.message)

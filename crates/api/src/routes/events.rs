@@ -139,10 +139,14 @@ pub struct Replay {
 
 /// Registers an endpoint; every later event of the tenant is sent to it.
 /// Its host must be a public address, or a name resolving only to public
-/// addresses (422 `webhook_target_not_public` otherwise). The answer holds
-/// the endpoint's signing secret, shown this once.
+/// addresses (422 `webhook_target_not_public` otherwise). At most
+/// `[limits] max_webhook_endpoints` are enabled at once (409
+/// `too_many_endpoints`). The answer holds the endpoint's signing secret,
+/// shown this once.
 #[utoipa::path(post, operation_id = "createWebhookEndpoint", path = "/v1/webhook-endpoints", tag = "events", request_body = CreateEndpoint,
-    responses((status = 201, body = EndpointWithSecretView), (status = 422, body = Problem), (status = 503, body = Problem)))]
+    responses((status = 201, body = EndpointWithSecretView),
+        (status = 409, body = Problem, description = "`too_many_endpoints`: the account has the most enabled endpoints already"),
+        (status = 422, body = Problem), (status = 503, body = Problem)))]
 pub async fn create_endpoint(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,
@@ -295,9 +299,11 @@ pub async fn get_event(
     Ok(Json(view(event)))
 }
 
-/// Sends an event again to every enabled endpoint, with the same `webhook-id`.
+/// Sends an event again to every enabled endpoint, with the same
+/// `webhook-id`; at most `[limits] max_replays_per_event` times per event.
 #[utoipa::path(post, operation_id = "replayEvent", path = "/v1/events/{id}/replay", tag = "events", params(("id" = String, Path)),
-    responses((status = 202, body = Replay), (status = 404, body = Problem)))]
+    responses((status = 202, body = Replay), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "`too_many_replays`: the event was replayed the most times already")))]
 pub async fn replay_event(
     State(state): State<AppState>,
     AuthTenant(tenant): AuthTenant,

@@ -31,6 +31,7 @@ use crate::views::{CreateOrder, FaultyReasons, OrderPage, OrderView, ReportFault
         (status = 200, body = OrderView, description = "Replay of an earlier request with the same key"),
         (status = 402, body = Problem, description = "`insufficient_funds`: the account cannot cover the sale; nothing was sent upstream"),
         (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem, description = "`rate_limited`: over the order budget, or (with `wait`) as many requests of this account already wait (`Retry-After: 1`); nothing was placed"),
         (status = 502, body = Problem), (status = 503, body = Problem), (status = 504, body = Problem)))]
 pub async fn create_order(
     State(state): State<AppState>,
@@ -40,6 +41,10 @@ pub async fn create_order(
     ApiJson(body): ApiJson<CreateOrder>,
 ) -> Result<Response, ApiError> {
     let wait = query.wait.as_deref().map(parse_wait).transpose()?;
+    // Held until the answer; taken first, so that a refused wait buys nothing.
+    let _waiting = wait
+        .map(|_| state.services.admit_waiting(&tenant.id))
+        .transpose()?;
     let target = match (&body.product_id, &body.offer_id) {
         (Some(product), None) => OrderTarget::Product(ProductId::parse(product)?),
         (None, Some(offer)) => OrderTarget::Offer(OfferId::parse(offer).map_err(|e| {
@@ -62,7 +67,8 @@ pub async fn create_order(
     };
     state
         .services
-        .spend(&request.tenant_id, Budget::OrderCreations)?;
+        .spend(&request.tenant_id, Budget::OrderCreations)
+        .await?;
     let mut outcome = state.services.place_order(request).await?;
     if let Some(wait) = wait {
         outcome.order = state.services.wait_for_final(outcome.order, wait).await?;
@@ -80,6 +86,8 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 pub struct WaitQuery {
     /// Wait up to this long for a final status: `30s`, `500ms`, `1m` or
     /// plain seconds; at most 60 s. Without it the order returns at once.
+    /// At most `[limits] max_waiting_requests` of an account's requests
+    /// wait at once on one instance.
     #[param(
         pattern = r"^((60000|[1-5]?[0-9]{1,4})ms|(60|[1-5]?[0-9])s?|[01]m)$",
         example = "30s"

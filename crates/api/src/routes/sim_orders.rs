@@ -318,7 +318,10 @@ pub async fn get_sim_order(
     AuthTenant(tenant): AuthTenant,
     Path(id): Path<String>,
 ) -> Result<Json<SimOrderView>, ApiError> {
-    state.services.spend(&tenant.id, Budget::SimOrderReads)?;
+    state
+        .services
+        .spend(&tenant.id, Budget::SimOrderReads)
+        .await?;
     Ok(Json(
         state.services.sim_order(&tenant.id, &id).await?.into(),
     ))

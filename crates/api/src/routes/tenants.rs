@@ -10,6 +10,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use simgate_domain::TenantId;
 use simgate_domain::entities::TenantAccount;
+use simgate_domain::limits::TenantLimits;
 use simgate_service::IssuedKey;
 use simgate_service::tenants::tenant_id;
 use utoipa::ToSchema;
@@ -137,4 +138,41 @@ pub async fn disable_tenant(
 ) -> Result<Json<TenantView>, ApiError> {
     let id = tenant_id(&id)?;
     Ok(Json(state.services.disable_tenant(&id).await?.into()))
+}
+
+/// The operator's overrides of a tenant's budgets; `null`: the `[limits]`
+/// default. Operator key only.
+#[utoipa::path(get, path = "/admin/v1/tenants/{id}/limits", tag = "admin",
+    operation_id = "getTenantLimits", security(("operatorKey" = [])),
+    params(("id" = String, Path, description = "Tenant id (`ten_…`)")),
+    responses((status = 200, body = TenantLimits), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn get_tenant_limits(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(id): Path<String>,
+) -> Result<Json<TenantLimits>, ApiError> {
+    let id = tenant_id(&id)?;
+    Ok(Json(state.services.tenant_limits(&id).await?))
+}
+
+/// Replaces a tenant's budget overrides: each budget a rate (`quota` ≥ 1
+/// per `window_secs` of 1 to 86400), or `null`/absent for the default.
+/// Stored, so every instance applies them: this one at once, the others
+/// within a few seconds. Operator key only.
+#[utoipa::path(put, path = "/admin/v1/tenants/{id}/limits", tag = "admin",
+    operation_id = "putTenantLimits", security(("operatorKey" = [])),
+    request_body = TenantLimits,
+    params(("id" = String, Path, description = "Tenant id (`ten_…`)")),
+    responses((status = 200, body = TenantLimits), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem, description = "`invalid_limits`: a rate out of bounds (`field` names it)")))]
+pub async fn put_tenant_limits(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TenantLimits>,
+) -> Result<Json<TenantLimits>, ApiError> {
+    let id = tenant_id(&id)?;
+    Ok(Json(state.services.set_tenant_limits(&id, body).await?))
 }

@@ -1,6 +1,9 @@
 //! `/console/login`, sign-out and the operator's tenant switch.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -78,14 +81,19 @@ pub(crate) async fn form(State(state): State<ConsoleState>, headers: HeaderMap) 
     login_page(&state, &headers, StatusCode::OK, None)
 }
 
-/// `POST /console/login`: checks the double-submit token, then the key
-/// the way the API does (operator key first, then a tenant's), and opens
-/// a session.
+/// `POST /console/login`: spends one of the client address's sign-in
+/// attempts (each may be a guess at a key), checks the double-submit
+/// token, then the key the way the API does (operator key first, then a
+/// tenant's), and opens a session.
 pub(crate) async fn submit(
     State(state): State<ConsoleState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
+    if let Some(Extension(ConnectInfo(peer))) = peer {
+        state.services.admit_console_sign_in_from(peer.ip())?;
+    }
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if !tokens_match(expected, &form.csrf_token) {
         return Err(ConsoleError::Csrf);

@@ -125,7 +125,11 @@ impl Visitor {
 }
 
 /// Posts the sign-in form with `key` (after loading it for its token).
-async fn post_login(app: &TestApp, key: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_login(
+    app: &TestApp,
+    key: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
     post_login_at(&app.address, key, headers).await
 }
 

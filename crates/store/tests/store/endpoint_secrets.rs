@@ -18,8 +18,9 @@ fn sealed(key_id: &str, text: &str) -> SealedSecret {
 pub(super) async fn legacy_secrets_are_read_as_such_and_replaced_once(store: Store, url: String) {
     store.create_tenant("t1", "one").await.unwrap();
     let created = store
-        .create_endpoint("t1", "https://hooks.example/a", &sealed("k1", "a"))
+        .create_endpoint("t1", "https://hooks.example/a", &sealed("k1", "a"), 20)
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(created.secret, StoredSecret::Sealed(sealed("k1", "a")));
     assert_eq!(created.previous_secret, None);

@@ -24,6 +24,7 @@ use sqlx::Connection;
 mod answers;
 mod endpoint_secrets;
 mod leases;
+mod limits;
 mod lines;
 mod orders;
 mod retention;
@@ -35,6 +36,7 @@ mod tenants;
 
 use answers::*;
 use leases::*;
+use limits::*;
 use lines::*;
 use orders::*;
 use routing::*;
@@ -163,4 +165,6 @@ on_both_backends!(
     a_revoked_credential_ends_its_sessions,
     esims_are_listed_per_tenant_filtered_and_paged,
     an_orders_events_are_read_by_order_and_tenant,
+    limit_overrides_are_kept_per_tenant,
+    caps_hold_under_concurrent_writers,
 );

@@ -77,6 +77,7 @@ pub(super) async fn an_order_written_claimed_is_sent_at_its_first_fence(store: S
                 nonce: "bm9uY2U=".into(),
                 ciphertext: "c2VhbGVk".into(),
             },
+            20,
         )
         .await
         .unwrap();
