@@ -49,14 +49,16 @@ def main() -> None:
     )
 
     page = japanese_products(client)
-    # Cheapest first in the tenant's currency (USD without pricing rules);
+    # Cheapest first in the tenant's currency (USD without pricing rules),
+    # GBP prices compared at the GBP -> USD demo rate serve --sandbox seeds;
     # a price no FX rate converts comes after every converted one.
+    to_usd = {"USD": 1.0, "GBP": 1.27}
     currencies = [str(getattr(p.price.currency, "value", p.price.currency)) for p in page.data]
-    converted = [float(p.price.amount) for p, c in zip(page.data, currencies) if c == "USD"]
-    assert converted, f"no USD prices among {currencies}"
-    assert converted == sorted(converted), f"not cheapest first: {converted}"
-    first_other = next((i for i, c in enumerate(currencies) if c != "USD"), len(currencies))
-    assert all(c != "USD" for c in currencies[first_other:]), f"unconverted mixed in: {currencies}"
+    converted = [float(p.price.amount) * to_usd[c] for p, c in zip(page.data, currencies) if c in to_usd]
+    assert converted, f"no convertible prices among {currencies}"
+    assert all(a <= b + 1e-6 for a, b in zip(converted, converted[1:])), f"not cheapest first: {converted}"
+    first_other = next((i for i, c in enumerate(currencies) if c not in to_usd), len(currencies))
+    assert all(c not in to_usd for c in currencies[first_other:]), f"unconverted mixed in: {currencies}"
     for product in page.data:
         assert "JP" in product.countries, product.to_dict()
     product = next(p for p in page.data if p.provider == "esim-go")
