@@ -93,29 +93,25 @@ impl<T: ?Sized> Metered<T> {
         }
     }
 
-    /// Runs one call and records its count, duration (see [`measured`])
-    /// and health outcome.
+    /// Runs one call and records it (see [`measured`]).
     async fn measure<R>(
         &self,
         operation: &'static str,
         call: impl Future<Output = Result<R, ConnectorError>>,
     ) -> Result<R, ConnectorError> {
-        let started = Instant::now();
-        let result = measured(self.provider.as_str(), operation, call).await;
-        if let Some(outcome) = call_outcome(&result) {
-            self.health
-                .record(self.provider, outcome, started.elapsed());
-        }
-        result
+        measured(&self.health, self.provider, operation, call).await
     }
 }
 
-/// Runs one call to `provider` and records its count and duration: what
-/// [`Metered`] does for trait methods, for a provider's own operations
-/// reached through [`Connector::extras`]. An operation the provider does not
+/// Runs one call to `provider`, records its count and duration, and feeds
+/// its outcome to the provider's health (the circuit breaker): what
+/// [`Metered`] does for trait methods, and what a provider's own operations
+/// reached through [`Connector::extras`] must do too, so that every call to
+/// a provider counts for its circuit. An operation the provider does not
 /// offer never left simgate, so it is not recorded.
 pub async fn measured<R>(
-    provider: &'static str,
+    health: &HealthRegistry,
+    provider: ProviderId,
     operation: &'static str,
     call: impl Future<Output = Result<R, ConnectorError>>,
 ) -> Result<R, ConnectorError> {
@@ -123,12 +119,15 @@ pub async fn measured<R>(
     let result = call.await;
     if !matches!(result, Err(ConnectorError::Unsupported(_))) {
         let labels = [
-            ("provider", provider),
+            ("provider", provider.as_str()),
             ("operation", operation),
             ("outcome", outcome_label(&result)),
         ];
         metrics::counter!(UPSTREAM_CALLS, &labels).increment(1);
         metrics::histogram!(UPSTREAM_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    }
+    if let Some(outcome) = call_outcome(&result) {
+        health.record(provider, outcome, started.elapsed());
     }
     result
 }

@@ -46,14 +46,16 @@ impl EsimGoOps<'_> {
             .ok_or(ServiceError::ProviderNotConfigured(PROVIDER))
     }
 
-    /// One measured call. What eSIM Go refuses for the request's sake (an
+    /// One measured call, which feeds eSIM Go's circuit like every other
+    /// call to it. What eSIM Go refuses for the request's sake (an
     /// unknown lot or assignment, an empty inventory) is the caller's to
     /// fix, so it is told as such; every other failure maps like any other.
     async fn call<R>(
+        &self,
         operation: &'static str,
         call: impl Future<Output = Result<R, ConnectorError>>,
     ) -> Result<R, ServiceError> {
-        metered::measured(PROVIDER.as_str(), operation, call)
+        metered::measured(self.services.connectors.health(), PROVIDER, operation, call)
             .await
             .map_err(|e| match e {
                 ConnectorError::NotFound(message) => ServiceError::NotFoundAtProvider(message),
@@ -82,14 +84,14 @@ impl EsimGoOps<'_> {
         iccid: &Iccid,
     ) -> Result<Vec<HistoryEntry>, ServiceError> {
         let client = self.owned(tenant_id, iccid).await?;
-        Self::call("history", client.history(iccid)).await
+        self.call("history", client.history(iccid)).await
     }
 
     /// Refreshes a tenant's eSIM on the network (a cancel-location: the
     /// device reconnects); the provider's message.
     pub async fn refresh(&self, tenant_id: &str, iccid: &Iccid) -> Result<String, ServiceError> {
         let client = self.owned(tenant_id, iccid).await?;
-        Ok(Self::call("refresh", client.refresh(iccid)).await?.message)
+        Ok(self.call("refresh", client.refresh(iccid)).await?.message)
     }
 
     /// Whether a bundle can be applied to a tenant's eSIM.
@@ -100,7 +102,7 @@ impl EsimGoOps<'_> {
         bundle: &str,
     ) -> Result<CompatibilityAnswer, ServiceError> {
         let client = self.owned(tenant_id, iccid).await?;
-        Self::call("compatible", client.compatible(iccid, bundle)).await
+        self.call("compatible", client.compatible(iccid, bundle)).await
     }
 
     /// Applies one bundle from the account's inventory to an eSIM of the
@@ -113,7 +115,7 @@ impl EsimGoOps<'_> {
             bundle: Some(bundle.to_owned()),
             ..ApplyBundle::default()
         };
-        Self::call("apply_bundle", self.client()?.apply_bundle(&request)).await
+        self.call("apply_bundle", self.client()?.apply_bundle(&request)).await
     }
 
     /// Every assignment of a bundle on a tenant's eSIM, to pick one to revoke.
@@ -125,7 +127,7 @@ impl EsimGoOps<'_> {
     ) -> Result<Vec<Assignment>, ServiceError> {
         let client = self.owned(tenant_id, iccid).await?;
         Ok(
-            Self::call("bundle_status", client.bundle_status(iccid, bundle))
+            self.call("bundle_status", client.bundle_status(iccid, bundle))
                 .await?
                 .assignments,
         )
@@ -142,7 +144,7 @@ impl EsimGoOps<'_> {
     ) -> Result<String, ServiceError> {
         let client = self.owned(tenant_id, iccid).await?;
         let call = client.revoke_assignment(iccid, bundle, assignment_id, RevokeMode::Transaction);
-        Ok(Self::call("revoke_assignment", call).await?.status)
+        Ok(self.call("revoke_assignment", call).await?.status)
     }
 
     /// Sets the customer reference eSIM Go keeps on a tenant's eSIM.
@@ -157,7 +159,7 @@ impl EsimGoOps<'_> {
             iccid: iccid.to_string(),
             customer_ref: customer_ref.to_owned(),
         };
-        Ok(Self::call("update_esim", client.update_esim(&update))
+        Ok(self.call("update_esim", client.update_esim(&update))
             .await?
             .message)
     }
@@ -165,12 +167,12 @@ impl EsimGoOps<'_> {
     /// One page of every eSIM of the account, all tenants' and unsold ones
     /// (operator only).
     pub async fn esims(&self, page: u32, per_page: u32) -> Result<EsimList, ServiceError> {
-        Self::call("esims", self.client()?.esims(page, per_page)).await
+        self.call("esims", self.client()?.esims(page, per_page)).await
     }
 
     /// Bundles the account bought and has not applied (operator only).
     pub async fn inventory(&self) -> Result<Inventory, ServiceError> {
-        Self::call("inventory", self.client()?.inventory()).await
+        self.call("inventory", self.client()?.inventory()).await
     }
 
     /// Returns unused inventory to the account's balance (operator only).
@@ -181,7 +183,7 @@ impl EsimGoOps<'_> {
     ) -> Result<String, ServiceError> {
         let refund = InventoryRefund { usage_id, quantity };
         Ok(
-            Self::call("refund_inventory", self.client()?.refund_inventory(&refund))
+            self.call("refund_inventory", self.client()?.refund_inventory(&refund))
                 .await?
                 .message,
         )
@@ -189,7 +191,7 @@ impl EsimGoOps<'_> {
 
     /// The account's organisation: balance, currency, users (operator only).
     pub async fn organisation(&self) -> Result<Organisation, ServiceError> {
-        let answer = Self::call("organisation", self.client()?.organisation()).await?;
+        let answer = self.call("organisation", self.client()?.organisation()).await?;
         answer.organisations.into_iter().next().ok_or_else(|| {
             ServiceError::upstream(ConnectorError::InvalidResponse(
                 "no organisation in the answer".to_owned(),
@@ -200,12 +202,12 @@ impl EsimGoOps<'_> {
     /// Adds `amount` (whole units of the account's currency) to the
     /// prepaid balance (operator only).
     pub async fn top_up_balance(&self, amount: u64) -> Result<BalanceTopUp, ServiceError> {
-        Self::call("top_up_balance", self.client()?.top_up_balance(amount)).await
+        self.call("top_up_balance", self.client()?.top_up_balance(amount)).await
     }
 
     /// The bundle groups the account may sell (operator only).
     pub async fn groups(&self) -> Result<Vec<BundleGroup>, ServiceError> {
-        Ok(Self::call("groups", self.client()?.groups()).await?.groups)
+        Ok(self.call("groups", self.client()?.groups()).await?.groups)
     }
 
     /// The networks eSIM Go uses in a country: public information.
@@ -214,7 +216,7 @@ impl EsimGoOps<'_> {
         country: &CountryCode,
     ) -> Result<Vec<CountryNetworks>, ServiceError> {
         let iso = country.to_string();
-        let answer = Self::call("networks", self.client()?.networks(&[&iso], false)).await?;
+        let answer = self.call("networks", self.client()?.networks(&[&iso], false)).await?;
         Ok(answer.country_networks)
     }
 }

@@ -175,3 +175,36 @@ mod on_postgres {
         .await;
     }
 }
+
+/// Issue 20: eSIM Go's own operations (here the operator's inventory)
+/// were measured but never reached the circuit breaker. Now every call to
+/// the provider counts: consecutive 503s on its inventory open its circuit,
+/// which routing then honours for orders too.
+#[tokio::test]
+async fn failures_of_a_providers_own_operations_open_its_circuit() {
+    let app = TestApp::spawn_with(options(None, 3, 60)).await;
+    arm(
+        &app,
+        ProviderId::EsimGo,
+        json!({"kind": "status", "status": 503, "retry_after_secs": 0, "times": 20,
+               "path": "/inventory", "method": "GET"}),
+    )
+    .await;
+    assert_eq!(
+        provider_health(&app, ProviderId::EsimGo).await["circuit"],
+        "closed"
+    );
+    for _ in 0..3 {
+        let response = app
+            .client
+            .get(format!("{}/v1/providers/esim-go/inventory", app.address))
+            .bearer_auth(crate::helpers::OPERATOR_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_server_error(), "{}", response.status());
+    }
+    let health = provider_health(&app, ProviderId::EsimGo).await;
+    assert_eq!(health["circuit"], "open", "{health}");
+    assert_eq!(circuit_gauge(&app, ProviderId::EsimGo).await, Some(2.0));
+}
