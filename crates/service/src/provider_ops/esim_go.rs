@@ -102,7 +102,8 @@ impl EsimGoOps<'_> {
         bundle: &str,
     ) -> Result<CompatibilityAnswer, ServiceError> {
         let client = self.owned(tenant_id, iccid).await?;
-        self.call("compatible", client.compatible(iccid, bundle)).await
+        self.call("compatible", client.compatible(iccid, bundle))
+            .await
     }
 
     /// Applies one bundle from the account's inventory to an eSIM of the
@@ -115,7 +116,8 @@ impl EsimGoOps<'_> {
             bundle: Some(bundle.to_owned()),
             ..ApplyBundle::default()
         };
-        self.call("apply_bundle", self.client()?.apply_bundle(&request)).await
+        self.call("apply_bundle", self.client()?.apply_bundle(&request))
+            .await
     }
 
     /// Every assignment of a bundle on a tenant's eSIM, to pick one to revoke.
@@ -126,11 +128,10 @@ impl EsimGoOps<'_> {
         bundle: &str,
     ) -> Result<Vec<Assignment>, ServiceError> {
         let client = self.owned(tenant_id, iccid).await?;
-        Ok(
-            self.call("bundle_status", client.bundle_status(iccid, bundle))
-                .await?
-                .assignments,
-        )
+        Ok(self
+            .call("bundle_status", client.bundle_status(iccid, bundle))
+            .await?
+            .assignments)
     }
 
     /// Revokes one specific assignment of a bundle from a tenant's eSIM (the
@@ -159,7 +160,8 @@ impl EsimGoOps<'_> {
             iccid: iccid.to_string(),
             customer_ref: customer_ref.to_owned(),
         };
-        Ok(self.call("update_esim", client.update_esim(&update))
+        Ok(self
+            .call("update_esim", client.update_esim(&update))
             .await?
             .message)
     }
@@ -167,7 +169,8 @@ impl EsimGoOps<'_> {
     /// One page of every eSIM of the account, all tenants' and unsold ones
     /// (operator only).
     pub async fn esims(&self, page: u32, per_page: u32) -> Result<EsimList, ServiceError> {
-        self.call("esims", self.client()?.esims(page, per_page)).await
+        self.call("esims", self.client()?.esims(page, per_page))
+            .await
     }
 
     /// Bundles the account bought and has not applied (operator only).
@@ -182,16 +185,17 @@ impl EsimGoOps<'_> {
         quantity: i64,
     ) -> Result<String, ServiceError> {
         let refund = InventoryRefund { usage_id, quantity };
-        Ok(
-            self.call("refund_inventory", self.client()?.refund_inventory(&refund))
-                .await?
-                .message,
-        )
+        Ok(self
+            .call("refund_inventory", self.client()?.refund_inventory(&refund))
+            .await?
+            .message)
     }
 
     /// The account's organisation: balance, currency, users (operator only).
     pub async fn organisation(&self) -> Result<Organisation, ServiceError> {
-        let answer = self.call("organisation", self.client()?.organisation()).await?;
+        let answer = self
+            .call("organisation", self.client()?.organisation())
+            .await?;
         answer.organisations.into_iter().next().ok_or_else(|| {
             ServiceError::upstream(ConnectorError::InvalidResponse(
                 "no organisation in the answer".to_owned(),
@@ -202,7 +206,8 @@ impl EsimGoOps<'_> {
     /// Adds `amount` (whole units of the account's currency) to the
     /// prepaid balance (operator only).
     pub async fn top_up_balance(&self, amount: u64) -> Result<BalanceTopUp, ServiceError> {
-        self.call("top_up_balance", self.client()?.top_up_balance(amount)).await
+        self.call("top_up_balance", self.client()?.top_up_balance(amount))
+            .await
     }
 
     /// The bundle groups the account may sell (operator only).
@@ -216,7 +221,9 @@ impl EsimGoOps<'_> {
         country: &CountryCode,
     ) -> Result<Vec<CountryNetworks>, ServiceError> {
         let iso = country.to_string();
-        let answer = self.call("networks", self.client()?.networks(&[&iso], false)).await?;
+        let answer = self
+            .call("networks", self.client()?.networks(&[&iso], false))
+            .await?;
         Ok(answer.country_networks)
     }
 }
