@@ -21,20 +21,7 @@ pub(super) async fn a_stale_match_is_not_taken(store: Store) {
         .await
         .unwrap();
     // The row is due again one retry delay after the first took it.
-    let second = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        loop {
-            let batch = store
-                .claim_orders_to_reconcile(&lease("r2", 60_000), in_a_minute(), in_a_minute(), 10)
-                .await
-                .unwrap();
-            if !batch.is_empty() {
-                return batch;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the expired lease is taken over once the row is due");
+    let second = claim_when_due(&store, "r2").await;
     assert!(second[0].fence > first[0].fence);
     // The stale one matches a provider order: not taken, nothing recorded.
     let stale = store

@@ -11,6 +11,25 @@ pub(super) fn lease(owner: &str, ms: i64) -> Lease {
     }
 }
 
+/// The first non-empty batch `owner` claims within 10 s: once a lease
+/// expires and the row's retry delay has run.
+pub(super) async fn claim_when_due(store: &Store, owner: &str) -> Vec<simgate_store::OrderRecord> {
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let batch = store
+                .claim_orders_to_reconcile(&lease(owner, 60_000), in_a_minute(), in_a_minute(), 10)
+                .await
+                .unwrap();
+            if !batch.is_empty() {
+                return batch;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a row is taken over once its lease and its retry delay have run")
+}
+
 /// A cutoff every row written so far is older than.
 pub(super) fn in_a_minute() -> chrono::DateTime<Utc> {
     Utc::now() + chrono::Duration::minutes(1)
@@ -213,25 +232,7 @@ pub(super) async fn an_expired_lease_is_taken_over(store: Store) {
         .await
         .unwrap();
     assert_eq!(killed.len(), 1);
-    let takeover = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        loop {
-            let batch = store
-                .claim_orders_to_reconcile(
-                    &lease("survivor", 60_000),
-                    in_a_minute(),
-                    in_a_minute(),
-                    10,
-                )
-                .await
-                .unwrap();
-            if !batch.is_empty() {
-                return batch;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the lease expires and the order is taken over");
+    let takeover = claim_when_due(&store, "survivor").await;
     assert!(
         Utc::now() - taken_at >= chrono::Duration::milliseconds(250),
         "not before the lease ends"
