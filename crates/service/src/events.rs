@@ -113,10 +113,7 @@ impl Services {
             .ok_or_else(not_found)?;
         let old = open_stored(Some(keys), &endpoint.secret)
             .map_err(|reason| ServiceError::EndpointSecretsUnreadable { count: 1, reason })?;
-        let expires_at = chrono::Duration::from_std(self.config.secret_overlap)
-            .ok()
-            .and_then(|overlap| Utc::now().checked_add_signed(overlap))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let expires_at = crate::later(Utc::now(), self.config.secret_overlap);
         let previous = (!self.config.secret_overlap.is_zero()).then(|| PreviousSecret {
             secret: keys.seal(&old),
             expires_at,
@@ -284,10 +281,7 @@ impl Services {
     /// not queued twice. Returns how many were queued again.
     pub async fn sweep_deliveries(&self) -> Result<usize, ServiceError> {
         let now = Utc::now();
-        let overdue_before = chrono::Duration::from_std(self.config.delivery_sweep_after)
-            .ok()
-            .and_then(|after| now.checked_sub_signed(after))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let overdue_before = crate::earlier(now, self.config.delivery_sweep_after);
         let overdue = self
             .store
             .take_overdue_deliveries(overdue_before, now, SWEEP_BATCH)
@@ -480,9 +474,7 @@ impl Services {
         let delay = retry_after
             .unwrap_or_else(|| self.backoff(attempt))
             .min(MAX_DELAY);
-        let retry_at = chrono::Duration::from_std(delay)
-            .ok()
-            .and_then(|delay| Utc::now().checked_add_signed(delay));
+        let retry_at = Some(crate::later(Utc::now(), delay));
         self.store
             .record_attempt(
                 delivery_id,

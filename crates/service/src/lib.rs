@@ -161,16 +161,30 @@ pub struct Services {
     limiters: Arc<limits::Limiters>,
 }
 
+/// `now` plus `delay`, saturating at the latest instant there is: a delay
+/// too large to add means "never".
+pub(crate) fn later(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(delay)
+        .ok()
+        .and_then(|delay| now.checked_add_signed(delay))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// `now` minus `delay`, saturating at the earliest instant there is: a
+/// delay too large to subtract means "since ever".
+pub(crate) fn earlier(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(delay)
+        .ok()
+        .and_then(|delay| now.checked_sub_signed(delay))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 impl Services {
     /// Before this instant, an upstream call still without an answer is
     /// taken as lost and settled by asking the provider. A delay too large
     /// to subtract means "never".
     pub(crate) fn reconcile_cutoff(&self) -> DateTime<Utc> {
-        let now = Utc::now();
-        chrono::Duration::from_std(self.config.reconcile_after)
-            .ok()
-            .and_then(|delay| now.checked_sub_signed(delay))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+        earlier(Utc::now(), self.config.reconcile_after)
     }
 
     /// A lease on rows taken for reconciliation. It lasts the reconcile
@@ -178,11 +192,7 @@ impl Services {
     /// in flight never outlives its lease, and the rows of a reconciler
     /// killed mid-pass are free again one delay later.
     pub(crate) fn lease(&self) -> Lease {
-        let now = Utc::now();
-        let until = chrono::Duration::from_std(self.config.reconcile_after)
-            .ok()
-            .and_then(|delay| now.checked_add_signed(delay))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        let until = later(Utc::now(), self.config.reconcile_after);
         Lease {
             owner: self.instance.to_string(),
             until,

@@ -4,11 +4,11 @@
 use simgate_connectors::{Connector, HeaderMap, InboundEvent, WebhookError};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use simgate_domain::entities::Moved;
 use simgate_domain::{OrderId, ProviderId, TenantId};
 
-use crate::{ServiceError, Services};
+use crate::{ServiceError, Services, later};
 
 /// Failed attempts after which a stored webhook is given up (about six
 /// hours of doubling delays): marked `unmatched` when it never found its
@@ -25,14 +25,6 @@ fn webhook_backoff(failed: u32) -> Duration {
     FIRST_BACKOFF
         .saturating_mul(1 << failed.saturating_sub(1).min(16))
         .min(MAX_BACKOFF)
-}
-
-/// `now` plus `delay`, saturating far in the future.
-fn later(now: DateTime<Utc>, delay: Duration) -> DateTime<Utc> {
-    chrono::Duration::from_std(delay)
-        .ok()
-        .and_then(|delay| now.checked_add_signed(delay))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 /// What receiving a webhook did.

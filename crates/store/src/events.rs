@@ -12,8 +12,7 @@ use sqlx::{AssertSqlSafe, Row};
 use simgate_domain::entities::{PreviousSecret, SealedSecret, StoredSecret};
 
 use crate::{
-    Backend, Delivery, DeliveryStatus, Endpoint, Store, StoreError, StoredEvent, from_millis,
-    millis, new_id,
+    Delivery, DeliveryStatus, Endpoint, Store, StoreError, StoredEvent, from_millis, millis, new_id,
 };
 
 const ENDPOINT_COLUMNS: &str = "id, tenant_id, url, secret, secret_key_id, secret_nonce, \
@@ -332,20 +331,20 @@ impl EventRepository for Store {
         due_again: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<String>, RepositoryError> {
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let overdue = "status = 'pending' AND due_at < $1";
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE event_deliveries SET due_at = $2 WHERE id IN (SELECT id FROM event_deliveries \
-             WHERE {overdue} ORDER BY due_at ASC LIMIT {limit}{lock}) AND {overdue} RETURNING id"
-        )))
-        .bind(millis(overdue_before))
-        .bind(millis(due_again))
-        .fetch_all(self.writer())
-        .await
-        .map_err(StoreError::from)?;
+        let sql = self.take_batch_sql(
+            "event_deliveries",
+            "due_at = $2",
+            "status = 'pending' AND due_at < $1",
+            "due_at ASC",
+            limit,
+            "id",
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(millis(overdue_before))
+            .bind(millis(due_again))
+            .fetch_all(self.writer())
+            .await
+            .map_err(StoreError::from)?;
         Ok(rows
             .iter()
             .map(|row| row.try_get("id"))

@@ -174,9 +174,10 @@ impl Store {
             columns,
             order_by,
         } = rows;
-        let (lock, least) = match self.backend {
-            Backend::Postgres => (" FOR UPDATE SKIP LOCKED", "LEAST"),
-            Backend::Sqlite => ("", "MIN"),
+        let lock = self.skip_locked();
+        let least = match self.backend {
+            Backend::Postgres => "LEAST",
+            Backend::Sqlite => "MIN",
         };
         let first = duration_ms(Lease::FIRST_RETRY);
         let max = duration_ms(lease.retry_max).max(first);
@@ -188,6 +189,38 @@ impl Store {
              WHERE ({key}) IN (SELECT {key} FROM {table} WHERE ({eligible}) AND {free} \
              AND next_attempt_at <= $3 ORDER BY next_attempt_at ASC, {order_by} LIMIT {limit}{lock}) \
              AND {free} RETURNING {columns}"
+        )
+    }
+
+    /// What a batch claim's subquery ends with so that concurrent claims
+    /// get disjoint rows: PostgreSQL skips rows another claim is locking;
+    /// SQLite has one writer at a time, so the single statement is atomic
+    /// there as it stands.
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// The statement that takes up to `limit` rows of `table` matching
+    /// `eligible` (their `id`s, oldest by `order_by` first), applies `set`
+    /// to them and returns `returning`, checking `eligible` again in the
+    /// update: a compare-and-set, so that one claim of several takes each
+    /// row. For claims without a lease (overdue deliveries, due webhooks).
+    pub(crate) fn take_batch_sql(
+        &self,
+        table: &str,
+        set: &str,
+        eligible: &str,
+        order_by: &str,
+        limit: u32,
+        returning: &str,
+    ) -> String {
+        let lock = self.skip_locked();
+        format!(
+            "UPDATE {table} SET {set} WHERE id IN (SELECT id FROM {table} WHERE {eligible} \
+             ORDER BY {order_by} LIMIT {limit}{lock}) AND {eligible} RETURNING {returning}"
         )
     }
 

@@ -13,7 +13,7 @@ use crate::accounts::{Held, capture_hold_in};
 use crate::events::record_order_event_in;
 use crate::orders::{link_esim, order_row};
 use crate::purchases::{PurchaseEntry, claim_purchase};
-use crate::{Backend, OrderRecord, Store, StoreError, StoredWebhook, millis, new_id};
+use crate::{OrderRecord, Store, StoreError, StoredWebhook, millis, new_id};
 
 #[async_trait]
 impl WebhookRepository for Store {
@@ -99,21 +99,20 @@ impl WebhookRepository for Store {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<DueWebhook>, RepositoryError> {
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let due = "outcome IS NULL AND next_attempt_at <= $1";
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE inbound_webhooks SET next_attempt_at = $2 WHERE id IN (SELECT id FROM inbound_webhooks \
-             WHERE {due} ORDER BY next_attempt_at ASC LIMIT {limit}{lock}) AND {due} \
-             RETURNING id, provider, body, attempts"
-        )))
-        .bind(millis(now))
-        .bind(millis(lease_until))
-        .fetch_all(self.writer())
-        .await
-        .map_err(StoreError::from)?;
+        let sql = self.take_batch_sql(
+            "inbound_webhooks",
+            "next_attempt_at = $2",
+            "outcome IS NULL AND next_attempt_at <= $1",
+            "next_attempt_at ASC",
+            limit,
+            "id, provider, body, attempts",
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(millis(now))
+            .bind(millis(lease_until))
+            .fetch_all(self.writer())
+            .await
+            .map_err(StoreError::from)?;
         let mut due = Vec::with_capacity(rows.len());
         for row in rows {
             let provider: String = row.try_get("provider").map_err(StoreError::from)?;
