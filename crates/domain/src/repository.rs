@@ -278,6 +278,13 @@ pub trait SimOrderRepository: Send + Sync {
     /// One SIM order by simgate's id.
     async fn sim_order(&self, id: &str) -> Result<Option<SimOrderRecord>, RepositoryError>;
 
+    /// The tenant's SIM order made with this idempotency key, if any.
+    async fn sim_order_with_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<SimOrderRecord>, RepositoryError>;
+
     /// Records the provider's answer to the creation attempt at `fence` (or
     /// the order a recovery found for it), with the purchase ledger, in one
     /// transaction. Never drops an answer (see [`SimOrderAnswer`]).

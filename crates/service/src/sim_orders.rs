@@ -128,6 +128,16 @@ impl Services {
             "{provider}\n{}\n{}",
             request.address_id, request.quantity
         )));
+        // A replayed key answers its order without asking the provider
+        // anything (the insert below checks again, for a replay racing it).
+        if let Some(key) = &request.idempotency_key
+            && let Some(order) = self
+                .store
+                .sim_order_with_key(&request.tenant_id, key)
+                .await?
+        {
+            return Self::replayed(order, &fingerprint);
+        }
         // The provider's own preview says what the order will cost: that is
         // held on the tenant's account with the row, before the order is
         // sent, and refused (402, nothing sent) when it does not fit.
@@ -146,15 +156,7 @@ impl Services {
             hold: Some(hold),
         };
         let record = match self.store.insert_sim_order(&insert).await? {
-            InsertOutcome::Existing(order) => {
-                if order.request_hash != fingerprint {
-                    return Err(ServiceError::IdempotencyConflict);
-                }
-                return Ok(SimOrderOutcome {
-                    order,
-                    replayed: true,
-                });
-            }
+            InsertOutcome::Existing(order) => return Self::replayed(order, &fingerprint),
             InsertOutcome::Created(order) => order,
         };
         match connector
@@ -178,6 +180,18 @@ impl Services {
         Ok(SimOrderOutcome {
             order: self.sim_order_record(&record.id).await?,
             replayed: false,
+        })
+    }
+
+    /// The order an earlier request with the same key made: its answer
+    /// again, or a conflict when that request was another one.
+    fn replayed(order: SimOrderRecord, fingerprint: &str) -> Result<SimOrderOutcome, ServiceError> {
+        if order.request_hash != fingerprint {
+            return Err(ServiceError::IdempotencyConflict);
+        }
+        Ok(SimOrderOutcome {
+            order,
+            replayed: true,
         })
     }
 

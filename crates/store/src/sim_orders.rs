@@ -151,6 +151,14 @@ impl SimOrderRepository for Store {
         .await
     }
 
+    async fn sim_order_with_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<SimOrderRecord>, RepositoryError> {
+        Ok(self.sim_order_by_key(tenant_id, key).await?)
+    }
+
     async fn sim_order(&self, id: &str) -> Result<Option<SimOrderRecord>, RepositoryError> {
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM sim_orders WHERE id = $1"
