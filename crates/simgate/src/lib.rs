@@ -509,12 +509,13 @@ pub const SANDBOX_GBP_USD: rust_decimal::Decimal =
 
 /// Gives the FX table the sandbox's GBP → USD rate unless it converts
 /// between the two already (the operator's own rate is never replaced).
-pub async fn ensure_sandbox_fx(store: &Store) -> Result<(), StartError> {
+/// Through the service, so this instance's FX cache holds it at once: run
+/// before the demo tenant's key works, its first order already converts.
+pub async fn ensure_sandbox_fx(services: &Services) -> Result<(), StartError> {
     use simgate_domain::Currency;
     use simgate_domain::orchestration::FxRate;
-    use simgate_domain::repository::PricingRepository;
     let gbp = Currency::parse("GBP").map_err(simgate_service::ServiceError::from)?;
-    let (_, rates) = store.fx_rates().await?;
+    let rates = services.fx_rates().await?;
     let converts = rates.iter().any(|r| {
         (r.base, r.quote) == (gbp, Currency::USD) || (r.base, r.quote) == (Currency::USD, gbp)
     });
@@ -524,7 +525,7 @@ pub async fn ensure_sandbox_fx(store: &Store) -> Result<(), StartError> {
             quote: Currency::USD,
             rate: SANDBOX_GBP_USD,
         };
-        store.put_fx_rates(&[rate], false).await?;
+        services.set_fx_rates(&[rate], false).await?;
     }
     Ok(())
 }

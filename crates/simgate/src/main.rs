@@ -326,13 +326,13 @@ async fn run(cli: Cli, mut settings: Settings) -> Result<(), Box<dyn std::error:
                 for (provider, running) in &sandboxes {
                     running.set_webhook_url(Some(simgate::webhook_url(&app, *provider)));
                 }
+                simgate::ensure_sandbox_fx(app.services()).await?;
                 simgate::ensure_sandbox_tenant(
                     app.store(),
                     settings.sandbox.tenant_api_key.expose_secret(),
                     settings.sandbox.demo_funds,
                 )
                 .await?;
-                simgate::ensure_sandbox_fx(app.store()).await?;
             }
             tokio::select! {
                 () = app.ready() => {
