@@ -13,12 +13,14 @@ use sqlx::{Connection, Executor};
 use crate::events::{Receiver, complete_an_order, register};
 use crate::helpers::{Options, TestApp, eventually};
 
-/// A test app on its own SQLite file, sweeping deliveries 2 s past due.
+/// A test app on its own SQLite file, sweeping deliveries 5 s past due:
+/// longer than a queued delivery waits for its worker on a loaded machine,
+/// so a sweep never re-queues one that is about to go.
 async fn app_on(dir: &tempfile::TempDir) -> (TestApp, String) {
     let database_url = format!("sqlite://{}", dir.path().join("lost.db").display());
     let app = TestApp::spawn_with(Options {
         database_url: Some(database_url.clone()),
-        delivery_sweep_after_secs: 2,
+        delivery_sweep_after_secs: 5,
         ..Options::default()
     })
     .await;
